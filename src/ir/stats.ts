@@ -1,0 +1,37 @@
+import type { Graph, Node } from './types.js';
+import { size } from './types.js';
+
+export interface LayerStats {
+  name: string;
+  kind: string;
+  inputShape: number[];
+  outputShape: number[];
+  params: number;
+  macs: number;
+}
+
+/** Weights + biases of a node, and multiply-accumulates per image. */
+export function nodeStats(g: Graph, n: Node): LayerStats {
+  const inputShape = g.shapes[n.inputs[0]];
+  const outputShape = g.shapes[n.output];
+  let params = 0;
+  let macs = 0;
+  if (n.op.kind === 'conv') {
+    const [, cinG, kh, kw] = n.op.weight.shape;
+    params = n.op.weight.data.length + n.op.bias.length;
+    macs = size(outputShape) * cinG * kh * kw;
+  } else if (n.op.kind === 'dense') {
+    params = n.op.weight.data.length + n.op.bias.length;
+    macs = n.op.weight.data.length;
+  }
+  return { name: n.name, kind: n.op.kind, inputShape, outputShape, params, macs };
+}
+
+export function graphStats(g: Graph): { layers: LayerStats[]; params: number; macs: number } {
+  const layers = g.nodes.map((n) => nodeStats(g, n));
+  return {
+    layers,
+    params: layers.reduce((a, l) => a + l.params, 0),
+    macs: layers.reduce((a, l) => a + l.macs, 0),
+  };
+}
