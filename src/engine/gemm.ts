@@ -1,3 +1,5 @@
+import { GEMM_WASM_BASE64 } from './gemm-wasm.generated.js';
+
 /**
  * C[M x N] (+)= A[M x K] * B[K x N], all row-major float64, with offsets so callers can work on
  * slices of larger buffers without copying.
@@ -7,9 +9,11 @@
  * `checkExactRange` in exact.ts verifies that bound for a whole graph.
  *
  * Four rows of A are processed together so each element of B loaded from memory feeds four
- * multiply-adds; the inner loop runs along contiguous rows of B and C.
+ * multiply-adds; the inner loop runs along contiguous rows of B and C. This is the portable
+ * fallback; `gemm` uses the WebAssembly SIMD kernel (wasm/gemm.ts), which performs the same
+ * float64 operations in the same order and so returns bit-identical results.
  */
-export function gemm(
+export function gemmJs(
   M: number, N: number, K: number,
   A: Float64Array, aOff: number,
   B: Float64Array, bOff: number,
@@ -43,4 +47,55 @@ export function gemm(
       for (let j = 0; j < N; j++) C[c0 + j] += v0 * B[b + j];
     }
   }
+}
+
+interface WasmGemm {
+  memory: WebAssembly.Memory;
+  gemm: (M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number) => void;
+}
+
+let wasm: WasmGemm | null | undefined;
+const BASE = 1024; // bytes kept free at the start of linear memory
+
+function loadWasm(): WasmGemm | null {
+  if (process.env.FXPQ_NO_WASM === '1') return null;
+  try {
+    const mod = new WebAssembly.Module(Buffer.from(GEMM_WASM_BASE64, 'base64'));
+    const inst = new WebAssembly.Instance(mod, {});
+    return inst.exports as unknown as WasmGemm;
+  } catch {
+    return null; // no SIMD support: the JavaScript kernel gives the same results
+  }
+}
+
+/** True when the WebAssembly SIMD kernel is in use. */
+export function wasmAvailable(): boolean {
+  if (wasm === undefined) wasm = loadWasm();
+  return wasm !== null;
+}
+
+/** Same contract as gemmJs; runs the WebAssembly kernel when available. */
+export function gemm(
+  M: number, N: number, K: number,
+  A: Float64Array, aOff: number,
+  B: Float64Array, bOff: number,
+  C: Float64Array, cOff: number,
+  accumulate: boolean,
+): void {
+  if (!wasmAvailable() || M * N * K < 512) {
+    gemmJs(M, N, K, A, aOff, B, bOff, C, cOff, accumulate);
+    return;
+  }
+  const w = wasm!;
+  const aBytes = M * K * 8, bBytes = K * N * 8, cBytes = M * N * 8;
+  const need = BASE + aBytes + bBytes + cBytes;
+  const have = w.memory.buffer.byteLength;
+  if (need > have) w.memory.grow(Math.ceil((need - have) / 65536));
+  const heap = new Float64Array(w.memory.buffer);
+  const pa = BASE, pb = pa + aBytes, pc = pb + bBytes;
+  heap.set(A.subarray(aOff, aOff + M * K), pa / 8);
+  heap.set(B.subarray(bOff, bOff + K * N), pb / 8);
+  if (accumulate) heap.set(C.subarray(cOff, cOff + M * N), pc / 8);
+  w.gemm(M, N, K, pa, pb, pc, accumulate ? 1 : 0);
+  C.set(heap.subarray(pc / 8, pc / 8 + M * N), cOff);
 }

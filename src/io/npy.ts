@@ -46,7 +46,8 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
     throw new FxpqError(`${what}: truncated .npy data (expected ${need} bytes for shape [${shape.join(', ')}], found ${buf.length - dataStart})`);
   }
   // Copy into an aligned buffer: the data offset inside the file is not guaranteed to be aligned.
-  const raw = buf.slice(dataStart, dataStart + need);
+  const raw = new Uint8Array(need);
+  raw.set(buf.subarray(dataStart, dataStart + need));
   const view = new DataView(raw.buffer);
   const data = new Float64Array(count);
   switch (dtype) {
@@ -82,9 +83,9 @@ export function readNpy(path: string, what = path): NpyArray {
 export function encodeNpy(dtype: NpyDtype, shape: number[], values: ArrayLike<number>): Uint8Array {
   const descr = Object.entries(DESCR).find(([, d]) => d === dtype)![0];
   const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  const pad = 64 - ((10 + header.length + 1) % 64);
-  header = header + ' '.repeat(pad % 64) + '\n';
+  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // NumPy aligns the data to 64 bytes: magic (6) + version (2) + length (2) + header + newline.
+  const header = dict + ' '.repeat((64 - ((10 + dict.length + 1) % 64)) % 64) + '\n';
   const count = shape.reduce((a, b) => a * b, 1);
   const out = new Uint8Array(10 + header.length + count * BYTES[dtype]);
   out.set(MAGIC, 0);

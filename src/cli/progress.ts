@@ -1,0 +1,38 @@
+/**
+ * A one-line progress bar with rate and ETA on stderr. It draws only on a terminal, so piped and
+ * --json output stays clean, and redraws at most every 100 ms.
+ */
+export class Progress {
+  private readonly start = Date.now();
+  private lastDraw = 0;
+  private readonly enabled: boolean;
+
+  constructor(private readonly label: string, private readonly total: number, private readonly unit = 'images', enabled = true) {
+    this.enabled = enabled && Boolean(process.stderr.isTTY);
+  }
+
+  update(done: number): void {
+    if (!this.enabled) return;
+    const now = Date.now();
+    if (now - this.lastDraw < 100 && done < this.total) return;
+    this.lastDraw = now;
+    const secs = (now - this.start) / 1000;
+    const rate = done / Math.max(secs, 1e-9);
+    const eta = done > 0 ? (this.total - done) / rate : NaN;
+    const width = 28;
+    const filled = Math.round((done / this.total) * width);
+    const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
+    const etaText = Number.isFinite(eta) ? `ETA ${fmtDuration(eta)}` : 'ETA --';
+    process.stderr.write(`\r${this.label} [${bar}] ${done}/${this.total} ${this.unit} ${rate.toFixed(0)}/s ${etaText}  `);
+  }
+
+  done(): void {
+    if (this.enabled) process.stderr.write('\r\x1b[2K');
+  }
+}
+
+export function fmtDuration(s: number): string {
+  if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
+}
