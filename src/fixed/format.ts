@@ -1,0 +1,108 @@
+/**
+ * The one definition of fxpq's fixed-point arithmetic. The integer reference, the cycle simulator
+ * and the Verilog templates all take rounding, saturation, shifts and widths from here.
+ *
+ * A format (wl, fl, signed) represents the integer q as the real value q * 2^-fl.
+ * - wl: word length in bits, 1..32, sign bit included when signed.
+ * - fl: fraction length, any integer (negative: coarser than 1; fl > wl: all bits are fraction).
+ * - Range of q: signed [-2^(wl-1), 2^(wl-1) - 1], unsigned [0, 2^wl - 1].
+ *
+ * Rounding is round-half-up (ties toward +infinity): q = floor(v + 1/2). It is what hardware gets
+ * from "add half an LSB, then arithmetic shift right", so the real-to-fixed quantizer and the
+ * integer requantizer use the same tie rule. Results outside the range saturate; nothing wraps.
+ *
+ * Integers here are JavaScript numbers. Every function keeps its operands and results below 2^53
+ * in magnitude (checked where a caller could exceed it), so all arithmetic is exact.
+ */
+export interface FxFormat {
+  wl: number;
+  fl: number;
+  signed: boolean;
+}
+
+export const MAX_WL = 32;
+const SAFE = 2 ** 53;
+
+export function checkFormat(f: FxFormat, where: string): void {
+  if (!Number.isInteger(f.wl) || f.wl < 1 || f.wl > MAX_WL) throw new RangeError(`${where}: word length ${f.wl} is outside 1..${MAX_WL}`);
+  if (!Number.isInteger(f.fl) || Math.abs(f.fl) > 1024) throw new RangeError(`${where}: fraction length ${f.fl} is not a sane integer`);
+  if (f.signed && f.wl < 2) throw new RangeError(`${where}: a signed format needs at least 2 bits`);
+}
+
+export const minInt = (f: FxFormat): number => (f.signed ? -(2 ** (f.wl - 1)) : 0);
+export const maxInt = (f: FxFormat): number => (f.signed ? 2 ** (f.wl - 1) - 1 : 2 ** f.wl - 1);
+
+export function saturate(q: number, f: FxFormat): number {
+  const lo = minInt(f), hi = maxInt(f);
+  return q < lo ? lo : q > hi ? hi : q;
+}
+
+/** floor(v + 1/2) without the double rounding of `Math.floor(v + 0.5)` (0.49999999999999994 + 0.5 === 1). */
+export function roundHalfUp(v: number): number {
+  const r = Math.floor(v);
+  return v - r >= 0.5 ? r + 1 : r;
+}
+
+/** Real value -> integer of format f: scale by 2^fl (exact), saturate, round half up. */
+export function quantize(x: number, f: FxFormat): number {
+  const v = x * 2 ** f.fl;
+  const lo = minInt(f), hi = maxInt(f);
+  // Saturate before rounding so huge values never reach the inexact range of float64.
+  if (v >= hi) return hi;
+  if (v <= lo) return lo;
+  return saturate(roundHalfUp(v), f);
+}
+
+export const toReal = (q: number, f: FxFormat): number => q * 2 ** -f.fl;
+
+/**
+ * Arithmetic shift of an integer by s bits with rounding: s > 0 divides by 2^s rounding half up
+ * (hardware: (q + 2^(s-1)) >>> s); s <= 0 multiplies by 2^-s exactly.
+ */
+export function shiftRound(q: number, s: number): number {
+  if (s <= 0) return q * 2 ** -s;
+  return Math.floor((q + 2 ** (s - 1)) / 2 ** s);
+}
+
+/**
+ * Requantizes an accumulator holding q * 2^-accFl into format `out`, in this order:
+ *   1. rounding shift by s = accFl - out.fl (round half up; a left shift when s < 0),
+ *   2. clamp to [lo, hi] (the fused activation: ReLU is lo = 0, a bounded ReLU adds hi),
+ *   3. saturation to the range of `out`.
+ * ReLU before or after the shift is the same thing because rounding is monotonic and maps 0 to 0.
+ * The accumulator must be below 2^53 in magnitude (the accumulator bound guarantees it).
+ */
+export function requantize(q: number, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): number {
+  const s = accFl - out.fl;
+  let r: number;
+  if (s < 0 && Math.abs(q) * 2 ** -s > 2 ** (out.wl + 1)) {
+    // A left shift far out of range: saturate on the sign so no product beyond 2^53 is formed.
+    r = q > 0 ? Infinity : -Infinity;
+  } else {
+    r = shiftRound(q, s);
+  }
+  if (r < lo) r = lo;
+  if (r > hi) r = hi;
+  return saturate(r, out);
+}
+
+/** Bits of a signed two's-complement register that holds every integer in [lo, hi]. */
+export function signedBitsForRange(lo: number, hi: number): number {
+  if (Math.max(-lo, hi) >= SAFE) throw new RangeError(`range [${lo}, ${hi}] reaches beyond 2^53`);
+  let bits = 1;
+  while (-(2 ** (bits - 1)) > lo || 2 ** (bits - 1) - 1 < hi) bits++;
+  return bits;
+}
+
+/** Integer length in the Ristretto sense: the smallest IL with max|x| < 2^(IL - sign bit). */
+export function integerLength(maxAbs: number, signed: boolean): number {
+  if (!(maxAbs > 0)) return signed ? 1 : 0;
+  return Math.ceil(Math.log2(maxAbs)) + (signed ? 1 : 0);
+}
+
+/** Ristretto's max rule: fl = wl - IL with IL = ceil(log2 max|x|) (+1 sign bit when signed). */
+export function maxRuleFormat(maxAbs: number, wl: number, signed: boolean): FxFormat {
+  return { wl, fl: wl - integerLength(maxAbs, signed), signed };
+}
+
+export const fmtText = (f: FxFormat): string => `${f.signed ? 's' : 'u'}${f.wl}.${f.fl}`;

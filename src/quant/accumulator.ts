@@ -1,0 +1,95 @@
+import { type FxFormat, maxInt, minInt, signedBitsForRange } from '../fixed/format.js';
+import type { QConv, QDense, QGraph, QLayer } from './qgraph.js';
+import { size } from '../ir/types.js';
+
+/** Exact extreme values the accumulator of one layer can take, and the register width that holds them. */
+export interface AccRange {
+  lo: number;
+  hi: number;
+  bits: number;
+  /** Fraction length of the accumulator. */
+  fl: number;
+}
+
+/** Left shift that aligns a bias of format b to an accumulator with fraction length accFl. */
+export const biasShift = (b: FxFormat, accFl: number): number => accFl - b.fl;
+
+/**
+ * Accumulator range of a Conv/Dense layer: for output channel o,
+ *   acc = b_o * 2^(accFl - fl_b) + sum_k w_ok * x_k,  x_k in [minInt(in), maxInt(in)],
+ * so its extremes are b_o' + sum_k max(w_ok * minIn, w_ok * maxIn) and the same with min. These are
+ * reached by an input that takes, at each tap, whichever end of its range matches the sign of the
+ * weight, so the width derived here is the smallest that provably never overflows (padding zeros
+ * only move the sum toward 0). Widths are per layer: the maximum over its channels.
+ */
+export function linearAccRange(op: QConv | QDense, input: FxFormat): AccRange {
+  const accFl = op.weightFormat.fl + input.fl;
+  const outs = op.bias.length;
+  const per = op.weight.data.length / outs;
+  const mn = minInt(input), mx = maxInt(input);
+  const shift = 2 ** biasShift(op.biasFormat, accFl);
+  let lo = 0, hi = 0;
+  for (let o = 0; o < outs; o++) {
+    const b = op.bias[o] * shift;
+    let l = b, h = b;
+    for (let k = 0; k < per; k++) {
+      const w = op.weight.data[o * per + k];
+      const p1 = w * mn, p2 = w * mx;
+      l += Math.min(p1, p2);
+      h += Math.max(p1, p2);
+    }
+    lo = Math.min(lo, l);
+    hi = Math.max(hi, h);
+  }
+  return { lo, hi, bits: signedBitsForRange(lo, hi), fl: accFl };
+}
+
+/** Fraction length both operands of a residual add are aligned to: the finer of the two. */
+export const addAlignFl = (a: FxFormat, b: FxFormat): number => Math.max(a.fl, b.fl);
+
+/** Accumulator range of every layer that has one (conv, dense, add, average pools). */
+export function layerAccRange(q: QGraph, l: QLayer): AccRange | null {
+  const inF = q.values[l.inputs[0]].format;
+  const op = l.op;
+  switch (op.kind) {
+    case 'conv': case 'dense':
+      return linearAccRange(op, inF);
+    case 'add': {
+      const bF = q.values[l.inputs[1]].format;
+      const fl = addAlignFl(inF, bF);
+      const ka = 2 ** (fl - inF.fl), kb = 2 ** (fl - bF.fl);
+      const lo = minInt(inF) * ka + minInt(bF) * kb, hi = maxInt(inF) * ka + maxInt(bF) * kb;
+      return { lo, hi, bits: signedBitsForRange(lo, hi), fl };
+    }
+    case 'avgpool': case 'gap': {
+      const shape = q.values[l.inputs[0]].shape;
+      const count = op.kind === 'gap' ? shape[1] * shape[2] : op.kernel[0] * op.kernel[1];
+      // Border windows without padding in the count sum fewer values but use a larger reciprocal.
+      const variable = op.kind === 'avgpool' && !op.countIncludePad && op.pads.some((p) => p > 0);
+      let m = count * reciprocal(count, op.recipBits);
+      if (variable) for (let c = 1; c < count; c++) m = Math.max(m, c * reciprocal(c, op.recipBits));
+      const lo = minInt(inF) * m, hi = maxInt(inF) * m;
+      return { lo, hi, bits: signedBitsForRange(lo, hi), fl: inF.fl + op.recipBits };
+    }
+    default:
+      return null;
+  }
+}
+
+/** R = round_half_up(2^bits / count): the fixed-point reciprocal used by average pooling. */
+export function reciprocal(count: number, bits: number): number {
+  return Math.floor((2 ** (bits + 1) / count + 1) / 2);
+}
+
+/** Memory bits of all tensors (weights+biases, activations) of a quantized graph, for reports. */
+export function qgraphBits(q: QGraph): { params: number; activations: number } {
+  let params = 0;
+  for (const l of q.layers) {
+    if (l.op.kind === 'conv' || l.op.kind === 'dense') {
+      params += l.op.weight.data.length * l.op.weightFormat.wl + l.op.bias.length * l.op.biasFormat.wl;
+    }
+  }
+  let activations = 0;
+  for (const [, v] of Object.entries(q.values)) activations += size(v.shape) * v.format.wl;
+  return { params, activations };
+}

@@ -1,0 +1,65 @@
+import { FxpqError } from '../errors.js';
+import type { Graph, Node, Op } from '../ir/types.js';
+
+/** A float activation fused into the layer before it. */
+export type FloatAct = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number };
+
+/** One layer of the quantized network, still with float parameters. */
+export interface FusedLayer {
+  name: string;
+  /** conv, dense, maxpool, avgpool, gap, add, flatten or pad from the float IR. */
+  op: Exclude<Op, { kind: 'relu' } | { kind: 'clip' } | { kind: 'softmax' }>;
+  act: FloatAct;
+  inputs: string[];
+  /** Float value holding this layer's output (after the fused activation). */
+  output: string;
+}
+
+export interface FusedGraph {
+  graph: Graph;
+  layers: FusedLayer[];
+  input: string;
+  /** Float value of the logits (the trailing Softmax, if any, is dropped: argmax does not need it). */
+  output: string;
+}
+
+const FUSABLE = new Set(['conv', 'dense', 'add']);
+
+/**
+ * Folds each ReLU / Clip into the Conv, Dense or Add that alone feeds it, and drops a trailing
+ * Softmax. A standalone activation after a pass-through layer (e.g. pooling) becomes its own
+ * layer only if needed; here it is not supported, as no exporter we know of produces it.
+ */
+export function fuseGraph(g: Graph): FusedGraph {
+  const consumers = new Map<string, Node[]>();
+  for (const n of g.nodes) for (const i of n.inputs) consumers.set(i, [...(consumers.get(i) ?? []), n]);
+  const layers: FusedLayer[] = [];
+  const byOutput = new Map<string, FusedLayer>();
+  const rename = new Map<string, string>();
+  let output = g.output;
+  for (const n of g.nodes) {
+    const inputs = n.inputs.map((i) => rename.get(i) ?? i);
+    const op = n.op;
+    if (op.kind === 'softmax') {
+      if (n.output !== g.output) throw new FxpqError(`node '${n.name}': Softmax must be the last node`);
+      output = inputs[0];
+      continue;
+    }
+    if (op.kind === 'relu' || op.kind === 'clip') {
+      const p = byOutput.get(inputs[0]);
+      const sole = (consumers.get(n.inputs[0]) ?? []).length === 1 && n.inputs[0] !== g.output;
+      if (!p || !sole || !FUSABLE.has(p.op.kind) || p.act.kind !== 'none') {
+        throw new FxpqError(`node '${n.name}' (${op.kind}): an activation must follow a Conv, Gemm or Add whose output only it reads, to be fused into its requantizer`);
+      }
+      p.act = op.kind === 'relu' ? { kind: 'relu' } : { kind: 'clip', min: op.min, max: op.max };
+      byOutput.delete(p.output);
+      p.output = n.output;
+      byOutput.set(p.output, p);
+      continue;
+    }
+    const l: FusedLayer = { name: n.name, op, act: { kind: 'none' }, inputs, output: n.output };
+    layers.push(l);
+    byOutput.set(n.output, l);
+  }
+  return { graph: g, layers, input: g.input.name, output };
+}
