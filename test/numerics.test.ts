@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FxFormat, maxInt, minInt, quantize, requantize, roundHalfUp, saturate, signedBitsForRange } from '../src/fixed/format.js';
+import { type FxFormat, maxInt, minInt, quantize, requantize, requantizeArray, roundHalfUp, saturate, signedBitsForRange } from '../src/fixed/format.js';
 import { linearAccRange } from '../src/quant/accumulator.js';
 import type { QDense } from '../src/quant/qgraph.js';
 import * as I from '../src/intref/ops.js';
@@ -101,6 +101,18 @@ describe('fixed-point numerics against an independent BigInt model', () => {
         expect(BigInt(got)).toBe(oracleRequantize(BigInt(q), s, f, lo === null ? null : BigInt(lo), hi === null ? null : BigInt(hi)));
       },
     ), { numRuns: 5000 });
+  });
+
+  it('the array requantizer equals the scalar one element for element', () => {
+    fc.assert(fc.property(
+      fc.array(fc.integer({ min: -(2 ** 52) + 1, max: 2 ** 52 - 1 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: -40, max: 60 }), format,
+      fc.option(fc.integer({ min: -300, max: 300 })), fc.option(fc.integer({ min: -10, max: 1000 })),
+      (qs, s, f, lo, span) => {
+        const l = lo ?? -Infinity, h = lo !== null && span !== null ? lo + span : Infinity;
+        const got = requantizeArray(Float64Array.from(qs), f.fl + s, f, l, h);
+        expect(Array.from(got)).toEqual(qs.map((q) => requantize(q, f.fl + s, f, l, h)));
+      },
+    ), { numRuns: 3000 });
   });
 
   it('roundHalfUp matches floor(v + 1/2) on exact rationals', () => {

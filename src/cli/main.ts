@@ -4,7 +4,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { FxpqError } from '../errors.js';
 import { evalCommand } from './commands/eval.js';
+import { inferCommand } from './commands/infer.js';
 import { infoCommand } from './commands/info.js';
+import { quantizeCommand } from './commands/quantize.js';
 
 const debug = process.argv.includes('--debug');
 
@@ -37,15 +39,31 @@ await yargs(hideBin(process.argv))
     .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
     .option('json', { type: 'boolean', default: false, describe: 'Print JSON instead of a table' }),
   run((a) => infoCommand(a.model as string, a.json)))
-  .command('eval <model>', 'Top-1 accuracy and throughput of a model on a .npy data set', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
+  .command('eval <model>', 'Top-1 accuracy and throughput on a .npy data set (float for .onnx, integer reference for .fxp.json)', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file or quantized model (.fxp.json)' })
     .option('data', { type: 'string', demandOption: true, describe: 'Images, .npy float32 NCHW (or uint8 with --scale)' })
     .option('labels', { type: 'string', describe: 'Labels, .npy int64/uint8' })
     .option('limit', { type: 'number', describe: 'Use only the first N images' })
     .option('scale', { type: 'string', describe: 'Multiply uint8 pixels by this, e.g. 1/255' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","top1","seconds"}' }),
+    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","top1","seconds"} (plus "agreement" for .fxp.json)' }),
   run((a) => evalCommand({ model: a.model as string, data: a.data, labels: a.labels, limit: a.limit, scale: a.scale, json: a.json })))
-  .demandCommand(1, 'Name a command: info, eval')
+  .command('quantize <model>', 'Quantize an ONNX model to dynamic fixed point; writes DIR/model.fxp.json and DIR/report.json', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
+    .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })
+    .option('calib-scale', { type: 'string', describe: 'Scale for uint8 calibration images, e.g. 1/255' })
+    .option('uniform', { type: 'number', describe: 'Every data structure at N bits, fraction lengths by the max rule' })
+    .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
+  run((a) => quantizeCommand({ model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], uniform: a.uniform, out: a.out, json: a.json })))
+  .command('infer <model>', 'Run one image through the integer reference, optionally tracing every layer', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+    .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
+    .option('index', { type: 'number', default: 0, describe: 'Which image' })
+    .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
+    .option('trace', { type: 'string', describe: 'Folder for one .npy per layer output plus trace.json with formats' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+  run((a) => inferCommand({ model: a.model as string, data: a.data, index: a.index, scale: a.scale, trace: a.trace, json: a.json })))
+  .demandCommand(1, 'Name a command: info, eval, quantize, infer')
   .strict()
   .fail((msg, err) => {
     if (err) fail(err);

@@ -106,3 +106,30 @@ export function maxRuleFormat(maxAbs: number, wl: number, signed: boolean): FxFo
 }
 
 export const fmtText = (f: FxFormat): string => `${f.signed ? 's' : 'u'}${f.wl}.${f.fl}`;
+
+/**
+ * `requantize` over a whole array in place, with the shift, clamp and saturation constants hoisted
+ * out of the loop. Same operations as the scalar version (a property test checks it).
+ */
+export function requantizeArray(acc: Float64Array, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): Float64Array {
+  const s = accFl - out.fl;
+  const qmin = Math.max(minInt(out), lo), qmax = Math.min(maxInt(out), hi);
+  // With lo > maxInt (or hi < minInt) the scalar version clamps then saturates; mirror that order.
+  const lo2 = Math.min(Math.max(lo, minInt(out)), maxInt(out)), hi2 = Math.max(Math.min(hi, maxInt(out)), minInt(out));
+  const a = Math.min(qmin, lo2), b = Math.max(qmax, hi2);
+  const useScalar = lo > hi || qmin > qmax || a !== qmin || b !== qmax;
+  if (useScalar || s < 0) {
+    for (let i = 0; i < acc.length; i++) acc[i] = requantize(acc[i], accFl, out, lo, hi);
+    return acc;
+  }
+  const half = s > 0 ? 2 ** (s - 1) : 0;
+  const inv = 2 ** -s;
+  for (let i = 0; i < acc.length; i++) {
+    // floor((q + 2^(s-1)) * 2^-s): multiplying by a power of two is exact, like the division.
+    let r = Math.floor((acc[i] + half) * inv);
+    if (r < qmin) r = qmin;
+    else if (r > qmax) r = qmax;
+    acc[i] = r;
+  }
+  return acc;
+}

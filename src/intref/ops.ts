@@ -1,4 +1,4 @@
-import { type FxFormat, quantize, requantize } from '../fixed/format.js';
+import { type FxFormat, quantize, requantize, requantizeArray } from '../fixed/format.js';
 import type { ConvOp, DenseOp } from '../ir/types.js';
 import { poolOutHW } from '../ir/shapes.js';
 import * as K from '../engine/kernels.js';
@@ -23,8 +23,7 @@ const actBounds = (a: Activation): [number, number] =>
 
 function requantizeAll(acc: Float64Array, accFl: number, out: FxFormat, act: Activation): Float64Array {
   const [lo, hi] = actBounds(act);
-  for (let i = 0; i < acc.length; i++) acc[i] = requantize(acc[i], accFl, out, lo, hi);
-  return acc;
+  return requantizeArray(acc, accFl, out, lo, hi);
 }
 
 /** Integer weights as exact float64 GEMM operands, the bias pre-aligned to the accumulator. */

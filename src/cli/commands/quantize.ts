@@ -1,0 +1,56 @@
+import chalk from 'chalk';
+import { join } from 'node:path';
+import { FxpqError } from '../../errors.js';
+import { fmtText } from '../../fixed/format.js';
+import { writeFolderAtomic } from '../../io/atomic.js';
+import { parseScale } from '../../io/dataset.js';
+import { quantizeUniform } from '../../quant/pipeline.js';
+import type { QuantReport } from '../../quant/report.js';
+import { Progress } from '../progress.js';
+import { table } from '../table.js';
+
+export interface QuantizeArgs {
+  model: string;
+  calib: string;
+  calibScale?: string;
+  uniform?: number;
+  out: string;
+  json: boolean;
+}
+
+export function printReport(r: QuantReport): void {
+  const total = r.bits.params_quantized || 1;
+  const fm = (x: { wl: number; fl: number; signed: boolean } | null) => (x ? fmtText(x) : '');
+  console.log(table(
+    ['layer', 'op', 'weights', 'bias', 'input', 'output', 'param bits', 'share'],
+    r.layers.map((l) => [l.name, l.kind, fm(l.weights), fm(l.bias), fm(l.input), fm(l.output), l.param_bits, `${((100 * l.param_bits) / total).toFixed(1)} %`]),
+  ));
+  console.log(chalk.dim('formats: s|u<word length>.<fraction length>, value = integer x 2^-fl'));
+}
+
+export function quantizeCommand(a: QuantizeArgs): void {
+  if (a.uniform === undefined) throw new FxpqError('name a method: --uniform N (the FxP-QNet search is not built yet)');
+  const bars = new Map<string, Progress>();
+  const res = quantizeUniform({
+    model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), uniform: a.uniform,
+    onProgress: (stage, done, total) => {
+      if (a.json) return;
+      let b = bars.get(stage);
+      if (!b) { b = new Progress(stage, total); bars.set(stage, b); }
+      b.update(done);
+      if (done === total) b.done();
+    },
+  });
+  writeFolderAtomic(a.out, {
+    'model.fxp.json': JSON.stringify(res.file) + '\n',
+    'report.json': JSON.stringify(res.report, null, 2) + '\n',
+  });
+  const r = res.report;
+  if (a.json) {
+    console.log(JSON.stringify(r));
+    return;
+  }
+  printReport(r);
+  const agree = r.calibration.agreement === null ? 'n/a' : `${r.calibration.agreement.toFixed(2)} %`;
+  console.log(`${chalk.bold('uniform ' + a.uniform + ' bits')}: params ${r.compression.params.toFixed(2)}x, overall ${r.compression.overall.toFixed(2)}x smaller than float32; top-1 agreement with float on ${r.calibration.images} calibration images ${agree}; ${r.seconds.toFixed(1)} s -> ${join(a.out, 'model.fxp.json')}`);
+}
