@@ -1,21 +1,24 @@
 /**
  * Float engine throughput next to onnxruntime-node on the same model, batch and thread count.
- *   npm run build && node dist/bench/engine.js [models/resnet8.onnx] [--images 1000] [--batch 64]
+ *   npm run build && node dist/bench/engine.js [models/resnet8.onnx | resnet18] [--images 1000] [--batch 64]
+ * `resnet18` is the synthetic ResNet-18-sized network of bench/resnet18.ts.
  */
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { runGraph } from '../src/engine/run.js';
 import { loadImages } from '../src/io/dataset.js';
 import { size } from '../src/ir/types.js';
-import { importOnnxFile } from '../src/onnx/import.js';
+import { importOnnx } from '../src/onnx/import.js';
+import { resnet18Onnx } from './resnet18.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
-const model = args.find((a) => a.endsWith('.onnx')) ?? 'models/resnet8.onnx';
-const images = opt('--images', 1000);
-const batch = opt('--batch', 64);
+const model = args.find((a) => a.endsWith('.onnx') || a === 'resnet18') ?? 'models/resnet8.onnx';
+const images = opt('--images', model === 'resnet18' ? 64 : 1000);
+const batch = opt('--batch', model === 'resnet18' ? 16 : 64);
 
-const g = importOnnxFile(model);
+const bytes = model === 'resnet18' ? resnet18Onnx() : readFileSync(model);
+const g = importOnnx(bytes, { file: model });
 const data = loadImages('models/data/test_x.npy', g.input.shape, { limit: images });
 const per = size(g.input.shape);
 
@@ -35,7 +38,7 @@ const ours = timeIt(() => {
 });
 
 const x32 = Float32Array.from(data.data);
-const session = await ort.InferenceSession.create(readFileSync(model), { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
+const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
 const runOrtAll = async () => {
   for (let s = 0; s < data.count; s += batch) {
     const n = Math.min(batch, data.count - s);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../src/io/npy.js';
 import { fxpq, tempDir } from './helpers/cli.js';
-import { buildModel, randn, rng } from './helpers/onnx-builder.js';
+import { buildModel, randn, rng } from '../src/onnx/builder.js';
 
 const dir = tempDir();
 const p = (f: string) => join(dir, f);

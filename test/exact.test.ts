@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { checkExactRange, exactnessBound } from '../src/engine/exact.js';
 import { runGraph } from '../src/engine/run.js';
 import type { ConvOp, DenseOp, Graph } from '../src/ir/types.js';
-import { rng } from './helpers/onnx-builder.js';
+import { rng } from '../src/onnx/builder.js';
 
 /** Integer weights large enough that float32 would round but float64 must not. */
 function intGraph(seed: number, wMax: number): Graph {

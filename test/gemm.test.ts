@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gemm, gemmJs, wasmAvailable } from '../src/engine/gemm.js';
-import { rng } from './helpers/onnx-builder.js';
+import { rng } from '../src/onnx/builder.js';
 
 describe('GEMM kernels', () => {
   it('the WebAssembly SIMD kernel is in use on this machine', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../src/engine/run.js';
 import { importOnnx } from '../src/onnx/import.js';
-import { buildModel, type ModelSpec, randn, rng } from './helpers/onnx-builder.js';
+import { buildModel, type ModelSpec, randn, rng } from '../src/onnx/builder.js';
 import { maxAbsDiff, runOrt } from './helpers/ort.js';
 
 const BATCH = 3;

@@ -66,9 +66,24 @@ export function gemm(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accum
       }
     }
     for (; i < M; i++) {
+      // Leftover rows: one row of A against four columns of B at a time, still two lanes wide.
       const a0: usize = a + <usize>i * rowA;
       const c0: usize = c + <usize>i * rowB;
-      for (let j: i32 = jc; j < jEnd; j++) {
+      let j: i32 = jc;
+      for (; j + 4 <= jEnd; j += 4) {
+        const jb: usize = <usize>j << 3;
+        let s00 = f64x2.splat(0.0), s01 = f64x2.splat(0.0);
+        if (accumulate) { s00 = v128.load(c0 + jb); s01 = v128.load(c0 + jb, 16); }
+        let pb: usize = b + jb;
+        for (let k: i32 = 0; k < K; k++) {
+          const x0 = f64x2.splat(load<f64>(a0 + (<usize>k << 3)));
+          s00 = f64x2.add(s00, f64x2.mul(x0, v128.load(pb)));
+          s01 = f64x2.add(s01, f64x2.mul(x0, v128.load(pb, 16)));
+          pb += rowB;
+        }
+        v128.store(c0 + jb, s00); v128.store(c0 + jb, s01, 16);
+      }
+      for (; j < jEnd; j++) {
         const jb: usize = <usize>j << 3;
         scalarDot(a0, b + jb, c0 + jb, K, rowB, accumulate);
       }

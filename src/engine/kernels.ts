@@ -32,25 +32,7 @@ export function conv(op: ConvOp, x: Float64Array, batch: number, inShape: number
       if (col === undefined) {
         gemm(coutG, hwo, K, op.weight.data, wOff, x, xOff, out, oOff, false);
       } else {
-        // im2col: row (c, ky, kx), column (oy, ox); zero where the window reads padding.
-        let r = 0;
-        for (let c = 0; c < cinG; c++) {
-          for (let ky = 0; ky < kh; ky++) {
-            for (let kx = 0; kx < kw; kx++, r++) {
-              const rowOff = r * hwo;
-              for (let oy = 0; oy < ho; oy++) {
-                const iy = oy * sh - pt + ky * dh;
-                const dst = rowOff + oy * wo;
-                if (iy < 0 || iy >= h) { col.fill(0, dst, dst + wo); continue; }
-                const src = xOff + (c * h + iy) * w;
-                for (let ox = 0; ox < wo; ox++) {
-                  const ix = ox * sw - pl + kx * dw;
-                  col[dst + ox] = ix >= 0 && ix < w ? x[src + ix] : 0;
-                }
-              }
-            }
-          }
-        }
+        im2col(x, xOff, cinG, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, col);
         gemm(coutG, hwo, K, op.weight.data, wOff, col, 0, out, oOff, false);
       }
       for (let o = 0; o < coutG; o++) {
@@ -62,6 +44,42 @@ export function conv(op: ConvOp, x: Float64Array, batch: number, inShape: number
     }
   }
   return out;
+}
+
+/**
+ * im2col: row (c, ky, kx), column (oy, ox); zero where the window reads padding. The range of
+ * output columns whose input column is inside the image is computed once per row, so the inner
+ * loop has no bounds checks.
+ */
+function im2col(
+  x: Float64Array, xOff: number, cinG: number, h: number, w: number, kh: number, kw: number,
+  ho: number, wo: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, col: Float64Array,
+): void {
+  let r = 0;
+  for (let c = 0; c < cinG; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++, r++) {
+        const rowOff = r * ho * wo;
+        const dx = kx * dw - pl;
+        // Valid ox: 0 <= ox*sw + dx < w.
+        const oxLo = Math.min(wo, Math.max(0, Math.ceil(-dx / sw)));
+        const oxHi = Math.max(oxLo, Math.min(wo, Math.floor((w - 1 - dx) / sw) + 1));
+        for (let oy = 0; oy < ho; oy++) {
+          const iy = oy * sh - pt + ky * dh;
+          const dst = rowOff + oy * wo;
+          if (iy < 0 || iy >= h) { col.fill(0, dst, dst + wo); continue; }
+          const src = xOff + (c * h + iy) * w + dx;
+          if (oxLo > 0) col.fill(0, dst, dst + oxLo);
+          if (sw === 1) {
+            for (let ox = oxLo; ox < oxHi; ox++) col[dst + ox] = x[src + ox];
+          } else {
+            for (let ox = oxLo; ox < oxHi; ox++) col[dst + ox] = x[src + ox * sw];
+          }
+          if (oxHi < wo) col.fill(0, dst + oxHi, dst + wo);
+        }
+      }
+    }
+  }
 }
 
 export function dense(op: DenseOp, x: Float64Array, batch: number): Float64Array {

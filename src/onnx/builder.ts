@@ -1,6 +1,6 @@
 /**
- * Builds small ONNX models in memory for per-op tests: the same protobuf schema as PyTorch's
- * exporter writes, so the importer and onnxruntime-node both read exactly these bytes.
+ * Builds ONNX models in memory (tests, benchmarks, synthetic networks): the same protobuf schema
+ * PyTorch's exporter writes, so the importer and onnxruntime-node both read exactly these bytes.
  */
 import onnxProto from 'onnx-proto';
 
