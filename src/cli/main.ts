@@ -51,10 +51,20 @@ await yargs(hideBin(process.argv))
     .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
     .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })
     .option('calib-scale', { type: 'string', describe: 'Scale for uint8 calibration images, e.g. 1/255' })
-    .option('uniform', { type: 'number', describe: 'Every data structure at N bits, fraction lengths by the max rule' })
+    .option('calib-labels', { type: 'string', describe: 'Optional labels: the budget becomes labelled top-1 accuracy' })
+    .option('method', { type: 'string', default: 'fxpqnet', choices: ['fxpqnet', 'uniform', 'ristretto'], describe: 'fxpqnet search, smallest uniform word length, or the Ristretto baseline' })
+    .option('uniform', { type: 'number', describe: 'No search: every data structure at N bits, fraction lengths by the max rule' })
+    .option('max-drop', { type: 'number', default: 1, describe: 'Allowed top-1 drop in percentage points (held-back calibration images)' })
+    .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the search may use' })
+    .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
+    .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the search minimises' })
+    .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
-  run((a) => quantizeCommand({ model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], uniform: a.uniform, out: a.out, json: a.json })))
+  run((a) => quantizeCommand({
+    model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], uniform: a.uniform, method: a.method,
+    maxDrop: a['max-drop'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, seed: a.seed, out: a.out, json: a.json,
+  })))
   .command('infer <model>', 'Run one image through the integer reference, optionally tracing every layer', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
     .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })

@@ -28,11 +28,20 @@ export function runQGraphInt(q: QGraph, xq: Float64Array, batch: number, keepAll
   return runFrom(q, new Map([[q.input, xq]]), batch, keepAll);
 }
 
-function runFrom(q: QGraph, values: Map<string, Float64Array>, batch: number, keepAll: boolean): IntRunResult {
+/**
+ * Runs layers `from`..end. `values` must hold every tensor those layers read that an earlier layer
+ * produced (the search keeps them cached). Tensors are freed after their last use unless keepAll.
+ */
+export function runLayers(q: QGraph, from: number, values: Map<string, Float64Array>, batch: number, keepAll = false): IntRunResult {
+  return runFrom(q, values, batch, keepAll, from);
+}
+
+function runFrom(q: QGraph, values: Map<string, Float64Array>, batch: number, keepAll: boolean, from = 0): IntRunResult {
   const lastUse = new Map<string, number>();
   q.layers.forEach((l, i) => l.inputs.forEach((v) => lastUse.set(v, i)));
   const scratch = new K.Scratch();
   q.layers.forEach((l, i) => {
+    if (i < from) return;
     const x = values.get(l.inputs[0])!;
     const inV = q.values[l.inputs[0]];
     const outF = q.values[l.output].format;

@@ -1,10 +1,10 @@
 import chalk from 'chalk';
 import { join } from 'node:path';
-import { FxpqError } from '../../errors.js';
 import { fmtText } from '../../fixed/format.js';
 import { writeFolderAtomic } from '../../io/atomic.js';
 import { parseScale } from '../../io/dataset.js';
-import { quantizeUniform } from '../../quant/pipeline.js';
+import { type Method, quantizeModel } from '../../search/quantize.js';
+import type { Objective } from '../../search/structures.js';
 import type { QuantReport } from '../../quant/report.js';
 import { Progress } from '../progress.js';
 import { table } from '../table.js';
@@ -13,7 +13,14 @@ export interface QuantizeArgs {
   model: string;
   calib: string;
   calibScale?: string;
+  calibLabels?: string;
   uniform?: number;
+  method: string;
+  maxDrop: number;
+  minBits: number;
+  startBits: number;
+  objective: string;
+  seed: number;
   out: string;
   json: boolean;
 }
@@ -29,14 +36,14 @@ export function printReport(r: QuantReport): void {
 }
 
 export function quantizeCommand(a: QuantizeArgs): void {
-  if (a.uniform === undefined) throw new FxpqError('name a method: --uniform N (the FxP-QNet search is not built yet)');
   const bars = new Map<string, Progress>();
-  const res = quantizeUniform({
-    model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), uniform: a.uniform,
+  const res = quantizeModel({
+    model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels, uniformBits: a.uniform,
+    method: a.method as Method, maxDrop: a.maxDrop, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, seed: a.seed,
     onProgress: (stage, done, total) => {
       if (a.json) return;
       let b = bars.get(stage);
-      if (!b) { b = new Progress(stage, total); bars.set(stage, b); }
+      if (!b) { b = new Progress(stage, total, stage === 'search' ? 'data structures settled' : 'images'); bars.set(stage, b); }
       b.update(done);
       if (done === total) b.done();
     },
@@ -52,5 +59,6 @@ export function quantizeCommand(a: QuantizeArgs): void {
   }
   printReport(r);
   const agree = r.calibration.agreement === null ? 'n/a' : `${r.calibration.agreement.toFixed(2)} %`;
-  console.log(`${chalk.bold('uniform ' + a.uniform + ' bits')}: params ${r.compression.params.toFixed(2)}x, overall ${r.compression.overall.toFixed(2)}x smaller than float32; top-1 agreement with float on ${r.calibration.images} calibration images ${agree}; ${r.seconds.toFixed(1)} s -> ${join(a.out, 'model.fxp.json')}`);
+  const what = a.uniform !== undefined ? `uniform ${a.uniform} bits` : r.method;
+  console.log(`${chalk.bold(what)}: params ${r.compression.params.toFixed(2)}x, overall ${r.compression.overall.toFixed(2)}x smaller than float32; top-1 agreement with float on ${r.calibration.images} calibration images ${agree}; ${r.seconds.toFixed(1)} s -> ${join(a.out, 'model.fxp.json')}`);
 }

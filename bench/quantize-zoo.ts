@@ -1,0 +1,43 @@
+/**
+ * Quantizes every zoo model and measures top-1 with the integer reference on the 1,000 test
+ * images (never used for calibration: those come from the training split).
+ *   npm run build && node dist/bench/quantize-zoo.js [--write]   (--write updates models/README.md)
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { evaluate } from '../src/eval/evaluate.js';
+import { evaluateInt } from '../src/intref/evaluate.js';
+import { loadImages, loadLabels } from '../src/io/dataset.js';
+import { quantizeModel } from '../src/search/quantize.js';
+
+const uniform = (model: string, bits: number) => quantizeModel({ model, calib: 'models/data/calib_x.npy', method: 'uniform', uniformBits: bits, maxDrop: 1, minBits: 2, startBits: 16, objective: 'params', seed: 0 });
+
+const zoo: { name: string; file: string }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
+const rows: string[] = [];
+rows.push('| model | method | params compression | overall compression | float top-1 | quantized top-1 | drop (pp) | agreement | quantize time |');
+rows.push('|---|---|---|---|---|---|---|---|---|');
+for (const z of zoo) {
+  for (const bits of [16, 8, 6, 4]) {
+    const res = uniform(`models/${z.file}`, bits);
+    const test = loadImages('models/data/test_x.npy', res.graph.input.shape);
+    const labels = loadLabels('models/data/test_y.npy', test, 10);
+    const fl = evaluate(res.graph, test, labels);
+    const q = evaluateInt(res.q, test, { labels, floatPredictions: fl.predictions });
+    const r = res.report;
+    const line = `| ${z.name} | uniform ${bits} | ${r.compression.params.toFixed(2)}x | ${r.compression.overall.toFixed(2)}x | ${fl.top1!.toFixed(2)} % | ${q.top1!.toFixed(2)} % | ${(fl.top1! - q.top1!).toFixed(2)} | ${q.agreement!.toFixed(1)} % | ${r.seconds.toFixed(1)} s |`;
+    rows.push(line);
+    console.log(line);
+  }
+}
+if (process.argv.includes('--write')) {
+  const path = 'models/README.md';
+  const text = readFileSync(path, 'utf8');
+  const head = '## Quantized results';
+  const at = text.indexOf(head);
+  const before = at >= 0 ? text.slice(0, at) : text + '\n';
+  const rest = at >= 0 ? text.slice(at + head.length) : '';
+  const next = rest.search(/\n## /);
+  const after = next >= 0 ? rest.slice(next) : '\n';
+  const body = `\n\nMeasured by \`node dist/bench/quantize-zoo.js --write\` with the integer reference on the 1,000 test images of\n\`data/test_x.npy\` (test split); calibration used the 512 training-split images of \`data/calib_x.npy\`.\nCompression is against float32; "overall" also counts every activation tensor of one inference.\n\n${rows.join('\n')}\n`;
+  writeFileSync(path, before + head + body + after);
+  console.log(`updated ${path}`);
+}

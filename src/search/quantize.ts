@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { FxpqError } from '../errors.js';
+import { runGraph } from '../engine/run.js';
+import { runQGraph } from '../intref/run.js';
+import { argmaxRows } from '../engine/run.js';
+import { type FxpFile, toFxpFile } from '../io/fxpjson.js';
+import { type Images, loadImages, loadLabels } from '../io/dataset.js';
+import type { Graph } from '../ir/types.js';
+import { size } from '../ir/types.js';
+import { importOnnxFile } from '../onnx/import.js';
+import { type Assignment, buildQGraph } from '../quant/build.js';
+import { calibrate } from '../quant/calibrate.js';
+import { fuseGraph } from '../quant/fuse.js';
+import type { QGraph } from '../quant/qgraph.js';
+import { buildReport, type QuantReport } from '../quant/report.js';
+import { uniformAssignment } from '../quant/uniform.js';
+import { rng } from '../onnx/builder.js';
+import { TOOL_VERSION } from '../version.js';
+import { ristrettoSearch, uniformSearch } from './baselines.js';
+import { Evaluator } from './evaluator.js';
+import { fxpqnetSearch } from './fxpqnet.js';
+import type { Objective } from './structures.js';
+
+export type Method = 'fxpqnet' | 'uniform' | 'ristretto';
+
+export interface QuantizeModelOptions {
+  model: string;
+  calib: string;
+  calibScale?: number;
+  calibLabels?: string;
+  method: Method;
+  /** Fixed word length for every data structure (`--uniform N`); skips any search. */
+  uniformBits?: number;
+  maxDrop: number;
+  minBits: number;
+  startBits: number;
+  objective: Objective;
+  seed: number;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface QuantizeModelResult { graph: Graph; q: QGraph; file: FxpFile; report: QuantReport }
+
+const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+export function checkOptions(o: QuantizeModelOptions): void {
+  if (!['fxpqnet', 'uniform', 'ristretto'].includes(o.method)) throw new FxpqError(`--method must be fxpqnet, uniform or ristretto, got '${o.method}'`);
+  if (!['params', 'overall', 'bops'].includes(o.objective)) throw new FxpqError(`--objective must be params, overall or bops, got '${o.objective}'`);
+  if (!(o.maxDrop >= 0) || !Number.isFinite(o.maxDrop)) throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${o.maxDrop}`);
+  if (!Number.isInteger(o.startBits) || o.startBits < 2 || o.startBits > 32) throw new FxpqError(`--start-bits must be an integer in 2..32, got ${o.startBits}`);
+  if (!Number.isInteger(o.minBits) || o.minBits < 1) throw new FxpqError(`--min-bits must be a positive integer, got ${o.minBits}`);
+  if (o.minBits > o.startBits) throw new FxpqError(`--min-bits ${o.minBits} is above --start-bits ${o.startBits}`);
+  if (o.uniformBits !== undefined && (!Number.isInteger(o.uniformBits) || o.uniformBits < 2 || o.uniformBits > 32)) throw new FxpqError(`--uniform must be an integer in 2..32, got ${o.uniformBits}`);
+  if (!Number.isInteger(o.seed)) throw new FxpqError(`--seed must be an integer, got ${o.seed}`);
+}
+
+function subset(imgs: Images, idx: number[], shape: number[]): Float64Array {
+  const per = size(shape);
+  const out = new Float64Array(idx.length * per);
+  idx.forEach((k, i) => out.set(imgs.data.subarray(k * per, (k + 1) * per), i * per));
+  return out;
+}
+
+/** Float logits of the teacher (log-probabilities when the graph ends in Softmax: same softmax). */
+function teacherLogits(g: Graph, data: Float64Array, n: number): Float64Array {
+  const per = size(g.input.shape);
+  const classes = size(g.shapes[g.output]);
+  const out = new Float64Array(n * classes);
+  const soft = g.nodes[g.nodes.length - 1].op.kind === 'softmax';
+  for (let s = 0; s < n; s += 64) {
+    const b = Math.min(64, n - s);
+    const y = runGraph(g, data.subarray(s * per, (s + b) * per), b).output;
+    out.set(soft ? y.map(Math.log) : y, s * classes);
+  }
+  return out;
+}
+
+/**
+ * `fxpq quantize`: calibrates, splits the calibration images into a search part and a held-back
+ * validation part (seeded), runs the chosen method, and returns the integer graph, the .fxp.json
+ * content and the report.
+ */
+export function quantizeModel(o: QuantizeModelOptions): QuantizeModelResult {
+  checkOptions(o);
+  const t0 = performance.now();
+  const g = importOnnxFile(o.model);
+  const cal = loadImages(o.calib, g.input.shape, { scale: o.calibScale });
+  const classes = size(g.shapes[g.output]);
+  const labels = o.calibLabels ? loadLabels(o.calibLabels, cal, classes) : undefined;
+  if (cal.count < 8 && o.uniformBits === undefined) throw new FxpqError(`${o.calib}: ${cal.count} calibration images are too few for a search (need at least 8)`);
+  o.onProgress?.('calibrate', 0, cal.count);
+  const stats = calibrate(g, cal, { onProgress: (d) => o.onProgress?.('calibrate', d, cal.count) });
+  const fg = fuseGraph(g);
+
+  // Seeded split: a quarter of the images is held back to check the budget.
+  const r = rng(o.seed + 0x9e3779b9);
+  const perm = Array.from({ length: cal.count }, (_, i) => i);
+  for (let i = perm.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+  const nV = Math.max(2, Math.round(cal.count / 4));
+  const vIdx = perm.slice(0, nV).sort((x, y) => x - y), sIdx = perm.slice(nV).sort((x, y) => x - y);
+  const sData = subset(cal, sIdx, g.input.shape), vData = subset(cal, vIdx, g.input.shape);
+  const sT = teacherLogits(g, sData, sIdx.length), vT = teacherLogits(g, vData, vIdx.length);
+  const pick = (idx: number[]) => (labels ? Int32Array.from(idx, (k) => labels[k]) : undefined);
+  const vLabels = pick(vIdx);
+  const baselineErrors = vLabels ? argmaxRows(vT, nV).reduce((acc, p, i) => acc + (p !== vLabels[i] ? 1 : 0), 0) : 0;
+  const search = new Evaluator(fg, sData, sT, pick(sIdx));
+  const valid = new Evaluator(fg, vData, vT, vLabels);
+
+  let assignment: Assignment;
+  const extra: Record<string, unknown> = {};
+  let log: string[] = [];
+  if (o.uniformBits !== undefined) {
+    assignment = uniformAssignment(fg, stats, o.uniformBits);
+    extra.bits_per_structure = o.uniformBits;
+  } else if (o.method === 'uniform') {
+    const u = uniformSearch(fg, stats, valid, baselineErrors, o.maxDrop, o.startBits, o.minBits);
+    assignment = u.assignment;
+    extra.bits_per_structure = u.bits;
+  } else if (o.method === 'ristretto') {
+    const rr = ristrettoSearch(fg, stats, valid, baselineErrors, o.maxDrop);
+    assignment = rr.assignment;
+    extra.ristretto_bits = rr.bits;
+  } else {
+    const res = fxpqnetSearch(fg, stats, search, valid, baselineErrors, {
+      maxDrop: o.maxDrop, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+      onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
+    });
+    assignment = res.assignment;
+    extra.search_steps = res.steps;
+    extra.evaluations = res.evaluations;
+    log = res.log;
+  }
+  const q = buildQGraph(fg, assignment);
+  const vScore = valid.evaluate(assignment, 0);
+  // Agreement with the teacher over all calibration images.
+  const all = subset(cal, perm.slice().sort((x, y) => x - y), g.input.shape);
+  const allT = argmaxRows(teacherLogits(g, all, cal.count), cal.count);
+  const allQ = argmaxRows(runQGraph(q, all, cal.count).output, cal.count);
+  let agree = 0;
+  for (let i = 0; i < cal.count; i++) if (allT[i] === allQ[i]) agree++;
+  const seconds = (performance.now() - t0) / 1000;
+  const method = o.uniformBits !== undefined ? 'uniform' : o.method;
+  const options = {
+    method, bits: o.uniformBits ?? null, max_drop: o.maxDrop, min_bits: o.minBits, start_bits: o.startBits, objective: o.objective, seed: o.seed,
+    calib: { file: o.calib, sha256: sha256(o.calib), images: cal.count, scale: o.calibScale ?? null, labels: o.calibLabels ?? null },
+  };
+  const file = toFxpFile(q, {
+    tool: { name: 'fxpq', version: TOOL_VERSION },
+    source: { file: o.model, sha256: g.source.sha256, opset: g.source.opset, producer: g.source.producer },
+    options,
+  });
+  const report = buildReport(q, method, { images: cal.count, agreement: (100 * agree) / cal.count }, seconds, {
+    ...extra,
+    budget: {
+      measure: labels ? 'top-1 accuracy vs labels' : 'top-1 agreement with the float model',
+      max_drop: o.maxDrop, search_images: sIdx.length, validation_images: nV,
+      validation_drop: (100 * (vScore.errors - baselineErrors)) / nV, search_kl: search.score?.kl ?? null,
+    },
+    options,
+    log,
+  });
+  return { graph: g, q, file, report };
+}
