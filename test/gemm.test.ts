@@ -30,3 +30,29 @@ describe('GEMM kernels', () => {
     }
   });
 });
+
+describe('convolution in WebAssembly', () => {
+  it('im2col + GEMM in WebAssembly equals the JavaScript im2col + GEMM bit for bit, over random geometries', async () => {
+    const { convGroupWasm } = await import('../src/engine/gemm.js');
+    const { im2col } = await import('../src/engine/kernels.js');
+    const { convOutHW } = await import('../src/ir/shapes.js');
+    const r = rng(5);
+    const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
+    for (let t = 0; t < 200; t++) {
+      const cinG = int(1, 4), h = int(1, 9), w = int(1, 9), kh = int(1, 4), kw = int(1, 4), coutG = int(1, 6);
+      const sh = int(1, 3), sw = int(1, 3), dh = int(1, 2), dw = int(1, 2);
+      const pads: [number, number, number, number] = [int(0, 3), int(0, 3), int(0, 3), int(0, 3)];
+      const [ho, wo] = convOutHW(h, w, [kh, kw], [sh, sw], pads, [dh, dw]);
+      if (ho < 1 || wo < 1) continue;
+      const K = cinG * kh * kw;
+      const W = Float64Array.from({ length: coutG * K + 2 }, () => r() - 0.5);
+      const X = Float64Array.from({ length: cinG * h * w + 3 }, () => r() - 0.5);
+      const a = new Float64Array(coutG * ho * wo + 1), b = new Float64Array(coutG * ho * wo + 1);
+      expect(convGroupWasm(coutG, W, 2, X, 3, { cinG, h, w, kh, kw, ho, wo, sh, sw, pt: pads[0], pl: pads[1], dh, dw }, a, 1)).toBe(true);
+      const col = new Float64Array(K * ho * wo);
+      im2col(X, 3, cinG, h, w, kh, kw, ho, wo, sh, sw, pads[0], pads[1], dh, dw, col);
+      gemmJs(coutG, ho * wo, K, W, 2, col, 0, b, 1, false);
+      expect(Array.from(a)).toEqual(Array.from(b));
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FxFormat, maxInt, minInt, quantize, requantize, requantizeArray, roundHalfUp, saturate, signedBitsForRange } from '../src/fixed/format.js';
+import { type FxFormat, maxInt, minInt, quantize, quantizeArray, requantize, requantizeArray, roundHalfUp, saturate, signedBitsForRange } from '../src/fixed/format.js';
 import { linearAccRange } from '../src/quant/accumulator.js';
 import type { QDense } from '../src/quant/qgraph.js';
 import * as I from '../src/intref/ops.js';
@@ -81,6 +81,12 @@ describe('fixed-point numerics against an independent BigInt model', () => {
     fc.assert(fc.property(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e12, max: 1e12 }), format, (x, f) => {
       expect(BigInt(quantize(x, f))).toBe(oracleQuantize(x, f));
     }), { numRuns: 5000 });
+  });
+
+  it('the array quantizer equals the scalar one', () => {
+    fc.assert(fc.property(fc.array(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }), { minLength: 1, maxLength: 30 }), format, (xs, f) => {
+      expect(Array.from(quantizeArray(xs, f) as Float64Array)).toEqual(xs.map((x) => quantize(x, f)));
+    }), { numRuns: 2000 });
   });
 
   it('quantize is exact at and next to every tie', () => {

@@ -101,3 +101,42 @@ function scalarDot(pa: usize, pb: usize, pc: usize, K: i32, rowB: usize, accumul
   }
   store<f64>(pc, s);
 }
+
+// im2col for one image and one group: row (c, ky, kx), column (oy, ox), zero where the window
+// reads padding. Pointers in bytes; the same layout as the JavaScript im2col in src/engine/kernels.ts.
+export function im2col(
+  x: usize, cinG: i32, h: i32, w: i32, kh: i32, kw: i32, ho: i32, wo: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, col: usize,
+): void {
+  let dst: usize = col;
+  for (let c: i32 = 0; c < cinG; c++) {
+    for (let ky: i32 = 0; ky < kh; ky++) {
+      for (let kx: i32 = 0; kx < kw; kx++) {
+        const dx: i32 = kx * dw - pl;
+        let oxLo: i32 = 0;
+        while (oxLo < wo && oxLo * sw + dx < 0) oxLo++;
+        let oxHi: i32 = wo;
+        while (oxHi > oxLo && (oxHi - 1) * sw + dx >= w) oxHi--;
+        for (let oy: i32 = 0; oy < ho; oy++) {
+          const iy: i32 = oy * sh - pt + ky * dh;
+          if (iy < 0 || iy >= h) {
+            memory.fill(dst, 0, <usize>wo << 3);
+          } else {
+            // Element index of input column ox * sw + dx in this row (only formed for valid ox).
+            const row: i32 = (c * h + iy) * w + dx;
+            if (oxLo > 0) memory.fill(dst, 0, <usize>oxLo << 3);
+            if (sw == 1) {
+              memory.copy(dst + (<usize>oxLo << 3), x + (<usize>(row + oxLo) << 3), <usize>(oxHi - oxLo) << 3);
+            } else {
+              for (let ox: i32 = oxLo; ox < oxHi; ox++) {
+                store<f64>(dst + (<usize>ox << 3), load<f64>(x + (<usize>(row + ox * sw) << 3)));
+              }
+            }
+            if (oxHi < wo) memory.fill(dst + (<usize>oxHi << 3), 0, <usize>(wo - oxHi) << 3);
+          }
+          dst += <usize>wo << 3;
+        }
+      }
+    }
+  }
+}

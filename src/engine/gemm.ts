@@ -52,6 +52,8 @@ export function gemmJs(
 interface WasmGemm {
   memory: WebAssembly.Memory;
   gemm: (M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number) => void;
+  im2col: (x: number, cinG: number, h: number, w: number, kh: number, kw: number, ho: number, wo: number,
+    sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, col: number) => void;
 }
 
 let wasm: WasmGemm | null | undefined;
@@ -74,6 +76,39 @@ export function wasmAvailable(): boolean {
   return wasm !== null;
 }
 
+function heapFor(w: WasmGemm, bytes: number): Float64Array {
+  const have = w.memory.buffer.byteLength;
+  if (BASE + bytes > have) w.memory.grow(Math.ceil((BASE + bytes - have) / 65536));
+  return new Float64Array(w.memory.buffer);
+}
+
+export interface ConvGeometry {
+  cinG: number; h: number; w: number; kh: number; kw: number; ho: number; wo: number;
+  sh: number; sw: number; pt: number; pl: number; dh: number; dw: number;
+}
+
+/**
+ * One group of one image of a convolution, entirely in WebAssembly: im2col of the image into
+ * linear memory, then out[coutG x HWo] = W[coutG x K] * col[K x HWo]. Returns false when the
+ * WebAssembly kernels are unavailable (the caller then uses the JavaScript path, same results).
+ */
+export function convGroupWasm(
+  coutG: number, weight: Float64Array, wOff: number, x: Float64Array, xOff: number, g: ConvGeometry,
+  out: Float64Array, oOff: number,
+): boolean {
+  if (!wasmAvailable()) return false;
+  const w = wasm!;
+  const K = g.cinG * g.kh * g.kw, hwo = g.ho * g.wo, xn = g.cinG * g.h * g.w;
+  const heap = heapFor(w, 8 * (coutG * K + xn + K * hwo + coutG * hwo));
+  const pa = BASE, px = pa + 8 * coutG * K, pcol = px + 8 * xn, pc = pcol + 8 * K * hwo;
+  heap.set(weight.subarray(wOff, wOff + coutG * K), pa / 8);
+  heap.set(x.subarray(xOff, xOff + xn), px / 8);
+  w.im2col(px, g.cinG, g.h, g.w, g.kh, g.kw, g.ho, g.wo, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, pcol);
+  w.gemm(coutG, hwo, K, pa, pcol, pc, 0);
+  out.set(heap.subarray(pc / 8, pc / 8 + coutG * hwo), oOff);
+  return true;
+}
+
 /** Same contract as gemmJs; runs the WebAssembly kernel when available. */
 export function gemm(
   M: number, N: number, K: number,
@@ -88,10 +123,7 @@ export function gemm(
   }
   const w = wasm!;
   const aBytes = M * K * 8, bBytes = K * N * 8, cBytes = M * N * 8;
-  const need = BASE + aBytes + bBytes + cBytes;
-  const have = w.memory.buffer.byteLength;
-  if (need > have) w.memory.grow(Math.ceil((need - have) / 65536));
-  const heap = new Float64Array(w.memory.buffer);
+  const heap = heapFor(w, aBytes + bBytes + cBytes);
   const pa = BASE, pb = pa + aBytes, pc = pb + bBytes;
   heap.set(A.subarray(aOff, aOff + M * K), pa / 8);
   heap.set(B.subarray(bOff, bOff + K * N), pb / 8);

@@ -1,6 +1,6 @@
 import { convOutHW, poolOutHW } from '../ir/shapes.js';
 import type { AvgPoolOp, ClipOp, ConvOp, DenseOp, MaxPoolOp, PadOp } from '../ir/types.js';
-import { gemm } from './gemm.js';
+import { convGroupWasm, gemm } from './gemm.js';
 
 /**
  * Float64 kernels over batched NCHW tensors. Each takes the input buffer, the batch and the
@@ -31,6 +31,8 @@ export function conv(op: ConvOp, x: Float64Array, batch: number, inShape: number
       const wOff = gi * coutG * K;
       if (col === undefined) {
         gemm(coutG, hwo, K, op.weight.data, wOff, x, xOff, out, oOff, false);
+      } else if (convGroupWasm(coutG, op.weight.data, wOff, x, xOff, { cinG, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw }, out, oOff)) {
+        // done in WebAssembly
       } else {
         im2col(x, xOff, cinG, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, col);
         gemm(coutG, hwo, K, op.weight.data, wOff, col, 0, out, oOff, false);
@@ -51,7 +53,7 @@ export function conv(op: ConvOp, x: Float64Array, batch: number, inShape: number
  * output columns whose input column is inside the image is computed once per row, so the inner
  * loop has no bounds checks.
  */
-function im2col(
+export function im2col(
   x: Float64Array, xOff: number, cinG: number, h: number, w: number, kh: number, kw: number,
   ho: number, wo: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, col: Float64Array,
 ): void {

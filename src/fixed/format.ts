@@ -133,3 +133,19 @@ export function requantizeArray(acc: Float64Array, accFl: number, out: FxFormat,
   }
   return acc;
 }
+
+/** `quantize` over an array, with the range constants hoisted (a property test checks it). */
+export function quantizeArray(x: ArrayLike<number>, f: FxFormat, out: { length: number; [i: number]: number } = new Float64Array(x.length)): typeof out {
+  const scale = 2 ** f.fl, lo = minInt(f), hi = maxInt(f);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i] * scale;
+    if (v >= hi) out[i] = hi;
+    else if (v <= lo) out[i] = lo;
+    else {
+      const r = Math.floor(v);
+      const q = v - r >= 0.5 ? r + 1 : r;
+      out[i] = q < lo ? lo : q > hi ? hi : q;
+    }
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { type FxFormat, quantize, requantize, requantizeArray } from '../fixed/format.js';
+import { type FxFormat, quantizeArray, requantizeArray } from '../fixed/format.js';
 import type { ConvOp, DenseOp } from '../ir/types.js';
 import { poolOutHW } from '../ir/shapes.js';
 import * as K from '../engine/kernels.js';
@@ -66,6 +66,8 @@ export function avgpool(op: QAvgPool, x: Float64Array, batch: number, inShape: n
   const y = new Float64Array(batch * c * ho * wo);
   const [kh, kw] = op.kernel, [dh, dw] = op.dilations;
   const accFl = inF.fl + op.recipBits;
+  const recip = new Float64Array(kh * kw + 1);
+  for (let c = 1; c <= kh * kw; c++) recip[c] = reciprocal(c, op.recipBits);
   let o = 0;
   for (let nc = 0; nc < batch * c; nc++) {
     const base = nc * h * w;
@@ -82,11 +84,11 @@ export function avgpool(op: QAvgPool, x: Float64Array, batch: number, inShape: n
             cnt++;
           }
         }
-        y[o] = requantize(s * reciprocal(cnt, op.recipBits), accFl, out);
+        y[o] = s * recip[cnt];
       }
     }
   }
-  return y;
+  return requantizeArray(y, accFl, out);
 }
 
 export function gap(op: QGap, x: Float64Array, batch: number, inShape: number[], inF: FxFormat, out: FxFormat): Float64Array {
@@ -96,13 +98,11 @@ export function gap(op: QGap, x: Float64Array, batch: number, inShape: number[],
   for (let i = 0; i < y.length; i++) {
     let s = 0;
     for (let j = 0; j < hw; j++) s += x[i * hw + j];
-    y[i] = requantize(s * r, inF.fl + op.recipBits, out);
+    y[i] = s * r;
   }
-  return y;
+  return requantizeArray(y, inF.fl + op.recipBits, out);
 }
 
 export function quantizeInput(x: ArrayLike<number>, f: FxFormat): Float64Array {
-  const q = new Float64Array(x.length);
-  for (let i = 0; i < x.length; i++) q[i] = quantize(x[i], f);
-  return q;
+  return quantizeArray(x, f) as Float64Array;
 }

@@ -1,5 +1,5 @@
 import { FxpqError } from '../errors.js';
-import { type FxFormat, checkFormat, quantize } from '../fixed/format.js';
+import { type FxFormat, checkFormat, quantize, quantizeArray } from '../fixed/format.js';
 import type { FloatAct, FusedGraph, FusedLayer } from './fuse.js';
 import { linearAccRange } from './accumulator.js';
 import type { Activation, QGraph, QLayer, QOp } from './qgraph.js';
@@ -22,7 +22,16 @@ function need<T>(v: T | undefined, l: FusedLayer, what: string): T {
   return v;
 }
 
-const quantizeAll = (data: Float64Array, f: FxFormat): Int32Array => Int32Array.from(data, (x) => quantize(x, f));
+/** Quantized copies of each parameter tensor per format: the search rebuilds graphs often. */
+const quantCache = new WeakMap<Float64Array, Map<string, Int32Array>>();
+function quantizeAll(data: Float64Array, f: FxFormat): Int32Array {
+  let m = quantCache.get(data);
+  if (!m) { m = new Map(); quantCache.set(data, m); }
+  const key = `${f.wl},${f.fl},${f.signed}`;
+  let q = m.get(key);
+  if (!q) { q = quantizeArray(data, f, new Int32Array(data.length)) as Int32Array; m.set(key, q); }
+  return q;
+}
 
 /**
  * Builds the integer graph: quantizes weights and biases to their formats (round half up,
