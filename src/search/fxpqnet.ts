@@ -24,6 +24,24 @@ export interface SearchResult {
   log: string[];
 }
 
+/**
+ * The fraction length, among `fls`, that minimises the KL statistic for data structure `d` at word
+ * length `wl` (others as in `base`); fewer top-1 errors break ties. Candidates are tried in the
+ * given order and dropped early once clearly worse than the best so far.
+ */
+export function bestFraction(search: Evaluator, base: Assignment, d: DataStructure, wl: number, fls: number[]): { a: Assignment | null; s: Score | null; fl: number | null; evaluations: number } {
+  const f = getFormat(base, d);
+  let best: { a: Assignment; s: Score; fl: number } | null = null;
+  let evaluations = 0;
+  for (const fl of fls) {
+    const cand = withFormat(base, d, { wl, fl, signed: f.signed });
+    const s = search.evaluate(cand, d.from, best ? best.s.kl : Infinity);
+    evaluations++;
+    if (!s.aborted && (!best || s.kl < best.s.kl || (s.kl === best.s.kl && s.errors < best.s.errors))) best = { a: cand, s, fl };
+  }
+  return { a: best?.a ?? null, s: best?.s ?? null, fl: best?.fl ?? null, evaluations };
+}
+
 /** Max-rule formats for every data structure at `wl` bits: the search's starting point. */
 export function maxRuleAssignment(fg: FusedGraph, stats: Map<string, ValueStats>, wl: number): Assignment {
   const a: Assignment = { input: maxRuleActivation(stats.get(fg.input), wl), layers: {} };
@@ -88,14 +106,9 @@ export function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStats>, se
     const f = getFormat(base, d);
     const minWl = Math.max(o.minBits, f.signed ? 2 : 1);
     if (f.wl <= minWl) return null;
-    let best: { a: Assignment; s: Score } | null = null;
-    for (const fl of [f.fl - 1, f.fl, f.fl - 2]) {
-      const cand = withFormat(base, d, { wl: f.wl - 1, fl, signed: f.signed });
-      const s = search.evaluate(cand, d.from, best ? best.s.kl : Infinity);
-      evaluations++;
-      if (!s.aborted && (!best || s.kl < best.s.kl || (s.kl === best.s.kl && s.errors < best.s.errors))) best = { a: cand, s };
-    }
-    return best;
+    const best = bestFraction(search, base, d, f.wl - 1, [f.fl - 1, f.fl, f.fl - 2]);
+    evaluations += best.evaluations;
+    return best.a ? { a: best.a, s: best.s! } : null;
   };
   const ratio = (d: DataStructure, cand: { a: Assignment; s: Score }) => {
     const saved = cost.cost(a, o.objective) - cost.cost(cand.a, o.objective);

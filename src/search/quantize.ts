@@ -154,7 +154,7 @@ export function quantizeModel(o: QuantizeModelOptions): QuantizeModelResult {
     ...extra,
     budget: {
       measure: labels ? 'top-1 accuracy vs labels' : 'top-1 agreement with the float model',
-      max_drop: o.maxDrop, search_images: sIdx.length, validation_images: nV,
+      max_drop: o.maxDrop, search_images: sIdx.length, validation_images: nV, validation_indices: vIdx,
       validation_drop: (100 * (vScore.errors - baselineErrors)) / nV, search_kl: search.score?.kl ?? null,
     },
     options,

@@ -1,0 +1,115 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { argmaxRows, runGraph } from '../src/engine/run.js';
+import { runQGraph } from '../src/intref/run.js';
+import { loadImages } from '../src/io/dataset.js';
+import { encodeNpy } from '../src/io/npy.js';
+import { readFxpFile } from '../src/io/fxpjson.js';
+import { maxRuleFormat } from '../src/fixed/format.js';
+import { buildModel, randn, rng } from '../src/onnx/builder.js';
+import { importOnnx, importOnnxFile } from '../src/onnx/import.js';
+import { calibrate } from '../src/quant/calibrate.js';
+import { fuseGraph } from '../src/quant/fuse.js';
+import { Evaluator } from '../src/search/evaluator.js';
+import { bestFraction, maxRuleAssignment } from '../src/search/fxpqnet.js';
+import { dataStructures, withFormat } from '../src/search/structures.js';
+import { fxpq, tempDir } from './helpers/cli.js';
+
+const dir = tempDir();
+const CAL = 'models/data/calib_x.npy';
+let report: any;
+
+beforeAll(() => {
+  const r = fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'a'), '--seed', '3', '--json');
+  expect(r.code, r.stderr).toBe(0);
+  report = JSON.parse(r.stdout);
+});
+
+describe('FxP-QNet search', () => {
+  it('writes model.fxp.json and report.json with the documented fields', () => {
+    const onDisk = JSON.parse(readFileSync(join(dir, 'a', 'report.json'), 'utf8'));
+    expect(onDisk.method).toBe('fxpqnet');
+    for (const k of ['method', 'compression', 'bits', 'layers', 'calibration', 'seconds']) expect(onDisk).toHaveProperty(k);
+    expect(Object.keys(onDisk.bits).sort()).toEqual(['activations_float', 'activations_quantized', 'params_float', 'params_quantized']);
+    const dense = onDisk.layers.find((l: any) => l.kind === 'dense');
+    expect(dense).toHaveProperty('weights.wl');
+    expect(dense).toHaveProperty('bias.fl');
+    expect(dense).toHaveProperty('input.fl');
+    expect(dense).toHaveProperty('output.signed');
+    expect(onDisk.compression.params).toBeCloseTo(onDisk.bits.params_float / onDisk.bits.params_quantized, 10);
+    // Mixed precision: the search did not leave every data structure at one word length.
+    const wls = new Set(onDisk.layers.flatMap((l: any) => [l.weights?.wl, l.output.wl]).filter(Boolean));
+    expect(wls.size).toBeGreaterThan(1);
+  });
+
+  it('never exceeds the budget on its own validation split (checked independently from the saved model)', () => {
+    const { q } = readFxpFile(join(dir, 'a', 'model.fxp.json'));
+    const g = importOnnxFile('models/mlp.onnx');
+    const cal = loadImages(CAL, g.input.shape);
+    const idx: number[] = report.budget.validation_indices;
+    expect(idx).toHaveLength(report.budget.validation_images);
+    const per = 784;
+    const x = new Float64Array(idx.length * per);
+    idx.forEach((k, i) => x.set(cal.data.subarray(k * per, (k + 1) * per), i * per));
+    const teacher = argmaxRows(runGraph(g, x, idx.length).output, idx.length);
+    const student = argmaxRows(runQGraph(q, x, idx.length).output, idx.length);
+    const disagree = teacher.reduce((n, t, i) => n + (t !== student[i] ? 1 : 0), 0);
+    expect((100 * disagree) / idx.length).toBeLessThanOrEqual(1);
+    expect(report.budget.validation_drop).toBeCloseTo((100 * disagree) / idx.length, 10);
+  });
+
+  it('is deterministic for a given --seed', () => {
+    const r = fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'b'), '--seed', '3', '--json');
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'b', 'model.fxp.json'), 'utf8')).toBe(readFileSync(join(dir, 'a', 'model.fxp.json'), 'utf8'));
+  });
+
+  it('chooses a fraction length that beats the max rule when the data has an outlier', () => {
+    // Inputs are ~N(0, 1) except one calibration sample with a value of 60. At 4 bits the max rule
+    // keeps room for it (fl = -3, one LSB = 8), which rounds almost every other input to zero; the
+    // KL statistic prefers to clip that one sample and keep resolution for all the others.
+    const r = rng(21);
+    const bytes = buildModel({ inputShape: ['N', 16], inits: [{ name: 'w', dims: [10, 16], values: randn(r, 160, 0.5) }], nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { transB: 1 } }] });
+    const g = importOnnx(bytes);
+    const n = 256;
+    const x = Float64Array.from(randn(r, n * 16, 1.7));
+    x[5 * 16] = 60;
+    const fg = fuseGraph(g);
+    const stats = calibrate(g, { count: n, total: n, data: x, shape: [16] });
+    const ev = new Evaluator(fg, x, runGraph(g, x, n).output, undefined);
+    const a16 = maxRuleAssignment(fg, stats, 16);
+    ev.commit(a16, 0);
+    const d = dataStructures(fg).find((s) => s.kind === 'input')!;
+    const maxRule = maxRuleFormat(60, 4, true);
+    expect(maxRule.fl).toBe(-3);
+    const klMaxRule = ev.evaluate(withFormat(a16, d, maxRule), 0).kl;
+    const best = bestFraction(ev, a16, d, 4, [-3, -2, -1, 0, 1, 2, 3]);
+    expect(best.fl).toBeGreaterThan(maxRule.fl);
+    expect(best.s!.kl).toBeLessThan(klMaxRule / 2);
+  });
+
+  describe('bad input: one line, non-zero exit', () => {
+    const line = (r: { code: number; stderr: string }, re: RegExp) => {
+      expect(r.code).not.toBe(0);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(re);
+    };
+    it('labels whose count differs from the images', () => {
+      const p = join(dir, 'labels.npy');
+      writeFileSync(p, encodeNpy('int64', [100], Array(100).fill(1)));
+      line(fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--calib-labels', p, '--out', join(dir, 'x')), /100 labels for 512 images/);
+    });
+    it('an empty calibration set', () => {
+      const p = join(dir, 'empty.npy');
+      writeFileSync(p, encodeNpy('float32', [0, 1, 28, 28], []));
+      line(fxpq('quantize', 'models/mlp.onnx', '--calib', p, '--out', join(dir, 'x')), /holds no images/);
+    });
+    it('a negative --max-drop', () => {
+      line(fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--max-drop', '-1', '--out', join(dir, 'x')), /--max-drop must be a non-negative/);
+    });
+    it('--min-bits above --start-bits', () => {
+      line(fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--min-bits', '10', '--start-bits', '8', '--out', join(dir, 'x')), /--min-bits 10 is above --start-bits 8/);
+    });
+  });
+});
