@@ -17,7 +17,7 @@ rows.push('| model | method | params compression | overall compression | float t
 rows.push('|---|---|---|---|---|---|---|---|---|');
 for (const z of zoo) {
   for (const bits of [16, 8, 6, 4]) {
-    const res = uniform(`models/${z.file}`, bits);
+    const res = await uniform(`models/${z.file}`, bits);
     const test = loadImages('models/data/test_x.npy', res.graph.input.shape);
     const labels = loadLabels('models/data/test_y.npy', test, 10);
     const fl = evaluate(res.graph, test, labels);

@@ -11,7 +11,7 @@ import { buildModel, randn, rng } from '../src/onnx/builder.js';
 import { importOnnx, importOnnxFile } from '../src/onnx/import.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { fuseGraph } from '../src/quant/fuse.js';
-import { Evaluator } from '../src/search/evaluator.js';
+import { LocalBackend } from '../src/search/backend.js';
 import { bestFraction, maxRuleAssignment } from '../src/search/fxpqnet.js';
 import { dataStructures, withFormat } from '../src/search/structures.js';
 import { fxpq, tempDir } from './helpers/cli.js';
@@ -65,7 +65,7 @@ describe('FxP-QNet search', () => {
     expect(readFileSync(join(dir, 'b', 'model.fxp.json'), 'utf8')).toBe(readFileSync(join(dir, 'a', 'model.fxp.json'), 'utf8'));
   });
 
-  it('chooses a fraction length that beats the max rule when the data has an outlier', () => {
+  it('chooses a fraction length that beats the max rule when the data has an outlier', async () => {
     // Inputs are ~N(0, 1) except one calibration sample with a value of 60. At 4 bits the max rule
     // keeps room for it (fl = -3, one LSB = 8), which rounds almost every other input to zero; the
     // KL statistic prefers to clip that one sample and keep resolution for all the others.
@@ -77,14 +77,16 @@ describe('FxP-QNet search', () => {
     x[5 * 16] = 60;
     const fg = fuseGraph(g);
     const stats = calibrate(g, { count: n, total: n, data: x, shape: [16] });
-    const ev = new Evaluator(fg, x, runGraph(g, x, n).output, undefined);
+    const teacher = runGraph(g, x, n).output;
+    const backend = new LocalBackend({ fg, search: { images: x, teacher }, valid: { images: x, teacher } });
+    const ev = backend.s;
     const a16 = maxRuleAssignment(fg, stats, 16);
-    ev.commit(a16, 0);
+    backend.commitSync(a16, 0);
     const d = dataStructures(fg).find((s) => s.kind === 'input')!;
     const maxRule = maxRuleFormat(60, 4, true);
     expect(maxRule.fl).toBe(-3);
     const klMaxRule = ev.evaluate(withFormat(a16, d, maxRule), 0).kl;
-    const best = bestFraction(ev, a16, d, 4, [-3, -2, -1, 0, 1, 2, 3]);
+    const best = await bestFraction(backend, a16, d, 4, [-3, -2, -1, 0, 1, 2, 3]);
     expect(best.fl).toBeGreaterThan(maxRule.fl);
     expect(best.s!.kl).toBeLessThan(klMaxRule / 2);
   });

@@ -14,9 +14,9 @@ const zoo: { name: string; file: string }[] = JSON.parse(readFileSync('models/zo
 
 describe('uniform quantization of the zoo, measured by the integer reference on held-out test images', () => {
   for (const z of zoo) {
-    it(`${z.name}: 16 bits within 0.1 pp of float, 8 bits within 1 pp`, () => {
-      const q16 = uniform(`models/${z.file}`, 16);
-      const q8 = uniform(`models/${z.file}`, 8);
+    it(`${z.name}: 16 bits within 0.1 pp of float, 8 bits within 1 pp`, async () => {
+      const q16 = await uniform(`models/${z.file}`, 16);
+      const q8 = await uniform(`models/${z.file}`, 8);
       const test = loadImages('models/data/test_x.npy', q16.graph.input.shape);
       const labels = loadLabels('models/data/test_y.npy', test, 10);
       const fl = evaluate(q16.graph, test, labels).top1!;

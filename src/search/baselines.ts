@@ -1,19 +1,21 @@
 import type { Assignment } from '../quant/build.js';
 import type { ValueStats } from '../quant/calibrate.js';
 import type { FusedGraph } from '../quant/fuse.js';
-import type { Evaluator } from './evaluator.js';
+import type { Backend } from './backend.js';
 import { maxRuleAssignment } from './fxpqnet.js';
 import { dataStructures, getFormat, withFormat } from './structures.js';
 
-const within = (valid: Evaluator, a: Assignment, baselineErrors: number, maxDrop: number) =>
-  valid.evaluate(a, 0).errors - baselineErrors <= (maxDrop / 100) * valid.n;
+async function within(b: Backend, a: Assignment, baselineErrors: number, maxDrop: number): Promise<boolean> {
+  const [v] = await b.evaluate([{ set: 'valid', a, from: 0, abortAbove: Infinity }]);
+  return v.errors - baselineErrors <= (maxDrop / 100) * b.validImages;
+}
 
 /** The smallest single word length for every data structure (max-rule fractions) within the budget. */
-export function uniformSearch(fg: FusedGraph, stats: Map<string, ValueStats>, valid: Evaluator, baselineErrors: number, maxDrop: number, startBits: number, minBits: number): { assignment: Assignment; bits: number } {
+export async function uniformSearch(fg: FusedGraph, stats: Map<string, ValueStats>, b: Backend, baselineErrors: number, maxDrop: number, startBits: number, minBits: number): Promise<{ assignment: Assignment; bits: number }> {
   let best = { assignment: maxRuleAssignment(fg, stats, startBits), bits: startBits };
   for (let wl = startBits - 1; wl >= Math.max(minBits, 2); wl--) {
     const a = maxRuleAssignment(fg, stats, wl);
-    if (!within(valid, a, baselineErrors, maxDrop)) break;
+    if (!(await within(b, a, baselineErrors, maxDrop))) break;
     best = { assignment: a, bits: wl };
   }
   return best;
@@ -25,7 +27,7 @@ export function uniformSearch(fg: FusedGraph, stats: Map<string, ValueStats>, va
  * rest at 16 bits, keeping the smallest within the budget; fraction lengths by the max rule. The
  * three choices are then combined as Ristretto does (before its optional fine-tuning).
  */
-export function ristrettoSearch(fg: FusedGraph, stats: Map<string, ValueStats>, valid: Evaluator, baselineErrors: number, maxDrop: number): { assignment: Assignment; bits: Record<string, number> } {
+export async function ristrettoSearch(fg: FusedGraph, stats: Map<string, ValueStats>, b: Backend, baselineErrors: number, maxDrop: number): Promise<{ assignment: Assignment; bits: Record<string, number> }> {
   const base = maxRuleAssignment(fg, stats, 16);
   const ds = dataStructures(fg);
   const kindOf = (layer: string | null) => fg.layers.find((l) => l.name === layer)?.op.kind;
@@ -49,7 +51,7 @@ export function ristrettoSearch(fg: FusedGraph, stats: Map<string, ValueStats>, 
     if (part.length === 0) continue;
     let chosen = 16;
     for (const wl of [8, 4, 2]) {
-      if (!within(valid, setPart(base, part, wl), baselineErrors, maxDrop)) break;
+      if (!(await within(b, setPart(base, part, wl), baselineErrors, maxDrop))) break;
       chosen = wl;
     }
     bits[name] = chosen;
@@ -57,4 +59,3 @@ export function ristrettoSearch(fg: FusedGraph, stats: Map<string, ValueStats>, 
   }
   return { assignment: combined, bits };
 }
-

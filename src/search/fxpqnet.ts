@@ -4,7 +4,8 @@ import type { Assignment } from '../quant/build.js';
 import { maxAbsOf, type ValueStats } from '../quant/calibrate.js';
 import type { FusedGraph } from '../quant/fuse.js';
 import { maxRuleActivation } from '../quant/uniform.js';
-import type { Evaluator, Score } from './evaluator.js';
+import type { Backend, EvalJob } from './backend.js';
+import type { Score } from './evaluator.js';
 import { CostModel, type DataStructure, dataStructures, getFormat, type Objective, withFormat } from './structures.js';
 
 export interface SearchOptions {
@@ -25,22 +26,10 @@ export interface SearchResult {
 }
 
 /**
- * The fraction length, among `fls`, that minimises the KL statistic for data structure `d` at word
- * length `wl` (others as in `base`); fewer top-1 errors break ties. Candidates are tried in the
- * given order and dropped early once clearly worse than the best so far.
+ * Candidates evaluated together. Fixed (not the worker count) so the search takes the same path,
+ * and writes the same bytes, on any number of cores.
  */
-export function bestFraction(search: Evaluator, base: Assignment, d: DataStructure, wl: number, fls: number[]): { a: Assignment | null; s: Score | null; fl: number | null; evaluations: number } {
-  const f = getFormat(base, d);
-  let best: { a: Assignment; s: Score; fl: number } | null = null;
-  let evaluations = 0;
-  for (const fl of fls) {
-    const cand = withFormat(base, d, { wl, fl, signed: f.signed });
-    const s = search.evaluate(cand, d.from, best ? best.s.kl : Infinity);
-    evaluations++;
-    if (!s.aborted && (!best || s.kl < best.s.kl || (s.kl === best.s.kl && s.errors < best.s.errors))) best = { a: cand, s, fl };
-  }
-  return { a: best?.a ?? null, s: best?.s ?? null, fl: best?.fl ?? null, evaluations };
-}
+export const BATCH = 2;
 
 /** Max-rule formats for every data structure at `wl` bits: the search's starting point. */
 export function maxRuleAssignment(fg: FusedGraph, stats: Map<string, ValueStats>, wl: number): Assignment {
@@ -56,45 +45,86 @@ export function maxRuleAssignment(fg: FusedGraph, stats: Map<string, ValueStats>
   return a;
 }
 
+interface Cand { d: DataStructure; a: Assignment; s: Score; fl: number }
+
+const better = (x: Score, y: Score | undefined) => !y || x.kl < y.kl || (x.kl === y.kl && x.errors < y.errors);
+
 /**
- * FxP-QNet, as reconstructed in docs/fxpqnet.md:
+ * For each data structure in `ds`, the fraction length among `fls(d)` that minimises the KL
+ * statistic at word length `wl(d)` (others as in `base`); fewer top-1 errors break ties.
+ * Candidates run in batches of BATCH; a candidate is dropped early once clearly worse than the best
+ * of its data structure found in earlier batches.
+ */
+export async function bestFractions(
+  backend: Backend, base: Assignment, ds: DataStructure[], wl: (d: DataStructure) => number, fls: (d: DataStructure) => number[],
+): Promise<{ best: (Cand | null)[]; evaluations: number }> {
+  const best: (Cand | null)[] = ds.map(() => null);
+  const queue: { i: number; fl: number }[] = [];
+  const lists = ds.map((d) => fls(d));
+  const depth = Math.max(0, ...lists.map((l) => l.length));
+  for (let k = 0; k < depth; k++) lists.forEach((l, i) => { if (k < l.length) queue.push({ i, fl: l[k] }); });
+  let evaluations = 0;
+  for (let s = 0; s < queue.length; s += BATCH) {
+    const batch = queue.slice(s, s + BATCH);
+    const cands = batch.map(({ i, fl }) => {
+      const f = getFormat(base, ds[i]);
+      return { i, fl, a: withFormat(base, ds[i], { wl: wl(ds[i]), fl, signed: f.signed }) };
+    });
+    const jobs: EvalJob[] = cands.map((c) => ({ set: 'search', a: c.a, from: ds[c.i].from, abortAbove: best[c.i]?.s.kl ?? Infinity }));
+    const scores = await backend.evaluate(jobs);
+    evaluations += jobs.length;
+    cands.forEach((c, k) => {
+      const sc = scores[k];
+      if (!sc.aborted && better(sc, best[c.i]?.s)) best[c.i] = { d: ds[c.i], a: c.a, s: sc, fl: c.fl };
+    });
+  }
+  return { best, evaluations };
+}
+
+/** Single data structure version of bestFractions. */
+export async function bestFraction(backend: Backend, base: Assignment, d: DataStructure, wl: number, fls: number[]) {
+  const r = await bestFractions(backend, base, [d], () => wl, () => fls);
+  return { a: r.best[0]?.a ?? null, s: r.best[0]?.s ?? null, fl: r.best[0]?.fl ?? null, evaluations: r.evaluations };
+}
+
+/**
+ * FxP-QNet as reconstructed in docs/fxpqnet.md:
  *  1. every data structure starts at `startBits` with the max-rule fraction length;
- *  2. a fast start lowers all word lengths together while the network's predictions on the search
- *     images do not change at all (a shortcut through steps the greedy loop would take anyway);
+ *  2. a fast start lowers all word lengths together while no top-1 prediction changes;
  *  3. greedy gradual adaptation: each step lowers by one bit the data structure with the best
  *     ratio of memory saved to added prediction error (mean KL divergence to the float teacher
- *     on the search images), choosing its fraction length among {fl-2, fl-1, fl} by the same
- *     statistic; a step that would exceed the top-1 budget on the validation images is undone
- *     and that data structure is frozen;
- *  4. every fraction length is re-tuned once (fl-1, fl, fl+1) with the final word lengths.
+ *     on the search images), choosing its fraction length among {fl-1, fl, fl-2} by the same
+ *     statistic; a step that would exceed the top-1 budget on the validation images is undone and
+ *     that data structure is frozen;
+ *  4. every fraction length is re-tuned once (fl-1, fl+1) with the final word lengths.
  */
-export function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStats>, search: Evaluator, valid: Evaluator, baselineErrors: number, o: SearchOptions): SearchResult {
+export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStats>, backend: Backend, baselineErrors: number, o: SearchOptions): Promise<SearchResult> {
   const log: string[] = [];
   const cost = new CostModel(fg);
   const ds = dataStructures(fg);
-  const budgetErrors = (o.maxDrop / 100) * valid.n;
-  const drop = (s: Score) => (100 * (s.errors - baselineErrors)) / valid.n;
+  const nV = backend.validImages;
+  const budgetErrors = (o.maxDrop / 100) * nV;
+  const drop = (s: Score) => (100 * (s.errors - baselineErrors)) / nV;
   let evaluations = 0;
 
   let a = maxRuleAssignment(fg, stats, o.startBits);
-  search.commit(a, 0);
-  let vs = valid.commit(a, 0);
+  let cur = await backend.commit(a, 0);
   evaluations += 2;
-  if (vs.errors - baselineErrors > budgetErrors) {
-    throw new FxpqError(`even --start-bits ${o.startBits} loses ${drop(vs).toFixed(2)} points of top-1 on the validation images, more than --max-drop ${o.maxDrop}; raise --start-bits or --max-drop`);
+  if (cur.valid.errors - baselineErrors > budgetErrors) {
+    throw new FxpqError(`even --start-bits ${o.startBits} loses ${drop(cur.valid).toFixed(2)} points of top-1 on the validation images, more than --max-drop ${o.maxDrop}; raise --start-bits or --max-drop`);
   }
   const startCost = cost.cost(a, o.objective);
 
   // 2. Fast start.
   for (let wl = o.startBits - 1; wl >= Math.max(o.minBits, 2); wl--) {
     const cand = maxRuleAssignment(fg, stats, wl);
-    const s = search.evaluate(cand, 0);
-    const v = valid.evaluate(cand, 0);
+    const [s, v] = await backend.evaluate([
+      { set: 'search', a: cand, from: 0, abortAbove: Infinity }, { set: 'valid', a: cand, from: 0, abortAbove: Infinity },
+    ]);
     evaluations += 2;
-    if (s.errors > search.score.errors || v.errors > vs.errors) break;
+    if (s.errors > cur.search.errors || v.errors > cur.valid.errors) break;
     a = cand;
-    search.commit(a, 0);
-    vs = valid.commit(a, 0);
+    cur = await backend.commit(a, 0);
     log.push(`fast start: all data structures at ${wl} bits (KL ${s.kl.toExponential(2)})`);
   }
 
@@ -102,73 +132,60 @@ export function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStats>, se
   const frozen = new Set<string>();
   const lastScore = new Map<string, number>();
   let step = 0;
-  const tryLower = (d: DataStructure, base: Assignment): { a: Assignment; s: Score } | null => {
-    const f = getFormat(base, d);
-    const minWl = Math.max(o.minBits, f.signed ? 2 : 1);
-    if (f.wl <= minWl) return null;
-    const best = bestFraction(search, base, d, f.wl - 1, [f.fl - 1, f.fl, f.fl - 2]);
-    evaluations += best.evaluations;
-    return best.a ? { a: best.a, s: best.s! } : null;
-  };
-  const ratio = (d: DataStructure, cand: { a: Assignment; s: Score }) => {
-    const saved = cost.cost(a, o.objective) - cost.cost(cand.a, o.objective);
-    const added = cand.s.kl - search.score.kl;
-    return saved / Math.max(added, 1e-9);
-  };
+  const lowerable = (d: DataStructure) => getFormat(a, d).wl > Math.max(o.minBits, getFormat(a, d).signed ? 2 : 1);
   for (;;) {
+    for (const d of ds) if (!frozen.has(d.key) && !lowerable(d)) frozen.add(d.key);
     const open = ds.filter((d) => !frozen.has(d.key));
     if (open.length === 0) break;
-    // Pop candidates in order of their last known ratio; re-score until the best is fresh.
     const order = open.sort((x, y) => (lastScore.get(y.key) ?? Infinity) - (lastScore.get(x.key) ?? Infinity));
-    let chosen: { d: DataStructure; cand: { a: Assignment; s: Score } } | null = null;
+    let chosen: Cand | null = null;
     let bestFresh = -Infinity;
-    for (const d of order) {
-      const stale = lastScore.get(d.key) ?? Infinity;
-      if (chosen && stale <= bestFresh) break; // no stale score can beat the best fresh one
-      const cand = tryLower(d, a);
-      if (!cand) { frozen.add(d.key); continue; }
-      const r = ratio(d, cand);
-      lastScore.set(d.key, r);
-      if (r > bestFresh) { bestFresh = r; chosen = { d, cand }; }
+    for (let i = 0; i < order.length; i += BATCH) {
+      if (chosen && (lastScore.get(order[i].key) ?? Infinity) <= bestFresh) break; // no stale score can win
+      const group = order.slice(i, i + BATCH);
+      const r = await bestFractions(backend, a, group, (d) => getFormat(a, d).wl - 1, (d) => { const fl = getFormat(a, d).fl; return [fl - 1, fl, fl - 2]; });
+      evaluations += r.evaluations;
+      r.best.forEach((c, k) => {
+        const d = group[k];
+        if (!c) { lastScore.set(d.key, -Infinity); return; }
+        const saved = cost.cost(a, o.objective) - cost.cost(c.a, o.objective);
+        const ratio = saved / Math.max(c.s.kl - cur.search.kl, 1e-9);
+        lastScore.set(d.key, ratio);
+        if (ratio > bestFresh) { bestFresh = ratio; chosen = c; }
+      });
     }
     if (!chosen) break;
-    const v = valid.evaluate(chosen.cand.a, chosen.d.from);
+    const c: Cand = chosen;
+    const [v] = await backend.evaluate([{ set: 'valid', a: c.a, from: c.d.from, abortAbove: Infinity }]);
     evaluations++;
     if (v.errors - baselineErrors > budgetErrors) {
-      frozen.add(chosen.d.key);
-      log.push(`step ${step}: ${chosen.d.key} -> ${fmt(getFormat(chosen.cand.a, chosen.d))} exceeds the budget (${drop(v).toFixed(2)} pp); frozen at ${fmt(getFormat(a, chosen.d))}`);
+      frozen.add(c.d.key);
+      log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(c.a, c.d))} exceeds the budget (${drop(v).toFixed(2)} pp); frozen at ${fmt(getFormat(a, c.d))}`);
     } else {
-      a = chosen.cand.a;
-      search.commit(a, chosen.d.from);
-      vs = valid.commit(a, chosen.d.from);
-      log.push(`step ${step}: ${chosen.d.key} -> ${fmt(getFormat(a, chosen.d))} (KL ${search.score.kl.toExponential(2)}, validation drop ${drop(vs).toFixed(2)} pp)`);
+      a = c.a;
+      cur = await backend.commit(a, c.d.from);
+      log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(a, c.d))} (KL ${cur.search.kl.toExponential(2)}, validation drop ${drop(cur.valid).toFixed(2)} pp)`);
     }
     step++;
-    o.onStep?.({ step, cost: cost.cost(a, o.objective), startCost, drop: drop(vs), frozen: frozen.size, total: ds.length });
+    o.onStep?.({ step, cost: cost.cost(a, o.objective), startCost, drop: drop(cur.valid), frozen: frozen.size, total: ds.length });
   }
 
   // 4. Re-tune every fraction length once with the final word lengths.
   for (const d of ds) {
     const f = getFormat(a, d);
-    let best = { a, kl: search.score.kl };
-    for (const fl of [f.fl - 1, f.fl + 1]) {
-      const cand = withFormat(a, d, { ...f, fl });
-      const s = search.evaluate(cand, d.from, best.kl);
-      evaluations++;
-      if (!s.aborted && s.kl < best.kl) best = { a: cand, kl: s.kl };
-    }
-    if (best.a !== a) {
-      const v = valid.evaluate(best.a, d.from);
-      evaluations++;
-      if (v.errors - baselineErrors <= budgetErrors) {
-        a = best.a;
-        search.commit(a, d.from);
-        vs = valid.commit(a, d.from);
-        log.push(`re-tune: ${d.key} -> ${fmt(getFormat(a, d))}`);
-      }
+    const r = await bestFractions(backend, a, [d], () => f.wl, () => [f.fl - 1, f.fl + 1]);
+    evaluations += r.evaluations;
+    const c = r.best[0];
+    if (!c || c.s.kl >= cur.search.kl) continue;
+    const [v] = await backend.evaluate([{ set: 'valid', a: c.a, from: d.from, abortAbove: Infinity }]);
+    evaluations++;
+    if (v.errors - baselineErrors <= budgetErrors) {
+      a = c.a;
+      cur = await backend.commit(a, d.from);
+      log.push(`re-tune: ${d.key} -> ${fmt(getFormat(a, d))}`);
     }
   }
-  return { assignment: a, steps: step, evaluations, validationDrop: drop(vs), log };
+  return { assignment: a, steps: step, evaluations, validationDrop: drop(cur.valid), log };
 }
 
 const fmt = (f: FxFormat) => `${f.signed ? 's' : 'u'}${f.wl}.${f.fl}`;

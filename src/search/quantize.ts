@@ -18,7 +18,7 @@ import { uniformAssignment } from '../quant/uniform.js';
 import { rng } from '../onnx/builder.js';
 import { TOOL_VERSION } from '../version.js';
 import { ristrettoSearch, uniformSearch } from './baselines.js';
-import { Evaluator } from './evaluator.js';
+import { defaultWorkers, makeBackend } from './backend.js';
 import { fxpqnetSearch } from './fxpqnet.js';
 import type { Objective } from './structures.js';
 
@@ -37,6 +37,8 @@ export interface QuantizeModelOptions {
   startBits: number;
   objective: Objective;
   seed: number;
+  /** Worker threads for the search (default: both cores). Results do not depend on it. */
+  workers?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -81,7 +83,7 @@ function teacherLogits(g: Graph, data: Float64Array, n: number): Float64Array {
  * validation part (seeded), runs the chosen method, and returns the integer graph, the .fxp.json
  * content and the report.
  */
-export function quantizeModel(o: QuantizeModelOptions): QuantizeModelResult {
+export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeModelResult> {
   checkOptions(o);
   const t0 = performance.now();
   const g = importOnnxFile(o.model);
@@ -104,35 +106,45 @@ export function quantizeModel(o: QuantizeModelOptions): QuantizeModelResult {
   const pick = (idx: number[]) => (labels ? Int32Array.from(idx, (k) => labels[k]) : undefined);
   const vLabels = pick(vIdx);
   const baselineErrors = vLabels ? argmaxRows(vT, nV).reduce((acc, p, i) => acc + (p !== vLabels[i] ? 1 : 0), 0) : 0;
-  const search = new Evaluator(fg, sData, sT, pick(sIdx));
-  const valid = new Evaluator(fg, vData, vT, vLabels);
+  const needsSearch = o.uniformBits === undefined;
+  const backend = makeBackend({
+    fg, search: { images: sData, teacher: sT, labels: pick(sIdx) }, valid: { images: vData, teacher: vT, labels: vLabels },
+  }, needsSearch && o.method === 'fxpqnet' ? (o.workers ?? defaultWorkers()) : 1);
 
-  let assignment: Assignment;
+  let assignment!: Assignment;
   const extra: Record<string, unknown> = {};
   let log: string[] = [];
-  if (o.uniformBits !== undefined) {
-    assignment = uniformAssignment(fg, stats, o.uniformBits);
-    extra.bits_per_structure = o.uniformBits;
-  } else if (o.method === 'uniform') {
-    const u = uniformSearch(fg, stats, valid, baselineErrors, o.maxDrop, o.startBits, o.minBits);
-    assignment = u.assignment;
-    extra.bits_per_structure = u.bits;
-  } else if (o.method === 'ristretto') {
-    const rr = ristrettoSearch(fg, stats, valid, baselineErrors, o.maxDrop);
-    assignment = rr.assignment;
-    extra.ristretto_bits = rr.bits;
-  } else {
-    const res = fxpqnetSearch(fg, stats, search, valid, baselineErrors, {
-      maxDrop: o.maxDrop, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
-      onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
-    });
-    assignment = res.assignment;
-    extra.search_steps = res.steps;
-    extra.evaluations = res.evaluations;
-    log = res.log;
+  let searchKl: number | null = null;
+  let validErrors = 0;
+  try {
+    if (o.uniformBits !== undefined) {
+      assignment = uniformAssignment(fg, stats, o.uniformBits);
+      extra.bits_per_structure = o.uniformBits;
+    } else if (o.method === 'uniform') {
+      const u = await uniformSearch(fg, stats, backend, baselineErrors, o.maxDrop, o.startBits, o.minBits);
+      assignment = u.assignment;
+      extra.bits_per_structure = u.bits;
+    } else if (o.method === 'ristretto') {
+      const rr = await ristrettoSearch(fg, stats, backend, baselineErrors, o.maxDrop);
+      assignment = rr.assignment;
+      extra.ristretto_bits = rr.bits;
+    } else {
+      const res = await fxpqnetSearch(fg, stats, backend, baselineErrors, {
+        maxDrop: o.maxDrop, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+        onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
+      });
+      assignment = res.assignment;
+      extra.search_steps = res.steps;
+      extra.evaluations = res.evaluations;
+      log = res.log;
+    }
+    const [sScore, vScore0] = await backend.evaluate([{ set: 'search', a: assignment, from: 0, abortAbove: Infinity }, { set: 'valid', a: assignment, from: 0, abortAbove: Infinity }]);
+    searchKl = sScore.kl;
+    validErrors = vScore0.errors;
+  } finally {
+    await backend.close();
   }
   const q = buildQGraph(fg, assignment);
-  const vScore = valid.evaluate(assignment, 0);
   // Agreement with the teacher over all calibration images.
   const all = subset(cal, perm.slice().sort((x, y) => x - y), g.input.shape);
   const allT = argmaxRows(teacherLogits(g, all, cal.count), cal.count);
@@ -155,7 +167,7 @@ export function quantizeModel(o: QuantizeModelOptions): QuantizeModelResult {
     budget: {
       measure: labels ? 'top-1 accuracy vs labels' : 'top-1 agreement with the float model',
       max_drop: o.maxDrop, search_images: sIdx.length, validation_images: nV, validation_indices: vIdx,
-      validation_drop: (100 * (vScore.errors - baselineErrors)) / nV, search_kl: search.score?.kl ?? null,
+      validation_drop: (100 * (validErrors - baselineErrors)) / nV, search_kl: searchKl,
     },
     options,
     log,

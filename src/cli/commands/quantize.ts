@@ -35,9 +35,9 @@ export function printReport(r: QuantReport): void {
   console.log(chalk.dim('formats: s|u<word length>.<fraction length>, value = integer x 2^-fl'));
 }
 
-export function quantizeCommand(a: QuantizeArgs): void {
+export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
   const bars = new Map<string, Progress>();
-  const res = quantizeModel({
+  const res = await quantizeModel({
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels, uniformBits: a.uniform,
     method: a.method as Method, maxDrop: a.maxDrop, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, seed: a.seed,
     onProgress: (stage, done, total) => {
