@@ -59,11 +59,12 @@ await yargs(hideBin(process.argv))
     .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
     .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the search minimises' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
+    .option('workers', { type: 'number', describe: 'Worker threads for the search (default: 2, or 1 on a single core); results do not depend on it' })
     .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
   run((a) => quantizeCommand({
     model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], uniform: a.uniform, method: a.method,
-    maxDrop: a['max-drop'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, seed: a.seed, out: a.out, json: a.json,
+    maxDrop: a['max-drop'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, seed: a.seed, workers: a.workers, out: a.out, json: a.json,
   })))
   .command('infer <model>', 'Run one image through the integer reference, optionally tracing every layer', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })

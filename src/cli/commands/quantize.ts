@@ -21,6 +21,7 @@ export interface QuantizeArgs {
   startBits: number;
   objective: string;
   seed: number;
+  workers?: number;
   out: string;
   json: boolean;
 }
@@ -39,7 +40,7 @@ export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
   const bars = new Map<string, Progress>();
   const res = await quantizeModel({
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels, uniformBits: a.uniform,
-    method: a.method as Method, maxDrop: a.maxDrop, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, seed: a.seed,
+    method: a.method as Method, maxDrop: a.maxDrop, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, seed: a.seed, workers: a.workers,
     onProgress: (stage, done, total) => {
       if (a.json) return;
       let b = bars.get(stage);
