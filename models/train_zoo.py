@@ -403,8 +403,32 @@ def export(model, name, path):
     torch.onnx.export(model, torch.zeros(1, 1, 28, 28), path, **kwargs)
     model.eval()
     m = onnx.load(path)
+    n_inlined = inline_identity_initializers(m)
+    if n_inlined:
+        print(f"  inlined {n_inlined} Identity(initializer) nodes", flush=True)
+        onnx.save(m, path)
     onnx.checker.check_model(m)
-    return m
+    return m, n_inlined
+
+
+def inline_identity_initializers(m):
+    """torch.onnx de-duplicates bit-identical initializers and re-creates the
+    duplicates with Identity nodes (happens e.g. when a BN weight equals its
+    running_var). Replace such Identity nodes by a copy of the initializer so the
+    graph has only real compute nodes. Returns how many were replaced."""
+    inits = {i.name: i for i in m.graph.initializer}
+    keep, count = [], 0
+    for node in m.graph.node:
+        if node.op_type == "Identity" and node.input[0] in inits:
+            arr = numpy_helper.to_array(inits[node.input[0]])
+            m.graph.initializer.append(numpy_helper.from_array(arr, node.output[0]))
+            count += 1
+        else:
+            keep.append(node)
+    if count:
+        del m.graph.node[:]
+        m.graph.node.extend(keep)
+    return count
 
 
 def graph_info(m):
@@ -471,6 +495,14 @@ def write_readme(zoo, calib_idx):
     w("- `vgg_bn`: `nn.ReLU6` is exported as `Clip(min=0, max=6)` (opset 13: min/max are inputs);")
     w("  `Dropout` is removed by the exporter in eval mode. `AdaptiveAvgPool2d(1)` in `resnet8`")
     w("  becomes `GlobalAveragePool`; `Flatten`+`Linear` become `Flatten`+`Gemm`.")
+    w("- `lenet5` uses `AvgPool2d(2, count_include_pad=False)`: identical maths (no padding), but with the")
+    w("  default `count_include_pad=True` torch 1.13 (opset >= 11) emits a useless all-zero `Pad` node")
+    w("  before the `AveragePool`.")
+    w("- torch.onnx de-duplicates bit-identical initializers and re-creates the copies through `Identity`")
+    w("  nodes; `train_zoo.py` replaces any such `Identity(initializer)` by a real initializer copy, so")
+    w("  the graphs contain only compute nodes (count per model: `identity_nodes_inlined` in `zoo.json`).")
+    w("- All initializers are float32 tensors stored in `raw_data` (little-endian); the two `Clip`")
+    w("  bounds in `vgg_bn` are `Constant` nodes (float32 scalars), not initializers.")
     w("- Graph details (node/initializer counts, `raw_data` storage) are in `zoo.json`.")
     w("")
     w("## Data subsets (`models/data/`, NumPy `.npy`, load with `np.load`)")
@@ -503,7 +535,7 @@ def write_readme(zoo, calib_idx):
     w("```sh")
     w("apt-get install -y --no-install-recommends python3-torch python3-torchvision python3-onnx \\")
     w("    dataset-fashion-mnist python3-sklearn")
-    w("/usr/bin/python3 models/train_zoo.py     # from the repo root, ~20 min on 2 CPU cores")
+    w("/usr/bin/python3 models/train_zoo.py     # from the repo root; ~25 min on 2 idle CPU cores (47 min when the CPUs were shared)")
     w("```")
     w("")
     w("The script reads the IDX files from `/usr/share/datasets/fashion-mnist/` (no download) and")
@@ -569,7 +601,7 @@ def main():
         top1_1000 = float(np.mean(predict(model, torch.from_numpy(test_x)).argmax(1) == test_y) * 100)
 
         path = os.path.join(HERE, f"{name}.onnx")
-        m = export(model, name, path)
+        m, n_inlined = export(model, name, path)
         info = graph_info(m)
         assert os.path.getsize(path) < 5 * 2 ** 20
         assert [i.name for i in m.graph.input] == ["input"]
@@ -605,6 +637,7 @@ def main():
             constant_nodes=info["constant_nodes"],
             scalar_float_initializers=info["scalar_float_initializers"],
             initializers_raw_data=info["initializers_raw_data"],
+            identity_nodes_inlined=n_inlined,
             file_bytes=os.path.getsize(path),
         )
         zoo.append(entry)

@@ -1,0 +1,50 @@
+/**
+ * FxP-QNet against the uniform and Ristretto baselines on every zoo CNN: compression, float and
+ * quantized top-1 on the 1,000 held-out test images (integer reference), and time.
+ *   npm run build && node dist/bench/compare-methods.js [--write] [--models lenet5,vgg_bn]
+ * --write puts the table into models/README.md under "## FxP-QNet against the baselines".
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { evaluate } from '../src/eval/evaluate.js';
+import { evaluateInt } from '../src/intref/evaluate.js';
+import { loadImages, loadLabels } from '../src/io/dataset.js';
+import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize.js';
+
+const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
+const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
+const only = arg('--models')?.split(',');
+const cnns = zoo.filter((z) => z.ops.includes('Conv') && (!only || only.includes(z.name)));
+const base: Omit<QuantizeModelOptions, 'model' | 'method'> = { calib: 'models/data/calib_x.npy', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params', seed: 0 };
+const configs: { label: string; o: Partial<QuantizeModelOptions> }[] = [
+  { label: 'fxpqnet (max-drop 1)', o: { method: 'fxpqnet' } },
+  { label: 'uniform 8', o: { method: 'uniform', uniformBits: 8 } },
+  { label: 'uniform (smallest within budget)', o: { method: 'uniform' } },
+  { label: 'ristretto', o: { method: 'ristretto' } },
+];
+const rows = ['| model | method | params compression | overall compression | float top-1 | quantized top-1 | drop (pp) | time |', '|---|---|---|---|---|---|---|---|'];
+for (const z of cnns) {
+  for (const c of configs) {
+    const res = await quantizeModel({ ...base, model: `models/${z.file}`, method: 'fxpqnet', ...c.o } as QuantizeModelOptions);
+    const test = loadImages('models/data/test_x.npy', res.graph.input.shape);
+    const labels = loadLabels('models/data/test_y.npy', test, 10);
+    const fl = evaluate(res.graph, test, labels).top1!;
+    const q = evaluateInt(res.q, test, { labels }).top1!;
+    const r = res.report;
+    const row = `| ${z.name} | ${c.label} | ${r.compression.params.toFixed(2)}x | ${r.compression.overall.toFixed(2)}x | ${fl.toFixed(2)} % | ${q.toFixed(2)} % | ${(fl - q).toFixed(2)} | ${r.seconds.toFixed(1)} s |`;
+    rows.push(row);
+    console.log(row);
+  }
+}
+if (process.argv.includes('--write')) {
+  const path = 'models/README.md';
+  const text = readFileSync(path, 'utf8');
+  const head = '## FxP-QNet against the baselines';
+  const at = text.indexOf(head);
+  const before = at >= 0 ? text.slice(0, at) : text.trimEnd() + '\n\n';
+  const rest = at >= 0 ? text.slice(at + head.length) : '';
+  const next = rest.search(/\n## /);
+  const after = next >= 0 ? rest.slice(next) : '\n';
+  const body = `\n\nProduced by \`node dist/bench/compare-methods.js --write\` (2-core machine, 512 unlabelled calibration images from the\ntraining split, budget 1 percentage point of top-1 agreement on the held-back quarter). Quantized top-1 is measured by\nthe integer reference on the 1,000 test images of \`data/test_x.npy\`, which the search never sees.\n\n${rows.join('\n')}\n`;
+  writeFileSync(path, before + head + body + after);
+  console.log(`updated ${path}`);
+}
