@@ -14,14 +14,14 @@ import { fuseGraph } from '../src/quant/fuse.js';
 import { LocalBackend } from '../src/search/backend.js';
 import { bestFraction, maxRuleAssignment } from '../src/search/fxpqnet.js';
 import { dataStructures, withFormat } from '../src/search/structures.js';
-import { fxpq, tempDir } from './helpers/cli.js';
+import { fxpq, fxpqAsync, tempDir } from './helpers/cli.js';
 
 const dir = tempDir();
 const CAL = 'models/data/calib_x.npy';
 let report: any;
 
-beforeAll(() => {
-  const r = fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'a'), '--seed', '3', '--json');
+beforeAll(async () => {
+  const r = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'a'), '--seed', '3', '--json');
   expect(r.code, r.stderr).toBe(0);
   report = JSON.parse(r.stdout);
 });
@@ -59,8 +59,8 @@ describe('FxP-QNet search', () => {
     expect(report.budget.validation_drop).toBeCloseTo((100 * disagree) / idx.length, 10);
   });
 
-  it('is deterministic for a given --seed, on one worker thread or two', () => {
-    const r = fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'b'), '--seed', '3', '--workers', '1', '--json');
+  it('is deterministic for a given --seed, on one worker thread or two', async () => {
+    const r = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'b'), '--seed', '3', '--workers', '1', '--json');
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, 'b', 'model.fxp.json'), 'utf8')).toBe(readFileSync(join(dir, 'a', 'model.fxp.json'), 'utf8'));
   });
