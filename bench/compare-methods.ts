@@ -4,7 +4,8 @@
  *   npm run build && node dist/bench/compare-methods.js [--write] [--models lenet5,vgg_bn]
  * --write puts the table into models/README.md under "## FxP-QNet against the baselines".
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeSection } from './readme-section.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { evaluateInt } from '../src/intref/evaluate.js';
 import { loadImages, loadLabels } from '../src/io/dataset.js';
@@ -36,15 +37,9 @@ for (const z of cnns) {
   }
 }
 if (process.argv.includes('--write')) {
-  const path = 'models/README.md';
-  const text = readFileSync(path, 'utf8');
-  const head = '## FxP-QNet against the baselines';
-  const at = text.indexOf(head);
-  const before = at >= 0 ? text.slice(0, at) : text.trimEnd() + '\n\n';
-  const rest = at >= 0 ? text.slice(at + head.length) : '';
-  const next = rest.search(/\n## /);
-  const after = next >= 0 ? rest.slice(next) : '\n';
-  const body = `\n\nProduced by \`node dist/bench/compare-methods.js --write\` (2-core machine, 512 unlabelled calibration images from the\ntraining split, budget 1 percentage point of top-1 agreement on the held-back quarter). Quantized top-1 is measured by\nthe integer reference on the 1,000 test images of \`data/test_x.npy\`, which the search never sees.\n\n${rows.join('\n')}\n`;
-  writeFileSync(path, before + head + body + after);
-  console.log(`updated ${path}`);
+  writeSection('models/README.md', 'FxP-QNet against the baselines', `Produced by \`node dist/bench/compare-methods.js --write\` (2-core machine, 512 unlabelled calibration images from the
+training split, budget 1 percentage point of top-1 agreement on the held-back quarter). Quantized top-1 is measured by
+the integer reference on the 1,000 test images of \`data/test_x.npy\`, which the search never sees.
+
+${rows.join('\n')}`);
 }

@@ -3,7 +3,8 @@
  * images (never used for calibration: those come from the training split).
  *   npm run build && node dist/bench/quantize-zoo.js [--write]   (--write updates models/README.md)
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeSection } from './readme-section.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { evaluateInt } from '../src/intref/evaluate.js';
 import { loadImages, loadLabels } from '../src/io/dataset.js';
@@ -29,15 +30,9 @@ for (const z of zoo) {
   }
 }
 if (process.argv.includes('--write')) {
-  const path = 'models/README.md';
-  const text = readFileSync(path, 'utf8');
-  const head = '## Quantized results';
-  const at = text.indexOf(head);
-  const before = at >= 0 ? text.slice(0, at) : text + '\n';
-  const rest = at >= 0 ? text.slice(at + head.length) : '';
-  const next = rest.search(/\n## /);
-  const after = next >= 0 ? rest.slice(next) : '\n';
-  const body = `\n\nMeasured by \`node dist/bench/quantize-zoo.js --write\` with the integer reference on the 1,000 test images of\n\`data/test_x.npy\` (test split); calibration used the 512 training-split images of \`data/calib_x.npy\`.\nCompression is against float32; "overall" also counts every activation tensor of one inference.\n\n${rows.join('\n')}\n`;
-  writeFileSync(path, before + head + body + after);
-  console.log(`updated ${path}`);
+  writeSection('models/README.md', 'Quantized results', `Measured by \`node dist/bench/quantize-zoo.js --write\` with the integer reference on the 1,000 test images of
+\`data/test_x.npy\` (test split); calibration used the 512 training-split images of \`data/calib_x.npy\`.
+Compression is against float32; "overall" also counts every activation tensor of one inference.
+
+${rows.join('\n')}`);
 }

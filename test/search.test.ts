@@ -12,7 +12,8 @@ import { importOnnx, importOnnxFile } from '../src/onnx/import.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { fuseGraph } from '../src/quant/fuse.js';
 import { LocalBackend } from '../src/search/backend.js';
-import { bestFraction, maxRuleAssignment } from '../src/search/fxpqnet.js';
+import { bestFraction } from '../src/search/fxpqnet.js';
+import { uniformAssignment as maxRuleAssignment } from '../src/quant/uniform.js';
 import { dataStructures, withFormat } from '../src/search/structures.js';
 import { fxpq, fxpqAsync, tempDir } from './helpers/cli.js';
 

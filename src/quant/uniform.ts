@@ -14,13 +14,14 @@ export function maxRuleActivation(st: ValueStats | undefined, wl: number): FxFor
   return maxRuleFormat(st?.maxAbs ?? 1, signed ? Math.max(wl, 2) : wl, signed);
 }
 
-export function uniformAssignment(fg: FusedGraph, stats: Map<string, ValueStats>, wl: number, wlWeights = wl, wlAct = wl): Assignment {
-  const a: Assignment = { input: maxRuleActivation(stats.get(fg.input), wlAct), layers: {} };
+/** Every data structure at `wl` bits with max-rule fraction lengths (also the search's start). */
+export function uniformAssignment(fg: FusedGraph, stats: Map<string, ValueStats>, wl: number): Assignment {
+  const a: Assignment = { input: maxRuleActivation(stats.get(fg.input), wl), layers: {} };
   for (const l of fg.layers) {
-    const f: Assignment['layers'][string] = { output: maxRuleActivation(stats.get(l.output), wlAct) };
+    const f: Assignment['layers'][string] = { output: maxRuleActivation(stats.get(l.output), wl) };
     if (l.op.kind === 'conv' || l.op.kind === 'dense') {
-      f.weights = maxRuleFormat(maxAbsOf(l.op.weight.data), Math.max(wlWeights, 2), true);
-      f.bias = maxRuleFormat(maxAbsOf(l.op.bias), Math.max(wlWeights, 2), true);
+      f.weights = maxRuleFormat(maxAbsOf(l.op.weight.data), Math.max(wl, 2), true);
+      f.bias = maxRuleFormat(maxAbsOf(l.op.bias), Math.max(wl, 2), true);
     }
     a.layers[l.name] = f;
   }

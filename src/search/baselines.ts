@@ -2,7 +2,7 @@ import type { Assignment } from '../quant/build.js';
 import type { ValueStats } from '../quant/calibrate.js';
 import type { FusedGraph } from '../quant/fuse.js';
 import type { Backend } from './backend.js';
-import { maxRuleAssignment } from './fxpqnet.js';
+import { uniformAssignment as maxRuleAssignment } from '../quant/uniform.js';
 import { dataStructures, getFormat, withFormat } from './structures.js';
 
 async function within(b: Backend, a: Assignment, baselineErrors: number, maxDrop: number): Promise<boolean> {

@@ -1,9 +1,9 @@
 import { FxpqError } from '../errors.js';
-import { type FxFormat, maxRuleFormat } from '../fixed/format.js';
+import type { FxFormat } from '../fixed/format.js';
 import type { Assignment } from '../quant/build.js';
-import { maxAbsOf, type ValueStats } from '../quant/calibrate.js';
+import type { ValueStats } from '../quant/calibrate.js';
 import type { FusedGraph } from '../quant/fuse.js';
-import { maxRuleActivation } from '../quant/uniform.js';
+import { uniformAssignment as maxRuleAssignment } from '../quant/uniform.js';
 import type { Backend, EvalJob } from './backend.js';
 import type { Score } from './evaluator.js';
 import { CostModel, type DataStructure, dataStructures, getFormat, type Objective, withFormat } from './structures.js';
@@ -30,20 +30,6 @@ export interface SearchResult {
  * and writes the same bytes, on any number of cores.
  */
 export const BATCH = 2;
-
-/** Max-rule formats for every data structure at `wl` bits: the search's starting point. */
-export function maxRuleAssignment(fg: FusedGraph, stats: Map<string, ValueStats>, wl: number): Assignment {
-  const a: Assignment = { input: maxRuleActivation(stats.get(fg.input), wl), layers: {} };
-  for (const l of fg.layers) {
-    const f: Assignment['layers'][string] = { output: maxRuleActivation(stats.get(l.output), wl) };
-    if (l.op.kind === 'conv' || l.op.kind === 'dense') {
-      f.weights = maxRuleFormat(maxAbsOf(l.op.weight.data), wl, true);
-      f.bias = maxRuleFormat(maxAbsOf(l.op.bias), wl, true);
-    }
-    a.layers[l.name] = f;
-  }
-  return a;
-}
 
 interface Cand { d: DataStructure; a: Assignment; s: Score; fl: number }
 
