@@ -45,8 +45,9 @@ await yargs(hideBin(process.argv))
     .option('labels', { type: 'string', describe: 'Labels, .npy int64/uint8' })
     .option('limit', { type: 'number', describe: 'Use only the first N images' })
     .option('scale', { type: 'string', describe: 'Multiply uint8 pixels by this, e.g. 1/255' })
+    .option('workers', { type: 'number', describe: 'Worker threads (default: 2, or 1 on a single core)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"images","top1","seconds"} (plus "agreement" for .fxp.json)' }),
-  run((a) => evalCommand({ model: a.model as string, data: a.data, labels: a.labels, limit: a.limit, scale: a.scale, json: a.json })))
+  run((a) => evalCommand({ model: a.model as string, data: a.data, labels: a.labels, limit: a.limit, scale: a.scale, workers: a.workers, json: a.json })))
   .command('quantize <model>', 'Quantize an ONNX model to dynamic fixed point; writes DIR/model.fxp.json and DIR/report.json', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
     .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })

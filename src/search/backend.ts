@@ -1,8 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { size } from '../ir/types.js';
+import { workerScript } from '../util/worker-script.js';
 import type { Assignment } from '../quant/build.js';
 import type { FusedGraph } from '../quant/fuse.js';
 import { Evaluator, type Score } from './evaluator.js';
@@ -50,12 +49,6 @@ export class LocalBackend implements Backend {
   async close(): Promise<void> { /* nothing to release */ }
 }
 
-/** The compiled worker script (tests run the TypeScript sources, the worker always runs from dist/). */
-function workerScript(): string {
-  const here = fileURLToPath(new URL('./worker.js', import.meta.url));
-  if (existsSync(here)) return here;
-  return here.replace(/[\\/]src[\\/]search[\\/]worker\.js$/, '/dist/src/search/worker.js');
-}
 
 interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void }
 
@@ -68,7 +61,7 @@ export class PoolBackend implements Backend {
 
   constructor(d: EvalData, readonly searchImages: number, readonly validImages: number, count: number) {
     for (let i = 0; i < count; i++) {
-      const w = new Worker(workerScript(), { workerData: d });
+      const w = new Worker(workerScript(import.meta.url, 'worker'), { workerData: d });
       w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;

@@ -10,13 +10,15 @@ async function within(b: Backend, a: Assignment, baselineErrors: number, maxDrop
   return v.errors - baselineErrors <= (maxDrop / 100) * b.validImages;
 }
 
-/** The smallest single word length for every data structure (max-rule fractions) within the budget. */
+/**
+ * The smallest single word length for every data structure (max-rule fractions) within the budget.
+ * Every width down to `minBits` is tried: on a small validation split the drop is not monotonic.
+ */
 export async function uniformSearch(fg: FusedGraph, stats: Map<string, ValueStats>, b: Backend, baselineErrors: number, maxDrop: number, startBits: number, minBits: number): Promise<{ assignment: Assignment; bits: number }> {
   let best = { assignment: maxRuleAssignment(fg, stats, startBits), bits: startBits };
   for (let wl = startBits - 1; wl >= Math.max(minBits, 2); wl--) {
     const a = maxRuleAssignment(fg, stats, wl);
-    if (!(await within(b, a, baselineErrors, maxDrop))) break;
-    best = { assignment: a, bits: wl };
+    if (await within(b, a, baselineErrors, maxDrop)) best = { assignment: a, bits: wl };
   }
   return best;
 }

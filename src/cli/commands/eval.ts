@@ -1,12 +1,13 @@
 import chalk from 'chalk';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { evaluate } from '../../eval/evaluate.js';
-import { evaluateInt } from '../../intref/evaluate.js';
-import { loadImages, loadLabels, parseScale } from '../../io/dataset.js';
+import { type Predictor, predictAll } from '../../eval/predict.js';
+import { type Images, loadImages, loadLabels, parseScale } from '../../io/dataset.js';
 import { readFxpFile } from '../../io/fxpjson.js';
 import { size } from '../../ir/types.js';
 import { importOnnxFile } from '../../onnx/import.js';
+import { defaultWorkers } from '../../search/backend.js';
+import { FxpqError } from '../../errors.js';
 import { Progress } from '../progress.js';
 
 export interface EvalArgs {
@@ -15,50 +16,65 @@ export interface EvalArgs {
   labels?: string;
   limit?: number;
   scale?: string;
+  workers?: number;
   json: boolean;
 }
 
 export const isFxp = (path: string): boolean => path.endsWith('.fxp.json') || path.endsWith('.json');
 
-export function evalCommand(a: EvalArgs): void {
+/** Percent of predictions equal to `ref`. */
+const share = (pred: Int32Array, ref?: Int32Array): number | null => {
+  if (!ref) return null;
+  let ok = 0;
+  for (let i = 0; i < pred.length; i++) if (pred[i] === ref[i]) ok++;
+  return (100 * ok) / pred.length;
+};
+
+async function predict(p: Predictor, imgs: Images, label: string, a: EvalArgs): Promise<{ pred: Int32Array; seconds: number }> {
+  const bar = new Progress(label, imgs.count, 'images', !a.json);
+  const t0 = performance.now();
+  const pred = await predictAll(p, imgs.data, imgs.count, size(imgs.shape), { workers: a.workers ?? defaultWorkers(), onProgress: (d) => bar.update(d) });
+  bar.done();
+  return { pred, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Float engine for .onnx; the integer reference (plus agreement with the float model) for .fxp.json. */
+export async function evalCommand(a: EvalArgs): Promise<void> {
+  if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) throw new FxpqError('--workers must be a positive integer');
   if (isFxp(a.model)) return evalFxp(a);
   const g = importOnnxFile(a.model);
   const imgs = loadImages(a.data, g.input.shape, { scale: parseScale(a.scale), limit: a.limit });
   const labels = a.labels ? loadLabels(a.labels, imgs, size(g.shapes[g.output])) : undefined;
-  const bar = new Progress('eval', imgs.count, 'images', !a.json);
-  const r = evaluate(g, imgs, labels, { onProgress: (d) => bar.update(d) });
-  bar.done();
+  const r = await predict({ kind: 'float', graph: g }, imgs, 'eval', a);
+  const top1 = share(r.pred, labels);
   if (a.json) {
-    console.log(JSON.stringify({ images: r.images, top1: r.top1, seconds: r.seconds }));
+    console.log(JSON.stringify({ images: imgs.count, top1, seconds: r.seconds }));
     return;
   }
-  const rate = r.images / r.seconds;
-  const acc = r.top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(r.top1.toFixed(2) + ' %')}`;
-  console.log(`${acc}  ${r.images} images in ${r.seconds.toFixed(2)} s (${rate.toFixed(0)} images/s)`);
+  const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
+  console.log(`${acc}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s)`);
 }
 
-/** Integer reference evaluation; agreement with the float model when its ONNX file is at hand. */
-function evalFxp(a: EvalArgs): void {
+async function evalFxp(a: EvalArgs): Promise<void> {
   const { q, meta } = readFxpFile(a.model);
   const inShape = q.values[q.input].shape;
   const imgs = loadImages(a.data, inShape, { scale: parseScale(a.scale), limit: a.limit });
   const labels = a.labels ? loadLabels(a.labels, imgs, size(q.values[q.output].shape)) : undefined;
-  let floatPredictions: Int32Array | undefined;
+  let floatPred: Int32Array | undefined;
   let note = '';
   const src = meta.source.file;
   if (existsSync(src) && createHash('sha256').update(readFileSync(src)).digest('hex') === meta.source.sha256) {
-    floatPredictions = evaluate(importOnnxFile(src), imgs).predictions;
+    floatPred = (await predict({ kind: 'float', graph: importOnnxFile(src) }, imgs, 'eval (float)', a)).pred;
   } else {
     note = ` (source model ${src} not found or changed: no agreement)`;
   }
-  const bar = new Progress('eval (integer)', imgs.count, 'images', !a.json);
-  const r = evaluateInt(q, imgs, { labels, floatPredictions, onProgress: (d) => bar.update(d) });
-  bar.done();
+  const r = await predict({ kind: 'int', q }, imgs, 'eval (integer)', a);
+  const top1 = share(r.pred, labels), agreement = share(r.pred, floatPred);
   if (a.json) {
-    console.log(JSON.stringify({ images: r.images, top1: r.top1, seconds: r.seconds, agreement: r.agreement }));
+    console.log(JSON.stringify({ images: imgs.count, top1, seconds: r.seconds, agreement }));
     return;
   }
-  const acc = r.top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(r.top1.toFixed(2) + ' %')}`;
-  const agree = r.agreement === null ? '' : `  agreement with float ${r.agreement.toFixed(2)} %`;
-  console.log(`${acc}${agree}  ${r.images} images in ${r.seconds.toFixed(2)} s (${(r.images / r.seconds).toFixed(0)} images/s, integer reference)${note}`);
+  const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
+  const agree = agreement === null ? '' : `  agreement with float ${agreement.toFixed(2)} %`;
+  console.log(`${acc}${agree}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, integer reference)${note}`);
 }

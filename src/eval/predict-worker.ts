@@ -1,0 +1,9 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { type Predictor, predictBatch } from './predict.js';
+
+/** Runs batches of images for predictAll. */
+const p = workerData as Predictor;
+parentPort!.on('message', (m: { x: Float64Array; n: number }) => {
+  const pred = predictBatch(p, m.x, m.n);
+  parentPort!.postMessage(pred, [pred.buffer as ArrayBuffer]);
+});

@@ -1,0 +1,61 @@
+import { Worker } from 'node:worker_threads';
+import { argmaxRows, runGraph } from '../engine/run.js';
+import { runQGraph } from '../intref/run.js';
+import type { Graph } from '../ir/types.js';
+import type { QGraph } from '../quant/qgraph.js';
+import { workerScript } from '../util/worker-script.js';
+
+/** A float graph (engine) or a quantized graph (integer reference). */
+export type Predictor = { kind: 'float'; graph: Graph } | { kind: 'int'; q: QGraph };
+
+export function predictBatch(p: Predictor, x: Float64Array, n: number): Int32Array {
+  const y = p.kind === 'float' ? runGraph(p.graph, x, n).output : runQGraph(p.q, x, n).output;
+  return argmaxRows(y, n);
+}
+
+export interface PredictOptions { workers?: number; batch?: number; onProgress?: (done: number) => void }
+
+/**
+ * Top-1 predictions for `count` images, on `workers` threads (chunks are handed out as workers
+ * free up; the answer does not depend on the worker count).
+ */
+export async function predictAll(p: Predictor, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<Int32Array> {
+  const batch = o.batch ?? 32;
+  const out = new Int32Array(count);
+  const chunks = Math.ceil(count / batch);
+  const workers = Math.max(1, Math.min(o.workers ?? 1, chunks));
+  let done = 0;
+  if (workers === 1) {
+    for (let s = 0; s < count; s += batch) {
+      const n = Math.min(batch, count - s);
+      out.set(predictBatch(p, data.subarray(s * per, (s + n) * per), n), s);
+      o.onProgress?.((done += n));
+    }
+    return out;
+  }
+  let next = 0;
+  const pool = Array.from({ length: workers }, () => new Worker(workerScript(import.meta.url, 'predict-worker'), { workerData: p }));
+  try {
+    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
+      let s = 0;
+      const send = () => {
+        const k = next++;
+        if (k >= chunks) { resolve(); return; }
+        s = k * batch;
+        const n = Math.min(batch, count - s);
+        const x = data.slice(s * per, (s + n) * per);
+        w.postMessage({ x, n }, [x.buffer]);
+      };
+      w.on('message', (pred: Int32Array) => {
+        out.set(pred, s);
+        o.onProgress?.((done += pred.length));
+        send();
+      });
+      w.on('error', reject);
+      send();
+    })));
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return out;
+}
