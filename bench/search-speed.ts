@@ -1,6 +1,6 @@
 /**
  * Times the FxP-QNet search.
- *   npm run build && node dist/bench/search-speed.js [--models resnet8] [--resnet18]
+ *   npm run build && node dist/bench/search-speed.js [--models resnet8|none] [--resnet18 [--evals-per-ds N]]
  * For each zoo model: wall time, evaluations, steps, on both cores. With --resnet18: the cost of
  * one evaluation of the synthetic ResNet-18-sized network (bench/resnet18.ts) on the 384 search
  * images, and the projected search time from the evaluation count per data structure measured on
@@ -20,8 +20,8 @@ import { dataStructures } from '../src/search/structures.js';
 import { resnet18Onnx } from './resnet18.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
-const names = (arg('--models') ?? 'resnet8').split(',');
-let evalsPerDs = 0;
+const names = (arg('--models') ?? 'resnet8').split(',').filter((n) => n !== 'none');
+let evalsPerDs = Number(arg('--evals-per-ds') ?? 0);
 for (const name of names) {
   const model = `models/${name}.onnx`;
   const r = await quantizeModel({ model, calib: 'models/data/calib_x.npy', method: 'fxpqnet', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params', seed: 0 });

@@ -96,20 +96,24 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const stats = calibrate(g, cal, { onProgress: (d) => o.onProgress?.('calibrate', d, cal.count) });
   const fg = fuseGraph(g);
 
-  // Seeded split: a quarter of the images is held back to check the budget.
+  // Seeded split: half of the images is held back to check the budget (1 point of top-1 must be
+  // several images, not one).
   const r = rng(o.seed + 0x9e3779b9);
   const perm = Array.from({ length: cal.count }, (_, i) => i);
   for (let i = perm.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
-  const nV = Math.max(2, Math.round(cal.count / 4));
+  const nV = Math.max(2, Math.round(cal.count / 2));
   const vIdx = perm.slice(0, nV).sort((x, y) => x - y), sIdx = perm.slice(nV).sort((x, y) => x - y);
   const sData = subset(cal, sIdx, g.input.shape), vData = subset(cal, vIdx, g.input.shape);
   const sT = teacherLogits(g, sData, sIdx.length), vT = teacherLogits(g, vData, vIdx.length);
   const pick = (idx: number[]) => (labels ? Int32Array.from(idx, (k) => labels[k]) : undefined);
   const vLabels = pick(vIdx);
-  const baselineErrors = vLabels ? argmaxRows(vT, nV).reduce((acc, p, i) => acc + (p !== vLabels[i] ? 1 : 0), 0) : 0;
+  const sLabels = pick(sIdx);
+  const floatErrors = (t: Float64Array, n: number, lab?: Int32Array) => (lab ? argmaxRows(t, n).reduce((acc, p, i) => acc + (p !== lab[i] ? 1 : 0), 0) : 0);
+  const baselineErrors = floatErrors(vT, nV, vLabels);
+  const searchBaseline = floatErrors(sT, sIdx.length, sLabels);
   const needsSearch = o.uniformBits === undefined;
   const backend = makeBackend({
-    fg, search: { images: sData, teacher: sT, labels: pick(sIdx) }, valid: { images: vData, teacher: vT, labels: vLabels },
+    fg, search: { images: sData, teacher: sT, labels: sLabels }, valid: { images: vData, teacher: vT, labels: vLabels },
   }, needsSearch && o.method === 'fxpqnet' ? (o.workers ?? defaultWorkers()) : 1);
 
   let assignment!: Assignment;
@@ -130,7 +134,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       assignment = rr.assignment;
       extra.ristretto_bits = rr.bits;
     } else {
-      const res = await fxpqnetSearch(fg, stats, backend, baselineErrors, {
+      const res = await fxpqnetSearch(fg, stats, backend, { search: searchBaseline, valid: baselineErrors }, {
         maxDrop: o.maxDrop, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
         onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
       });
