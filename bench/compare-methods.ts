@@ -38,7 +38,7 @@ for (const z of cnns) {
 }
 if (process.argv.includes('--write')) {
   writeSection('models/README.md', 'FxP-QNet against the baselines', `Produced by \`node dist/bench/compare-methods.js --write\` (2-core machine, 512 unlabelled calibration images from the
-training split, budget 1 percentage point of top-1 agreement on the held-back half and on the search half). Quantized top-1 is measured by
+training split, budget 1 percentage point of top-1 agreement on the held-back half). Quantized top-1 is measured by
 the integer reference on the 1,000 test images of \`data/test_x.npy\`, which the search never sees.
 
 ${rows.join('\n')}`);

@@ -80,20 +80,16 @@ export async function bestFraction(backend: Backend, base: Assignment, d: DataSt
  *  3. greedy gradual adaptation: each step lowers by one bit the data structure with the best
  *     ratio of memory saved to added prediction error (mean KL divergence to the float teacher
  *     on the search images), choosing its fraction length among {fl-1, fl, fl-2} by the same
- *     statistic; a step that would exceed the top-1 budget on the validation images (or on the
- *     search images) is undone and that data structure is frozen;
+ *     statistic; a step that would exceed the top-1 budget on the validation images is undone and
+ *     that data structure is frozen;
  *  4. every fraction length is re-tuned once (fl-1, fl+1) with the final word lengths.
  */
-export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStats>, backend: Backend, baseline: { search: number; valid: number }, o: SearchOptions): Promise<SearchResult> {
-  const baselineErrors = baseline.valid;
+export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStats>, backend: Backend, baselineErrors: number, o: SearchOptions): Promise<SearchResult> {
   const log: string[] = [];
   const cost = new CostModel(fg);
   const ds = dataStructures(fg);
   const nV = backend.validImages;
   const budgetErrors = (o.maxDrop / 100) * nV;
-  // The search images must stay within the budget too: with many greedy steps checked against the
-  // same held-back images, their estimate alone turns optimistic.
-  const searchOk = (s: Score) => s.errors - baseline.search <= (o.maxDrop / 100) * backend.searchImages;
   const drop = (s: Score) => (100 * (s.errors - baselineErrors)) / nV;
   let evaluations = 0;
 
@@ -148,7 +144,7 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     const c: Cand = chosen;
     const [v] = await backend.evaluate([{ set: 'valid', a: c.a, from: c.d.from, abortAbove: Infinity }]);
     evaluations++;
-    if (v.errors - baselineErrors > budgetErrors || !searchOk(c.s)) {
+    if (v.errors - baselineErrors > budgetErrors) {
       frozen.add(c.d.key);
       log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(c.a, c.d))} exceeds the budget (${drop(v).toFixed(2)} pp); frozen at ${fmt(getFormat(a, c.d))}`);
     } else {
@@ -169,7 +165,7 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     if (!c || c.s.kl >= cur.search.kl) continue;
     const [v] = await backend.evaluate([{ set: 'valid', a: c.a, from: d.from, abortAbove: Infinity }]);
     evaluations++;
-    if (v.errors - baselineErrors <= budgetErrors && searchOk(c.s)) {
+    if (v.errors - baselineErrors <= budgetErrors) {
       a = c.a;
       cur = await backend.commit(a, d.from);
       log.push(`re-tune: ${d.key} -> ${fmt(getFormat(a, d))}`);

@@ -110,7 +110,6 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const sLabels = pick(sIdx);
   const floatErrors = (t: Float64Array, n: number, lab?: Int32Array) => (lab ? argmaxRows(t, n).reduce((acc, p, i) => acc + (p !== lab[i] ? 1 : 0), 0) : 0);
   const baselineErrors = floatErrors(vT, nV, vLabels);
-  const searchBaseline = floatErrors(sT, sIdx.length, sLabels);
   const needsSearch = o.uniformBits === undefined;
   const backend = makeBackend({
     fg, search: { images: sData, teacher: sT, labels: sLabels }, valid: { images: vData, teacher: vT, labels: vLabels },
@@ -134,7 +133,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       assignment = rr.assignment;
       extra.ristretto_bits = rr.bits;
     } else {
-      const res = await fxpqnetSearch(fg, stats, backend, { search: searchBaseline, valid: baselineErrors }, {
+      const res = await fxpqnetSearch(fg, stats, backend, baselineErrors, {
         maxDrop: o.maxDrop, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
         onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
       });
