@@ -1,6 +1,5 @@
 import { type FxFormat, maxInt, minInt, signedBitsForRange } from '../fixed/format.js';
 import type { QConv, QDense, QGraph, QLayer } from './qgraph.js';
-import { size } from '../ir/types.js';
 
 /** Exact extreme values the accumulator of one layer can take, and the register width that holds them. */
 export interface AccRange {
@@ -79,17 +78,4 @@ export function layerAccRange(q: QGraph, l: QLayer): AccRange | null {
 /** R = round_half_up(2^bits / count): the fixed-point reciprocal used by average pooling. */
 export function reciprocal(count: number, bits: number): number {
   return Math.floor((2 ** (bits + 1) / count + 1) / 2);
-}
-
-/** Memory bits of all tensors (weights+biases, activations) of a quantized graph, for reports. */
-export function qgraphBits(q: QGraph): { params: number; activations: number } {
-  let params = 0;
-  for (const l of q.layers) {
-    if (l.op.kind === 'conv' || l.op.kind === 'dense') {
-      params += l.op.weight.data.length * l.op.weightFormat.wl + l.op.bias.length * l.op.biasFormat.wl;
-    }
-  }
-  let activations = 0;
-  for (const [, v] of Object.entries(q.values)) activations += size(v.shape) * v.format.wl;
-  return { params, activations };
 }

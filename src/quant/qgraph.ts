@@ -70,5 +70,3 @@ export interface QGraph {
 
 /** Layers whose output format is inherited from their input (no arithmetic that needs rounding). */
 export const PASS_THROUGH: ReadonlySet<QKind> = new Set<QKind>(['maxpool', 'flatten', 'pad']);
-
-export const hasWeights = (op: QOp): op is QConv | QDense => op.kind === 'conv' || op.kind === 'dense';
