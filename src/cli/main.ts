@@ -3,7 +3,9 @@ import chalk from 'chalk';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { FxpqError } from '../errors.js';
+import { cosimCommand } from './commands/cosim.js';
 import { evalCommand } from './commands/eval.js';
+import { generateCommand } from './commands/generate.js';
 import { inferCommand } from './commands/infer.js';
 import { infoCommand } from './commands/info.js';
 import { quantizeCommand } from './commands/quantize.js';
@@ -75,7 +77,30 @@ await yargs(hideBin(process.argv))
     .option('trace', { type: 'string', describe: 'Folder for one .npy per layer output plus trace.json with formats' })
     .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
   run((a) => inferCommand({ model: a.model as string, data: a.data, index: a.index, scale: a.scale, trace: a.trace, json: a.json })))
-  .demandCommand(1, 'Name a command: info, eval, quantize, infer')
+  .command('generate <model>', 'Verilog for a mixed-precision accelerator of a .fxp.json, with ROM images, a self-checking test bench and its vectors', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+    .option('out', { type: 'string', describe: 'Output folder (default rtl-out/<model>; written atomically)' })
+    .option('macs', { type: 'number', describe: 'Multiplier budget spread over the layers (default 64)' })
+    .option('top', { type: 'string', describe: 'Top module name (default fxpq_<model>)' })
+    .option('data', { type: 'string', describe: 'Images (.npy) for the test vectors (default: random input words)' })
+    .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
+    .option('limit', { type: 'number', describe: 'Images in the test vectors (default 16 from --data, else 8 random)' })
+    .option('seed', { type: 'number', default: 0, describe: 'Seed of the random test vectors' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print the plan as JSON' }),
+  run((a) => generateCommand({ model: a.model as string, out: a.out, macs: a.macs, top: a.top, data: a.data, scale: a.scale, limit: a.limit, seed: a.seed, json: a.json })))
+  .command('cosim <model>', 'Simulate the generated RTL (Icarus or Verilator) and compare every output with the integer reference', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+    .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
+    .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
+    .option('limit', { type: 'number', describe: 'Images to simulate (default 100)' })
+    .option('sim', { type: 'string', default: 'verilator', choices: ['icarus', 'verilator'], describe: 'RTL simulator' })
+    .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+    .option('vcd', { type: 'string', describe: 'Write a waveform to this file' })
+    .option('stall', { type: 'boolean', default: false, describe: 'Random gaps on in_valid and out_ready' })
+    .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","mismatches","cycles_per_image","sim","seconds",...}' }),
+  run((a) => cosimCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, sim: a.sim, macs: a.macs, vcd: a.vcd, stall: a.stall, keep: a.keep, json: a.json })))
+  .demandCommand(1, 'Name a command: info, eval, quantize, infer, generate, cosim')
   .strict()
   .fail((msg, err) => {
     if (err) fail(err);

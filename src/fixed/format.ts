@@ -86,6 +86,15 @@ export function requantize(q: number, accFl: number, out: FxFormat, lo = -Infini
   return saturate(r, out);
 }
 
+/**
+ * The clamp that steps (2) and (3) of `requantize` amount to: for every integer r,
+ * saturate(min(max(r, lo), hi), out) === min(max(r, A), B). Hardware applies it as one clamp with
+ * these two constants after the rounding shift.
+ */
+export function requantBounds(out: FxFormat, lo = -Infinity, hi = Infinity): [number, number] {
+  return [saturate(Math.min(lo, hi), out), saturate(hi, out)];
+}
+
 /** Bits of a signed two's-complement register that holds every integer in [lo, hi]. */
 export function signedBitsForRange(lo: number, hi: number): number {
   if (Math.max(-lo, hi) >= SAFE) throw new RangeError(`range [${lo}, ${hi}] reaches beyond 2^53`);

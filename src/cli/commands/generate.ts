@@ -1,0 +1,58 @@
+import chalk from 'chalk';
+import { basename, join } from 'node:path';
+import { FxpqError } from '../../errors.js';
+import { fmtText } from '../../fixed/format.js';
+import { quantizeInput } from '../../intref/ops.js';
+import { writeFolderAtomic } from '../../io/atomic.js';
+import { loadImages, parseScale } from '../../io/dataset.js';
+import { type LoadedFxp, readFxpFile } from '../../io/fxpjson.js';
+import { generateDesign, planJson, verilogName } from '../../hw/generate.js';
+import { engineSummary } from '../../hw/plan.js';
+import { table } from '../table.js';
+
+export interface GenerateArgs {
+  model: string; out?: string; macs?: number; top?: string;
+  data?: string; scale?: string; limit?: number; seed: number; json: boolean;
+}
+
+/** Model name for file headers and default folders: the ONNX file the .fxp.json came from. */
+export function modelName(path: string, f: LoadedFxp): string {
+  const src = f.meta.source.file ? basename(f.meta.source.file).replace(/\.onnx$/i, '') : '';
+  return src || basename(path).replace(/\.fxp\.json$|\.json$/i, '');
+}
+
+export function checkMacs(macs: number | undefined): void {
+  if (macs !== undefined && (!Number.isInteger(macs) || macs < 1)) throw new FxpqError(`--macs must be a positive integer, got ${macs}`);
+}
+
+/** Quantized input words of images from a .npy file, for test vectors. */
+export function vectorInputs(f: LoadedFxp, data: string, scale?: string, limit?: number): { inputs: Float64Array; images: number } {
+  const inV = f.q.values[f.q.input];
+  const imgs = loadImages(data, inV.shape, { scale: parseScale(scale), limit });
+  return { inputs: quantizeInput(imgs.data, inV.format), images: imgs.count };
+}
+
+export function generateCommand(a: GenerateArgs): void {
+  checkMacs(a.macs);
+  if (!Number.isInteger(a.seed)) throw new FxpqError(`--seed must be an integer, got ${a.seed}`);
+  if (a.top !== undefined && !/^[A-Za-z][A-Za-z0-9_]*$/.test(a.top)) throw new FxpqError(`--top '${a.top}' is not a Verilog identifier`);
+  const f = readFxpFile(a.model);
+  const name = modelName(a.model, f);
+  const vec = a.data ? vectorInputs(f, a.data, a.scale, a.limit ?? 16) : undefined;
+  const d = generateDesign(f.q, {
+    model: name, source: basename(f.meta.source.file || a.model), macs: a.macs, top: a.top ?? verilogName(`fxpq_${name}`),
+    inputs: vec?.inputs, images: vec?.images ?? a.limit ?? 8, seed: a.seed,
+  });
+  const out = a.out ?? join('rtl-out', verilogName(name));
+  writeFolderAtomic(out, d.files);
+  const p = d.plan;
+  if (a.json) {
+    console.log(JSON.stringify({ out, top: d.top, files: Object.keys(d.files).length, plan: planJson(p) }));
+    return;
+  }
+  console.log(table(['engine', 'layer', 'datapath', 'cycles'], p.engines.map((e) => [e.id, e.layer, engineSummary(e), e.cycles])));
+  const kb = (b: number) => `${(b / 8192).toFixed(1)} KiB`;
+  console.log(`${chalk.bold(d.top)}: ${p.engines.length} engines, ${p.macs} multipliers (budget ${p.macBudget}), ${p.latency.toLocaleString('en-US')} cycles per image; ` +
+    `on-chip memory ${kb(p.memoryBits.activations)} activations + ${kb(p.memoryBits.weights)} weights; input ${fmtText(p.input.format)}, output ${fmtText(p.output.format)}`);
+  console.log(`wrote ${Object.keys(d.files).length} files to ${out} (README.md, files.f, tb.v)`);
+}

@@ -1,0 +1,386 @@
+import { FxpqError, UnsupportedError } from '../errors.js';
+import { type FxFormat, fmtText } from '../fixed/format.js';
+import { size } from '../ir/types.js';
+import { type AccRange, layerAccRange } from '../quant/accumulator.js';
+import type { QGraph, QLayer } from '../quant/qgraph.js';
+import { engineCycles, HANDOFF_CYCLES, LOAD_TO_START_CYCLES } from './cycles.js';
+
+/**
+ * The hardware plan: the one description of the accelerator that the Verilog generator renders and
+ * the cycle simulator executes. Architecture (docs/architecture.md): one engine per layer, each
+ * with exactly its layer's widths; layers run one after another on one image; every tensor lives
+ * in its own on-chip buffer whose words pack `lanes` channels side by side.
+ */
+
+/** An on-chip activation buffer. Element (c, y, x) is lane c % lanes of word ((c / lanes) * h + y) * w + x. */
+export interface BufferPlan {
+  id: number;
+  /** The QGraph value it stores (flatten aliases map onto their input's buffer). */
+  tensor: string;
+  c: number; h: number; w: number;
+  lanes: number;
+  format: FxFormat;
+  words: number;
+  wordBits: number;
+  addrBits: number;
+  /** The network output is read combinationally by the output streamer; the rest are block RAMs. */
+  kind: 'ram' | 'regfile';
+  /** Index of the engine that writes it; -1: the input loader. */
+  producer: number;
+  /** Engines that read it. */
+  consumers: number[];
+}
+
+interface EngineBase {
+  index: number;
+  /** Verilog-safe instance/module suffix, e.g. l03_conv. */
+  id: string;
+  layer: string;
+  /** Input buffer ids (add: two). */
+  inputs: number[];
+  output: number;
+  /** Cycles from its start pulse to its done pulse (cycles.ts). */
+  cycles: number;
+  /** Multiply-accumulates per image and multipliers instantiated. */
+  macs: number;
+  multipliers: number;
+}
+
+/** Window geometry over an input of c x h x w, with the tap loop (c, ky, kx) per output pixel. */
+export interface Window {
+  h: number; w: number;
+  kh: number; kw: number;
+  sh: number; sw: number;
+  dh: number; dw: number;
+  pt: number; pl: number;
+  ho: number; wo: number;
+}
+
+/** Conv or Dense: `pe` output channels times `simd` input channels (the input word's lanes) per cycle. */
+export interface LinearEngine extends EngineBase {
+  kind: 'linear';
+  cin: number; cout: number;
+  pe: number;
+  simd: number;
+  win: Window;
+  /** Taps per output pixel: (cin / simd) * kh * kw; a tap is `simd` lanes of one input word. */
+  k: number;
+  inFormat: FxFormat; weightFormat: FxFormat; biasFormat: FxFormat; outFormat: FxFormat;
+  acc: AccRange;
+  /** Integer clamp of the fused activation (before saturation), from the QGraph. */
+  actLo: number; actHi: number;
+  /** Integer weights [cout][k] and biases already shifted to the accumulator's fraction length. */
+  weights: Int32Array;
+  alignedBias: number[];
+}
+
+export interface PoolEngine extends EngineBase {
+  kind: 'pool';
+  mode: 'max' | 'avg';
+  lanes: number;
+  c: number;
+  win: Window;
+  inFormat: FxFormat; outFormat: FxFormat;
+  /** avg: window-sum range, reciprocal bits, reciprocal per valid count (index = count). */
+  acc: AccRange | null;
+  recipBits: number;
+  /** Reciprocal for each possible divisor; a single entry when every window has the same count. */
+  recips: { count: number; r: number }[];
+  countIncludePad: boolean;
+}
+
+export interface AddEngine extends EngineBase {
+  kind: 'add';
+  lanes: number;
+  words: number;
+  aFormat: FxFormat; bFormat: FxFormat; outFormat: FxFormat;
+  acc: AccRange;
+  actLo: number; actHi: number;
+}
+
+export type EnginePlan = LinearEngine | PoolEngine | AddEngine;
+
+export interface HwPlan {
+  model: string;
+  buffers: BufferPlan[];
+  engines: EnginePlan[];
+  input: { buffer: number; elements: number; format: FxFormat };
+  output: { buffer: number; elements: number; format: FxFormat };
+  /** Total multipliers (the --macs budget spent). */
+  macs: number;
+  macBudget: number;
+  /** Cycles per image with the input streamed one word per cycle and the output never stalled. */
+  latency: number;
+  /** Layers do not overlap and one image is in flight, so a new image starts when the last one leaves. */
+  interval: number;
+  /** Bits of on-chip storage: activation buffers and weight/bias ROMs. */
+  memoryBits: { activations: number; weights: number };
+}
+
+export interface PlanOptions {
+  /** Total multipliers; default: DEFAULT_MACS. */
+  macs?: number;
+  model?: string;
+}
+
+export const DEFAULT_MACS = 64;
+
+const clog2 = (n: number): number => (n <= 1 ? 1 : Math.ceil(Math.log2(n)));
+const actClamp = (l: QLayer): [number, number] => {
+  const a = (l.op as { act?: { kind: string; lo?: number; hi?: number } }).act;
+  if (!a || a.kind === 'none') return [-Infinity, Infinity];
+  if (a.kind === 'relu') return [0, Infinity];
+  return [a.lo!, a.hi!];
+};
+const chw = (shape: number[]): [number, number, number] => {
+  if (shape.length === 3) return [shape[0], shape[1], shape[2]];
+  if (shape.length === 1) return [shape[0], 1, 1];
+  throw new UnsupportedError(`the generator handles [C, H, W] and [C] tensors, not [${shape.join(', ')}]`);
+};
+const divisors = (n: number): number[] => { const d: number[] = []; for (let i = 1; i <= n; i++) if (n % i === 0) d.push(i); return d; };
+
+class UnionFind {
+  private p = new Map<string, string>();
+  find(a: string): string { const q = this.p.get(a); if (q === undefined || q === a) return a; const r = this.find(q); this.p.set(a, r); return r; }
+  union(a: string, b: string): void { const x = this.find(a), y = this.find(b); if (x !== y) this.p.set(x, y); }
+}
+
+/**
+ * Builds the plan for a quantized graph. Lane counts: conv/dense outputs get `pe` lanes (chosen by
+ * the MAC budget), pools keep their input's lanes, and both operands of an add must share one lane
+ * count (tied by a union-find, and raised together).
+ */
+export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
+  const budget = opts.macs ?? DEFAULT_MACS;
+  if (!Number.isInteger(budget) || budget < 1) throw new FxpqError(`--macs must be a positive integer, got ${budget}`);
+
+  // Resolve aliases: flatten output is its input's buffer, viewed as the same [C, H, W].
+  const alias = new Map<string, string>();
+  const root = (t: string): string => alias.get(t) ?? t;
+  const compute: QLayer[] = [];
+  for (const l of q.layers) {
+    switch (l.op.kind) {
+      case 'flatten': alias.set(l.output, root(l.inputs[0])); break;
+      case 'pad': throw new UnsupportedError(`layer '${l.name}': a Pad that could not be merged into the next convolution is not supported by the generator`);
+      case 'conv':
+        if (l.op.group !== 1) throw new UnsupportedError(`layer '${l.name}': grouped convolution (group ${l.op.group}) is not supported by the generator yet`);
+        compute.push(l); break;
+      default: compute.push(l);
+    }
+  }
+  if (compute.length === 0) throw new UnsupportedError('the model has no layer that computes anything');
+  const outT = root(q.output);
+  if (outT === root(q.input)) throw new UnsupportedError('the model output is its input');
+
+  // Lane constraints: linear outputs are free (pe); pools inherit; add operands and output share.
+  const uf = new UnionFind();
+  const linearOut = new Set<string>();
+  for (const l of compute) {
+    const i0 = root(l.inputs[0]);
+    if (l.op.kind === 'maxpool' || l.op.kind === 'avgpool' || l.op.kind === 'gap') uf.union(l.output, i0);
+    else if (l.op.kind === 'add') {
+      const i1 = root(l.inputs[1]);
+      if (i0 === i1) throw new UnsupportedError(`layer '${l.name}': adding a tensor to itself is not supported by the generator`);
+      uf.union(i0, i1); uf.union(l.output, i0);
+    } else linearOut.add(l.output);
+  }
+  // The input is written one element per cycle by the loader: one lane.
+  const groups = new Map<string, { tensors: string[]; linear: QLayer[] }>();
+  const tensorsOf = [root(q.input), ...compute.map((l) => l.output)];
+  for (const t of tensorsOf) {
+    const g = uf.find(t);
+    if (!groups.has(g)) groups.set(g, { tensors: [], linear: [] });
+    groups.get(g)!.tensors.push(t);
+  }
+  for (const l of compute) if (linearOut.has(l.output)) groups.get(uf.find(l.output))!.linear.push(l);
+  const inputGroup = uf.find(root(q.input));
+
+  // Allowed lane counts of a group: divisors of every channel count in it.
+  const chOf = (t: string) => chw(q.values[t].shape)[0];
+  const lanes = new Map<string, number>();
+  const options = new Map<string, number[]>();
+  for (const [g, info] of groups) {
+    let opts2 = divisors(chOf(info.tensors[0]));
+    for (const t of info.tensors) opts2 = opts2.filter((d) => chOf(t) % d === 0);
+    options.set(g, g === inputGroup ? [1] : opts2);
+    lanes.set(g, 1);
+  }
+  for (const [g, info] of groups) if (g === inputGroup && info.linear.length > 0) {
+    const l = info.linear[0];
+    throw new UnsupportedError(`layer '${l.name}': its output is added to the network input; the generator needs a convolution on the skip path`);
+  }
+  const minMacs = compute.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense').length;
+  if (budget < minMacs) throw new FxpqError(`--macs ${budget} cannot fit the design: it needs at least ${minMacs} (one multiplier per conv/dense layer)`);
+
+  // A conv/dense layer computes pe x simd products per cycle: pe = lanes of its output buffer
+  // (one word written per output pixel), simd = a divisor of its input buffer's lanes (a word is
+  // consumed over lanes / simd cycles).
+  const linear = compute.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense');
+  const geo = linear.map((l) => {
+    const inT = root(l.inputs[0]);
+    const [cin, h, w] = chw(q.values[inT].shape);
+    const [cout, ho, wo] = chw(q.values[l.output].shape);
+    const kk = l.op.kind === 'conv' ? l.op.weight.shape[2] * l.op.weight.shape[3] : h * w;
+    return { name: l.name, inG: uf.find(inT), outG: uf.find(l.output), cin, cout, pix: ho * wo, kk };
+  });
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  // Folding variables: lanes per tensor group and requested simd per layer.
+  const vars = new Map<string, number>();
+  const varOpts = new Map<string, number[]>();
+  for (const [g] of groups) if (g !== inputGroup && options.get(g)!.length > 1) { vars.set(`g:${g}`, 1); varOpts.set(`g:${g}`, options.get(g)!); }
+  for (const g of geo) if (g.inG !== inputGroup && g.cin > 1) { vars.set(`s:${g.name}`, 1); varOpts.set(`s:${g.name}`, divisors(g.cin)); }
+  const lanesOf = (g: string) => vars.get(`g:${g}`) ?? 1;
+  const simdOf = (l: (typeof geo)[number]) => gcd(vars.get(`s:${l.name}`) ?? 1, lanesOf(l.inG));
+  const cost = () => {
+    let mults = 0, cycles = 0;
+    for (const g of geo) {
+      const pe = lanesOf(g.outG), simd = simdOf(g);
+      mults += pe * simd;
+      cycles += (g.cout / pe) * g.pix * (g.cin / simd) * g.kk;
+    }
+    return { mults, cycles };
+  };
+  // Minimise the summed cycles (layers run in sequence, so that is the latency) within the budget:
+  // greedy steps to any larger value, best cycles saved per added multiplier first, then pairwise
+  // exchanges (one variable down, another up) while they help, since costs are coupled.
+  const keys = [...vars.keys()];
+  let now = cost();
+  for (;;) {
+    let best: { k: string; d: number; c: { mults: number; cycles: number }; gain: number } | null = null;
+    for (const k of keys) {
+      const cur = vars.get(k)!;
+      for (const d of varOpts.get(k)!) {
+        if (d <= cur) continue;
+        vars.set(k, d);
+        const c = cost();
+        vars.set(k, cur);
+        if (c.mults > budget || c.cycles >= now.cycles) continue;
+        const gain = (now.cycles - c.cycles) / Math.max(c.mults - now.mults, 0.5);
+        if (!best || gain > best.gain) best = { k, d, c, gain };
+      }
+    }
+    if (!best) break;
+    vars.set(best.k, best.d);
+    now = best.c;
+  }
+  for (let improved = true, rounds = 0; improved && rounds < 20; rounds++) {
+    improved = false;
+    for (const k1 of keys) {
+      for (const d1 of varOpts.get(k1)!) {
+        for (const k2 of keys) {
+          if (k2 === k1) continue;
+          for (const d2 of varOpts.get(k2)!) {
+            const c1 = vars.get(k1)!, c2 = vars.get(k2)!;
+            if (d1 === c1 && d2 === c2) continue;
+            vars.set(k1, d1); vars.set(k2, d2);
+            const c = cost();
+            if (c.mults <= budget && (c.cycles < now.cycles || (c.cycles === now.cycles && c.mults < now.mults))) { now = c; improved = true; }
+            else { vars.set(k1, c1); vars.set(k2, c2); }
+          }
+        }
+      }
+    }
+  }
+  for (const [g] of groups) lanes.set(g, lanesOf(g));
+  const simdByLayer = new Map(geo.map((g) => [g.name, simdOf(g)]));
+
+  // Buffers.
+  const buffers: BufferPlan[] = [];
+  const bufOf = new Map<string, number>();
+  const addBuffer = (t: string, producer: number) => {
+    const [c, h, w] = chw(q.values[t].shape);
+    const ln = lanes.get(uf.find(t))!;
+    const f = q.values[t].format;
+    const words = (c / ln) * h * w;
+    bufOf.set(t, buffers.length);
+    buffers.push({ id: buffers.length, tensor: t, c, h, w, lanes: ln, format: f, words, wordBits: ln * f.wl, addrBits: clog2(words), kind: t === outT ? 'regfile' : 'ram', producer, consumers: [] });
+  };
+  addBuffer(root(q.input), -1);
+
+  const engines: EnginePlan[] = [];
+  compute.forEach((l, i) => {
+    addBuffer(l.output, i);
+    const ins = l.inputs.map((t) => bufOf.get(root(t))!);
+    for (const b of ins) buffers[b].consumers.push(i);
+    const inB = buffers[ins[0]], outB = buffers[bufOf.get(l.output)!];
+    const id = `l${String(i).padStart(2, '0')}_${l.op.kind}`;
+    const base = { index: i, id, layer: l.name, inputs: ins, output: outB.id };
+    const op = l.op;
+    const [ho, wo] = [outB.h, outB.w];
+    switch (op.kind) {
+      case 'conv': case 'dense': {
+        const acc = layerAccRange(q, l)!;
+        const [lo, hi] = actClamp(l);
+        const win: Window = op.kind === 'conv'
+          ? { h: inB.h, w: inB.w, kh: op.weight.shape[2], kw: op.weight.shape[3], sh: op.strides[0], sw: op.strides[1], dh: op.dilations[0], dw: op.dilations[1], pt: op.pads[0], pl: op.pads[1], ho, wo }
+          : { h: inB.h, w: inB.w, kh: inB.h, kw: inB.w, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, ho: 1, wo: 1 };
+        const simd = simdByLayer.get(l.name)!;
+        const k = (inB.c / simd) * win.kh * win.kw;
+        if (op.weight.data.length !== outB.c * inB.c * win.kh * win.kw) throw new FxpqError(`layer '${l.name}': weight count ${op.weight.data.length} does not match ${outB.c} x ${k}`);
+        const sh = 2 ** (acc.fl - op.biasFormat.fl);
+        const pe = outB.lanes;
+        const e: LinearEngine = {
+          ...base, kind: 'linear', cin: inB.c, cout: outB.c, pe, simd, win, k,
+          inFormat: inB.format, weightFormat: op.weightFormat, biasFormat: op.biasFormat, outFormat: outB.format,
+          acc, actLo: lo, actHi: hi, weights: op.weight.data, alignedBias: Array.from(op.bias, (b) => b * sh),
+          cycles: 0, macs: outB.c * ho * wo * inB.c * win.kh * win.kw, multipliers: pe * simd,
+        };
+        e.cycles = engineCycles(e);
+        engines.push(e);
+        break;
+      }
+      case 'maxpool': case 'avgpool': case 'gap': {
+        const win: Window = op.kind === 'gap'
+          ? { h: inB.h, w: inB.w, kh: inB.h, kw: inB.w, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, ho: 1, wo: 1 }
+          : { h: inB.h, w: inB.w, kh: op.kernel[0], kw: op.kernel[1], sh: op.strides[0], sw: op.strides[1], dh: op.dilations[0], dw: op.dilations[1], pt: op.pads[0], pl: op.pads[1], ho, wo };
+        const avg = op.kind !== 'maxpool';
+        const full = win.kh * win.kw;
+        const variable = op.kind === 'avgpool' && !op.countIncludePad && op.pads.some((p) => p > 0);
+        const recipBits = avg ? (op as { recipBits: number }).recipBits : 0;
+        const recips = !avg ? [] : (variable ? Array.from({ length: full }, (_, j) => j + 1) : [full])
+          .map((count) => ({ count, r: Math.floor((2 ** (recipBits + 1) / count + 1) / 2) }));
+        const e: PoolEngine = {
+          ...base, kind: 'pool', mode: avg ? 'avg' : 'max', lanes: inB.lanes, c: inB.c, win,
+          inFormat: inB.format, outFormat: outB.format, acc: avg ? layerAccRange(q, l) : null, recipBits, recips,
+          countIncludePad: op.kind === 'avgpool' ? op.countIncludePad : true,
+          cycles: 0, macs: 0, multipliers: avg ? inB.lanes : 0,
+        };
+        e.cycles = engineCycles(e);
+        engines.push(e);
+        break;
+      }
+      case 'add': {
+        const bB = buffers[ins[1]];
+        const [lo, hi] = actClamp(l);
+        const e: AddEngine = {
+          ...base, kind: 'add', lanes: outB.lanes, words: outB.words, aFormat: inB.format, bFormat: bB.format, outFormat: outB.format,
+          acc: layerAccRange(q, l)!, actLo: lo, actHi: hi, cycles: 0, macs: 0, multipliers: 0,
+        };
+        e.cycles = engineCycles(e);
+        engines.push(e);
+        break;
+      }
+      default: throw new UnsupportedError(`layer '${l.name}': ${op.kind} is not supported by the generator`);
+    }
+  });
+
+  const inBuf = buffers[0], outBuf = buffers[bufOf.get(outT)!];
+  const inElems = size(q.values[q.input].shape), outElems = outBuf.c * outBuf.h * outBuf.w;
+  const latency = inElems + LOAD_TO_START_CYCLES + engines.reduce((s, e) => s + e.cycles, 0) + HANDOFF_CYCLES * engines.length + outElems;
+  const weightBits = engines.reduce((s, e) => s + (e.kind === 'linear' ? e.weights.length * e.weightFormat.wl + e.cout * e.acc.bits : 0), 0);
+  return {
+    model: opts.model ?? 'model',
+    buffers, engines,
+    input: { buffer: inBuf.id, elements: inElems, format: inBuf.format },
+    output: { buffer: outBuf.id, elements: outElems, format: outBuf.format },
+    macs: engines.reduce((s, e) => s + (e.kind === 'linear' ? e.multipliers : 0), 0),
+    macBudget: budget,
+    latency, interval: latency,
+    memoryBits: { activations: buffers.reduce((s, b) => s + b.words * b.wordBits, 0), weights: weightBits },
+  };
+}
+
+export const engineSummary = (e: EnginePlan): string =>
+  e.kind === 'linear' ? `w ${fmtText(e.weightFormat)} x in ${fmtText(e.inFormat)} -> acc ${e.acc.bits}b -> out ${fmtText(e.outFormat)}, ${e.pe}x${e.simd} MACs`
+    : e.kind === 'pool' ? `${e.mode}pool ${fmtText(e.inFormat)} -> ${fmtText(e.outFormat)}, ${e.lanes} lanes`
+      : `add ${fmtText(e.aFormat)} + ${fmtText(e.bFormat)} -> ${fmtText(e.outFormat)}, ${e.lanes} lanes`;

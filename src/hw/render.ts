@@ -1,0 +1,310 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { type FxFormat, fmtText, maxInt, minInt, signedBitsForRange } from '../fixed/format.js';
+import { TOOL_VERSION as VERSION } from '../version.js';
+import { engineTaps } from './cycles.js';
+import { type AddEngine, type BufferPlan, type EnginePlan, type HwPlan, type LinearEngine, type PoolEngine, type Window, engineSummary } from './plan.js';
+import { clog2, counterBits, ext, hexLit, hexWord, packHex, requantRtl, slit, ulit } from './verilog.js';
+
+/**
+ * Renders a hardware plan into Verilog text through the handlebars templates in templates/.
+ * Every width, constant and literal is computed here from the plan (and through it from
+ * fixed/format.ts); the templates only arrange text.
+ */
+
+/** templates/ at the package root: two levels above src/hw, three above dist/src/hw. */
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const TEMPLATE_DIR = [join(HERE, '..', '..', 'templates'), join(HERE, '..', '..', '..', 'templates')]
+  .find((d) => existsSync(join(d, 'top.v.hbs'))) ?? join(HERE, '..', '..', 'templates');
+
+let hb: typeof Handlebars | null = null;
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+function template(name: string): HandlebarsTemplateDelegate {
+  if (!hb) {
+    hb = Handlebars.create();
+    for (const p of ['header', 'window']) hb.registerPartial(p, readFileSync(join(TEMPLATE_DIR, `${p}.v.hbs`), 'utf8'));
+  }
+  let t = compiled.get(name);
+  if (!t) {
+    t = hb.compile(readFileSync(join(TEMPLATE_DIR, `${name}.hbs`), 'utf8'), { noEscape: true, strict: true });
+    compiled.set(name, t);
+  }
+  return t;
+}
+
+export interface RenderOptions {
+  /** Top module name (a Verilog identifier). */
+  top: string;
+  /** Source model named in every file header. */
+  source: string;
+}
+
+export interface RenderedDesign {
+  /** File name -> contents: Verilog sources, ROM images. */
+  files: Record<string, string>;
+  /** Verilog sources in compile order (the file list). */
+  sources: string[];
+}
+
+const counter = (n: number) => {
+  const w = counterBits(n);
+  return { w1: w - 1, last: ulit(n - 1, w), zero: ulit(0, w), one: ulit(1 % 2 ** w, w) };
+};
+
+/** Raw-bits lane value as a signed expression of width `to` (zero-extended when unsigned). */
+const laneExt = (expr: string, f: FxFormat, to: number) => ext(expr, f.wl, to, f.signed, `${expr}[${f.wl - 1}]`);
+const greater = (a: string, b: string, f: FxFormat) => (f.signed ? `$signed(${a}) > $signed(${b})` : `${a} > ${b}`);
+
+function windowCtx(win: Window, inBuf: BufferPlan, outBuf: BufferPlan, groups: number, chanInTaps: boolean, simd = inBuf.lanes) {
+  const cwords = inBuf.c / inBuf.lanes;
+  const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
+  const sw = signedBitsForRange(-span, span);
+  const s = (v: number) => slit(v, sw);
+  return {
+    chanInTaps,
+    c: { g: counter(groups), oy: counter(win.ho), ox: counter(win.wo), cw: counter(cwords), cl: counter(inBuf.lanes / simd), ky: counter(win.kh), kx: counter(win.kw) },
+    sw1: sw - 1, s0: s(0), sH: s(win.h), sW: s(win.w),
+    iy0Init: s(-win.pt), ix0Init: s(-win.pl), rowInit: s(-win.pt * win.w - win.pl),
+    sDH: s(win.dh), sDW: s(win.dw), sDHW: s(win.dh * win.w), sHW: s(win.h * win.w),
+    sSH: s(win.sh), sSW: s(win.sw), sSHW: s(win.sh * win.w),
+    inAW1: inBuf.addrBits - 1, inWB1: inBuf.wordBits - 1,
+    outAW1: outBuf.addrBits - 1, outWB1: outBuf.wordBits - 1,
+    outAWzero: ulit(0, outBuf.addrBits), outAWone: ulit(1 % 2 ** outBuf.addrBits, outBuf.addrBits),
+  };
+}
+
+function requantCtx(module: string, layer: string, accW: number, accFl: number, out: FxFormat, lo: number, hi: number) {
+  const r = requantRtl(accW, accFl, out, lo, hi);
+  return {
+    module, layer, shift: r.shift, right: r.shift > 0, left: r.shift < 0, leftShift: -r.shift, half: r.half,
+    accW1: accW - 1, tW1: r.width - 1, accExt: ext('acc', accW, r.width, true),
+    lo: r.lo, hi: r.hi, loOut: r.loOut, hiOut: r.hiOut, yW1: out.wl - 1, yFmt: fmtText(out),
+    loText: String(Math.max(lo, minInt(out))), hiText: String(Math.min(hi, maxInt(out))),
+  };
+}
+
+interface Ctx { base: Record<string, unknown>; files: Record<string, string>; sources: string[]; top: string }
+
+function emit(ctx: Ctx, name: string, tpl: string, data: Record<string, unknown>): void {
+  const file = `${name}.v`;
+  ctx.files[file] = template(`${tpl}.v`)({ ...ctx.base, ...data, file });
+  ctx.sources.push(file);
+}
+
+/** Products of one PE lane and their balanced adder tree, as Verilog lines inside the PE loop. */
+function laneLines(simd: number, wW: number, x: FxFormat, pW: number, treeW: number): { lines: string[]; root: string } {
+  const lines: string[] = [];
+  let level: string[] = [];
+  for (let s = 0; s < simd; s++) {
+    const wSel = `w_rd[p*${simd * wW}+${s * wW} +: ${wW}]`;
+    const wMsb = `w_rd[p*${simd * wW}+${s * wW + wW - 1}]`;
+    const xSel = `x_b[${(s + 1) * x.wl - 1}:${s * x.wl}]`;
+    lines.push(`wire signed [${pW - 1}:0] w${s} = ${ext(wSel, wW, pW, true, wMsb)};`);
+    lines.push(`wire signed [${pW - 1}:0] x${s} = ${ext(xSel, x.wl, pW, x.signed, `x_b[${(s + 1) * x.wl - 1}]`)};`);
+    lines.push(`wire signed [${pW - 1}:0] m${s} = w${s} * x${s};`);
+    if (treeW === pW) level.push(`m${s}`);
+    else {
+      lines.push(`wire signed [${treeW - 1}:0] t0_${s} = ${ext(`m${s}`, pW, treeW, true)};`);
+      level.push(`t0_${s}`);
+    }
+  }
+  for (let d = 1; level.length > 1; d++) {
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2) {
+      if (i + 1 === level.length) { next.push(level[i]); continue; }
+      const n = `t${d}_${i / 2}`;
+      lines.push(`wire signed [${treeW - 1}:0] ${n} = ${level[i]} + ${level[i + 1]};`);
+      next.push(n);
+    }
+    level = next;
+  }
+  return { lines, root: level[0] };
+}
+
+function linear(ctx: Ctx, plan: HwPlan, e: LinearEngine): void {
+  const inBuf = plan.buffers[e.inputs[0]], outBuf = plan.buffers[e.output];
+  const module = `${ctx.top}_${e.id}`;
+  const groups = e.cout / e.pe;
+  const wW = e.weightFormat.wl;
+  const pW = wW + e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
+  // The tree and accumulator may wrap modulo 2^width: two's complement addition is exact modulo
+  // the width, and the final accumulator value fits (quant/accumulator.ts), so it comes out exact.
+  const accW = Math.max(e.acc.bits, pW);
+  const treeW = e.simd === 1 ? pW : Math.min(accW, pW + clog2(e.simd));
+  const wDepth = groups * e.k, wAW = clog2(wDepth);
+  const gBits = counterBits(groups);
+  const wFile = `${module}_w.hex`, bFile = `${module}_b.hex`;
+  // ROM word (g, tap): lane (p, s) holds weight (o = g*pe + p, c = cw*simd + s, ky, kx).
+  const kk = e.win.kh * e.win.kw, cinK = e.cin * kk;
+  const wLines: string[] = new Array(wDepth);
+  const lane = new Int32Array(e.pe * e.simd);
+  for (let g = 0; g < groups; g++) {
+    for (let t = 0; t < e.k; t++) {
+      const cw = Math.floor(t / kk), r = t % kk;
+      for (let p = 0; p < e.pe; p++) {
+        for (let s = 0; s < e.simd; s++) lane[p * e.simd + s] = e.weights[(g * e.pe + p) * cinK + (cw * e.simd + s) * kk + r];
+      }
+      wLines[g * e.k + t] = packHex(lane, wW);
+    }
+  }
+  const bLines: string[] = [];
+  for (let g = 0; g < groups; g++) bLines.push(packHex(e.alignedBias.slice(g * e.pe, (g + 1) * e.pe), accW));
+  ctx.files[wFile] = wLines.join('\n') + '\n';
+  ctx.files[bFile] = bLines.join('\n') + '\n';
+  const tree = laneLines(e.simd, wW, e.inFormat, pW, treeW);
+  const rq = requantCtx(module, e.layer, accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
+  emit(ctx, `${module}_rq`, 'requant', rq);
+  emit(ctx, module, 'linear', {
+    ...windowCtx(e.win, inBuf, outBuf, groups, true, e.simd),
+    module, pe: e.pe, simd: e.simd, mults: e.pe * e.simd, taps: engineTaps(e), cycles: e.cycles,
+    wFmt: fmtText(e.weightFormat), xFmt: fmtText(e.inFormat), bFmt: fmtText(e.biasFormat), yFmt: fmtText(e.outFormat),
+    pW, treeW, accFl: e.acc.fl, accW, accW1: accW - 1, accZero: slit(0, accW),
+    wAW, wAW1: wAW - 1, wAWzero: ulit(0, wAW), wAWone: ulit(1 % 2 ** wAW, wAW),
+    // With one group the 'next group' branch is dead; 0 keeps its literal in range.
+    kLit: ulit(groups > 1 ? e.k : 0, wAW),
+    wWB: e.pe * e.simd * wW, wWB1: e.pe * e.simd * wW - 1, wDepth, wFile,
+    bWB: e.pe * accW, bWB1: e.pe * accW - 1, bDepth: groups, bAW: gBits, bFile,
+    subWords: inBuf.lanes > e.simd, inLanes: inBuf.lanes, nSub: inBuf.lanes / e.simd, nSub1: inBuf.lanes / e.simd - 1,
+    clW1: counterBits(inBuf.lanes / e.simd) - 1, clZero: ulit(0, counterBits(inBuf.lanes / e.simd)),
+    xsW: e.simd * e.inFormat.wl, xsW1: e.simd * e.inFormat.wl - 1, xsZero: ulit(0, e.simd * e.inFormat.wl),
+    laneLines: tree.lines, treeExt: ext(tree.root, treeW, accW, true), yW: e.outFormat.wl,
+  });
+}
+
+function pool(ctx: Ctx, plan: HwPlan, e: PoolEngine): void {
+  const inBuf = plan.buffers[e.inputs[0]], outBuf = plan.buffers[e.output];
+  const module = `${ctx.top}_${e.id}`;
+  const groups = e.c / e.lanes;
+  const xW = e.inFormat.wl;
+  const full = e.win.kh * e.win.kw;
+  const data: Record<string, unknown> = {
+    ...windowCtx(e.win, inBuf, outBuf, groups, false),
+    module, lanes: e.lanes, taps: engineTaps(e), cycles: e.cycles, avg: e.mode === 'avg',
+    modeText: e.mode === 'max' ? 'Max pooling' : 'Average pooling',
+    xFmt: fmtText(e.inFormat), yFmt: fmtText(e.outFormat), xW, xW1: xW - 1, countVaries: false,
+    recipBits: e.recipBits, accFl: e.acc?.fl ?? 0,
+  };
+  if (e.mode === 'max') {
+    Object.assign(data, { xMin: hexLit(minInt(e.inFormat), xW), greater: greater('x', 'm', e.inFormat) });
+  } else {
+    const sumW = signedBitsForRange(minInt(e.inFormat) * full, maxInt(e.inFormat) * full);
+    const rMax = Math.max(...e.recips.map((r) => r.r));
+    const rW = clog2(rMax + 1);
+    const accW = sumW + rW + 1;
+    const cntW = clog2(full + 1);
+    const byCount = new Map(e.recips.map((r) => [r.count, r.r]));
+    Object.assign(data, {
+      sumW1: sumW - 1, sumZero: slit(0, sumW), xExt: laneExt('x', e.inFormat, sumW),
+      accW1: accW - 1, sumExt: ext('sum', sumW, accW, true), recipExt: ext('recip', rW, accW, false),
+      rW1: rW - 1, yW: e.outFormat.wl,
+      countVaries: e.recips.length > 1,
+      recipConst: ulit(byCount.get(full)!, rW),
+      cntW1: cntW - 1, cntZero: ulit(0, cntW), cntOne: ulit(1, cntW),
+      recipCases: e.recips.filter((r) => r.count !== full).map((r) => ({ count: ulit(r.count, cntW), r: ulit(r.r, rW) })),
+      recipDefault: ulit(byCount.get(full)!, rW),
+    });
+    emit(ctx, `${module}_rq`, 'requant', requantCtx(module, e.layer, accW, e.inFormat.fl + e.recipBits, e.outFormat, -Infinity, Infinity));
+  }
+  emit(ctx, module, 'pool', data);
+}
+
+function add(ctx: Ctx, plan: HwPlan, e: AddEngine): void {
+  const outBuf = plan.buffers[e.output], aBuf = plan.buffers[e.inputs[0]], bBuf = plan.buffers[e.inputs[1]];
+  const module = `${ctx.top}_${e.id}`;
+  const F = e.acc.fl;
+  const ka = F - e.aFormat.fl, kb = F - e.bFormat.fl;
+  const aw = e.aFormat.wl + (e.aFormat.signed ? 0 : 1) + ka, bw = e.bFormat.wl + (e.bFormat.signed ? 0 : 1) + kb;
+  const accW = Math.max(e.acc.bits, aw, bw);
+  const aligned = (x: string, f: FxFormat, k: number) => (k === 0 ? laneExt(x, f, accW) : `{${laneExt(x, f, accW - k)}, ${ulit(0, k)}}`);
+  const aAW = outBuf.addrBits;
+  emit(ctx, `${module}_rq`, 'requant', requantCtx(module, e.layer, accW, F, e.outFormat, e.actLo, e.actHi));
+  emit(ctx, module, 'add', {
+    module, lanes: e.lanes, taps: engineTaps(e), cycles: e.cycles, accFl: F, accW, accW1: accW - 1,
+    aFmt: fmtText(e.aFormat), bFmt: fmtText(e.bFormat), yFmt: fmtText(e.outFormat),
+    aAW1: aAW - 1, aWB1: aBuf.wordBits - 1, bWB1: bBuf.wordBits - 1, outWB1: outBuf.wordBits - 1,
+    iLast: ulit(e.words - 1, aAW), aAWzero: ulit(0, aAW), aAWone: ulit(1 % 2 ** aAW, aAW),
+    aW: e.aFormat.wl, aW1: e.aFormat.wl - 1, bW: e.bFormat.wl, bW1: e.bFormat.wl - 1,
+    aAligned: aligned('a', e.aFormat, ka), bAligned: aligned('b', e.bFormat, kb), yW: e.outFormat.wl,
+  });
+}
+
+/** Renders the design (no test bench). */
+export function renderDesign(plan: HwPlan, opts: RenderOptions): RenderedDesign {
+  const top = opts.top;
+  const ctx: Ctx = { base: { top, version: VERSION, source: opts.source }, files: {}, sources: [], top };
+  for (const m of ['rom', 'ram', 'regfile']) emit(ctx, `${top}_${m}`, m, {});
+  for (const e of plan.engines) {
+    if (e.kind === 'linear') linear(ctx, plan, e);
+    else if (e.kind === 'pool') pool(ctx, plan, e);
+    else add(ctx, plan, e);
+  }
+  emit(ctx, top, 'top', topCtx(plan, top));
+  return { files: ctx.files, sources: ctx.sources };
+}
+
+function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
+  const nE = plan.engines.length;
+  const curW = counterBits(nE);
+  const inB = plan.buffers[plan.input.buffer], outB = plan.buffers[plan.output.buffer];
+  const clsW = counterBits(plan.output.elements);
+  const inCntW = counterBits(plan.input.elements);
+  const readMux: { buf: number; expr: string }[] = [];
+  for (const b of plan.buffers) {
+    if (b.id === outB.id) continue;
+    const ports = b.consumers.map((i) => {
+      const e = plan.engines[i];
+      const port = e.kind === 'add' ? (e.inputs[0] === b.id ? 'a_ra' : 'b_ra') : 'in_ra';
+      return { i, sig: `e${i}_${port}` };
+    });
+    let expr = ports[ports.length - 1].sig;
+    for (let j = ports.length - 2; j >= 0; j--) expr = `cur == ${ulit(ports[j].i, curW)} ? ${ports[j].sig} : ${expr}`;
+    readMux.push({ buf: b.id, expr });
+  }
+  const outLaneW = counterBits(outB.lanes);
+  const outF = plan.output.format;
+  return {
+    model: plan.model, latency: plan.latency,
+    inElems: plan.input.elements, outElems: plan.output.elements,
+    inFmt: fmtText(plan.input.format), outFmt: fmtText(outF),
+    inW1: plan.input.format.wl - 1, outW: outF.wl, outW1: outF.wl - 1, clsW1: clsW - 1,
+    buffers: plan.buffers.map((b) => ({ ...b, fmt: fmtText(b.format), aw1: b.addrBits - 1, wb1: b.wordBits - 1 })),
+    engines: plan.engines.map((e) => ({
+      index: e.index, id: e.id, layer: e.layer, module: `${top}_${e.id}`, summary: engineSummary(e), cycles: e.cycles,
+      curLit: ulit(e.index, curW), isAdd: e.kind === 'add', in0: e.inputs[0], in1: e.inputs[1] ?? -1, out: e.output,
+      iaw1: plan.buffers[e.inputs[0]].addrBits - 1, oaw1: plan.buffers[e.output].addrBits - 1,
+    })),
+    doneAny: plan.engines.map((e) => `done_${e.index}`).join(' | '),
+    curW1: curW - 1, curZero: ulit(0, curW), curOne: ulit(1 % 2 ** curW, curW), curLast: ulit(nE - 1, curW),
+    inCntW1: inCntW - 1, inCntZero: ulit(0, inCntW), inCntOne: ulit(1 % 2 ** inCntW, inCntW), inCntLast: ulit(plan.input.elements - 1, inCntW),
+    clsZero: ulit(0, clsW), clsOne: ulit(1 % 2 ** clsW, clsW), clsLast: ulit(plan.output.elements - 1, clsW),
+    inBuf: inB.id, inWa: 'in_cnt', outBuf: outB.id, readMux,
+    outLaneSelect: outB.lanes > 1, outLanes: outB.lanes, outLanes1: outB.lanes - 1,
+    outLaneW1: outLaneW - 1, outLaneZero: ulit(0, outLaneW), outLaneOne: ulit(1 % 2 ** outLaneW, outLaneW), outLaneLast: ulit(outB.lanes - 1, outLaneW),
+    outAW1: outB.addrBits - 1, outAWzero: ulit(0, outB.addrBits), outAWone: ulit(1 % 2 ** outB.addrBits, outB.addrBits),
+    outRa: 'o_cnt', outZero: ulit(0, outF.wl), outGreater: greater('out_data', 'best_v', outF),
+  };
+}
+
+/** Test vectors: quantized input words, expected logits and classes, one line per word. */
+export interface Vectors { images: number; input: Float64Array; output: Float64Array; classes: Int32Array }
+
+export function renderTestbench(plan: HwPlan, v: Vectors, opts: RenderOptions): Record<string, string> {
+  const inF = plan.input.format, outF = plan.output.format;
+  const clsW = counterBits(plan.output.elements);
+  const tb = template('tb.v')({
+    top: opts.top, version: VERSION, source: opts.source, file: 'tb.v',
+    images: v.images, inElems: plan.input.elements, outElems: plan.output.elements,
+    inW1: inF.wl - 1, outW1: outF.wl - 1, clsW1: clsW - 1, inZero: ulit(0, inF.wl),
+    timeout: 2 * plan.latency + 1000,
+    dumps: plan.buffers.filter((b) => b.producer >= 0).map((b) => b.id),
+  });
+  const lines = (a: ArrayLike<number>, w: number) => Array.from(a, (x) => hexWord(x, w)).join('\n') + '\n';
+  return {
+    'tb.v': tb,
+    'tb_in.hex': lines(v.input, inF.wl),
+    'tb_out.hex': lines(v.output, outF.wl),
+    'tb_class.hex': lines(v.classes, clsW),
+  };
+}

@@ -1,0 +1,78 @@
+import { type FxFormat, maxInt, minInt, requantBounds, signedBitsForRange } from '../fixed/format.js';
+
+/** Small helpers that turn plan numbers into lint-clean Verilog text. */
+
+export const clog2 = (n: number): number => (n <= 1 ? 1 : Math.ceil(Math.log2(n)));
+
+/** Bits of an unsigned counter that counts 0..n-1 (at least 1). */
+export const counterBits = (n: number): number => clog2(n);
+
+/** Unsigned literal of width w. */
+export function ulit(v: number, w: number): string {
+  if (!Number.isInteger(v) || v < 0 || v >= 2 ** w) throw new RangeError(`${v} does not fit ${w} unsigned bits`);
+  return `${w}'d${v}`;
+}
+
+/** Two's-complement hex literal of a signed value in w bits (no unary minus, so no width surprises). */
+export function slit(v: number, w: number): string {
+  if (!Number.isInteger(v) || v < -(2 ** (w - 1)) || v >= 2 ** (w - 1)) throw new RangeError(`${v} does not fit ${w} signed bits`);
+  const u = v < 0 ? BigInt(v) + (1n << BigInt(w)) : BigInt(v);
+  return `${w}'sh${u.toString(16)}`;
+}
+
+/** Sign-extends (or, when `signed` is false, zero-extends) an expression of width from to width to. */
+export function ext(expr: string, from: number, to: number, signed: boolean, msb = `${expr}[${from - 1}]`): string {
+  if (to < from) throw new RangeError(`cannot extend ${from} bits to ${to}`);
+  if (to === from) return expr;
+  return signed ? `{{${to - from}{${msb}}}, ${expr}}` : `{${ulit(0, to - from)}, ${expr}}`;
+}
+
+/** Two's-complement hex digits of v in w bits, for $readmemh files. */
+export function hexWord(v: number, w: number): string {
+  const u = v < 0 ? BigInt(v) + (1n << BigInt(w)) : BigInt(v);
+  return u.toString(16).padStart(Math.ceil(w / 4), '0');
+}
+
+/** Packs lane values (lane 0 in the low bits) into one hex word. */
+export function packHex(values: ArrayLike<number>, w: number): string {
+  let acc = 0n;
+  for (let i = values.length - 1; i >= 0; i--) {
+    const v = values[i];
+    const u = v < 0 ? BigInt(v) + (1n << BigInt(w)) : BigInt(v);
+    acc = (acc << BigInt(w)) | u;
+  }
+  return acc.toString(16).padStart(Math.ceil((w * values.length) / 4), '0');
+}
+
+/** Width of a signed value holding format f (unsigned formats gain a zero sign bit). */
+export const signedWidth = (f: FxFormat): number => f.wl + (f.signed ? 0 : 1);
+
+/**
+ * The requantizer's constants, derived from fixed/format.ts: the rounding shift s = accFl - out.fl,
+ * its half-LSB, the folded clamp bounds [A, B] and a working width that holds every intermediate.
+ * The RTL computes t = (acc + half) >>> s (or acc <<< -s), then y = t < A ? A : t > B ? B : t.
+ */
+export interface RequantRtl {
+  accBits: number;
+  shift: number;
+  width: number;
+  half: string | null;
+  lo: string; hi: string;
+  loOut: string; hiOut: string;
+  outBits: number;
+}
+
+export function requantRtl(accBits: number, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): RequantRtl {
+  const s = accFl - out.fl;
+  const [a, b] = requantBounds(out, lo, hi);
+  const width = Math.max(accBits + 1, accBits - s + 1, s + 2, signedBitsForRange(minInt(out), maxInt(out)) + 1);
+  return {
+    accBits, shift: s, width,
+    half: s > 0 ? slit(2 ** (s - 1), width) : null,
+    lo: slit(a, width), hi: slit(b, width),
+    loOut: hexLit(a, out.wl), hiOut: hexLit(b, out.wl), outBits: out.wl,
+  };
+}
+
+/** Literal with the bit pattern of v in w bits, as an unsigned vector (the buffers store raw bits). */
+export const hexLit = (v: number, w: number): string => `${w}'h${hexWord(v, w)}`;
