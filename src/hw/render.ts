@@ -93,34 +93,33 @@ function emit(ctx: Ctx, name: string, tpl: string, data: Record<string, unknown>
   ctx.sources.push(file);
 }
 
-/** Products of one PE lane and their balanced adder tree, as Verilog lines inside the PE loop. */
-function laneLines(simd: number, wW: number, x: FxFormat, pW: number, treeW: number): { lines: string[]; root: string } {
-  const lines: string[] = [];
+/**
+ * Products of one PE lane and their balanced adder tree, as declarations and blocking statements
+ * of the clocked block (inside the PE generate loop, so `p` is the lane).
+ */
+function laneMac(simd: number, wW: number, x: FxFormat, pW: number, treeW: number): { decls: string[]; stmts: string[]; root: string } {
+  const decls: string[] = [], stmts: string[] = [];
   let level: string[] = [];
   for (let s = 0; s < simd; s++) {
     const wSel = `w_rd[p*${simd * wW}+${s * wW} +: ${wW}]`;
     const wMsb = `w_rd[p*${simd * wW}+${s * wW + wW - 1}]`;
     const xSel = `x_b[${(s + 1) * x.wl - 1}:${s * x.wl}]`;
-    lines.push(`wire signed [${pW - 1}:0] w${s} = ${ext(wSel, wW, pW, true, wMsb)};`);
-    lines.push(`wire signed [${pW - 1}:0] x${s} = ${ext(xSel, x.wl, pW, x.signed, `x_b[${(s + 1) * x.wl - 1}]`)};`);
-    lines.push(`wire signed [${pW - 1}:0] m${s} = w${s} * x${s};`);
-    if (treeW === pW) level.push(`m${s}`);
-    else {
-      lines.push(`wire signed [${treeW - 1}:0] t0_${s} = ${ext(`m${s}`, pW, treeW, true)};`);
-      level.push(`t0_${s}`);
-    }
+    decls.push(`reg signed [${pW - 1}:0] m${s};`);
+    stmts.push(`m${s} = ${ext(wSel, wW, pW, true, wMsb)} * ${ext(xSel, x.wl, pW, x.signed, `x_b[${(s + 1) * x.wl - 1}]`)};`);
+    level.push(treeW === pW ? `m${s}` : ext(`m${s}`, pW, treeW, true));
   }
   for (let d = 1; level.length > 1; d++) {
     const next: string[] = [];
     for (let i = 0; i < level.length; i += 2) {
       if (i + 1 === level.length) { next.push(level[i]); continue; }
       const n = `t${d}_${i / 2}`;
-      lines.push(`wire signed [${treeW - 1}:0] ${n} = ${level[i]} + ${level[i + 1]};`);
+      decls.push(`reg signed [${treeW - 1}:0] ${n};`);
+      stmts.push(`${n} = ${level[i]} + ${level[i + 1]};`);
       next.push(n);
     }
     level = next;
   }
-  return { lines, root: level[0] };
+  return { decls, stmts, root: level[0] };
 }
 
 function linear(ctx: Ctx, plan: HwPlan, e: LinearEngine): void {
@@ -153,7 +152,7 @@ function linear(ctx: Ctx, plan: HwPlan, e: LinearEngine): void {
   for (let g = 0; g < groups; g++) bLines.push(packHex(e.alignedBias.slice(g * e.pe, (g + 1) * e.pe), accW));
   ctx.files[wFile] = wLines.join('\n') + '\n';
   ctx.files[bFile] = bLines.join('\n') + '\n';
-  const tree = laneLines(e.simd, wW, e.inFormat, pW, treeW);
+  const tree = laneMac(e.simd, wW, e.inFormat, pW, treeW);
   const rq = requantCtx(module, e.layer, accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
   emit(ctx, `${module}_rq`, 'requant', rq);
   emit(ctx, module, 'linear', {
@@ -169,7 +168,8 @@ function linear(ctx: Ctx, plan: HwPlan, e: LinearEngine): void {
     subWords: inBuf.lanes > e.simd, inLanes: inBuf.lanes, nSub: inBuf.lanes / e.simd, nSub1: inBuf.lanes / e.simd - 1,
     clW1: counterBits(inBuf.lanes / e.simd) - 1, clZero: ulit(0, counterBits(inBuf.lanes / e.simd)),
     xsW: e.simd * e.inFormat.wl, xsW1: e.simd * e.inFormat.wl - 1, xsZero: ulit(0, e.simd * e.inFormat.wl),
-    laneLines: tree.lines, treeExt: ext(tree.root, treeW, accW, true), yW: e.outFormat.wl,
+    macDecls: tree.decls, macStmts: tree.stmts,
+    treeExt: ext(tree.root, treeW, accW, true), yW: e.outFormat.wl,
   });
 }
 
