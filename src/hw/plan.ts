@@ -154,6 +154,9 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   const budget = opts.macs ?? DEFAULT_MACS;
   if (!Number.isInteger(budget) || budget < 1) throw new FxpqError(`--macs must be a positive integer, got ${budget}`);
 
+  for (const [t, v] of Object.entries(q.values)) {
+    if (v.shape.some((d) => d < 1)) throw new FxpqError(`tensor '${t}' has the empty shape [${v.shape.join(', ')}]`);
+  }
   // Resolve aliases: flatten output is its input's buffer, viewed as the same [C, H, W].
   const alias = new Map<string, string>();
   const root = (t: string): string => alias.get(t) ?? t;
@@ -204,10 +207,6 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
     for (const t of info.tensors) opts2 = opts2.filter((d) => chOf(t) % d === 0);
     options.set(g, g === inputGroup ? [1] : opts2);
     lanes.set(g, 1);
-  }
-  for (const [g, info] of groups) if (g === inputGroup && info.linear.length > 0) {
-    const l = info.linear[0];
-    throw new UnsupportedError(`layer '${l.name}': its output is added to the network input; the generator needs a convolution on the skip path`);
   }
   const minMacs = compute.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense').length;
   if (budget < minMacs) throw new FxpqError(`--macs ${budget} cannot fit the design: it needs at least ${minMacs} (one multiplier per conv/dense layer)`);

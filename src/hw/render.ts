@@ -283,7 +283,12 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
     outLaneSelect: outB.lanes > 1, outLanes: outB.lanes, outLanes1: outB.lanes - 1,
     outLaneW1: outLaneW - 1, outLaneZero: ulit(0, outLaneW), outLaneOne: ulit(1 % 2 ** outLaneW, outLaneW), outLaneLast: ulit(outB.lanes - 1, outLaneW),
     outAW1: outB.addrBits - 1, outAWzero: ulit(0, outB.addrBits), outAWone: ulit(1 % 2 ** outB.addrBits, outB.addrBits),
-    outRa: 'o_cnt', outZero: ulit(0, outF.wl), outGreater: greater('out_data', 'best_v', outF),
+    outPixW1: counterBits(outB.h * outB.w) - 1, outPixZero: ulit(0, counterBits(outB.h * outB.w)),
+    outPixOne: ulit(1 % 2 ** counterBits(outB.h * outB.w), counterBits(outB.h * outB.w)), outPixLast: ulit(outB.h * outB.w - 1, counterBits(outB.h * outB.w)),
+    outPixExt: ext('o_pix', counterBits(outB.h * outB.w), outB.addrBits, false),
+    // With one channel word the base never advances; 0 keeps the literal in range.
+    outHW: ulit(outB.words > outB.h * outB.w ? outB.h * outB.w : 0, outB.addrBits),
+    outZero: ulit(0, outF.wl), outGreater: greater('out_data', 'best_v', outF),
   };
 }
 
