@@ -9,6 +9,7 @@ import { generateCommand } from './commands/generate.js';
 import { inferCommand } from './commands/infer.js';
 import { infoCommand } from './commands/info.js';
 import { quantizeCommand } from './commands/quantize.js';
+import { synthCommand } from './commands/synth.js';
 
 const debug = process.argv.includes('--debug');
 
@@ -100,7 +101,13 @@ await yargs(hideBin(process.argv))
     .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"images","mismatches","cycles_per_image","sim","seconds",...}' }),
   run((a) => cosimCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, sim: a.sim, macs: a.macs, vcd: a.vcd, stall: a.stall, keep: a.keep, json: a.json })))
-  .demandCommand(1, 'Name a command: info, eval, quantize, infer, generate, cosim')
+  .command('synth <model>', 'Synthesize the generated RTL with Yosys (WebAssembly) and report LUT/FF/DSP/BRAM', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+    .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
+    .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram",...}' }),
+  run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, json: a.json })))
+  .demandCommand(1, 'Name a command: info, eval, quantize, infer, generate, cosim, synth')
   .strict()
   .fail((msg, err) => {
     if (err) fail(err);

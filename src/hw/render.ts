@@ -97,29 +97,48 @@ function emit(ctx: Ctx, name: string, tpl: string, data: Record<string, unknown>
  * Products of one PE lane and their balanced adder tree, as declarations and blocking statements
  * of the clocked block (inside the PE generate loop, so `p` is the lane).
  */
-function laneMac(simd: number, wW: number, x: FxFormat, pW: number, treeW: number): { decls: string[]; stmts: string[]; root: string } {
-  const decls: string[] = [], stmts: string[] = [];
-  let level: string[] = [];
-  for (let s = 0; s < simd; s++) {
-    const wSel = `w_rd[p*${simd * wW}+${s * wW} +: ${wW}]`;
-    const wMsb = `w_rd[p*${simd * wW}+${s * wW + wW - 1}]`;
-    const xSel = `x_b[${(s + 1) * x.wl - 1}:${s * x.wl}]`;
-    decls.push(`reg signed [${pW - 1}:0] m${s};`);
-    stmts.push(`m${s} = ${ext(wSel, wW, pW, true, wMsb)} * ${ext(xSel, x.wl, pW, x.signed, `x_b[${(s + 1) * x.wl - 1}]`)};`);
-    level.push(treeW === pW ? `m${s}` : ext(`m${s}`, pW, treeW, true));
-  }
-  for (let d = 1; level.length > 1; d++) {
-    const next: string[] = [];
-    for (let i = 0; i < level.length; i += 2) {
-      if (i + 1 === level.length) { next.push(level[i]); continue; }
-      const n = `t${d}_${i / 2}`;
-      decls.push(`reg signed [${treeW - 1}:0] ${n};`);
-      stmts.push(`${n} = ${level[i]} + ${level[i + 1]};`);
-      next.push(n);
+/**
+ * The MAC datapath of a conv/dense engine as Verilog lines: operand wires, accumulators, and the
+ * blocking statements (products, adder tree per PE lane) and accumulator updates of the one
+ * clocked block. Unrolled here so every index is a constant.
+ */
+function macDatapath(pe: number, simd: number, wW: number, x: FxFormat, pW: number, treeW: number, accW: number) {
+  // Narrow operand wires first: simulators then pick a few bits out of a wide ROM word once, not
+  // once per use (Icarus copies whole vectors on every part-select).
+  const xWires = Array.from({ length: simd }, (_, s) => `wire [${x.wl - 1}:0] x${s} = x_b[${(s + 1) * x.wl - 1}:${s * x.wl}];`);
+  const laneWires: string[] = [];
+  const accResets: string[] = [], decls: string[] = [], stmts: string[] = [];
+  const accs: string[] = [];
+  for (let p = 0; p < pe; p++) {
+    for (let s = 0; s < simd; s++) {
+      const lo = (p * simd + s) * wW;
+      laneWires.push(`wire [${wW - 1}:0] w${p}_${s} = w_rd[${lo + wW - 1}:${lo}];`);
     }
-    level = next;
+    laneWires.push(`wire signed [${accW - 1}:0] bias${p} = b_rd[${(p + 1) * accW - 1}:${p * accW}];`);
+    laneWires.push(`reg  signed [${accW - 1}:0] acc${p};`);
+    accResets.push(`acc${p} <= ${slit(0, accW)};`);
+    accs.unshift(`acc${p}`);
+    let level: string[] = [];
+    for (let s = 0; s < simd; s++) {
+      decls.push(`reg signed [${pW - 1}:0] m${p}_${s};`);
+      stmts.push(`m${p}_${s} = ${ext(`w${p}_${s}`, wW, pW, true)} * ${ext(`x${s}`, x.wl, pW, x.signed)};`);
+      level.push(treeW === pW ? `m${p}_${s}` : ext(`m${p}_${s}`, pW, treeW, true));
+    }
+    for (let d = 1; level.length > 1; d++) {
+      const next: string[] = [];
+      for (let i = 0; i < level.length; i += 2) {
+        if (i + 1 === level.length) { next.push(level[i]); continue; }
+        const n = `t${p}_${d}_${i / 2}`;
+        decls.push(`reg signed [${treeW - 1}:0] ${n};`);
+        stmts.push(`${n} = ${level[i]} + ${level[i + 1]};`);
+        next.push(n);
+      }
+      level = next;
+    }
+    stmts.push(`acc${p} <= (first_b ? bias${p} : acc${p}) + ${ext(level[0], treeW, accW, true)};`);
   }
-  return { decls, stmts, root: level[0] };
+  laneWires.push(`wire [${pe * accW - 1}:0] acc_all = {${accs.join(', ')}};`);
+  return { xWires, laneWires, accResets, decls, stmts };
 }
 
 function linear(ctx: Ctx, plan: HwPlan, e: LinearEngine): void {
@@ -152,7 +171,7 @@ function linear(ctx: Ctx, plan: HwPlan, e: LinearEngine): void {
   for (let g = 0; g < groups; g++) bLines.push(packHex(e.alignedBias.slice(g * e.pe, (g + 1) * e.pe), accW));
   ctx.files[wFile] = wLines.join('\n') + '\n';
   ctx.files[bFile] = bLines.join('\n') + '\n';
-  const tree = laneMac(e.simd, wW, e.inFormat, pW, treeW);
+  const mac = macDatapath(e.pe, e.simd, wW, e.inFormat, pW, treeW, accW);
   const rq = requantCtx(module, e.layer, accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
   emit(ctx, `${module}_rq`, 'requant', rq);
   emit(ctx, module, 'linear', {
@@ -168,8 +187,7 @@ function linear(ctx: Ctx, plan: HwPlan, e: LinearEngine): void {
     subWords: inBuf.lanes > e.simd, inLanes: inBuf.lanes, nSub: inBuf.lanes / e.simd, nSub1: inBuf.lanes / e.simd - 1,
     clW1: counterBits(inBuf.lanes / e.simd) - 1, clZero: ulit(0, counterBits(inBuf.lanes / e.simd)),
     xsW: e.simd * e.inFormat.wl, xsW1: e.simd * e.inFormat.wl - 1, xsZero: ulit(0, e.simd * e.inFormat.wl),
-    macDecls: tree.decls, macStmts: tree.stmts,
-    treeExt: ext(tree.root, treeW, accW, true), yW: e.outFormat.wl,
+    macDecls: mac.decls, macStmts: mac.stmts, xWires: mac.xWires, laneWires: mac.laneWires, accResets: mac.accResets, yW: e.outFormat.wl,
   });
 }
 
@@ -186,8 +204,17 @@ function pool(ctx: Ctx, plan: HwPlan, e: PoolEngine): void {
     xFmt: fmtText(e.inFormat), yFmt: fmtText(e.outFormat), xW, xW1: xW - 1, countVaries: false,
     recipBits: e.recipBits, accFl: e.acc?.fl ?? 0,
   };
+  const laneWires: string[] = [], laneResets: string[] = [], laneStmts: string[] = [];
+  for (let l = 0; l < e.lanes; l++) laneWires.push(`wire [${xW - 1}:0] x${l} = in_rd[${(l + 1) * xW - 1}:${l * xW}];`);
   if (e.mode === 'max') {
-    Object.assign(data, { xMin: hexLit(minInt(e.inFormat), xW), greater: greater('x', 'm', e.inFormat) });
+    const min = hexLit(minInt(e.inFormat), xW);
+    for (let l = 0; l < e.lanes; l++) {
+      laneWires.push(`reg  [${xW - 1}:0] m${l};`);
+      laneResets.push(`m${l} <= ${min};`);
+      laneStmts.push(`if (first_b) m${l} <= pad_b ? ${min} : x${l};`);
+      laneStmts.push(`else if (!pad_b && ${greater(`x${l}`, `m${l}`, e.inFormat)}) m${l} <= x${l};`);
+    }
+    Object.assign(data, { laneWires, laneResets, laneStmts, outConcat: `{${Array.from({ length: e.lanes }, (_, l) => `m${e.lanes - 1 - l}`).join(', ')}}` });
   } else {
     const sumW = signedBitsForRange(minInt(e.inFormat) * full, maxInt(e.inFormat) * full);
     const rMax = Math.max(...e.recips.map((r) => r.r));
@@ -195,7 +222,15 @@ function pool(ctx: Ctx, plan: HwPlan, e: PoolEngine): void {
     const accW = sumW + rW + 1;
     const cntW = clog2(full + 1);
     const byCount = new Map(e.recips.map((r) => [r.count, r.r]));
+    for (let l = 0; l < e.lanes; l++) {
+      laneWires.push(`reg  signed [${sumW - 1}:0] sum${l};`);
+      laneWires.push(`wire signed [${accW - 1}:0] acc${l} = ${ext(`sum${l}`, sumW, accW, true)} * ${ext('recip', rW, accW, false)};`);
+      laneResets.push(`sum${l} <= ${slit(0, sumW)};`);
+      laneStmts.push(`sum${l} <= (first_b ? ${slit(0, sumW)} : sum${l}) + (pad_b ? ${slit(0, sumW)} : ${laneExt(`x${l}`, e.inFormat, sumW)});`);
+    }
+    laneWires.push(`wire [${e.lanes * accW - 1}:0] acc_all = {${Array.from({ length: e.lanes }, (_, l) => `acc${e.lanes - 1 - l}`).join(', ')}};`);
     Object.assign(data, {
+      laneWires, laneResets, laneStmts, accW,
       sumW1: sumW - 1, sumZero: slit(0, sumW), xExt: laneExt('x', e.inFormat, sumW),
       accW1: accW - 1, sumExt: ext('sum', sumW, accW, true), recipExt: ext('recip', rW, accW, false),
       rW1: rW - 1, yW: e.outFormat.wl,

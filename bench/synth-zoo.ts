@@ -1,0 +1,47 @@
+/**
+ * Synthesizes the generated RTL of every zoo model (8-bit and mixed configurations) with Yosys
+ * (WebAssembly) for xc7 and iCE40 UltraPlus, and writes the table to docs/hardware-results.md.
+ * One synthesis of a whole network takes minutes (weight ROM contents dominate); the full matrix
+ * takes about an hour on one core. Usage: node dist/bench/synth-zoo.js [--macs 64] [--targets xc7,ice40up]
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateDesign } from '../src/hw/generate.js';
+import { synthesize, type Target } from '../src/synth/yosys.js';
+import { ZOO, type ZooConfig, zooQGraph } from '../test/helpers/zoo-q.js';
+import { writeSection } from './readme-section.js';
+
+const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const macs = Number(arg('macs', '64'));
+const targets = arg('targets', 'xc7,ice40up').split(',') as Target[];
+void mkdtempSync(join(tmpdir(), 'fxpq-synth-'));
+
+const rows: string[] = [];
+for (const z of ZOO) {
+  for (const config of ['u8', 'mixed'] as ZooConfig[]) {
+    const q = zooQGraph(z.name, config);
+    const d = generateDesign(q, { model: z.name, source: `${z.name}.onnx`, macs, images: 1 });
+    const files: Record<string, string> = {};
+    for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+    for (const target of targets) {
+      try {
+        const s = await synthesize({ files, sources: d.sources, top: d.top, target });
+        const row = `| ${z.name} | ${config} | ${target} | ${d.plan.macs} | ${s.lut} | ${s.ff} | ${s.dsp} | ${s.bram} | ${s.lutram} | ${s.seconds.toFixed(0)} s |`;
+        console.log(row);
+        rows.push(row);
+      } catch (e) {
+        const row = `| ${z.name} | ${config} | ${target} | ${d.plan.macs} | error: ${(e as Error).message.slice(0, 80)} | | | | | |`;
+        console.log(row);
+        rows.push(row);
+      }
+    }
+  }
+}
+writeSection('docs/hardware-results.md', `Yosys synthesis of the zoo (--macs ${macs})`, `Yosys 0.55 (@yowasp/yosys): \`synth_xilinx -family xc7 -noiopad -flatten\` and \`synth_ice40 -dsp -flatten\`; \`bench/synth-zoo.ts\`.
+BRAM is RAMB36E1 (RAMB18E1 count as halves) on xc7 and SB_RAM40_4K on iCE40; the weight ROMs hold every weight on chip, so the
+iCE40 counts exceed what an UltraPlus part has (30 EBR): those designs would keep weights in SPRAM or off chip.
+
+| model | config | target | multipliers | LUT | FF | DSP | BRAM | LUTRAM | time |
+|---|---|---|---|---|---|---|---|---|---|
+${rows.join('\n')}`);
