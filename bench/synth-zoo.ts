@@ -4,9 +4,6 @@
  * One synthesis of a whole network takes minutes (weight ROM contents dominate); the full matrix
  * takes about an hour on one core. Usage: node dist/bench/synth-zoo.js [--macs 64] [--targets xc7,ice40up]
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { generateDesign } from '../src/hw/generate.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 import { ZOO, type ZooConfig, zooQGraph } from '../test/helpers/zoo-q.js';
@@ -15,7 +12,6 @@ import { writeSection } from './readme-section.js';
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const macs = Number(arg('macs', '64'));
 const targets = arg('targets', 'xc7,ice40up').split(',') as Target[];
-void mkdtempSync(join(tmpdir(), 'fxpq-synth-'));
 
 const rows: string[] = [];
 for (const z of ZOO) {

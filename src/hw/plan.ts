@@ -1,7 +1,8 @@
 import { FxpqError, UnsupportedError } from '../errors.js';
 import { type FxFormat, fmtText } from '../fixed/format.js';
 import { size } from '../ir/types.js';
-import { type AccRange, layerAccRange } from '../quant/accumulator.js';
+import { actBounds } from '../intref/ops.js';
+import { type AccRange, layerAccRange, reciprocal } from '../quant/accumulator.js';
 import type { QGraph, QLayer } from '../quant/qgraph.js';
 import { engineCycles, HANDOFF_CYCLES, LOAD_TO_START_CYCLES } from './cycles.js';
 
@@ -126,12 +127,7 @@ export interface PlanOptions {
 export const DEFAULT_MACS = 64;
 
 const clog2 = (n: number): number => (n <= 1 ? 1 : Math.ceil(Math.log2(n)));
-const actClamp = (l: QLayer): [number, number] => {
-  const a = (l.op as { act?: { kind: string; lo?: number; hi?: number } }).act;
-  if (!a || a.kind === 'none') return [-Infinity, Infinity];
-  if (a.kind === 'relu') return [0, Infinity];
-  return [a.lo!, a.hi!];
-};
+const actClamp = (l: QLayer): [number, number] => ('act' in l.op ? actBounds(l.op.act) : [-Infinity, Infinity]);
 const chw = (shape: number[]): [number, number, number] => {
   if (shape.length === 3) return [shape[0], shape[1], shape[2]];
   if (shape.length === 1) return [shape[0], 1, 1];
@@ -177,7 +173,6 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
 
   // Lane constraints: linear outputs are free (pe); pools inherit; add operands and output share.
   const uf = new UnionFind();
-  const linearOut = new Set<string>();
   for (const l of compute) {
     const i0 = root(l.inputs[0]);
     if (l.op.kind === 'maxpool' || l.op.kind === 'avgpool' || l.op.kind === 'gap') uf.union(l.output, i0);
@@ -185,17 +180,16 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
       const i1 = root(l.inputs[1]);
       if (i0 === i1) throw new UnsupportedError(`layer '${l.name}': adding a tensor to itself is not supported by the generator`);
       uf.union(i0, i1); uf.union(l.output, i0);
-    } else linearOut.add(l.output);
+    }
   }
   // The input is written one element per cycle by the loader: one lane.
-  const groups = new Map<string, { tensors: string[]; linear: QLayer[] }>();
+  const groups = new Map<string, { tensors: string[] }>();
   const tensorsOf = [root(q.input), ...compute.map((l) => l.output)];
   for (const t of tensorsOf) {
     const g = uf.find(t);
-    if (!groups.has(g)) groups.set(g, { tensors: [], linear: [] });
+    if (!groups.has(g)) groups.set(g, { tensors: [] });
     groups.get(g)!.tensors.push(t);
   }
-  for (const l of compute) if (linearOut.has(l.output)) groups.get(uf.find(l.output))!.linear.push(l);
   const inputGroup = uf.find(root(q.input));
 
   // Allowed lane counts of a group: divisors of every channel count in it.
@@ -337,7 +331,7 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
         const variable = op.kind === 'avgpool' && !op.countIncludePad && op.pads.some((p) => p > 0);
         const recipBits = avg ? (op as { recipBits: number }).recipBits : 0;
         const recips = !avg ? [] : (variable ? Array.from({ length: full }, (_, j) => j + 1) : [full])
-          .map((count) => ({ count, r: Math.floor((2 ** (recipBits + 1) / count + 1) / 2) }));
+          .map((count) => ({ count, r: reciprocal(count, recipBits) }));
         const e: PoolEngine = {
           ...base, kind: 'pool', mode: avg ? 'avg' : 'max', lanes: inB.lanes, c: inB.c, win,
           inFormat: inB.format, outFormat: outB.format, acc: avg ? layerAccRange(q, l) : null, recipBits, recips,

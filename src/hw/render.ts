@@ -231,8 +231,6 @@ function pool(ctx: Ctx, plan: HwPlan, e: PoolEngine): void {
     laneWires.push(`wire [${e.lanes * accW - 1}:0] acc_all = {${Array.from({ length: e.lanes }, (_, l) => `acc${e.lanes - 1 - l}`).join(', ')}};`);
     Object.assign(data, {
       laneWires, laneResets, laneStmts, accW,
-      sumW1: sumW - 1, sumZero: slit(0, sumW), xExt: laneExt('x', e.inFormat, sumW),
-      accW1: accW - 1, sumExt: ext('sum', sumW, accW, true), recipExt: ext('recip', rW, accW, false),
       rW1: rW - 1, yW: e.outFormat.wl,
       countVaries: e.recips.length > 1,
       recipConst: ulit(byCount.get(full)!, rW),

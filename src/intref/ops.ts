@@ -18,7 +18,8 @@ import type { Activation, QAdd, QAvgPool, QConv, QDense, QGap } from '../quant/q
  * LSBs of the input format (for r = 16 and |S| < 2^15 LSBs: below half an LSB).
  */
 
-const actBounds = (a: Activation): [number, number] =>
+/** Integer clamp of a fused activation (before saturation to the output format). */
+export const actBounds = (a: Activation): [number, number] =>
   a.kind === 'relu' ? [0, Infinity] : a.kind === 'clip' ? [a.lo, a.hi] : [-Infinity, Infinity];
 
 function requantizeAll(acc: Float64Array, accFl: number, out: FxFormat, act: Activation): Float64Array {
