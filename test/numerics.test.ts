@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FxFormat, maxInt, minInt, quantize, quantizeArray, requantBounds, requantize, requantizeArray, roundHalfUp, saturate, signedBitsForRange } from '../src/fixed/format.js';
+import { type FxFormat, maxInt, minInt, quantize, quantizeArray, requantBounds, requantize, requantizeArray, requantizer, roundHalfUp, saturate, signedBitsForRange } from '../src/fixed/format.js';
 import { linearAccRange } from '../src/quant/accumulator.js';
 import type { QDense } from '../src/quant/qgraph.js';
 import * as I from '../src/intref/ops.js';
@@ -131,6 +131,18 @@ describe('fixed-point numerics against an independent BigInt model', () => {
         const r = floorDiv(BigInt(q) + (s > 0 ? 1n << BigInt(s - 1) : 0n), 1n << BigInt(s));
         const clamped = r < BigInt(a) ? BigInt(a) : r > BigInt(b) ? BigInt(b) : r;
         expect(clamped).toBe(oracleRequantize(BigInt(q), s, f, lo === null ? null : BigInt(l), Number.isFinite(h) ? BigInt(h) : null));
+      },
+    ), { numRuns: 5000 });
+  });
+
+  it('the hoisted scalar requantizer (simulator) matches the BigInt oracle', () => {
+    fc.assert(fc.property(
+      fc.integer({ min: -(2 ** 52) + 1, max: 2 ** 52 - 1 }), fc.integer({ min: -40, max: 60 }), format,
+      fc.option(fc.integer({ min: -300, max: 300 })), fc.option(fc.integer({ min: -400, max: 1000 })),
+      (q, s, f, lo, span) => {
+        const l = lo ?? -Infinity, h = lo !== null && span !== null ? lo + span : Infinity;
+        const got = requantizer(f.fl + s, f, l, h)(q);
+        expect(BigInt(got)).toBe(oracleRequantize(BigInt(q), s, f, lo === null ? null : BigInt(l), Number.isFinite(h) ? BigInt(h) : null));
       },
     ), { numRuns: 5000 });
   });

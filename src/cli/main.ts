@@ -9,6 +9,7 @@ import { generateCommand } from './commands/generate.js';
 import { inferCommand } from './commands/infer.js';
 import { infoCommand } from './commands/info.js';
 import { quantizeCommand } from './commands/quantize.js';
+import { simulateCommand } from './commands/simulate.js';
 import { synthCommand } from './commands/synth.js';
 
 const debug = process.argv.includes('--debug');
@@ -101,13 +102,23 @@ await yargs(hideBin(process.argv))
     .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"images","mismatches","cycles_per_image","sim","seconds",...}' }),
   run((a) => cosimCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, sim: a.sim, macs: a.macs, vcd: a.vcd, stall: a.stall, keep: a.keep, json: a.json })))
+  .command('simulate <model>', 'Run the cycle simulator of the generated accelerator on images: cycles, counters, and every logit checked against the integer reference', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+    .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
+    .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
+    .option('limit', { type: 'number', describe: 'Images to simulate (default: all)' })
+    .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+    .option('stall', { type: 'boolean', default: false, describe: "Gaps on in_valid and out_ready from the test bench's +stall pattern" })
+    .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for the images/s figure' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","cycles_per_image","mismatches_vs_reference","utilization","layers","seconds",...}' }),
+  run((a) => simulateCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, macs: a.macs, stall: a.stall, clock: a.clock, json: a.json })))
   .command('synth <model>', 'Synthesize the generated RTL with Yosys (WebAssembly) and report LUT/FF/DSP/BRAM', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
     .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
     .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram",...}' }),
   run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, json: a.json })))
-  .demandCommand(1, 'Name a command: info, eval, quantize, infer, generate, cosim, synth')
+  .demandCommand(1, 'Name a command: info, eval, quantize, infer, generate, simulate, cosim, synth')
   .strict()
   .fail((msg, err) => {
     if (err) fail(err);

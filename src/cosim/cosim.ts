@@ -24,6 +24,8 @@ export interface CosimOptions {
   /** Keep the generated folder here instead of a temporary one. */
   keep?: string;
   cacheDir?: string;
+  /** Also return every logit the RTL sent (the test bench writes them with +outs). */
+  captureOutputs?: boolean;
   onImage?: (done: number) => void;
 }
 
@@ -41,6 +43,10 @@ export interface CosimResult {
   mismatches: number;
   /** RTL cycles from an image's first input word to its last logit, per image. */
   cycles: number[];
+  /** Test-bench cycle (rising edge) of each image's first input word and last logit. */
+  spans: { first: number; last: number }[];
+  /** The logits as sent, images x outputs (captureOutputs only). */
+  outputs: Float64Array | null;
   cycles_per_image: number;
   expected_cycles: number;
   sim: SimName;
@@ -53,7 +59,7 @@ export interface CosimResult {
 
 const MISMATCH = /^FXPQ MISMATCH image=(\d+) element=(\d+) got=(\w+) expected=(\w+)/;
 const MISMATCH_ANY = /^FXPQ MISMATCH image=(\d+)/;
-const IMAGE = /^FXPQ IMAGE (\d+) cycles=(\d+)/;
+const IMAGE = /^FXPQ IMAGE (\d+) cycles=(\d+) first=(\d+) last=(\d+)/;
 const DONE = /^FXPQ DONE images=(\d+) mismatches=(\d+)/;
 
 /** Raw bits of one lane as the integer it means in format f. */
@@ -76,14 +82,16 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
     const build = await buildSim(o.sim, dir, { trace: Boolean(o.vcd), cacheDir: o.cacheDir });
     const plus: string[] = [];
     if (o.stall) plus.push('+stall');
+    if (o.captureOutputs) plus.push('+outs');
     if (o.vcd) plus.push(`+vcd=${resolve(o.vcd)}`);
     const cycles: number[] = [];
+    const spans: CosimResult['spans'] = [];
     let mismatches = -1;
     let first: CosimResult['firstMismatch'] = null;
     let firstImage = -1;
     const r = await build.run(plus, (line) => {
       let m = IMAGE.exec(line);
-      if (m) { cycles.push(Number(m[2])); o.onImage?.(cycles.length); return; }
+      if (m) { cycles.push(Number(m[2])); spans.push({ first: Number(m[3]), last: Number(m[4]) }); o.onImage?.(cycles.length); return; }
       m = MISMATCH.exec(line);
       if (m && !first) first = { image: Number(m[1]), element: Number(m[2]), got: m[3], expected: m[4], layer: null };
       m = MISMATCH_ANY.exec(line);
@@ -103,8 +111,14 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
       if (first) (first as NonNullable<CosimResult['firstMismatch']>).layer = layer;
       else first = { image: firstImage, element: -1, got: '', expected: '', layer };
     }
+    let outputs: Float64Array | null = null;
+    if (o.captureOutputs) {
+      const f = d.plan.output.format;
+      const words = readFileSync(join(dir, 'tb_outs.txt'), 'utf8').trim().split('\n');
+      outputs = Float64Array.from(words, (h) => (/^[0-9a-f]+$/i.test(h) ? laneValue(BigInt(`0x${h}`), 0, f) : NaN));
+    }
     return {
-      images: o.images, mismatches, cycles,
+      images: o.images, mismatches, cycles, spans, outputs,
       cycles_per_image: cycles.length ? Math.max(...cycles) : 0,
       expected_cycles: d.plan.latency,
       sim: o.sim, seconds: (performance.now() - t0) / 1000, buildSeconds: build.buildSeconds,

@@ -95,6 +95,28 @@ export function requantBounds(out: FxFormat, lo = -Infinity, hi = Infinity): [nu
   return [saturate(Math.min(lo, hi), out), saturate(hi, out)];
 }
 
+/**
+ * `requantize` as a function of the accumulator alone, with the shift and the folded clamp of
+ * `requantBounds` computed once: what the RTL requantizer does per output, for callers that
+ * requantize one value at a time (the cycle simulator). The same operations (a property test
+ * checks it against the BigInt oracle); the accumulator must stay below 2^53.
+ */
+export function requantizer(accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): (acc: number) => number {
+  const s = accFl - out.fl;
+  const [a, b] = requantBounds(out, lo, hi);
+  if (s <= 0) {
+    const k = 2 ** -s;
+    // Beyond [a, b] already before the shift: clamp first so no product reaches 2^53.
+    const qa = a / k, qb = b / k;
+    return (q) => (q <= qa ? a : q >= qb ? b : q * k);
+  }
+  const half = 2 ** (s - 1), inv = 2 ** -s;
+  return (q) => {
+    const r = Math.floor((q + half) * inv);
+    return r < a ? a : r > b ? b : r;
+  };
+}
+
 /** Bits of a signed two's-complement register that holds every integer in [lo, hi]. */
 export function signedBitsForRange(lo: number, hi: number): number {
   if (Math.max(-lo, hi) >= SAFE) throw new RangeError(`range [${lo}, ${hi}] reaches beyond 2^53`);

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFolderAtomic } from '../../src/io/atomic.js';
 import { generateDesign, type GeneratedDesign, type GenerateOptions } from '../../src/hw/generate.js';
+import type { FxFormat } from '../../src/fixed/format.js';
 import type { QGraph } from '../../src/quant/qgraph.js';
 
 /** Generates a design into a fresh temporary folder; the caller removes it with `cleanup`. */
@@ -39,4 +40,17 @@ export function parseLog(out: string): { cycles: number[]; mismatches: number | 
   const cycles = [...out.matchAll(/^FXPQ IMAGE \d+ cycles=(\d+)/gm)].map((m) => Number(m[1]));
   const m = /^FXPQ DONE images=\d+ mismatches=(\d+)/m.exec(out);
   return { cycles, mismatches: m ? Number(m[1]) : null };
+}
+
+/** Each image's first-input and last-logit cycle from a test bench log. */
+export function parseSpans(out: string): { first: number; last: number }[] {
+  return [...out.matchAll(/^FXPQ IMAGE \d+ cycles=\d+ first=(\d+) last=(\d+)/gm)].map((m) => ({ first: Number(m[1]), last: Number(m[2]) }));
+}
+
+/** The logits the RTL sent (test bench +outs), decoded from hex words of format f. */
+export function readOuts(dir: string, f: FxFormat): number[] {
+  return readFileSync(join(dir, 'tb_outs.txt'), 'utf8').trim().split('\n').map((h) => {
+    const raw = parseInt(h, 16);
+    return f.signed && raw >= 2 ** (f.wl - 1) ? raw - 2 ** f.wl : raw;
+  });
 }

@@ -1,0 +1,233 @@
+import { minInt, requantizer } from '../src/fixed/format.js';
+import { engineTaps } from '../src/hw/cycles.js';
+import type { AddEngine, BufferPlan, EnginePlan, HwPlan, LinearEngine, PoolEngine, Window } from '../src/hw/plan.js';
+
+/**
+ * Transaction-level models of the generated engines. Each executes its engine's loop nest over the
+ * packed on-chip buffers (lane l of word a is element a * lanes + l of the buffer's array), in the
+ * order the RTL issues taps, with the arithmetic of fixed/format.ts. What does not depend on the
+ * image (the tap address of every window position, weights reordered into ROM word order) is
+ * computed once per engine.
+ */
+
+/** A buffer's contents: lane l of word a at index a * lanes + l. */
+export type BufferData = Float64Array;
+
+/** Per-image activity of one engine, the same for every image (the schedule is data-independent). */
+export interface EngineActivity {
+  /** Taps issued: one per busy cycle between start and the pipeline drain. */
+  taps: number;
+  /** Taps that fall inside the image (the rest are zero padding). */
+  validTaps: number;
+  /** Useful multiply-accumulates (padding excluded). */
+  macs: number;
+  /** Words read from each input buffer (one per tap: the read port is driven every tap). */
+  reads: number[];
+  /** Words written to the output buffer. */
+  writes: number;
+  /** Weight and bias ROM words read (conv/dense only). */
+  weightReads: number;
+  biasReads: number;
+}
+
+export interface EngineModel {
+  engine: EnginePlan;
+  activity: EngineActivity;
+  /** Reads the input buffers and writes the output buffer of one image. */
+  run(bufs: BufferData[]): void;
+}
+
+/**
+ * For every output pixel (oy, ox) and kernel position (ky, kx), the input word address of the tap,
+ * or -1 when it lies in the padding. Address of channel word cw: cw * h * w + this.
+ */
+function windowTable(win: Window): Int32Array {
+  const t = new Int32Array(win.ho * win.wo * win.kh * win.kw);
+  let i = 0;
+  for (let oy = 0; oy < win.ho; oy++) {
+    for (let ox = 0; ox < win.wo; ox++) {
+      const iy0 = oy * win.sh - win.pt, ix0 = ox * win.sw - win.pl;
+      for (let ky = 0; ky < win.kh; ky++) {
+        const iy = iy0 + ky * win.dh;
+        for (let kx = 0; kx < win.kw; kx++, i++) {
+          const ix = ix0 + kx * win.dw;
+          t[i] = iy < 0 || iy >= win.h || ix < 0 || ix >= win.w ? -1 : iy * win.w + ix;
+        }
+      }
+    }
+  }
+  return t;
+}
+
+function linearModel(e: LinearEngine, inB: BufferPlan, outB: BufferPlan): EngineModel {
+  const { win, pe, cin, cout } = e;
+  const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo;
+  const inLanes = inB.lanes, outLanes = outB.lanes;
+  const table = windowTable(win);
+  // Every (input channel, kernel position) of each output pixel that lies inside the image, as the
+  // packed input element it reads and the weight row it multiplies. The RTL walks these taps in
+  // ROM word order, pe x simd products at a time; the sums are exact integers, so visiting them
+  // channel-major (all output channels of one input element together) gives the same bits.
+  const elem: Int32Array[] = [], row: Int32Array[] = [];
+  let valid = 0;
+  for (let p = 0; p < pix; p++) {
+    const el: number[] = [], rw: number[] = [];
+    for (let ci = 0; ci < cin; ci++) {
+      for (let kp = 0; kp < kk; kp++) {
+        const a = table[p * kk + kp];
+        if (a < 0) continue;
+        el.push((Math.floor(ci / inLanes) * hw + a) * inLanes + (ci % inLanes));
+        rw.push((ci * kk + kp) * cout);
+      }
+    }
+    valid += el.length;
+    elem.push(Int32Array.from(el));
+    row.push(Int32Array.from(rw));
+  }
+  // Weights transposed to [input channel][kernel position][output channel].
+  const w = new Float64Array(cin * kk * cout);
+  for (let co = 0; co < cout; co++) {
+    for (let r = 0; r < cin * kk; r++) w[r * cout + co] = e.weights[co * cin * kk + r];
+  }
+  const bias = Float64Array.from(e.alignedBias);
+  const rq = requantizer(e.acc.fl, e.outFormat, e.actLo, e.actHi);
+  // Output word of channel co at pixel p: lane co % lanes of word (co / lanes) * pix + p.
+  const outIdx = new Int32Array(cout);
+  for (let co = 0; co < cout; co++) outIdx[co] = Math.floor(co / outLanes) * pix * outLanes + (co % outLanes);
+  const acc = new Float64Array(cout);
+  const groups = cout / pe;
+  const inId = e.inputs[0], outId = e.output;
+  // Valid taps in the RTL's terms: a tap is simd lanes of one word at one kernel position.
+  const validTaps = (valid / e.simd) * groups;
+  return {
+    engine: e,
+    activity: {
+      taps: engineTaps(e), validTaps, macs: valid * cout,
+      reads: [engineTaps(e)], writes: groups * pix, weightReads: engineTaps(e), biasReads: groups * pix,
+    },
+    run(bufs) {
+      const x = bufs[inId], y = bufs[outId];
+      for (let p = 0; p < pix; p++) {
+        acc.set(bias);
+        const el = elem[p], rw = row[p], n = el.length;
+        for (let t = 0; t < n; t++) {
+          const xv = x[el[t]];
+          // Zero activations (most of them, after ReLU) add nothing.
+          if (xv === 0) continue;
+          const r = rw[t];
+          let co = 0;
+          // Unrolled by eight: V8 does not vectorize, and the loop overhead is most of the cost.
+          for (; co + 8 <= cout; co += 8) {
+            const j = r + co;
+            acc[co] += w[j] * xv;
+            acc[co + 1] += w[j + 1] * xv;
+            acc[co + 2] += w[j + 2] * xv;
+            acc[co + 3] += w[j + 3] * xv;
+            acc[co + 4] += w[j + 4] * xv;
+            acc[co + 5] += w[j + 5] * xv;
+            acc[co + 6] += w[j + 6] * xv;
+            acc[co + 7] += w[j + 7] * xv;
+          }
+          for (; co < cout; co++) acc[co] += w[r + co] * xv;
+        }
+        const ob = p * outLanes;
+        for (let co = 0; co < cout; co++) y[outIdx[co] + ob] = rq(acc[co]);
+      }
+    },
+  };
+}
+
+function poolModel(e: PoolEngine, inB: BufferPlan, outB: BufferPlan): EngineModel {
+  const { win, lanes } = e;
+  if (e.mode === 'max' && (e.inFormat.wl !== e.outFormat.wl || e.inFormat.fl !== e.outFormat.fl || e.inFormat.signed !== e.outFormat.signed)) {
+    throw new Error(`engine ${e.id}: max pooling passes values through, so its output format must equal its input format`);
+  }
+  const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo;
+  const table = windowTable(win);
+  const groups = e.c / lanes;
+  let validPerGroup = 0;
+  for (let i = 0; i < table.length; i++) if (table[i] >= 0) validPerGroup++;
+  const inId = e.inputs[0], outId = e.output;
+  const activity: EngineActivity = {
+    taps: engineTaps(e), validTaps: validPerGroup * groups, macs: 0,
+    reads: [engineTaps(e)], writes: groups * pix, weightReads: 0, biasReads: 0,
+  };
+  void inB; void outB;
+  if (e.mode === 'max') {
+    const min = minInt(e.inFormat);
+    return {
+      engine: e, activity,
+      run(bufs) {
+        const x = bufs[inId], y = bufs[outId];
+        for (let g = 0; g < groups; g++) {
+          for (let p = 0; p < pix; p++) {
+            for (let l = 0; l < lanes; l++) {
+              // The first tap loads the register (the format's minimum when it is padding); later
+              // padding taps leave it.
+              let m = min;
+              for (let kp = 0; kp < kk; kp++) {
+                const a = table[p * kk + kp];
+                if (a < 0) continue;
+                const v = x[(g * hw + a) * lanes + l];
+                if (v > m) m = v;
+              }
+              y[(g * pix + p) * lanes + l] = m;
+            }
+          }
+        }
+      },
+    };
+  }
+  // A count with no reciprocal of its own (the full window, or no valid tap at all) takes the full
+  // window's, as the RTL's default case does.
+  const full = e.recips.find((r) => r.count === kk) ?? e.recips[0];
+  const recip = new Float64Array(kk + 1).fill(full.r);
+  for (const r of e.recips) recip[r.count] = r.r;
+  const variable = e.recips.length > 1;
+  const rq = requantizer(e.inFormat.fl + e.recipBits, e.outFormat, -Infinity, Infinity);
+  return {
+    engine: e, activity,
+    run(bufs) {
+      const x = bufs[inId], y = bufs[outId];
+      for (let g = 0; g < groups; g++) {
+        for (let p = 0; p < pix; p++) {
+          for (let l = 0; l < lanes; l++) {
+            let s = 0, cnt = 0;
+            for (let kp = 0; kp < kk; kp++) {
+              const a = table[p * kk + kp];
+              if (a < 0) continue;
+              s += x[(g * hw + a) * lanes + l];
+              cnt++;
+            }
+            y[(g * pix + p) * lanes + l] = rq(s * recip[variable ? cnt : kk]);
+          }
+        }
+      }
+    },
+  };
+}
+
+function addModel(e: AddEngine): EngineModel {
+  const F = e.acc.fl;
+  const ka = 2 ** (F - e.aFormat.fl), kb = 2 ** (F - e.bFormat.fl);
+  const rq = requantizer(F, e.outFormat, e.actLo, e.actHi);
+  const n = e.words * e.lanes;
+  const [aId, bId] = e.inputs, outId = e.output;
+  return {
+    engine: e,
+    activity: { taps: e.words, validTaps: e.words, macs: 0, reads: [e.words, e.words], writes: e.words, weightReads: 0, biasReads: 0 },
+    run(bufs) {
+      const a = bufs[aId], b = bufs[bId], y = bufs[outId];
+      for (let i = 0; i < n; i++) y[i] = rq(a[i] * ka + b[i] * kb);
+    },
+  };
+}
+
+export function engineModel(plan: HwPlan, e: EnginePlan): EngineModel {
+  const inB = plan.buffers[e.inputs[0]], outB = plan.buffers[e.output];
+  switch (e.kind) {
+    case 'linear': return linearModel(e, inB, outB);
+    case 'pool': return poolModel(e, inB, outB);
+    case 'add': return addModel(e);
+  }
+}

@@ -1,0 +1,103 @@
+import type { HwPlan } from '../src/hw/plan.js';
+import { type BufferData, engineModel, type EngineModel } from './engines.js';
+import { alwaysReady, FIRST_DESIGN_CYCLE, FIRST_VALID_CYCLE, type Handshake } from './handshake.js';
+
+/**
+ * The accelerator's controller at transaction level (templates/top.v.hbs): LOAD takes one input
+ * word per cycle when in_valid is high; the cycle after the last one the first engine starts, and
+ * each engine starts the cycle after the previous one pulses done (cycles.ts gives each engine's
+ * cycles from start to done, pipeline fill and drain included); SEND offers one logit per cycle
+ * until out_ready has taken them all, and LOAD resumes the cycle after. Cycle numbers are the test
+ * bench's rising edges, so every one predicted here can be compared with RTL simulation.
+ */
+
+/** When one image crossed each boundary, in test-bench cycles. */
+export interface ImageTiming {
+  firstIn: number;
+  lastIn: number;
+  /** Start and done cycle of every engine. */
+  start: number[];
+  done: number[];
+  firstOut: number;
+  lastOut: number;
+  /** lastOut - firstIn + 1: what the test bench reports as the image's cycles. */
+  cycles: number;
+  /** Cycles in LOAD without in_valid, and in SEND without out_ready. */
+  inputStalls: number;
+  outputStalls: number;
+}
+
+export interface SimRun {
+  /** Integer logits, images x output elements, in CHW order (the order they leave the design). */
+  outputs: Float64Array;
+  timing: ImageTiming[];
+}
+
+export class Simulator {
+  readonly models: EngineModel[];
+  private readonly bufs: BufferData[];
+  /** Output streamer: the buffer element index of the n-th logit. */
+  private readonly outOrder: Int32Array;
+
+  constructor(readonly plan: HwPlan) {
+    this.models = plan.engines.map((e) => engineModel(plan, e));
+    this.bufs = plan.buffers.map((b) => new Float64Array(b.words * b.lanes));
+    const ob = plan.buffers[plan.output.buffer];
+    this.outOrder = new Int32Array(plan.output.elements);
+    let n = 0;
+    for (let c = 0; c < ob.c; c++) {
+      for (let y = 0; y < ob.h; y++) {
+        for (let x = 0; x < ob.w; x++) this.outOrder[n++] = ((Math.floor(c / ob.lanes) * ob.h + y) * ob.w + x) * ob.lanes + (c % ob.lanes);
+      }
+    }
+  }
+
+  /**
+   * Runs `images` images back to back (inputs: quantized integers, images x input elements) under
+   * the given handshake pattern. `onImage` is called after each image with the count so far.
+   */
+  run(inputs: Float64Array, images: number, opts: { handshake?: Handshake; onImage?: (done: number, outputs: Float64Array) => void } = {}): SimRun {
+    const hs = opts.handshake ?? alwaysReady;
+    const p = this.plan;
+    const ni = p.input.elements, no = p.output.elements;
+    if (inputs.length < images * ni) throw new RangeError(`the simulator got ${inputs.length} input words for ${images} images of ${ni}`);
+    const inBuf = this.bufs[p.input.buffer], outBuf = this.bufs[p.output.buffer];
+    const outputs = new Float64Array(images * no);
+    const timing: ImageTiming[] = [];
+    const cycles = p.engines.map((e) => e.cycles);
+    // The design enters LOAD after reset; the source's first word can come one edge later.
+    let k = FIRST_DESIGN_CYCLE;
+    for (let img = 0; img < images; img++) {
+      // LOAD: word n lands in input buffer word n (one lane).
+      let inputStalls = 0, firstIn = -1;
+      if (img === 0) { inputStalls += FIRST_VALID_CYCLE - k; k = FIRST_VALID_CYCLE; }
+      for (let n = 0; n < ni; k++) {
+        if (!hs.inValid(k)) { inputStalls++; continue; }
+        if (n === 0) firstIn = k;
+        inBuf[n] = inputs[img * ni + n];
+        n++;
+      }
+      const lastIn = k - 1;
+      // RUN: engines in order, each reading and writing whole buffers.
+      const start: number[] = [], done: number[] = [];
+      for (let i = 0; i < this.models.length; i++) {
+        start.push(k);
+        this.models[i].run(this.bufs);
+        k += cycles[i];
+        done.push(k - 1);
+      }
+      // SEND: the streamer reads the output buffer in CHW order.
+      let outputStalls = 0, firstOut = -1;
+      for (let n = 0; n < no; k++) {
+        if (!hs.outReady(k)) { outputStalls++; continue; }
+        if (n === 0) firstOut = k;
+        outputs[img * no + n] = outBuf[this.outOrder[n]];
+        n++;
+      }
+      const lastOut = k - 1;
+      timing.push({ firstIn, lastIn, start, done, firstOut, lastOut, cycles: lastOut - firstIn + 1, inputStalls, outputStalls });
+      opts.onImage?.(img + 1, outputs);
+    }
+    return { outputs, timing };
+  }
+}
