@@ -3,13 +3,12 @@
  * and when the sink takes a logit (out_ready). The simulator predicts the RTL's cycles under the
  * same pattern the test bench drives, so both count the same stalls.
  *
- * Cycle k is the k-th rising clock edge of the test bench (its `cycle` counter). The design leaves
- * reset before edge FIRST_DESIGN_CYCLE and the source can offer its first word at FIRST_VALID_CYCLE
- * (templates/tb.v.hbs: reset is released by a non-blocking write on the third falling edge, which
- * the stimulus block of that same edge still sees as 1).
+ * Cycle k is the k-th rising clock edge of the test bench (its `cycle` counter). The test bench's
+ * stimulus block releases reset on the third falling edge, so edge 4 is the design's first cycle
+ * out of reset and the first at which the source can offer a word (templates/tb.v.hbs).
  */
 export const FIRST_DESIGN_CYCLE = 4;
-export const FIRST_VALID_CYCLE = 5;
+export const FIRST_VALID_CYCLE = 4;
 
 export interface Handshake {
   readonly name: string;
