@@ -94,7 +94,9 @@ function linearModel(e: LinearEngine, inB: BufferPlan, outB: BufferPlan): Engine
   // Output word of channel co at pixel p: lane co % lanes of word (co / lanes) * pix + p.
   const outIdx = new Int32Array(cout);
   for (let co = 0; co < cout; co++) outIdx[co] = Math.floor(co / outLanes) * pix * outLanes + (co % outLanes);
-  const acc = new Float64Array(cout);
+  let maxTaps = 0;
+  for (const el of elem) maxTaps = Math.max(maxTaps, el.length);
+  const xs = new Float64Array(maxTaps), rs = new Int32Array(maxTaps);
   const groups = cout / pe;
   const inId = e.inputs[0], outId = e.output;
   // Valid taps in the RTL's terms: a tap is simd lanes of one word at one kernel position.
@@ -108,30 +110,32 @@ function linearModel(e: LinearEngine, inB: BufferPlan, outB: BufferPlan): Engine
     run(bufs) {
       const x = bufs[inId], y = bufs[outId];
       for (let p = 0; p < pix; p++) {
-        acc.set(bias);
+        // The pixel's nonzero taps (zero activations, most of them after ReLU, add nothing).
         const el = elem[p], rw = row[p], n = el.length;
+        let m = 0;
         for (let t = 0; t < n; t++) {
-          const xv = x[el[t]];
-          // Zero activations (most of them, after ReLU) add nothing.
-          if (xv === 0) continue;
-          const r = rw[t];
-          let co = 0;
-          // Unrolled by eight: V8 does not vectorize, and the loop overhead is most of the cost.
-          for (; co + 8 <= cout; co += 8) {
-            const j = r + co;
-            acc[co] += w[j] * xv;
-            acc[co + 1] += w[j + 1] * xv;
-            acc[co + 2] += w[j + 2] * xv;
-            acc[co + 3] += w[j + 3] * xv;
-            acc[co + 4] += w[j + 4] * xv;
-            acc[co + 5] += w[j + 5] * xv;
-            acc[co + 6] += w[j + 6] * xv;
-            acc[co + 7] += w[j + 7] * xv;
-          }
-          for (; co < cout; co++) acc[co] += w[r + co] * xv;
+          const v = x[el[t]];
+          if (v !== 0) { xs[m] = v; rs[m] = rw[t]; m++; }
         }
         const ob = p * outLanes;
-        for (let co = 0; co < cout; co++) y[outIdx[co] + ob] = rq(acc[co]);
+        // Eight output channels at a time in locals: one weight load, multiply and add per MAC.
+        let co = 0;
+        for (; co + 8 <= cout; co += 8) {
+          let a0 = bias[co], a1 = bias[co + 1], a2 = bias[co + 2], a3 = bias[co + 3];
+          let a4 = bias[co + 4], a5 = bias[co + 5], a6 = bias[co + 6], a7 = bias[co + 7];
+          for (let i = 0; i < m; i++) {
+            const v = xs[i], j = rs[i] + co;
+            a0 += w[j] * v; a1 += w[j + 1] * v; a2 += w[j + 2] * v; a3 += w[j + 3] * v;
+            a4 += w[j + 4] * v; a5 += w[j + 5] * v; a6 += w[j + 6] * v; a7 += w[j + 7] * v;
+          }
+          y[outIdx[co] + ob] = rq(a0); y[outIdx[co + 1] + ob] = rq(a1); y[outIdx[co + 2] + ob] = rq(a2); y[outIdx[co + 3] + ob] = rq(a3);
+          y[outIdx[co + 4] + ob] = rq(a4); y[outIdx[co + 5] + ob] = rq(a5); y[outIdx[co + 6] + ob] = rq(a6); y[outIdx[co + 7] + ob] = rq(a7);
+        }
+        for (; co < cout; co++) {
+          let a = bias[co];
+          for (let i = 0; i < m; i++) a += w[rs[i] + co] * xs[i];
+          y[outIdx[co] + ob] = rq(a);
+        }
       }
     },
   };

@@ -1,9 +1,12 @@
+import { Worker } from 'node:worker_threads';
 import { runQGraphInt } from '../src/intref/run.js';
 import type { QGraph } from '../src/quant/qgraph.js';
 import type { HwPlan } from '../src/hw/plan.js';
+import { workerScript } from '../src/util/worker-script.js';
 import { type Counters, countersOf } from './counters.js';
+import { engineModel } from './engines.js';
 import { alwaysReady, type Handshake } from './handshake.js';
-import { type ImageTiming, Simulator } from './simulator.js';
+import { type ImageTiming, schedule, Simulator } from './simulator.js';
 
 export interface SimulateOptions {
   handshake?: Handshake;
@@ -21,51 +24,97 @@ export interface SimulateResult {
   /** Logits that differ from the integer reference (-1 when not checked), and the first one. */
   mismatches: number;
   firstMismatch: SimMismatch | null;
-  /** Seconds in the simulator itself and in the reference check. */
+  /** Seconds in the simulator's data path and in the reference check (summed over workers). */
   seconds: { simulate: number; reference: number };
 }
 
-/** Images per reference batch: large enough for the reference's GEMMs, small enough to report progress. */
-const CHUNK = 64;
+/** Images per chunk: large enough for the reference's GEMMs, small enough to report progress. */
+const CHUNK = 32;
+
+export interface ChunkResult { mismatches: number; first: SimMismatch | null; simulate: number; reference: number }
 
 /**
- * Runs the plan's accelerator on quantized input images and checks its logits against the
- * integer reference (src/intref), the oracle the RTL is also held to.
+ * Simulates images [from, from + n) (their inputs in `x`) into `out` and, when asked, compares them
+ * with the integer reference (src/intref), the oracle the RTL is also held to.
  */
+export function runChunk(sim: Simulator, q: QGraph, x: Float64Array, n: number, from: number, out: Float64Array, check: boolean): ChunkResult {
+  const t0 = performance.now();
+  out.set(sim.compute(x, n));
+  const t1 = performance.now();
+  let mismatches = 0, first: SimMismatch | null = null;
+  if (check) {
+    const no = sim.plan.output.elements;
+    const ref = runQGraphInt(q, x, n).output;
+    for (let i = 0; i < ref.length; i++) {
+      if (out[i] !== ref[i]) {
+        mismatches++;
+        first ??= { image: from + Math.floor(i / no), element: i % no, got: out[i], expected: ref[i] };
+      }
+    }
+  }
+  return { mismatches, first, simulate: (t1 - t0) / 1000, reference: (performance.now() - t1) / 1000 };
+}
+
+function result(plan: HwPlan, outputs: Float64Array, images: number, o: SimulateOptions, chunks: ChunkResult[]): SimulateResult {
+  const timing = schedule(plan, images, o.handshake ?? alwaysReady);
+  const check = o.check ?? true;
+  let first: SimMismatch | null = null;
+  for (const c of chunks) if (c.first && (!first || c.first.image < first.image)) first = c.first;
+  return {
+    outputs, timing, counters: countersOf(plan, plan.engines.map((e) => engineModel(plan, e)), timing),
+    mismatches: check ? chunks.reduce((s, c) => s + c.mismatches, 0) : -1, firstMismatch: first,
+    seconds: { simulate: chunks.reduce((s, c) => s + c.simulate, 0), reference: chunks.reduce((s, c) => s + c.reference, 0) },
+  };
+}
+
+/** Runs the plan's accelerator on quantized input images in this thread. */
 export function simulate(q: QGraph, plan: HwPlan, inputs: Float64Array, images: number, o: SimulateOptions = {}): SimulateResult {
   const sim = new Simulator(plan);
   const ni = plan.input.elements, no = plan.output.elements;
+  const outputs = new Float64Array(images * no);
+  const chunks: ChunkResult[] = [];
+  for (let s = 0; s < images; s += CHUNK) {
+    const n = Math.min(CHUNK, images - s);
+    chunks.push(runChunk(sim, q, inputs.subarray(s * ni, (s + n) * ni), n, s, outputs.subarray(s * no, (s + n) * no), o.check ?? true));
+    o.onImage?.(s + n);
+  }
+  return result(plan, outputs, images, o, chunks);
+}
+
+/**
+ * The same on `workers` threads: images are independent in the data path (each starts from the
+ * loaded input), and the schedule does not depend on the data, so chunks can run anywhere and
+ * the result is the same as `simulate`'s.
+ */
+export async function simulateParallel(q: QGraph, plan: HwPlan, inputs: Float64Array, images: number, o: SimulateOptions & { workers?: number } = {}): Promise<SimulateResult> {
+  const nChunks = Math.ceil(images / CHUNK);
+  const workers = Math.max(1, Math.min(o.workers ?? 2, nChunks));
+  if (workers === 1) return simulate(q, plan, inputs, images, o);
+  const ni = plan.input.elements, no = plan.output.elements;
+  const outputs = new Float64Array(images * no);
+  const chunks: ChunkResult[] = [];
   const check = o.check ?? true;
-  let mismatches = check ? 0 : -1, first: SimMismatch | null = null;
-  let tRef = 0;
-  const t0 = performance.now();
-  const hs = o.handshake ?? alwaysReady;
-  // One run over all images (the handshake pattern continues across them); the reference is
-  // compared chunk by chunk as images complete.
-  let checked = 0;
-  const compare = (upto: number, out: Float64Array) => {
-    const t1 = performance.now();
-    const ref = runQGraphInt(q, inputs.subarray(checked * ni, upto * ni), upto - checked).output;
-    for (let i = 0; i < ref.length; i++) {
-      const j = checked * no + i;
-      if (out[j] !== ref[i]) {
-        mismatches++;
-        first ??= { image: Math.floor(j / no), element: j % no, got: out[j], expected: ref[i] };
-      }
-    }
-    checked = upto;
-    tRef += performance.now() - t1;
-  };
-  const r = sim.run(inputs, images, {
-    handshake: hs,
-    onImage: (done, out) => {
-      if (check && (done - checked === CHUNK || done === images)) compare(done, out);
-      o.onImage?.(done);
-    },
-  });
-  const total = (performance.now() - t0) / 1000;
-  return {
-    outputs: r.outputs, timing: r.timing, counters: countersOf(plan, sim.models, r.timing), mismatches, firstMismatch: first,
-    seconds: { simulate: total - tRef / 1000, reference: tRef / 1000 },
-  };
+  let next = 0, done = 0;
+  const pool = Array.from({ length: workers }, () => new Worker(workerScript(import.meta.url, 'worker'), { workerData: { q, plan, check } }));
+  try {
+    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
+      const send = () => {
+        const k = next++;
+        if (k >= nChunks) { resolve(); return; }
+        const s = k * CHUNK, n = Math.min(CHUNK, images - s);
+        w.postMessage({ from: s, n, x: inputs.slice(s * ni, (s + n) * ni) });
+      };
+      w.on('message', (m: { from: number; n: number; outputs: Float64Array; r: ChunkResult }) => {
+        outputs.set(m.outputs, m.from * no);
+        chunks.push(m.r);
+        o.onImage?.((done += m.n));
+        send();
+      });
+      w.on('error', reject);
+      send();
+    })));
+  } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
+  }
+  return result(plan, outputs, images, o, chunks);
 }

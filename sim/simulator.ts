@@ -54,50 +54,70 @@ export class Simulator {
 
   /**
    * Runs `images` images back to back (inputs: quantized integers, images x input elements) under
-   * the given handshake pattern. `onImage` is called after each image with the count so far.
+   * the given handshake pattern: the logits of `compute` and the cycles of `schedule`.
    */
   run(inputs: Float64Array, images: number, opts: { handshake?: Handshake; onImage?: (done: number, outputs: Float64Array) => void } = {}): SimRun {
-    const hs = opts.handshake ?? alwaysReady;
+    const outputs = this.compute(inputs, images, opts.onImage);
+    return { outputs, timing: schedule(this.plan, images, opts.handshake) };
+  }
+
+  /**
+   * The data path: loads each image into the input buffer word by word, runs the engines in order
+   * over the buffers, and reads the logits in the output streamer's order.
+   */
+  compute(inputs: Float64Array, images: number, onImage?: (done: number, outputs: Float64Array) => void): Float64Array {
     const p = this.plan;
     const ni = p.input.elements, no = p.output.elements;
     if (inputs.length < images * ni) throw new RangeError(`the simulator got ${inputs.length} input words for ${images} images of ${ni}`);
     const inBuf = this.bufs[p.input.buffer], outBuf = this.bufs[p.output.buffer];
     const outputs = new Float64Array(images * no);
-    const timing: ImageTiming[] = [];
-    const cycles = p.engines.map((e) => e.cycles);
-    // The design enters LOAD after reset; the source's first word can come one edge later.
-    let k = FIRST_DESIGN_CYCLE;
     for (let img = 0; img < images; img++) {
-      // LOAD: word n lands in input buffer word n (one lane).
-      let inputStalls = 0, firstIn = -1;
-      if (img === 0) { inputStalls += FIRST_VALID_CYCLE - k; k = FIRST_VALID_CYCLE; }
-      for (let n = 0; n < ni; k++) {
-        if (!hs.inValid(k)) { inputStalls++; continue; }
-        if (n === 0) firstIn = k;
-        inBuf[n] = inputs[img * ni + n];
-        n++;
-      }
-      const lastIn = k - 1;
-      // RUN: engines in order, each reading and writing whole buffers.
-      const start: number[] = [], done: number[] = [];
-      for (let i = 0; i < this.models.length; i++) {
-        start.push(k);
-        this.models[i].run(this.bufs);
-        k += cycles[i];
-        done.push(k - 1);
-      }
-      // SEND: the streamer reads the output buffer in CHW order.
-      let outputStalls = 0, firstOut = -1;
-      for (let n = 0; n < no; k++) {
-        if (!hs.outReady(k)) { outputStalls++; continue; }
-        if (n === 0) firstOut = k;
-        outputs[img * no + n] = outBuf[this.outOrder[n]];
-        n++;
-      }
-      const lastOut = k - 1;
-      timing.push({ firstIn, lastIn, start, done, firstOut, lastOut, cycles: lastOut - firstIn + 1, inputStalls, outputStalls });
-      opts.onImage?.(img + 1, outputs);
+      inBuf.set(inputs.subarray(img * ni, (img + 1) * ni));
+      for (const m of this.models) m.run(this.bufs);
+      for (let n = 0; n < no; n++) outputs[img * no + n] = outBuf[this.outOrder[n]];
+      onImage?.(img + 1, outputs);
     }
-    return { outputs, timing };
+    return outputs;
   }
+}
+
+/**
+ * The controller's schedule of `images` images back to back. It does not depend on the data: the
+ * engines' loops have fixed trip counts, so only the handshakes move it.
+ */
+export function schedule(plan: HwPlan, images: number, handshake: Handshake = alwaysReady): ImageTiming[] {
+  const hs = handshake;
+  const ni = plan.input.elements, no = plan.output.elements;
+  const cycles = plan.engines.map((e) => e.cycles);
+  const timing: ImageTiming[] = [];
+  // The design enters LOAD after reset; the source's first word can come then or later.
+  let k = FIRST_DESIGN_CYCLE;
+  for (let img = 0; img < images; img++) {
+    // LOAD: one word per cycle with in_valid high.
+    let inputStalls = 0, firstIn = -1;
+    if (img === 0) { inputStalls += FIRST_VALID_CYCLE - k; k = FIRST_VALID_CYCLE; }
+    for (let n = 0; n < ni; k++) {
+      if (!hs.inValid(k)) { inputStalls++; continue; }
+      if (n === 0) firstIn = k;
+      n++;
+    }
+    const lastIn = k - 1;
+    // RUN: each engine starts the cycle after the previous one's done.
+    const start: number[] = [], done: number[] = [];
+    for (const c of cycles) {
+      start.push(k);
+      k += c;
+      done.push(k - 1);
+    }
+    // SEND: one logit per cycle with out_ready high.
+    let outputStalls = 0, firstOut = -1;
+    for (let n = 0; n < no; k++) {
+      if (!hs.outReady(k)) { outputStalls++; continue; }
+      if (n === 0) firstOut = k;
+      n++;
+    }
+    const lastOut = k - 1;
+    timing.push({ firstIn, lastIn, start, done, firstOut, lastOut, cycles: lastOut - firstIn + 1, inputStalls, outputStalls });
+  }
+  return timing;
 }

@@ -9,7 +9,7 @@ import { runQGraphInt } from '../src/intref/run.js';
 import { encodeNpy } from '../src/io/npy.js';
 import type { QGraph } from '../src/quant/qgraph.js';
 import { lfsrStep, TbStall } from '../sim/handshake.js';
-import { simulate } from '../sim/simulate.js';
+import { simulate, simulateParallel } from '../sim/simulate.js';
 import { Simulator } from '../sim/simulator.js';
 import { fxpq, tempDir } from './helpers/cli.js';
 import { randomGraph } from './helpers/random-graph.js';
@@ -121,6 +121,20 @@ describe('cycle simulator', () => {
     const a = s.run(x, 3), b = s.run(x, 3);
     expect(Array.from(b.outputs)).toEqual(Array.from(a.outputs));
     expect(b.timing).toEqual(a.timing);
+  });
+});
+
+describe('simulateParallel', () => {
+  it('two worker threads give the logits, mismatch count, cycles and counters of one thread', async () => {
+    const q = randomGraph('conv', 3, { groups: false });
+    const plan = buildPlan(q, { macs: 6 });
+    const x = randomInputs(q, 100, 9);
+    const one = simulate(q, plan, x, 100, { handshake: new TbStall() });
+    const two = await simulateParallel(q, plan, x, 100, { handshake: new TbStall(), workers: 2 });
+    expect(Array.from(two.outputs)).toEqual(Array.from(one.outputs));
+    expect(two.mismatches).toBe(0);
+    expect(two.timing).toEqual(one.timing);
+    expect(two.counters).toEqual(one.counters);
   });
 });
 

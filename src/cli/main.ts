@@ -110,8 +110,9 @@ await yargs(hideBin(process.argv))
     .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
     .option('stall', { type: 'boolean', default: false, describe: "Gaps on in_valid and out_ready from the test bench's +stall pattern" })
     .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for the images/s figure' })
+    .option('workers', { type: 'number', describe: 'Threads (default: 2, or 1 on a single core)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"images","cycles_per_image","mismatches_vs_reference","utilization","layers","seconds",...}' }),
-  run((a) => simulateCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, macs: a.macs, stall: a.stall, clock: a.clock, json: a.json })))
+  run((a) => simulateCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, macs: a.macs, stall: a.stall, clock: a.clock, workers: a.workers, json: a.json })))
   .command('synth <model>', 'Synthesize the generated RTL with Yosys (WebAssembly) and report LUT/FF/DSP/BRAM', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
     .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })

@@ -52,6 +52,8 @@ export interface CosimResult {
   sim: SimName;
   seconds: number;
   buildSeconds: number;
+  /** Wall time of the simulator process alone (no generation, no build). */
+  runSeconds: number;
   firstMismatch: { image: number; element: number; got: string; expected: string; layer: LayerMismatch | null } | null;
   log: string;
   plan: HwPlan;
@@ -89,6 +91,7 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
     let mismatches = -1;
     let first: CosimResult['firstMismatch'] = null;
     let firstImage = -1;
+    const tRun = performance.now();
     const r = await build.run(plus, (line) => {
       let m = IMAGE.exec(line);
       if (m) { cycles.push(Number(m[2])); spans.push({ first: Number(m[3]), last: Number(m[4]) }); o.onImage?.(cycles.length); return; }
@@ -99,6 +102,7 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
       m = DONE.exec(line);
       if (m) mismatches = Number(m[2]);
     });
+    const runSeconds = (performance.now() - tRun) / 1000;
     if (mismatches < 0) {
       const why = /FXPQ TIMEOUT.*/.exec(r.stdout)?.[0] ?? (r.stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${r.code}`);
       throw new FxpqError(`${o.sim} simulation did not finish: ${why}`);
@@ -121,7 +125,7 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
       images: o.images, mismatches, cycles, spans, outputs,
       cycles_per_image: cycles.length ? Math.max(...cycles) : 0,
       expected_cycles: d.plan.latency,
-      sim: o.sim, seconds: (performance.now() - t0) / 1000, buildSeconds: build.buildSeconds,
+      sim: o.sim, seconds: (performance.now() - t0) / 1000, buildSeconds: build.buildSeconds, runSeconds,
       firstMismatch: first, log: r.stdout, plan: d.plan,
     };
   } finally {

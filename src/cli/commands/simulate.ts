@@ -2,29 +2,33 @@ import chalk from 'chalk';
 import { FxpqError } from '../../errors.js';
 import { buildPlan } from '../../hw/plan.js';
 import { readFxpFile } from '../../io/fxpjson.js';
-import { simulate } from '../../../sim/simulate.js';
+import { availableParallelism } from 'node:os';
+import { simulateParallel } from '../../../sim/simulate.js';
 import { alwaysReady, TbStall } from '../../../sim/handshake.js';
 import { Progress } from '../progress.js';
 import { fmtInt, table } from '../table.js';
 import { checkMacs, modelName, vectorInputs } from './generate.js';
 
 export interface SimulateArgs {
-  model: string; data: string; scale?: string; limit?: number; macs?: number; stall: boolean; clock: number; json: boolean;
+  model: string; data: string; scale?: string; limit?: number; macs?: number; stall: boolean; clock: number; workers?: number; json: boolean;
 }
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
 /** Runs the cycle simulator on images and checks every logit against the integer reference. */
-export function simulateCommand(a: SimulateArgs): void {
+export async function simulateCommand(a: SimulateArgs): Promise<void> {
   checkMacs(a.macs);
   if (!(a.clock > 0)) throw new FxpqError(`--clock must be a positive number of MHz, got ${a.clock}`);
   if (a.limit !== undefined && (!Number.isInteger(a.limit) || a.limit < 1)) throw new FxpqError(`--limit must be a positive integer, got ${a.limit}`);
+  if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) throw new FxpqError(`--workers must be a positive integer, got ${a.workers}`);
   const f = readFxpFile(a.model);
   const plan = buildPlan(f.q, { macs: a.macs, model: modelName(a.model, f) });
   const { inputs, images } = vectorInputs(f, a.data, a.scale, a.limit);
   const bar = new Progress('simulate', images, 'images', !a.json);
   const t0 = performance.now();
-  const r = simulate(f.q, plan, inputs, images, { handshake: a.stall ? new TbStall() : alwaysReady, onImage: (d) => bar.update(d) });
+  const r = await simulateParallel(f.q, plan, inputs, images, {
+    handshake: a.stall ? new TbStall() : alwaysReady, workers: a.workers ?? Math.min(2, availableParallelism()), onImage: (d) => bar.update(d),
+  });
   const seconds = (performance.now() - t0) / 1000;
   bar.done();
   const c = r.counters;
