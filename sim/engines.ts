@@ -1,5 +1,6 @@
-import { minInt, requantizer } from '../src/fixed/format.js';
+import { maxInt, minInt, requantizer } from '../src/fixed/format.js';
 import { engineTaps } from '../src/hw/cycles.js';
+import { WasmArena } from './wasm.js';
 import type { AddEngine, BufferPlan, EnginePlan, HwPlan, LinearEngine, PoolEngine, Window } from '../src/hw/plan.js';
 
 /**
@@ -59,30 +60,35 @@ function windowTable(win: Window): Int32Array {
   return t;
 }
 
-function linearModel(e: LinearEngine, inB: BufferPlan, outB: BufferPlan): EngineModel {
+function linearModel(e: LinearEngine, inB: BufferPlan, outB: BufferPlan, arena: WasmArena | null): EngineModel {
   const { win, pe, cin, cout } = e;
   const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo;
   const inLanes = inB.lanes, outLanes = outB.lanes;
   const table = windowTable(win);
   // Every (input channel, kernel position) of each output pixel that lies inside the image, as the
-  // packed input element it reads and the weight row it multiplies. The RTL walks these taps in
-  // ROM word order, pe x simd products at a time; the sums are exact integers, so visiting them
-  // channel-major (all output channels of one input element together) gives the same bits.
-  const elem: Int32Array[] = [], row: Int32Array[] = [];
-  let valid = 0;
+  // packed input element it reads and the offset of the weight row it multiplies; pixel p's taps
+  // are entries offs[p] .. offs[p + 1]. The RTL walks these taps in ROM word order, pe x simd
+  // products at a time; the sums are exact integers, so visiting them channel-major (all output
+  // channels of one input element together) gives the same bits.
+  const offs = new Int32Array(pix + 1);
   for (let p = 0; p < pix; p++) {
-    const el: number[] = [], rw: number[] = [];
+    let n = 0;
+    for (let kp = 0; kp < kk; kp++) if (table[p * kk + kp] >= 0) n++;
+    offs[p + 1] = offs[p] + n * cin;
+  }
+  const valid = offs[pix];
+  const elem = new Int32Array(valid), row = new Int32Array(valid);
+  let maxTaps = 0;
+  for (let p = 0, t = 0; p < pix; p++) {
     for (let ci = 0; ci < cin; ci++) {
       for (let kp = 0; kp < kk; kp++) {
         const a = table[p * kk + kp];
         if (a < 0) continue;
-        el.push((Math.floor(ci / inLanes) * hw + a) * inLanes + (ci % inLanes));
-        rw.push((ci * kk + kp) * cout);
+        elem[t] = (Math.floor(ci / inLanes) * hw + a) * inLanes + (ci % inLanes);
+        row[t++] = (ci * kk + kp) * cout;
       }
     }
-    valid += el.length;
-    elem.push(Int32Array.from(el));
-    row.push(Int32Array.from(rw));
+    maxTaps = Math.max(maxTaps, offs[p + 1] - offs[p]);
   }
   // Weights transposed to [input channel][kernel position][output channel].
   const w = new Float64Array(cin * kk * cout);
@@ -94,28 +100,50 @@ function linearModel(e: LinearEngine, inB: BufferPlan, outB: BufferPlan): Engine
   // Output word of channel co at pixel p: lane co % lanes of word (co / lanes) * pix + p.
   const outIdx = new Int32Array(cout);
   for (let co = 0; co < cout; co++) outIdx[co] = Math.floor(co / outLanes) * pix * outLanes + (co % outLanes);
-  let maxTaps = 0;
-  for (const el of elem) maxTaps = Math.max(maxTaps, el.length);
-  const xs = new Float64Array(maxTaps), rs = new Int32Array(maxTaps);
   const groups = cout / pe;
   const inId = e.inputs[0], outId = e.output;
-  // Valid taps in the RTL's terms: a tap is simd lanes of one word at one kernel position.
-  const validTaps = (valid / e.simd) * groups;
+  const activity: EngineActivity = {
+    // Valid taps in the RTL's terms: a tap is simd lanes of one word at one kernel position.
+    taps: engineTaps(e), validTaps: (valid / e.simd) * groups, macs: valid * cout,
+    reads: [engineTaps(e)], writes: groups * pix, weightReads: engineTaps(e), biasReads: groups * pix,
+  };
+  const inElems = inB.words * inB.lanes;
+
+  // When the accumulator's whole range fits in 32 bits, int32 arithmetic is exact: additions and
+  // multiplications wrap modulo 2^32, and a final sum inside [-2^31, 2^31) is then the true sum,
+  // however the partial sums wrapped. Such layers run in the WebAssembly SIMD kernel.
+  const fits = (lo: number, hi: number) => lo >= -(2 ** 31) && hi < 2 ** 31;
+  if (arena && fits(e.acc.lo, e.acc.hi) && fits(minInt(e.inFormat), maxInt(e.inFormat))) {
+    const place = (src: ArrayLike<number>) => { const at = arena.alloc(src.length); arena.i32().set(src, at >> 2); return at; };
+    const pW = place(w), pBias = place(bias), pElem = place(elem), pRow = place(row), pOffs = place(offs);
+    const pX = arena.alloc(inElems), pXs = arena.alloc(maxTaps), pRs = arena.alloc(maxTaps), pAcc = arena.alloc(pix * cout);
+    return {
+      engine: e, activity,
+      run(bufs) {
+        const heap = arena.i32();
+        heap.set(bufs[inId], pX >> 2);
+        arena.k.conv(pX, pElem, pRow, pOffs, pix, pW, pBias, cout, pAcc, pXs, pRs);
+        const y = bufs[outId];
+        for (let p = 0, i = pAcc >> 2; p < pix; p++) {
+          const ob = p * outLanes;
+          for (let co = 0; co < cout; co++) y[outIdx[co] + ob] = rq(heap[i++]);
+        }
+      },
+    };
+  }
+
+  // Otherwise float64, exact below 2^53 (the accumulator bound guarantees it).
+  const xs = new Float64Array(maxTaps), rs = new Int32Array(maxTaps);
   return {
-    engine: e,
-    activity: {
-      taps: engineTaps(e), validTaps, macs: valid * cout,
-      reads: [engineTaps(e)], writes: groups * pix, weightReads: engineTaps(e), biasReads: groups * pix,
-    },
+    engine: e, activity,
     run(bufs) {
       const x = bufs[inId], y = bufs[outId];
       for (let p = 0; p < pix; p++) {
         // The pixel's nonzero taps (zero activations, most of them after ReLU, add nothing).
-        const el = elem[p], rw = row[p], n = el.length;
         let m = 0;
-        for (let t = 0; t < n; t++) {
-          const v = x[el[t]];
-          if (v !== 0) { xs[m] = v; rs[m] = rw[t]; m++; }
+        for (let t = offs[p], t1 = offs[p + 1]; t < t1; t++) {
+          const v = x[elem[t]];
+          if (v !== 0) { xs[m] = v; rs[m] = row[t]; m++; }
         }
         const ob = p * outLanes;
         // Eight output channels at a time in locals: one weight load, multiply and add per MAC.
@@ -227,10 +255,11 @@ function addModel(e: AddEngine): EngineModel {
   };
 }
 
-export function engineModel(plan: HwPlan, e: EnginePlan): EngineModel {
+/** The model of one engine; conv/dense layers place their data in `arena` when one is given. */
+export function engineModel(plan: HwPlan, e: EnginePlan, arena: WasmArena | null = null): EngineModel {
   const inB = plan.buffers[e.inputs[0]], outB = plan.buffers[e.output];
   switch (e.kind) {
-    case 'linear': return linearModel(e, inB, outB);
+    case 'linear': return linearModel(e, inB, outB, arena);
     case 'pool': return poolModel(e, inB, outB);
     case 'add': return addModel(e);
   }

@@ -1,5 +1,6 @@
 import type { HwPlan } from '../src/hw/plan.js';
 import { type BufferData, engineModel, type EngineModel } from './engines.js';
+import { WasmArena } from './wasm.js';
 import { alwaysReady, FIRST_DESIGN_CYCLE, FIRST_VALID_CYCLE, type Handshake } from './handshake.js';
 
 /**
@@ -39,8 +40,10 @@ export class Simulator {
   /** Output streamer: the buffer element index of the n-th logit. */
   private readonly outOrder: Int32Array;
 
-  constructor(readonly plan: HwPlan) {
-    this.models = plan.engines.map((e) => engineModel(plan, e));
+  /** `wasm: false` keeps every conv/dense layer on the JavaScript float64 kernel (tests compare both). */
+  constructor(readonly plan: HwPlan, opts: { wasm?: boolean } = {}) {
+    const arena = opts.wasm === false ? null : WasmArena.create();
+    this.models = plan.engines.map((e) => engineModel(plan, e, arena));
     this.bufs = plan.buffers.map((b) => new Float64Array(b.words * b.lanes));
     const ob = plan.buffers[plan.output.buffer];
     this.outOrder = new Int32Array(plan.output.elements);

@@ -13,7 +13,7 @@ import { simulate, simulateParallel } from '../sim/simulate.js';
 import { Simulator } from '../sim/simulator.js';
 import { fxpq, tempDir } from './helpers/cli.js';
 import { randomGraph } from './helpers/random-graph.js';
-import { writeZooFxp } from './helpers/zoo-q.js';
+import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
 
 describe('cycle simulator', () => {
   it("steps the test bench's LFSR, and jumps ahead to the same state", () => {
@@ -111,6 +111,17 @@ describe('cycle simulator', () => {
     expect(c.memory.allocated_bits).toBe(640);
     expect(c.memory.peak_live_bits).toBe(640);
     expect(c.memory.peak_during).toBe('l00_conv');
+  });
+
+  it('the WebAssembly int32 kernel and the JavaScript float64 kernel give the same logits', () => {
+    const q = zooQGraph('lenet5', 'mixed');
+    const plan = buildPlan(q, { macs: 64 });
+    // Only layers whose accumulator fits in 32 bits take the int32 kernel: here all of them.
+    expect(plan.engines.every((e) => e.kind !== 'linear' || e.acc.bits <= 32)).toBe(true);
+    const x = randomInputs(q, 20, 1);
+    const a = new Simulator(plan).run(x, 20), b = new Simulator(plan, { wasm: false }).run(x, 20);
+    expect(Array.from(a.outputs)).toEqual(Array.from(b.outputs));
+    expect(Array.from(a.outputs)).toEqual(Array.from(runQGraphInt(q, x, 20).output));
   });
 
   it('the simulator object can be reused: a second run gives the same logits and cycles', () => {
