@@ -6,6 +6,7 @@ import { type FxFormat, fmtText, maxInt, minInt, signedBitsForRange } from '../f
 import { TOOL_VERSION as VERSION } from '../version.js';
 import { engineTaps } from './cycles.js';
 import { type AddEngine, type BufferPlan, type EnginePlan, type HwPlan, type LinearEngine, type PoolEngine, type Window, engineSummary } from './plan.js';
+import { addWidths, linearWidths, poolWidths } from './widths.js';
 import { clog2, counterBits, ext, hexLit, hexWord, packHex, requantRtl, slit, ulit } from './verilog.js';
 
 /**
@@ -146,12 +147,8 @@ function linear(ctx: Ctx, plan: HwPlan, e: LinearEngine): void {
   const module = `${ctx.top}_${e.id}`;
   const groups = e.cout / e.pe;
   const wW = e.weightFormat.wl;
-  const pW = wW + e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
-  // The tree and accumulator may wrap modulo 2^width: two's complement addition is exact modulo
-  // the width, and the final accumulator value fits (quant/accumulator.ts), so it comes out exact.
-  const accW = Math.max(e.acc.bits, pW);
-  const treeW = e.simd === 1 ? pW : Math.min(accW, pW + clog2(e.simd));
-  const wDepth = groups * e.k, wAW = clog2(wDepth);
+  const { pW, accW, treeW, wDepth } = linearWidths(e);
+  const wAW = clog2(wDepth);
   const gBits = counterBits(groups);
   const wFile = `${module}_w.hex`, bFile = `${module}_b.hex`;
   // ROM word (g, tap): lane (p, s) holds weight (o = g*pe + p, c = cw*simd + s, ky, kx).
@@ -216,10 +213,7 @@ function pool(ctx: Ctx, plan: HwPlan, e: PoolEngine): void {
     }
     Object.assign(data, { laneWires, laneResets, laneStmts, outConcat: `{${Array.from({ length: e.lanes }, (_, l) => `m${e.lanes - 1 - l}`).join(', ')}}` });
   } else {
-    const sumW = signedBitsForRange(minInt(e.inFormat) * full, maxInt(e.inFormat) * full);
-    const rMax = Math.max(...e.recips.map((r) => r.r));
-    const rW = clog2(rMax + 1);
-    const accW = sumW + rW + 1;
+    const { sumW, rW, accW } = poolWidths(e);
     const cntW = clog2(full + 1);
     const byCount = new Map(e.recips.map((r) => [r.count, r.r]));
     for (let l = 0; l < e.lanes; l++) {
@@ -247,9 +241,7 @@ function add(ctx: Ctx, plan: HwPlan, e: AddEngine): void {
   const outBuf = plan.buffers[e.output], aBuf = plan.buffers[e.inputs[0]], bBuf = plan.buffers[e.inputs[1]];
   const module = `${ctx.top}_${e.id}`;
   const F = e.acc.fl;
-  const ka = F - e.aFormat.fl, kb = F - e.bFormat.fl;
-  const aw = e.aFormat.wl + (e.aFormat.signed ? 0 : 1) + ka, bw = e.bFormat.wl + (e.bFormat.signed ? 0 : 1) + kb;
-  const accW = Math.max(e.acc.bits, aw, bw);
+  const { ka, kb, accW } = addWidths(e);
   const aligned = (x: string, f: FxFormat, k: number) => (k === 0 ? laneExt(x, f, accW) : `{${laneExt(x, f, accW - k)}, ${ulit(0, k)}}`);
   const aAW = outBuf.addrBits;
   emit(ctx, `${module}_rq`, 'requant', requantCtx(module, e.layer, accW, F, e.outFormat, e.actLo, e.actHi));
