@@ -20,7 +20,11 @@ export interface SynthStats {
   cells: Record<string, number>;
   seconds: number;
   log: string;
+  /** Hierarchical runs only: each module's own resources (its submodule instances not included). */
+  modules?: Record<string, Resources>;
 }
+
+export interface Resources { lut: number; ff: number; dsp: number; bram: number; lutram: number; cells: Record<string, number> }
 
 const SYNTH: Record<Target, string> = {
   // -noiopad: the core is measured without IO buffers, as it will sit inside a larger design.
@@ -65,6 +69,8 @@ export interface SynthInput {
   sources: string[];
   top: string;
   target: Target;
+  /** Keep the hierarchy (for per-module figures; the default flattens, as `fxpq synth` reports). */
+  hierarchical?: boolean;
 }
 
 let yosysMod: typeof import('@yowasp/yosys') | null = null;
@@ -74,7 +80,7 @@ export async function synthesize(inp: SynthInput): Promise<SynthStats> {
   const script = [
     ...inp.sources.map((f) => `read_verilog -defer -noautowire ${f}`),
     `hierarchy -check -top ${inp.top}`,
-    `${SYNTH[inp.target]} -top ${inp.top}`,
+    `${inp.hierarchical ? SYNTH[inp.target].replace(' -flatten', '') : SYNTH[inp.target]} -top ${inp.top}`,
     'tee -q -o stat.json stat -json',
   ].join('\n') + '\n';
   const t0 = performance.now();
@@ -91,18 +97,26 @@ export async function synthesize(inp: SynthInput): Promise<SynthStats> {
   const statText = out['stat.json'];
   if (typeof statText !== 'string' && !(statText instanceof Uint8Array)) throw new FxpqError('yosys wrote no stat.json');
   const stat = JSON.parse(typeof statText === 'string' ? statText : dec.decode(statText)) as { design?: { num_cells_by_type?: Record<string, number> }; modules?: Record<string, { num_cells_by_type?: Record<string, number> }> };
-  const byType = stat.design?.num_cells_by_type ?? stat.modules?.[`\\${inp.top}`]?.num_cells_by_type ?? {};
-  const cells: Record<string, number> = {};
-  const r = { lut: 0, ff: 0, dsp: 0, bram: 0, lutram: 0 };
-  let halves = 0;
-  for (const [cell, n] of Object.entries(byType)) {
-    if (cell.startsWith('$')) continue;
-    cells[cell] = n;
-    const k = classify(inp.target, cell);
-    if (k === 'bram_half') halves += n;
-    else if (k && k !== 'carry') r[k] += n;
+  const count = (byType: Record<string, number>): Resources => {
+    const cells: Record<string, number> = {};
+    const r = { lut: 0, ff: 0, dsp: 0, bram: 0, lutram: 0 };
+    let halves = 0;
+    for (const [cell, n] of Object.entries(byType)) {
+      if (cell.startsWith('$') || cell.startsWith('\\')) continue;
+      cells[cell] = n;
+      const k = classify(inp.target, cell);
+      if (k === 'bram_half') halves += n;
+      else if (k && k !== 'carry') r[k] += n;
+    }
+    // Two RAMB18E1 share one RAMB36E1 site.
+    r.bram += halves / 2;
+    return { ...r, cells };
+  };
+  const { cells, ...r } = count(stat.design?.num_cells_by_type ?? stat.modules?.[`\\${inp.top}`]?.num_cells_by_type ?? {});
+  let modules: Record<string, Resources> | undefined;
+  if (inp.hierarchical) {
+    modules = {};
+    for (const [name, m] of Object.entries(stat.modules ?? {})) modules[name.replace(/^\\/, '')] = count(m.num_cells_by_type ?? {});
   }
-  // Two RAMB18E1 share one RAMB36E1 site.
-  r.bram += halves / 2;
-  return { target: inp.target, ...r, cells, seconds: (performance.now() - t0) / 1000, log };
+  return { target: inp.target, ...r, cells, seconds: (performance.now() - t0) / 1000, log, modules };
 }

@@ -1,0 +1,39 @@
+/**
+ * Collects the calibration data of the resource estimator: synthesizes microbenchmark designs
+ * (src/estimate/microbench.ts) with Yosys, keeping the hierarchy, and records per spec the
+ * resources of every module (engines, requantizers, ROMs, buffers, top) and the total. Appends to
+ * bench/calibration/<target>.jsonl and skips specs already there, so it can be resumed and sharded
+ * over processes (one per core).
+ * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--shard 0/2]
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { generateDesign } from '../src/hw/generate.js';
+import { microGraph, microSpecs } from '../src/estimate/microbench.js';
+import { synthesize, type Target } from '../src/synth/yosys.js';
+
+const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const target = arg('target', 'xc7') as Target;
+const count = Number(arg('count', '120'));
+const [shard, shards] = arg('shard', '0/1').split('/').map(Number);
+mkdirSync('bench/calibration', { recursive: true });
+const file = `bench/calibration/${target}.jsonl`;
+const done = new Set(existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).spec.seed as number) : []);
+
+const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({ lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, cells: s.cells });
+const specs = microSpecs(count).filter((s, i) => i % shards === shard && !done.has(s.seed));
+console.log(`${target}: ${specs.length} specs to synthesize (shard ${shard}/${shards})`);
+for (const spec of specs) {
+  const t0 = performance.now();
+  try {
+    const q = microGraph(spec);
+    const d = generateDesign(q, { model: 'm', source: 'microbench', macs: spec.macs, top: 'm' });
+    const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: true });
+    const modules: Record<string, unknown> = {};
+    for (const [name, m] of Object.entries(r.modules ?? {})) modules[name] = { lut: m.lut, ff: m.ff, dsp: m.dsp, bram: m.bram, lutram: m.lutram, cells: m.cells };
+    appendFileSync(file, JSON.stringify({ spec, total: res(r), modules }) + '\n');
+    console.log(`${spec.kind} seed ${spec.seed}: ${r.lut} LUT ${r.ff} FF ${r.dsp} DSP ${r.bram} BRAM, ${Object.keys(modules).length} modules (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    console.log(`${spec.kind} seed ${spec.seed}: ${(err as Error).message}`);
+    appendFileSync(file, JSON.stringify({ spec, error: (err as Error).message }) + '\n');
+  }
+}

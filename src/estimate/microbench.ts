@@ -1,0 +1,102 @@
+import { type FxFormat, maxInt, minInt } from '../fixed/format.js';
+import { convOutHW } from '../ir/shapes.js';
+import { rng } from '../onnx/builder.js';
+import type { Activation, QGraph, QLayer } from '../quant/qgraph.js';
+
+/**
+ * Small quantized networks that exercise one kind of hardware block at chosen word lengths and
+ * parallelism, for calibrating the resource estimator against synthesis. A spec fully determines
+ * its graph (weights come from the seeded generator), so calibration data stores specs, not graphs.
+ */
+export interface MicroSpec {
+  kind: 'conv' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add';
+  seed: number;
+  /** Word lengths of the measured layer's weights and input, and whether the input is signed. */
+  wlW: number; wlIn: number; signedIn: boolean;
+  /** Channels in and out of the measured layer, feature map size, kernel. */
+  cin: number; cout: number; hw: number; k: number;
+  /** Multiplier budget given to the plan. */
+  macs: number;
+}
+
+const fmt = (wl: number, fl: number, signed: boolean): FxFormat => ({ wl, fl, signed });
+const relu: Activation = { kind: 'relu' };
+
+/**
+ * The graph of a spec: a first 3x3 convolution (one input channel) produces the measured layer's
+ * input with `cin` channels in format wlIn, so the measured layer reads a multi-lane buffer (its
+ * SIMD can exceed 1), then the measured layer.
+ */
+export function microGraph(s: MicroSpec): QGraph {
+  const r = rng(s.seed);
+  const ints = (n: number, f: FxFormat) => Int32Array.from({ length: n }, () => minInt(f) + Math.floor(r() * (maxInt(f) - minInt(f) + 1)));
+  const values: QGraph['values'] = {};
+  const layers: QLayer[] = [];
+  const inF = fmt(8, 0, false);
+  values.x = { shape: [1, s.hw, s.hw], format: inF };
+  const mid = fmt(s.wlIn, s.wlIn - 3, s.signedIn);
+  const w1 = fmt(6, 4, true);
+  const conv = (name: string, input: string, cin: number, cout: number, k: number, wF: FxFormat, out: FxFormat, act: Activation): QLayer => {
+    const [h, w] = [values[input].shape[1], values[input].shape[2]];
+    const p = (k - 1) >> 1;
+    const [ho, wo] = convOutHW(h, w, [k, k], [1, 1], [p, p, p, p], [1, 1]);
+    values[name] = { shape: [cout, ho, wo], format: out };
+    const bF = fmt(Math.min(16, wF.wl + values[input].format.wl), wF.fl + values[input].format.fl, true);
+    return {
+      name, inputs: [input], output: name,
+      op: { kind: 'conv', weight: { shape: [cout, cin, k, k], data: ints(cout * cin * k * k, wF) }, bias: ints(cout, bF), weightFormat: wF, biasFormat: bF, strides: [1, 1], pads: [p, p, p, p], dilations: [1, 1], group: 1, act },
+    };
+  };
+  layers.push(conv('a', 'x', 1, s.cin, 3, w1, mid, s.signedIn ? { kind: 'none' } : relu));
+  const out = fmt(8, 2, true);
+  const wF = fmt(s.wlW, s.wlW - 2, true);
+  switch (s.kind) {
+    case 'conv': layers.push(conv('y', 'a', s.cin, s.cout, s.k, wF, out, relu)); break;
+    case 'dense': {
+      layers.push({ name: 'f', inputs: ['a'], output: 'f', op: { kind: 'flatten' } });
+      const n = s.cin * s.hw * s.hw;
+      values.f = { shape: [n], format: mid };
+      values.y = { shape: [s.cout], format: out };
+      const bF = fmt(16, wF.fl + mid.fl, true);
+      layers.push({ name: 'y', inputs: ['f'], output: 'y', op: { kind: 'dense', weight: { shape: [s.cout, n], data: ints(s.cout * n, wF) }, bias: ints(s.cout, bF), weightFormat: wF, biasFormat: bF, act: { kind: 'none' } } });
+      break;
+    }
+    case 'maxpool': case 'avgpool': {
+      const ho = Math.floor(s.hw / s.k);
+      values.y = { shape: [s.cin, ho, ho], format: s.kind === 'maxpool' ? mid : out };
+      const g = { kernel: [s.k, s.k] as [number, number], strides: [s.k, s.k] as [number, number], pads: [0, 0, 0, 0] as [number, number, number, number], dilations: [1, 1] as [number, number], ceilMode: false };
+      layers.push({ name: 'y', inputs: ['a'], output: 'y', op: s.kind === 'maxpool' ? { kind: 'maxpool', ...g } : { kind: 'avgpool', ...g, countIncludePad: true, recipBits: 12 } });
+      break;
+    }
+    case 'gap':
+      values.y = { shape: [s.cin, 1, 1], format: out };
+      layers.push({ name: 'y', inputs: ['a'], output: 'y', op: { kind: 'gap', recipBits: 12 } });
+      break;
+    case 'add': {
+      layers.push(conv('b', 'a', s.cin, s.cin, 1, wF, fmt(s.wlW, s.wlW - 3, true), { kind: 'none' }));
+      values.y = { shape: [s.cin, s.hw, s.hw], format: out };
+      layers.push({ name: 'y', inputs: ['a', 'b'], output: 'y', op: { kind: 'add', act: relu } });
+      break;
+    }
+  }
+  return { input: 'x', output: 'y', layers, values };
+}
+
+/** A deterministic spread of specs over word lengths 2..16, parallelism and sizes. */
+export function microSpecs(count: number, seed = 1): MicroSpec[] {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const wls = [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16];
+  const kinds: MicroSpec['kind'][] = ['conv', 'conv', 'conv', 'dense', 'dense', 'maxpool', 'avgpool', 'gap', 'add'];
+  const specs: MicroSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind = kinds[i % kinds.length];
+    const cin = pick([1, 2, 4, 8, 16]);
+    specs.push({
+      kind, seed: 1000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
+      cin, cout: pick([2, 4, 8, 16]), hw: pick([4, 6, 8]), k: kind === 'conv' ? pick([1, 3]) : 2,
+      macs: pick([2, 4, 8, 16, 32, 64]),
+    });
+  }
+  return specs;
+}
