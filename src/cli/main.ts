@@ -4,6 +4,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { FxpqError } from '../errors.js';
 import { cosimCommand } from './commands/cosim.js';
+import { estimateCommand } from './commands/estimate.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { inferCommand } from './commands/infer.js';
@@ -113,13 +114,20 @@ await yargs(hideBin(process.argv))
     .option('workers', { type: 'number', describe: 'Threads (default: 2, or 1 on a single core)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"images","cycles_per_image","mismatches_vs_reference","utilization","layers","seconds",...}' }),
   run((a) => simulateCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, macs: a.macs, stall: a.stall, clock: a.clock, workers: a.workers, json: a.json })))
+  .command('estimate <model>', 'FPGA resources of the generated accelerator from the analytical model, per block and in total', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+    .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
+    .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+    .option('synth', { type: 'boolean', default: false, describe: 'Also synthesize with Yosys and show both, with the error' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram","layers","synth"}' }),
+  run((a) => estimateCommand({ model: a.model as string, target: a.target, macs: a.macs, synth: a.synth, json: a.json })))
   .command('synth <model>', 'Synthesize the generated RTL with Yosys (WebAssembly) and report LUT/FF/DSP/BRAM', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
     .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
     .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram",...}' }),
   run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, json: a.json })))
-  .demandCommand(1, 'Name a command: info, eval, quantize, infer, generate, simulate, cosim, synth')
+  .demandCommand(1, 'Name a command: info, eval, quantize, infer, generate, simulate, cosim, estimate, synth')
   .strict()
   .fail((msg, err) => {
     if (err) fail(err);

@@ -1,0 +1,95 @@
+/**
+ * Fits the resource estimator of one family to its calibration data and writes the result into
+ * src/estimate/calibration.json: memory-mapping thresholds from the memory grid
+ * (bench/calibration/<target>-memories.json) and LUT/FF coefficients from the microbenchmark
+ * designs (bench/calibration/<target>.jsonl). Prints how well the fit reproduces the data,
+ * including DSP and BRAM counts (rules, not fitted).
+ * Usage: node dist/bench/estimator-fit.js --target xc7
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { buildPlan } from '../src/hw/plan.js';
+import { type Calibration, blockParts, estimatePlan } from '../src/estimate/estimate.js';
+import { addFeatures, bufferMemories, engineFeatures, FEATURES, topFeatures, zeroFeatures } from '../src/estimate/features.js';
+import { FAMILIES, type Target } from '../src/estimate/families.js';
+import { fitNonNegative } from '../src/estimate/fit.js';
+import { mapMemory, type MemoryRules } from '../src/estimate/memory.js';
+import { microGraph, type MicroSpec } from '../src/estimate/microbench.js';
+
+const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const target = arg('target', 'xc7') as Target;
+const fam = FAMILIES[target];
+
+// ---- memory rules from the grid ----
+interface Shape { kind: 'ram' | 'rom'; depth: number; width: number; lut: number; ff: number; bram: number; lutram: number }
+const gridFile = `bench/calibration/${target}-memories.json`;
+const grid: Shape[] = existsSync(gridFile) ? JSON.parse(readFileSync(gridFile, 'utf8')).shapes : [];
+const unitBits = Math.max(...fam.bram.shapes.map((s) => (s.width * s.depth) / s.units));
+const hasLutram = grid.some((s) => s.lutram > 0);
+let rules: MemoryRules = { romMinEfficiency: 0.5, ramMinEfficiency: 0.5, lutram: hasLutram ? { maxUnits: 16 } : null, unitBits };
+const score = (r: MemoryRules) => grid.filter((s) => {
+  const m = mapMemory(s.kind, s.depth, s.width, fam, r);
+  return m.bram === s.bram && m.lutram === s.lutram;
+}).length;
+for (const re of [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7]) {
+  for (const ra of [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) {
+    for (const mu of hasLutram ? [8, 12, 16, 20, 24, 32] : [0]) {
+      const r: MemoryRules = { romMinEfficiency: re, ramMinEfficiency: ra, lutram: hasLutram ? { maxUnits: mu } : null, unitBits };
+      if (score(r) > score(rules)) rules = r;
+    }
+  }
+}
+const wrong = grid.filter((s) => { const m = mapMemory(s.kind, s.depth, s.width, fam, rules); return m.bram !== s.bram || m.lutram !== s.lutram; });
+console.log(`memory rules ${JSON.stringify(rules)}: block and distributed RAM counts exact on ${grid.length - wrong.length}/${grid.length} grid shapes`);
+for (const s of wrong.slice(0, 12)) { const m = mapMemory(s.kind, s.depth, s.width, fam, rules); console.log(`  ${s.kind} ${s.depth}x${s.width}: yosys BRAM ${s.bram} LUTRAM ${s.lutram}, rule ${m.bram} / ${m.lutram}`); }
+const memLutErr = grid.filter((s) => s.lut > 20).map((s) => Math.abs(mapMemory(s.kind, s.depth, s.width, fam, rules).lut - s.lut) / s.lut);
+if (memLutErr.length) console.log(`memory LUT formula: mean |error| ${(100 * memLutErr.reduce((a, b) => a + b, 0) / memLutErr.length).toFixed(1)} % over ${memLutErr.length} logic-mapped shapes`);
+
+// ---- LUT/FF coefficients from the microbenchmarks ----
+interface Rec { spec: MicroSpec; total?: { lut: number; ff: number; dsp: number; bram: number; lutram: number }; error?: string }
+const recs: Rec[] = readFileSync(`bench/calibration/${target}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r: Rec) => r.total);
+const rows = recs.map((r) => {
+  const plan = buildPlan(microGraph(r.spec), { macs: r.spec.macs });
+  let f = zeroFeatures();
+  let dsp = 0, bram = 0, memLut = 0, memFf = 0;
+  const blocks = [...plan.engines.map((e) => engineFeatures(plan, e, target)), topFeatures(plan), ...bufferMemories(plan).map((m) => ({ features: zeroFeatures(), dsp: 0, memories: [m] }))];
+  for (const b of blocks) {
+    const m = blockParts(b, target, rules);
+    f = addFeatures(f, m.features);
+    dsp += m.dsp;
+    bram += m.mem.bram;
+    memLut += m.mem.lut;
+    memFf += m.mem.ff;
+  }
+  return { r, plan, f, dsp, bram, memLut, memFf };
+});
+const X = rows.map((x) => FEATURES.map((k) => x.f[k]));
+// The memories' LUTs and flip-flops come from their rules; the fit covers the rest.
+const cl = fitNonNegative(X, rows.map((x) => x.r.total!.lut - x.memLut), undefined, rows.map((x) => x.r.total!.lut));
+const cf = fitNonNegative(X, rows.map((x) => x.r.total!.ff - x.memFf), undefined, rows.map((x) => x.r.total!.ff));
+const cal: Calibration = {
+  lut: Object.fromEntries(FEATURES.map((k, i) => [k, Number(cl[i].toFixed(4))])),
+  ff: Object.fromEntries(FEATURES.map((k, i) => [k, Number(cf[i].toFixed(4))])),
+  memory: rules,
+  fit: { samples: rows.length, lutMeanAbsErr: 0, ffMeanAbsErr: 0, yosys: '0.55 (@yowasp/yosys)' },
+};
+const errs = rows.map((x) => {
+  const e = estimatePlan(x.plan, target, cal).total, y = x.r.total!;
+  return { lut: (e.lut - y.lut) / y.lut, ff: (e.ff - y.ff) / y.ff, dspOk: e.dsp === y.dsp, bramOk: e.bram === y.bram, x, e, y };
+});
+const mae = (k: 'lut' | 'ff') => errs.reduce((s, e) => s + Math.abs(e[k]), 0) / errs.length;
+cal.fit.lutMeanAbsErr = Number(mae('lut').toFixed(4));
+cal.fit.ffMeanAbsErr = Number(mae('ff').toFixed(4));
+console.log(`coefficients LUT ${JSON.stringify(cal.lut)}\n             FF  ${JSON.stringify(cal.ff)}`);
+console.log(`${rows.length} designs: LUT mean |error| ${(100 * mae('lut')).toFixed(1)} %, within 15 % on ${errs.filter((e) => Math.abs(e.lut) <= 0.15).length}; FF ${(100 * mae('ff')).toFixed(1)} %, within 15 % on ${errs.filter((e) => Math.abs(e.ff) <= 0.15).length}; DSP exact on ${errs.filter((e) => e.dspOk).length}; BRAM exact on ${errs.filter((e) => e.bramOk).length}`);
+for (const e of errs.filter((e) => !e.dspOk || !e.bramOk || Math.abs(e.lut) > 0.25 || Math.abs(e.ff) > 0.25).slice(0, 20)) {
+  const s = e.x.r.spec;
+  console.log(`  ${s.kind} seed ${s.seed} w${s.wlW} in${s.wlIn}${s.signedIn ? 's' : 'u'} macs ${s.macs}: LUT ${e.e.lut}/${e.y.lut} FF ${e.e.ff}/${e.y.ff} DSP ${e.e.dsp}/${e.y.dsp} BRAM ${e.e.bram}/${e.y.bram}`);
+}
+if (!process.argv.includes('--dry')) {
+  const file = 'src/estimate/calibration.json';
+  const all = existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : {};
+  all[target] = cal;
+  writeFileSync(file, JSON.stringify(all, null, 2) + '\n');
+  console.log(`wrote ${file} [${target}]`);
+}
+if (process.argv.includes('--debug')) for (const x of rows.slice(0, 15)) console.log(x.r.spec.kind, 'ff', x.r.total!.ff, 'memFf', x.memFf, 'ffBits', x.f.ffBits, 'ctl', x.f.ctlBits, 'mul', x.f.mulLut);

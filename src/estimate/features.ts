@@ -1,0 +1,135 @@
+import { signedBitsForRange } from '../fixed/format.js';
+import { counterBits, requantRtl } from '../hw/verilog.js';
+import type { BufferPlan, EnginePlan, HwPlan, Window } from '../hw/plan.js';
+import { addWidths, linearWidths, poolWidths } from '../hw/widths.js';
+import { type DspRule, type Target, FAMILIES } from './families.js';
+
+/**
+ * Structural features of each hardware block: counts of the things synthesis turns into LUTs and
+ * flip-flops (bits of adders, comparators, registers, LUT-built multipliers), read off the plan
+ * with the same widths the templates use (src/hw/widths.ts). The estimator multiplies them by
+ * per-family coefficients fitted to Yosys results (bench/estimator-fit.ts); multipliers that go to
+ * DSP blocks and memories that go to block RAM are counted by rule, not fitted.
+ */
+export const FEATURES = [
+  'engines', 'ctlBits', 'mulLut', 'addBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
+] as const;
+export type Feature = (typeof FEATURES)[number];
+export type FeatureVector = Record<Feature, number>;
+
+export const zeroFeatures = (): FeatureVector => Object.fromEntries(FEATURES.map((f) => [f, 0])) as FeatureVector;
+export function addFeatures(a: FeatureVector, b: FeatureVector): FeatureVector {
+  const r = zeroFeatures();
+  for (const f of FEATURES) r[f] = a[f] + b[f];
+  return r;
+}
+
+/** DSP blocks one a x b signed multiply takes (0: built from LUTs), as Yosys's mul2dsp decides. */
+export function dspFor(a: number, b: number, rule: DspRule): number {
+  if (a < rule.minA || b < rule.minB || a + b < rule.minY) return 0;
+  // Put the wider operand on the wider port; split into tiles when it does not fit.
+  const [x, y] = a >= b ? [a, b] : [b, a];
+  const [px, py] = rule.aMax >= rule.bMax ? [rule.aMax, rule.bMax] : [rule.bMax, rule.aMax];
+  return Math.ceil(x / px) * Math.ceil(y / py);
+}
+
+/** Loop counters and the window's address adders (templates/window.v.hbs). */
+function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: number, chanInTaps: boolean): number {
+  const cwords = inB.c / inB.lanes;
+  const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
+  const sw = signedBitsForRange(-span, span);
+  const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [cwords, inB.lanes] : [])].reduce((s, n) => s + counterBits(n), 0);
+  return counters + 8 * sw + outB.addrBits;
+}
+
+export interface BlockFeatures {
+  features: FeatureVector;
+  dsp: number;
+  /** Memories of the block: [kind, depth, width]. */
+  memories: { kind: 'rom' | 'ram' | 'regfile'; depth: number; width: number }[];
+}
+
+export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): BlockFeatures {
+  const rule = FAMILIES[target].dsp;
+  const f = zeroFeatures();
+  f.engines = 1;
+  const inB = plan.buffers[e.inputs[0]], outB = plan.buffers[e.output];
+  const memories: BlockFeatures['memories'] = [];
+  let dsp = 0;
+  if (e.kind === 'linear') {
+    const w = linearWidths(e);
+    const groups = e.cout / e.pe;
+    const a = e.weightFormat.wl, b = e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
+    const perMul = dspFor(a, b, rule);
+    const mults = e.pe * e.simd;
+    if (perMul > 0) dsp += perMul * mults;
+    else f.mulLut += mults * a * b;
+    f.ctlBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth);
+    f.addBits += e.pe * (e.simd - 1) * w.treeW;
+    f.accBits += e.pe * w.accW;
+    const rq = requantRtl(w.accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
+    f.rqBits += e.pe * rq.width;
+    f.cmpBits += e.pe * 2 * rq.width;
+    // Pipeline registers of the input word and sub-word selection.
+    f.regBits += e.simd * e.inFormat.wl + (inB.lanes > e.simd ? inB.wordBits : 0);
+    f.muxBits += inB.lanes > e.simd ? e.simd * e.inFormat.wl * (inB.lanes / e.simd) : 0;
+    memories.push({ kind: 'rom', depth: w.wDepth, width: w.wWidth }, { kind: 'rom', depth: w.bDepth, width: w.bWidth });
+    // Registers as templated: window counters and address registers, ROM address, stage B flags
+    // and output address, sub-word select, accumulators, write port.
+    f.ffBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
+      + (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) + e.pe * w.accW;
+  } else if (e.kind === 'pool') {
+    const groups = e.c / e.lanes;
+    f.ctlBits += windowBits(e.win, inB, outB, groups, false);
+    f.ffBits += windowBits(e.win, inB, outB, groups, false) + 6 + 2 * outB.addrBits;
+    if (e.mode === 'max') {
+      f.ffBits += e.lanes * e.inFormat.wl;
+      f.cmpBits += e.lanes * e.inFormat.wl;
+      f.regBits += e.lanes * e.inFormat.wl;
+    } else {
+      const w = poolWidths(e);
+      // One reciprocal for every window is a constant: a power of two becomes a shift, any other
+      // constant a multiply as wide as its significant bits.
+      const r = e.recips[0].r;
+      const b = w.countVaries ? w.rW + 1 : (r & (r - 1)) === 0 ? 0 : Math.floor(Math.log2(r)) + 2;
+      if (b > 0) {
+        const perMul = dspFor(w.sumW, b, rule);
+        if (perMul > 0) dsp += perMul * e.lanes;
+        else f.mulLut += e.lanes * w.sumW * b;
+      }
+      f.accBits += e.lanes * w.sumW;
+      f.ffBits += e.lanes * w.sumW + (w.countVaries ? counterBits(e.win.kh * e.win.kw + 1) : 0);
+      const rq = requantRtl(w.accW, e.inFormat.fl + e.recipBits, e.outFormat);
+      f.rqBits += e.lanes * rq.width;
+      f.cmpBits += e.lanes * 2 * rq.width;
+      if (w.countVaries) f.ctlBits += 2 * counterBits(e.win.kh * e.win.kw + 1) + w.rW * e.recips.length;
+    }
+  } else {
+    const w = addWidths(e);
+    f.ctlBits += 2 * outB.addrBits;
+    f.ffBits += 2 * outB.addrBits + 3;
+    f.addBits += e.lanes * w.accW;
+    const rq = requantRtl(w.accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
+    f.rqBits += e.lanes * rq.width;
+    f.cmpBits += e.lanes * 2 * rq.width;
+  }
+  return { features: f, dsp, memories };
+}
+
+/** Controller, input loader, read-port multiplexers and the output streamer with its arg-max. */
+export function topFeatures(plan: HwPlan): BlockFeatures {
+  const f = zeroFeatures();
+  const outB = plan.buffers[plan.output.buffer];
+  f.ctlBits += counterBits(plan.input.elements) + counterBits(plan.engines.length) + 2 * counterBits(plan.output.elements) + outB.addrBits;
+  f.cmpBits += plan.output.format.wl;
+  f.regBits += plan.output.format.wl + counterBits(plan.output.elements);
+  f.ffBits += 3 + counterBits(plan.engines.length) + counterBits(plan.input.elements) + 2 * counterBits(plan.output.elements)
+    + counterBits(plan.output.elements / outB.lanes) + counterBits(outB.lanes) + outB.addrBits + plan.output.format.wl;
+  for (const b of plan.buffers) if (b.consumers.length > 1) f.muxBits += b.addrBits * b.consumers.length;
+  if (outB.lanes > 1) f.muxBits += outB.lanes * plan.output.format.wl;
+  return { features: f, dsp: 0, memories: [] };
+}
+
+export function bufferMemories(plan: HwPlan): BlockFeatures['memories'] {
+  return plan.buffers.map((b) => ({ kind: b.kind, depth: b.words, width: b.wordBits }));
+}

@@ -1,0 +1,34 @@
+/**
+ * Non-negative least squares on relative errors, for fitting the estimator's coefficients:
+ * minimise sum_i ((x_i . c - y_i) / s_i)^2 over c >= 0 (s_i: the sample's size, by default y_i), by coordinate descent on the normal
+ * equations (a handful of features, a few hundred samples: converges in milliseconds).
+ */
+export function fitNonNegative(xs0: number[][], ys: number[], iters = 200000, weightOf: number[] = ys): number[] {
+  const n = xs0[0]?.length ?? 0;
+  // Columns scaled to unit size so coordinate descent converges on collinear features.
+  const scale = Array.from({ length: n }, (_, j) => Math.max(...xs0.map((x) => Math.abs(x[j]))) || 1);
+  const xs = xs0.map((x) => x.map((v, j) => v / scale[j]));
+  const A = Array.from({ length: n }, () => new Float64Array(n));
+  const b = new Float64Array(n);
+  xs.forEach((x, i) => {
+    const w = 1 / Math.max(weightOf[i], 1) ** 2;
+    for (let j = 0; j < n; j++) {
+      b[j] += w * x[j] * ys[i];
+      for (let k = 0; k < n; k++) A[j][k] += w * x[j] * x[k];
+    }
+  });
+  const c = new Float64Array(n);
+  for (let it = 0; it < iters; it++) {
+    let change = 0;
+    for (let j = 0; j < n; j++) {
+      if (A[j][j] === 0) continue;
+      let r = b[j];
+      for (let k = 0; k < n; k++) if (k !== j) r -= A[j][k] * c[k];
+      const v = Math.max(0, r / A[j][j]);
+      change = Math.max(change, Math.abs(v - c[j]));
+      c[j] = v;
+    }
+    if (change < 1e-12) break;
+  }
+  return Array.from(c, (v, j) => v / scale[j]);
+}

@@ -1,0 +1,59 @@
+import { bramTiles, type Family } from './families.js';
+
+/**
+ * Where Yosys puts each memory of the design and what that costs: block RAM, distributed (LUT)
+ * RAM, or logic (a LUT table plus output register for a ROM; flip-flops for a RAM on a family
+ * without distributed RAM). Rules measured per family over a grid of the templates' own memory
+ * modules (bench/estimator-memories.ts; bench/estimator-fit.ts checks them against it and stores
+ * the thresholds with the calibration).
+ */
+export interface MemoryRules {
+  /** Block RAM when the memory fills at least this share of the blocks it would take. */
+  romMinEfficiency: number;
+  ramMinEfficiency: number;
+  /** Distributed RAM: shallow (<= 64 words) always; deeper while it needs at most `maxUnits` primitives. */
+  lutram: { maxUnits: number } | null;
+  /** Bits of one block RAM unit (parity included), for the efficiency. */
+  unitBits: number;
+}
+
+export interface MemoryMapping {
+  how: 'bram' | 'lutram' | 'logic';
+  bram: number;
+  lutram: number;
+  lut: number;
+  ff: number;
+}
+
+/** Distributed RAM primitives: 32 x 6 (RAM32M) up to 32 words, 64 x 3 (RAM64M) beyond, in 64-word banks. */
+function lutramShape(depth: number, width: number) {
+  if (depth <= 32) return { units: Math.ceil(width / 6), banks: 1 };
+  const banks = Math.ceil(depth / 64);
+  return { units: banks * Math.ceil(width / 3), banks };
+}
+
+export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules): MemoryMapping {
+  const bits = depth * width;
+  // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
+  // register file is a plain register.
+  if (depth <= 1) return { how: 'logic', bram: 0, lutram: 0, lut: 0, ff: kind === 'rom' ? 0 : width };
+  const tiles = bramTiles(depth, width, fam.bram);
+  const eff = bits / (tiles * r.unitBits);
+  if (kind !== 'regfile' && depth > 1) {
+    if (kind === 'ram' && r.lutram) {
+      const l = lutramShape(depth, width);
+      if (depth <= 64 || l.units <= r.lutram.maxUnits || eff < r.ramMinEfficiency) {
+        // Banks beyond one are selected by LUT multiplexers (MUXF7/F8 take the first levels).
+        return { how: 'lutram', bram: 0, lutram: l.units, lut: l.banks > 1 ? width * Math.ceil((l.banks - 1) / 3) + l.banks : 0, ff: width };
+      }
+      return { how: 'bram', bram: tiles, lutram: 0, lut: 0, ff: 0 };
+    }
+    if (eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) return { how: 'bram', bram: tiles, lutram: 0, lut: 0, ff: 0 };
+  }
+  if (kind === 'regfile' && r.lutram) return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
+  // Logic: a ROM is a LUT table per output bit (64 entries per 6-input LUT, wider tables through
+  // multiplexers) and its output register; a RAM or register file is flip-flops and read muxes.
+  const banks = Math.ceil(depth / 2 ** fam.lutInputs);
+  if (kind === 'rom') return { how: 'logic', bram: 0, lutram: 0, lut: depth <= 1 ? 0 : width * (banks + Math.max(0, banks / 4 - 1) * 1.5), ff: width };
+  return { how: 'logic', bram: 0, lutram: 0, lut: width * banks, ff: bits + (kind === 'ram' ? width : 0) };
+}
