@@ -131,7 +131,7 @@ await yargs(hideBin(process.argv))
   .strict()
   .fail((msg, err) => {
     if (err) fail(err);
-    console.error(chalk.red('fxpq: error: ') + msg + ' (see fxpq --help)');
+    console.error(chalk.red('fxpq: error: ') + msg.replace(/:?\s*\n\s*/g, ': ') + ' (see fxpq --help)');
     process.exit(1);
   })
   .help()

@@ -1,0 +1,78 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
+import { dspFor } from '../src/estimate/features.js';
+import { bramTiles, FAMILIES } from '../src/estimate/families.js';
+import { mapMemory } from '../src/estimate/memory.js';
+import { buildPlan } from '../src/hw/plan.js';
+import { fxpq, tempDir } from './helpers/cli.js';
+import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
+
+describe('resource estimator rules', () => {
+  it('DSP blocks per multiply follow the family limits (hand-worked)', () => {
+    const xc7 = FAMILIES.xc7.dsp, ice = FAMILIES.ice40up.dsp, ecp5 = FAMILIES.ecp5.dsp;
+    // DSP48E1 is 25 x 18; products narrower than 9 bits stay in LUTs.
+    expect(dspFor(8, 9, xc7)).toBe(1);
+    expect(dspFor(4, 4, xc7)).toBe(0);
+    expect(dspFor(2, 7, xc7)).toBe(1);
+    expect(dspFor(24, 18, xc7)).toBe(1);
+    expect(dspFor(30, 20, xc7)).toBe(4);
+    // SB_MAC16 is 16 x 16 from 11 product bits; MULT18X18D takes every multiply.
+    expect(dspFor(5, 5, ice)).toBe(0);
+    expect(dspFor(6, 6, ice)).toBe(1);
+    expect(dspFor(17, 8, ice)).toBe(2);
+    expect(dspFor(3, 3, ecp5)).toBe(1);
+  });
+
+  it('block RAM tiling picks the cheapest shape (hand-worked)', () => {
+    const b = FAMILIES.xc7.bram;
+    expect(bramTiles(512, 36, b)).toBe(0.5); // one RAMB18 in 512 x 36
+    expect(bramTiles(1024, 36, b)).toBe(1); // one RAMB36 in 1K x 36
+    expect(bramTiles(4096, 8, b)).toBe(1); // 4K x 9 RAMB36
+    expect(bramTiles(300, 72, b)).toBe(1); // 512 x 72 RAMB36
+    expect(bramTiles(256, 16, FAMILIES.ice40up.bram)).toBe(1);
+    expect(bramTiles(1024, 16, FAMILIES.ice40up.bram)).toBe(4);
+  });
+
+  for (const target of ['xc7', 'ice40up', 'ecp5'] as const) {
+    const file = `bench/calibration/${target}-memories.json`;
+    it.runIf(existsSync(file) && calibrations[target])(`${target}: memory mapping reproduces Yosys on the measured grid of RAM and ROM shapes`, () => {
+      const grid = JSON.parse(readFileSync(file, 'utf8')).shapes as { kind: 'ram' | 'rom'; depth: number; width: number; bram: number; lutram: number }[];
+      const cal = calibrations[target]!;
+      const wrong = grid.filter((s) => {
+        const m = mapMemory(s.kind, s.depth, s.width, FAMILIES[target], cal.memory);
+        return m.bram !== s.bram || m.lutram !== s.lutram;
+      });
+      // Block RAM counts are exact on every shape that Yosys puts in block RAM.
+      expect(wrong.filter((s) => s.bram > 0).map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
+      expect(wrong.length).toBeLessThanOrEqual(Math.ceil(grid.length * 0.02));
+    });
+  }
+
+  it('per-block figures add up to the total, and more multipliers never cost fewer DSPs', () => {
+    const q = zooQGraph('lenet5', 'mixed');
+    const a = estimatePlan(buildPlan(q, { macs: 16 }), 'xc7'), b = estimatePlan(buildPlan(q, { macs: 256 }), 'xc7');
+    for (const e of [a, b]) {
+      expect(e.blocks.reduce((s, x) => s + x.dsp, 0)).toBe(e.total.dsp);
+      expect(e.blocks.reduce((s, x) => s + x.bram, 0)).toBe(e.total.bram);
+    }
+    expect(b.total.dsp).toBeGreaterThanOrEqual(a.total.dsp);
+  });
+});
+
+describe('fxpq estimate', () => {
+  const dir = tempDir();
+  const model = writeZooFxp('mlp', 'u8', dir);
+  it('--json prints target, totals and per-block figures; bad --target is a one-line error', () => {
+    const r = fxpq('estimate', model, '--macs', '64', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.target).toBe('xc7');
+    for (const k of ['lut', 'ff', 'dsp', 'bram']) expect(typeof j[k]).toBe('number');
+    expect(j.synth).toBeNull();
+    expect(j.layers.length).toBeGreaterThan(3);
+    const bad = fxpq('estimate', model, '--target', 'stratix');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
