@@ -42,11 +42,32 @@ function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: numb
   return counters + 8 * sw + outB.addrBits;
 }
 
+export interface MemoryShape { kind: 'rom' | 'ram' | 'regfile'; depth: number; width: number; columns?: () => number }
+
+/**
+ * Bit columns of a ROM that vary across its words, counting identical columns once: in logic,
+ * synthesis drops constant columns and merges equal ones (a bias shifted to the accumulator is
+ * mostly constant zeros and sign copies).
+ */
+export function distinctColumns(depth: number, lanes: number, bits: number, value: (word: number, lane: number) => number): number {
+  const seen = new Set<string>();
+  const col = new Uint8Array(depth);
+  for (let l = 0; l < lanes; l++) {
+    for (let b = 0; b < bits; b++) {
+      let ones = 0;
+      for (let d = 0; d < depth; d++) { col[d] = Math.floor(value(d, l) / 2 ** b) & 1; ones += col[d]; }
+      if (ones === 0 || ones === depth) continue;
+      seen.add(col.join(''));
+    }
+  }
+  return seen.size;
+}
+
 export interface BlockFeatures {
   features: FeatureVector;
   dsp: number;
-  /** Memories of the block: [kind, depth, width]. */
-  memories: { kind: 'rom' | 'ram' | 'regfile'; depth: number; width: number }[];
+  /** Memories of the block; a ROM can count its distinct non-constant bit columns (what a LUT table needs). */
+  memories: MemoryShape[];
 }
 
 export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): BlockFeatures {
@@ -66,18 +87,32 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     else f.mulLut += mults * a * b;
     f.ctlBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth);
     f.addBits += e.pe * (e.simd - 1) * w.treeW;
-    f.accBits += e.pe * w.accW;
+    // With one product per lane, Yosys packs multiply, accumulate and the accumulator register
+    // into the DSP block (xilinx_dsp and the like): no adder or register of its own remains.
+    const inDsp = perMul > 0 && e.simd === 1;
+    if (!inDsp) f.accBits += e.pe * w.accW;
     const rq = requantRtl(w.accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
     f.rqBits += e.pe * rq.width;
     f.cmpBits += e.pe * 2 * rq.width;
     // Pipeline registers of the input word and sub-word selection.
     f.regBits += e.simd * e.inFormat.wl + (inB.lanes > e.simd ? inB.wordBits : 0);
     f.muxBits += inB.lanes > e.simd ? e.simd * e.inFormat.wl * (inB.lanes / e.simd) : 0;
-    memories.push({ kind: 'rom', depth: w.wDepth, width: w.wWidth }, { kind: 'rom', depth: w.bDepth, width: w.bWidth });
+    // ROM words as the renderer packs them: weight word (g, tap) holds lane (p, s) = weight of
+    // output g*pe+p, input channel cw*simd+s, kernel position; bias word g holds the pe biases.
+    const kk = e.win.kh * e.win.kw, cinK = e.cin * kk;
+    const weightAt = (word: number, lane: number) => {
+      const g = Math.floor(word / e.k), t = word % e.k, cw = Math.floor(t / kk), r = t % kk;
+      const p = Math.floor(lane / e.simd), s2 = lane % e.simd;
+      return e.weights[(g * e.pe + p) * cinK + (cw * e.simd + s2) * kk + r];
+    };
+    memories.push(
+      { kind: 'rom', depth: w.wDepth, width: w.wWidth, columns: () => distinctColumns(w.wDepth, e.pe * e.simd, e.weightFormat.wl, weightAt) },
+      { kind: 'rom', depth: w.bDepth, width: w.bWidth, columns: () => distinctColumns(w.bDepth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p]) },
+    );
     // Registers as templated: window counters and address registers, ROM address, stage B flags
     // and output address, sub-word select, accumulators, write port.
     f.ffBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
-      + (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) + e.pe * w.accW;
+      + (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) + (inDsp ? 0 : e.pe * w.accW);
   } else if (e.kind === 'pool') {
     const groups = e.c / e.lanes;
     f.ctlBits += windowBits(e.win, inB, outB, groups, false);

@@ -32,7 +32,7 @@ function lutramShape(depth: number, width: number) {
   return { units: banks * Math.ceil(width / 3), banks };
 }
 
-export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules): MemoryMapping {
+export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number): MemoryMapping {
   const bits = depth * width;
   // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
   // register file is a plain register.
@@ -54,6 +54,10 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   // Logic: a ROM is a LUT table per output bit (64 entries per 6-input LUT, wider tables through
   // multiplexers) and its output register; a RAM or register file is flip-flops and read muxes.
   const banks = Math.ceil(depth / 2 ** fam.lutInputs);
-  if (kind === 'rom') return { how: 'logic', bram: 0, lutram: 0, lut: depth <= 1 ? 0 : width * (banks + Math.max(0, banks / 4 - 1) * 1.5), ff: width };
+  if (kind === 'rom') {
+    // Only columns that vary, each once, need a table and a register bit (when the contents are known).
+    const w = columns ? columns() : width;
+    return { how: 'logic', bram: 0, lutram: 0, lut: w * (banks + Math.max(0, banks / 4 - 1) * 1.5), ff: w };
+  }
   return { how: 'logic', bram: 0, lutram: 0, lut: width * banks, ff: bits + (kind === 'ram' ? width : 0) };
 }
