@@ -3,7 +3,7 @@
  * generated design's storage primitives (activation RAM, weight/bias ROM with random contents,
  * output register file), each as its own module, so `stat` gives every shape's cells. Writes
  * bench/calibration/<target>-memories.json.
- * Usage: node dist/bench/estimator-memories.js --target xc7
+ * Usage: node dist/bench/estimator-memories.js --target xc7 [--max-bits 131072]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,6 +13,9 @@ import { synthesize, type Target } from '../src/synth/yosys.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const target = arg('target', 'xc7') as Target;
+// Families without distributed RAM build small memories from flip-flops, which is slow to
+// synthesize at large sizes; their block-RAM threshold lies far below the cap anyway.
+const maxBits = Number(arg('max-bits', String(2 ** 17)));
 const clog2 = (n: number) => (n <= 1 ? 1 : Math.ceil(Math.log2(n)));
 
 // The primitives exactly as templated, with the module name and parameters fixed per shape.
@@ -27,7 +30,7 @@ const src: string[] = [];
 for (const kind of ['ram', 'rom'] as const) {
   for (const depth of depths) {
     for (const width of widths) {
-      if (depth * width > 2 ** 17) continue;
+      if (depth * width > maxBits) continue;
       const module = `${kind}_${depth}x${width}`;
       const aw = clog2(depth);
       let text = kinds[kind].replace(/module \{\{top\}\}_\w+ #\(/, `module ${module} #(`)
