@@ -54,10 +54,14 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   // Logic: a ROM is a LUT table per output bit (64 entries per 6-input LUT, wider tables through
   // multiplexers) and its output register; a RAM or register file is flip-flops and read muxes.
   const banks = Math.ceil(depth / 2 ** fam.lutInputs);
+  // Combining the banks: 6-input LUT families have MUXF7/F8 for the first two levels; with 4-input
+  // LUTs every 2:1 multiplexer is a LUT.
+  const mux = fam.lutInputs >= 6 ? Math.max(0, banks / 4 - 1) * 1.5 : banks - 1;
   if (kind === 'rom') {
     // Only columns that vary, each once, need a table and a register bit (when the contents are known).
     const w = columns ? columns() : width;
-    return { how: 'logic', bram: 0, lutram: 0, lut: w * (banks + Math.max(0, banks / 4 - 1) * 1.5), ff: w };
+    return { how: 'logic', bram: 0, lutram: 0, lut: w * (banks + mux), ff: w };
   }
-  return { how: 'logic', bram: 0, lutram: 0, lut: width * banks, ff: bits + (kind === 'ram' ? width : 0) };
+  // Flip-flops for every bit, a read multiplexer per output bit, a write enable per word.
+  return { how: 'logic', bram: 0, lutram: 0, lut: width * (banks + mux) + depth, ff: bits + (kind === 'ram' ? width : 0) };
 }
