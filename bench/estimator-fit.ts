@@ -30,14 +30,19 @@ const score = (r: MemoryRules) => grid.filter((s) => {
   const m = mapMemory(s.kind, s.depth, s.width, fam, r);
   return m.bram === s.bram && m.lutram === s.lutram;
 }).length;
-for (const re of [0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7]) {
-  for (const ra of [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) {
+for (const re of [0.2, 0.25, 0.26, 0.27, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.7]) {
+  for (const ra of [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6]) {
     for (const mu of hasLutram ? [8, 12, 16, 20, 24, 32] : [0]) {
       const r: MemoryRules = { romMinEfficiency: re, ramMinEfficiency: ra, lutram: hasLutram ? { maxUnits: mu } : null, unitBits };
       if (score(r) > score(rules)) rules = r;
     }
   }
 }
+// Logic around RAMs in block RAM, per data bit (median over the grid).
+const med = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : 0; };
+const bramRams = grid.filter((s) => s.kind === 'ram' && s.bram > 0);
+rules.ramBramLutPerBit = Number(med(bramRams.map((s) => s.lut / s.width)).toFixed(3));
+rules.ramBramFfPerBit = Number(med(bramRams.map((s) => s.ff / s.width)).toFixed(3));
 const wrong = grid.filter((s) => { const m = mapMemory(s.kind, s.depth, s.width, fam, rules); return m.bram !== s.bram || m.lutram !== s.lutram; });
 console.log(`memory rules ${JSON.stringify(rules)}: block and distributed RAM counts exact on ${grid.length - wrong.length}/${grid.length} grid shapes`);
 for (const s of wrong.slice(0, 12)) { const m = mapMemory(s.kind, s.depth, s.width, fam, rules); console.log(`  ${s.kind} ${s.depth}x${s.width}: yosys BRAM ${s.bram} LUTRAM ${s.lutram}, rule ${m.bram} / ${m.lutram}`); }

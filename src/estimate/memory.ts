@@ -15,6 +15,9 @@ export interface MemoryRules {
   lutram: { maxUnits: number } | null;
   /** Bits of one block RAM unit (parity included), for the efficiency. */
   unitBits: number;
+  /** LUTs and flip-flops per data bit around a RAM in block RAM (iCE40: read-during-write bypass). */
+  ramBramLutPerBit?: number;
+  ramBramFfPerBit?: number;
 }
 
 export interface MemoryMapping {
@@ -48,7 +51,10 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
       }
       return { how: 'bram', bram: tiles, lutram: 0, lut: 0, ff: 0 };
     }
-    if (eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) return { how: 'bram', bram: tiles, lutram: 0, lut: 0, ff: 0 };
+    if (eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) {
+      const ram = kind === 'ram';
+      return { how: 'bram', bram: tiles, lutram: 0, lut: ram ? Math.round(width * (r.ramBramLutPerBit ?? 0)) : 0, ff: ram ? Math.round(width * (r.ramBramFfPerBit ?? 0)) : 0 };
+    }
   }
   if (kind === 'regfile' && r.lutram) return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
   // Logic: a ROM is a LUT table per output bit (64 entries per 6-input LUT, wider tables through
@@ -62,6 +68,7 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
     const w = columns ? columns() : width;
     return { how: 'logic', bram: 0, lutram: 0, lut: w * (banks + mux), ff: w };
   }
-  // Flip-flops for every bit, a read multiplexer per output bit, a write enable per word.
-  return { how: 'logic', bram: 0, lutram: 0, lut: width * (banks + mux) + depth, ff: bits + (kind === 'ram' ? width : 0) };
+  // Flip-flops for every bit, a depth-to-1 read multiplexer per output bit, a write enable per word.
+  const readMux = fam.lutInputs >= 6 ? Math.ceil(depth / 4) : depth - 1;
+  return { how: 'logic', bram: 0, lutram: 0, lut: width * readMux + depth, ff: bits + (kind === 'ram' ? width : 0) };
 }

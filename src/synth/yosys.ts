@@ -80,7 +80,8 @@ export async function synthesize(inp: SynthInput): Promise<SynthStats> {
   const script = [
     ...inp.sources.map((f) => `read_verilog -defer -noautowire ${f}`),
     `hierarchy -check -top ${inp.top}`,
-    `${inp.hierarchical ? SYNTH[inp.target].replace(' -flatten', '') : SYNTH[inp.target]} -top ${inp.top}`,
+    // synth_ice40 and synth_ecp5 flatten unless told not to; synth_xilinx keeps the hierarchy.
+    `${inp.hierarchical ? SYNTH[inp.target].replace(' -flatten', inp.target === 'xc7' ? '' : ' -noflatten') : SYNTH[inp.target]} -top ${inp.top}`,
     'tee -q -o stat.json stat -json',
   ].join('\n') + '\n';
   const t0 = performance.now();
