@@ -169,7 +169,7 @@ function linearModel(e: LinearEngine, inB: BufferPlan, outB: BufferPlan, arena: 
   };
 }
 
-function poolModel(e: PoolEngine, inB: BufferPlan, outB: BufferPlan): EngineModel {
+function poolModel(e: PoolEngine): EngineModel {
   const { win, lanes } = e;
   if (e.mode === 'max' && (e.inFormat.wl !== e.outFormat.wl || e.inFormat.fl !== e.outFormat.fl || e.inFormat.signed !== e.outFormat.signed)) {
     throw new Error(`engine ${e.id}: max pooling passes values through, so its output format must equal its input format`);
@@ -184,7 +184,6 @@ function poolModel(e: PoolEngine, inB: BufferPlan, outB: BufferPlan): EngineMode
     taps: engineTaps(e), validTaps: validPerGroup * groups, macs: 0,
     reads: [engineTaps(e)], writes: groups * pix, weightReads: 0, biasReads: 0,
   };
-  void inB; void outB;
   if (e.mode === 'max') {
     const min = minInt(e.inFormat);
     return {
@@ -260,7 +259,7 @@ export function engineModel(plan: HwPlan, e: EnginePlan, arena: WasmArena | null
   const inB = plan.buffers[e.inputs[0]], outB = plan.buffers[e.output];
   switch (e.kind) {
     case 'linear': return linearModel(e, inB, outB, arena);
-    case 'pool': return poolModel(e, inB, outB);
+    case 'pool': return poolModel(e);
     case 'add': return addModel(e);
   }
 }

@@ -4,7 +4,7 @@ import type { QGraph } from '../src/quant/qgraph.js';
 import type { HwPlan } from '../src/hw/plan.js';
 import { workerScript } from '../src/util/worker-script.js';
 import { type Counters, countersOf } from './counters.js';
-import { engineModel } from './engines.js';
+import { engineModel, type EngineModel } from './engines.js';
 import { alwaysReady, type Handshake } from './handshake.js';
 import { type ImageTiming, schedule, Simulator } from './simulator.js';
 
@@ -55,13 +55,13 @@ export function runChunk(sim: Simulator, q: QGraph, x: Float64Array, n: number, 
   return { mismatches, first, simulate: (t1 - t0) / 1000, reference: (performance.now() - t1) / 1000 };
 }
 
-function result(plan: HwPlan, outputs: Float64Array, images: number, o: SimulateOptions, chunks: ChunkResult[]): SimulateResult {
+function result(plan: HwPlan, outputs: Float64Array, images: number, o: SimulateOptions, chunks: ChunkResult[], models?: EngineModel[]): SimulateResult {
   const timing = schedule(plan, images, o.handshake ?? alwaysReady);
   const check = o.check ?? true;
   let first: SimMismatch | null = null;
   for (const c of chunks) if (c.first && (!first || c.first.image < first.image)) first = c.first;
   return {
-    outputs, timing, counters: countersOf(plan, plan.engines.map((e) => engineModel(plan, e)), timing),
+    outputs, timing, counters: countersOf(plan, models ?? plan.engines.map((e) => engineModel(plan, e)), timing),
     mismatches: check ? chunks.reduce((s, c) => s + c.mismatches, 0) : -1, firstMismatch: first,
     seconds: { simulate: chunks.reduce((s, c) => s + c.simulate, 0), reference: chunks.reduce((s, c) => s + c.reference, 0) },
   };
@@ -78,7 +78,7 @@ export function simulate(q: QGraph, plan: HwPlan, inputs: Float64Array, images: 
     chunks.push(runChunk(sim, q, inputs.subarray(s * ni, (s + n) * ni), n, s, outputs.subarray(s * no, (s + n) * no), o.check ?? true));
     o.onImage?.(s + n);
   }
-  return result(plan, outputs, images, o, chunks);
+  return result(plan, outputs, images, o, chunks, sim.models);
 }
 
 /**
