@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# RTL simulators for co-simulation (Debian packages; there is no npm build of Icarus).
+# RTL simulators for co-simulation (Debian packages; there is no npm build of Icarus), and a browser.
 missing=()
 command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v verilator >/dev/null 2>&1 || missing+=(verilator)
+# Headless Chromium: the tests open the HTML reports in it and check their plots.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -10,7 +10,9 @@ import { generateCommand } from './commands/generate.js';
 import { inferCommand } from './commands/infer.js';
 import { infoCommand } from './commands/info.js';
 import { quantizeCommand } from './commands/quantize.js';
+import { runCommand } from './commands/run.js';
 import { simulateCommand } from './commands/simulate.js';
+import { sweepCommand } from './commands/sweep.js';
 import { synthCommand } from './commands/synth.js';
 
 const debug = process.argv.includes('--debug');
@@ -127,7 +129,58 @@ await yargs(hideBin(process.argv))
     .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram",...}' }),
   run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, json: a.json })))
-  .demandCommand(1, 'Name a command: info, eval, quantize, infer, generate, simulate, cosim, estimate, synth')
+  .command('sweep <model>', 'Design-space sweep: quantization configurations x MAC budgets, with accuracy, memory, resources and speed; table, JSON and HTML report', (y) => y
+    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
+    .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })
+    .option('calib-scale', { type: 'string', describe: 'Scale for uint8 calibration images, e.g. 1/255' })
+    .option('calib-labels', { type: 'string', describe: 'Optional calibration labels (budgets become labelled accuracy)' })
+    .option('test', { type: 'string', describe: 'Test images (.npy) for the accuracy of each configuration (integer reference)' })
+    .option('test-labels', { type: 'string', describe: 'Test labels: accuracy is top-1; without them, agreement with the float model' })
+    .option('test-scale', { type: 'string', describe: 'Scale for uint8 test images' })
+    .option('test-limit', { type: 'number', describe: 'Use only the first N test images' })
+    .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family of the resource estimates' })
+    .option('macs', { type: 'string', default: '64,256,1024', describe: 'MAC budgets, comma-separated' })
+    .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for images/s' })
+    .option('uniform-bits', { type: 'string', default: '16,8,6,4', describe: 'Uniform word lengths to include (none for none)' })
+    .option('max-drops', { type: 'string', default: '0.5,1,2', describe: 'FxP-QNet --max-drop budgets to include (none for none)' })
+    .option('ristretto', { type: 'boolean', default: true, describe: 'Include the Ristretto baseline (--no-ristretto to leave it out)' })
+    .option('choose-drop', { type: 'number', default: 1, describe: 'The chosen configuration: least parameter memory within this drop (pp)' })
+    .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the searches may use' })
+    .option('start-bits', { type: 'number', default: 16, describe: 'Word length the searches start at' })
+    .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the FxP-QNet searches minimise' })
+    .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
+    .option('workers', { type: 'number', describe: 'Threads: configurations run side by side (default: 2)' })
+    .option('cache', { type: 'string', default: '.fxpq-cache/sweep', describe: 'Result cache folder, keyed by content hash (--no-cache to disable)' })
+    .option('out', { type: 'string', describe: 'Output folder (default out/sweep-NAME; written atomically)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print sweep.json instead of the table' }),
+  run((a) => sweepCommand({
+    model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], test: a.test, testLabels: a['test-labels'],
+    testScale: a['test-scale'], testLimit: a['test-limit'], target: a.target, macs: a.macs, clock: a.clock, uniformBits: a['uniform-bits'], maxDrops: a['max-drops'],
+    ristretto: a.ristretto, chooseDrop: a['choose-drop'], seed: a.seed, minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective,
+    workers: a.workers, cache: a.cache as string | false, out: a.out, json: a.json,
+  })))
+  .command('run [model]', 'The whole flow on one model (default: the bundled LeNet-5): quantize, generate RTL, simulate, co-simulate a sample, estimate, report', (y) => y
+    .positional('model', { type: 'string', describe: 'ONNX file (default: models/lenet5.onnx of this package)' })
+    .option('calib', { type: 'string', describe: 'Calibration images (default: the bundled Fashion-MNIST images when the input is [1, 28, 28])' })
+    .option('data', { type: 'string', describe: 'Test images (default: the bundled 1,000 test images)' })
+    .option('labels', { type: 'string', describe: 'Test labels (default: the bundled ones with the bundled images)' })
+    .option('max-drop', { type: 'number', default: 1, describe: 'FxP-QNet budget in percentage points of top-1' })
+    .option('macs', { type: 'number', default: 256, describe: 'Multiplier budget of the accelerator' })
+    .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family of the resource estimate' })
+    .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for images/s' })
+    .option('sim', { type: 'string', default: 'auto', choices: ['auto', 'verilator', 'icarus', 'none'], describe: 'RTL simulator for the co-simulation sample' })
+    .option('cosim-images', { type: 'number', default: 100, describe: 'Images co-simulated in RTL (Icarus: at most 10)' })
+    .option('out', { type: 'string', describe: 'Report folder (default out/NAME)' })
+    .option('rtl-out', { type: 'string', describe: 'RTL folder (default rtl-out/NAME)' })
+    .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
+    .option('workers', { type: 'number', describe: 'Threads (default: 2)' })
+    .option('cache', { type: 'string', default: '.fxpq-cache/sweep', describe: 'Result cache folder (--no-cache to disable)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print run.json instead of the summary' }),
+  run((a) => runCommand({
+    model: a.model, calib: a.calib, data: a.data, labels: a.labels, maxDrop: a['max-drop'], macs: a.macs, target: a.target, clock: a.clock,
+    sim: a.sim, cosimImages: a['cosim-images'], out: a.out, rtlOut: a['rtl-out'], seed: a.seed, workers: a.workers, cache: a.cache as string | false, json: a.json,
+  })))
+  .demandCommand(1, 'Name a command: run, info, eval, quantize, infer, generate, simulate, cosim, estimate, synth, sweep')
   .strict()
   .fail((msg, err) => {
     if (err) fail(err);

@@ -1,0 +1,62 @@
+import chalk from 'chalk';
+import { basename, join } from 'node:path';
+import { FxpqError } from '../../errors.js';
+import { writeFolderAtomic } from '../../io/atomic.js';
+import { parseScale } from '../../io/dataset.js';
+import { sweepHtml } from '../../report/html.js';
+import { defaultWorkers } from '../../search/backend.js';
+import type { Objective } from '../../search/structures.js';
+import { DEFAULT_CHOICE, DEFAULT_SWEEP_MACS, numberList, sweepConfigs } from '../../sweep/configs.js';
+import { runSweep, type SweepResult } from '../../sweep/sweep.js';
+import { TARGETS, type Target } from '../../synth/yosys.js';
+import { Progress } from '../progress.js';
+import { fmtInt, table } from '../table.js';
+
+export interface SweepArgs {
+  model: string; calib: string; calibScale?: string; calibLabels?: string;
+  test?: string; testLabels?: string; testScale?: string; testLimit?: number;
+  target: string; macs?: string; clock: number; uniformBits?: string; maxDrops?: string; ristretto: boolean;
+  chooseDrop: number; seed: number; minBits: number; startBits: number; objective: string;
+  workers?: number; cache: string | false; out?: string; json: boolean;
+}
+
+export function printSweep(s: SweepResult): void {
+  const pc = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
+  console.log(table(
+    ['configuration', '--macs', 'accuracy %', 'drop pp', 'params', 'overall', 'LUT', 'FF', 'DSP', 'BRAM', 'cycles/image', 'images/s', 'Pareto'],
+    s.points.map((p) => [p.label + (p.config === s.chosen ? ' *' : ''), p.macs_budget, pc(p.accuracy), pc(p.drop), `${p.params_compression.toFixed(2)}x`, `${p.overall_compression.toFixed(2)}x`,
+      fmtInt(p.lut), fmtInt(p.ff), p.dsp, p.bram, fmtInt(p.cycles_per_image), fmtInt(Math.round(p.images_per_second)), p.pareto_lut ? 'yes' : '']),
+  ));
+  console.log(chalk.dim(`accuracy: ${s.accuracy_measure}; float32 ${s.float.accuracy.toFixed(2)} %; resources: analytical ${s.target} estimate; images/s at ${s.clock_mhz} MHz; * chosen (least parameter memory within ${s.choose_drop} pp)`));
+}
+
+export async function sweepCommand(a: SweepArgs): Promise<void> {
+  if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
+  if (a.testLabels && !a.test) throw new FxpqError('--test-labels needs --test');
+  const configs = sweepConfigs({
+    uniformBits: numberList(a.uniformBits, '--uniform-bits') ?? DEFAULT_CHOICE.uniformBits,
+    maxDrops: numberList(a.maxDrops, '--max-drops') ?? DEFAULT_CHOICE.maxDrops,
+    ristretto: a.ristretto,
+  });
+  const bar = new Progress('sweep', configs.length, 'configurations', !a.json);
+  const { result: s, files } = await runSweep({
+    model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels,
+    test: a.test ? { data: a.test, labels: a.testLabels, scale: parseScale(a.testScale), limit: a.testLimit } : undefined,
+    configs, macs: numberList(a.macs, '--macs') ?? DEFAULT_SWEEP_MACS, target: a.target as Target, clockMhz: a.clock,
+    seed: a.seed, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective,
+    workers: a.workers ?? defaultWorkers(), cacheDir: a.cache === false ? null : a.cache, chooseDrop: a.chooseDrop,
+    onProgress: (done) => bar.update(done),
+  });
+  bar.done();
+  const out = a.out ?? join('out', `sweep-${basename(a.model).replace(/\.onnx$/i, '')}`);
+  const models = Object.fromEntries(s.configs.map((c, i) => [`models/${c.id}.fxp.json`, JSON.stringify(files[i]) + '\n']));
+  writeFolderAtomic(out, { 'sweep.json': JSON.stringify(s, null, 2) + '\n', 'report.html': sweepHtml(s), ...models });
+  if (a.json) {
+    console.log(JSON.stringify(s));
+    return;
+  }
+  printSweep(s);
+  const cachedN = s.configs.filter((c) => c.cached).length;
+  console.log(`${chalk.bold(s.model)}: ${s.configs.length} configurations x ${new Set(s.points.map((p) => p.macs_budget)).size} MAC budgets in ${s.seconds.total.toFixed(1)} s` +
+    `${cachedN ? ` (${cachedN} from the cache)` : ''} -> ${join(out, 'report.html')}, ${join(out, 'sweep.json')}`);
+}

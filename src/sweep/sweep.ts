@@ -1,0 +1,243 @@
+import { basename } from 'node:path';
+import { FxpqError } from '../errors.js';
+import { calibrations, estimatePlan } from '../estimate/estimate.js';
+import { evaluate } from '../eval/evaluate.js';
+import { buildPlan } from '../hw/plan.js';
+import { loadImages, loadLabels } from '../io/dataset.js';
+import { type FxpFile, parseFxp } from '../io/fxpjson.js';
+import { size } from '../ir/types.js';
+import { importOnnxFile } from '../onnx/import.js';
+import type { Objective } from '../search/structures.js';
+import type { Target } from '../synth/yosys.js';
+import { TOOL_VERSION } from '../version.js';
+import { ResultCache, contentKey, fileHash } from './cache.js';
+import type { QuantConfig } from './configs.js';
+import { type QuantJob, type QuantJobResult, type TestSet } from './job.js';
+import { runJobs } from './pool.js';
+import { paretoFront } from './pareto.js';
+
+export interface SweepOptions {
+  model: string;
+  calib: string;
+  calibScale?: number;
+  calibLabels?: string;
+  test?: TestSet;
+  configs: QuantConfig[];
+  macs: number[];
+  target: Target;
+  clockMhz: number;
+  seed: number;
+  minBits: number;
+  startBits: number;
+  objective: Objective;
+  /** Threads: independent configurations run side by side. */
+  workers: number;
+  cacheDir: string | null;
+  /** The chosen configuration is the smallest (params) whose drop is at most this. */
+  chooseDrop: number;
+  onProgress?: (done: number, total: number, what: string) => void;
+}
+
+type Fmt = { wl: number; fl: number; signed: boolean } | null;
+export interface SweepLayer { name: string; kind: string; weights: Fmt; bias: Fmt; input: Fmt; output: Fmt; params: number }
+
+export interface SweepConfigResult {
+  id: string;
+  label: string;
+  method: string;
+  max_drop: number | null;
+  uniform_bits: number | null;
+  /** Top-1 (%) on the test images with labels, else null. */
+  top1: number | null;
+  /** Top-1 agreement (%) with the float model on the test images (calibration images without a test set). */
+  agreement: number | null;
+  /** The accuracy the sweep compares: top1 when labelled, else agreement. */
+  accuracy: number;
+  /** Percentage points lost against the float model on the same measure. */
+  drop: number;
+  compression: { params: number; overall: number };
+  bits: { params: number; activations: number };
+  layers: SweepLayer[];
+  quantize_seconds: number;
+  cached: boolean;
+  pareto_memory: boolean;
+}
+
+export interface SweepPoint {
+  config: string;
+  label: string;
+  method: string;
+  macs_budget: number;
+  multipliers: number;
+  accuracy: number;
+  top1: number | null;
+  drop: number;
+  params_compression: number;
+  overall_compression: number;
+  params_kib: number;
+  lut: number;
+  ff: number;
+  dsp: number;
+  bram: number;
+  lutram: number;
+  cycles_per_image: number;
+  interval_cycles: number;
+  images_per_second: number;
+  pareto_lut: boolean;
+}
+
+export interface SweepResult {
+  tool: string;
+  model: string;
+  target: Target;
+  clock_mhz: number;
+  accuracy_measure: 'top-1 vs test labels' | 'top-1 agreement with the float model on the test images' | 'top-1 agreement with the float model on the calibration images';
+  float: { top1: number | null; accuracy: number; params_kib: number };
+  test_images: number;
+  calib_images: number;
+  configs: SweepConfigResult[];
+  points: SweepPoint[];
+  /** Budgets the plan could not fit, per configuration. */
+  skipped: { config: string; macs_budget: number; reason: string }[];
+  chosen: string | null;
+  choose_drop: number;
+  seconds: { total: number; computed: number; cached: number };
+}
+
+export function checkSweepOptions(o: SweepOptions): void {
+  if (!calibrations[o.target]) throw new FxpqError(`the estimator has no calibration for ${o.target} yet; use --target xc7`);
+  if (o.macs.length === 0) throw new FxpqError('--macs needs at least one budget');
+  for (const m of o.macs) if (!Number.isInteger(m) || m < 1) throw new FxpqError(`--macs: ${m} is not a positive integer`);
+  if (!(o.clockMhz > 0) || !Number.isFinite(o.clockMhz)) throw new FxpqError(`--clock must be a positive number of MHz, got ${o.clockMhz}`);
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64) throw new FxpqError(`--workers must be an integer in 1..64, got ${o.workers}`);
+  if (!(o.chooseDrop >= 0)) throw new FxpqError(`--choose-drop must be a non-negative number, got ${o.chooseDrop}`);
+}
+
+/**
+ * Runs every configuration (quantization + integer-reference accuracy, cached by content hash and
+ * spread over worker threads), then plans and estimates each at every MAC budget (milliseconds),
+ * and marks the Pareto fronts and the chosen configuration.
+ */
+export interface SweepRun {
+  result: SweepResult;
+  /** The quantized model of each configuration, in configuration order. */
+  files: FxpFile[];
+}
+
+export async function runSweep(o: SweepOptions): Promise<SweepRun> {
+  checkSweepOptions(o);
+  const t0 = performance.now();
+  const g = importOnnxFile(o.model);
+  const classes = size(g.shapes[g.output]);
+  const calibCount = loadImages(o.calib, g.input.shape, { scale: o.calibScale }).count;
+
+  // The float model on the test images, once: accuracy reference and agreement targets.
+  let floatTop1: number | null = null;
+  let floatPred: number[] | null = null;
+  let testImages = 0;
+  if (o.test) {
+    const imgs = loadImages(o.test.data, g.input.shape, { scale: o.test.scale, limit: o.test.limit });
+    const labels = o.test.labels ? loadLabels(o.test.labels, imgs, classes) : undefined;
+    const r = evaluate(g, imgs, labels);
+    floatTop1 = r.top1;
+    floatPred = Array.from(r.predictions);
+    testImages = imgs.count;
+  }
+  if (o.calibLabels) loadLabels(o.calibLabels, loadImages(o.calib, g.input.shape, { scale: o.calibScale }), classes);
+
+  const cache = new ResultCache(o.cacheDir);
+  const inputs = {
+    tool: TOOL_VERSION, model: fileHash(o.model), calib: fileHash(o.calib), calibScale: o.calibScale ?? null,
+    calibLabels: o.calibLabels ? fileHash(o.calibLabels) : null,
+    test: o.test ? { data: fileHash(o.test.data), labels: o.test.labels ? fileHash(o.test.labels) : null, scale: o.test.scale ?? null, limit: o.test.limit ?? null } : null,
+    seed: o.seed, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+  };
+  const keys = o.configs.map((c) => contentKey({ ...inputs, config: { method: c.method, uniformBits: c.uniformBits ?? null, maxDrop: c.maxDrop } }));
+  const results: (QuantJobResult | null)[] = keys.map((k) => cache.get<QuantJobResult>(k));
+  const cached = results.map((r) => r !== null);
+  const todo = o.configs.map((_, i) => i).filter((i) => !results[i]);
+  // Longest first (searches before fixed formats) so both threads finish together.
+  const cost = (c: QuantConfig) => (c.method === 'fxpqnet' ? 3 : c.method === 'ristretto' || c.uniformBits === undefined ? 2 : 1);
+  todo.sort((a, b) => cost(o.configs[b]) - cost(o.configs[a]) || a - b);
+  const jobs: QuantJob[] = todo.map((i) => ({
+    model: o.model, calib: o.calib, calibScale: o.calibScale, calibLabels: o.calibLabels,
+    test: o.test ?? null, floatPredictions: floatPred, config: o.configs[i], seed: o.seed,
+    minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+    // A lone search may use every thread itself; side by side, one each.
+    workers: todo.length === 1 ? o.workers : 1,
+  }));
+  let finished = o.configs.length - todo.length;
+  o.onProgress?.(finished, o.configs.length, 'configurations');
+  await runJobs(jobs, o.workers, (j, r) => {
+    const i = todo[j];
+    results[i] = r;
+    cache.put(keys[i], r);
+    o.onProgress?.(++finished, o.configs.length, o.configs[i].label);
+  });
+
+  const accuracyOf = (r: QuantJobResult): number => {
+    if (r.test) return r.test.top1 ?? r.test.agreement!;
+    return r.report.calibration.agreement ?? 0;
+  };
+  const floatAccuracy = floatTop1 ?? 100;
+  const configs: SweepConfigResult[] = o.configs.map((c, i) => {
+    const r = results[i]!;
+    const acc = accuracyOf(r);
+    return {
+      id: c.id, label: c.label, method: c.method, max_drop: c.method === 'uniform' && c.uniformBits !== undefined ? null : c.maxDrop,
+      uniform_bits: c.uniformBits ?? null,
+      top1: r.test?.top1 ?? null, agreement: r.test ? r.test.agreement : r.report.calibration.agreement,
+      accuracy: acc, drop: floatAccuracy - acc,
+      compression: r.report.compression,
+      bits: { params: r.report.bits.params_quantized, activations: r.report.bits.activations_quantized },
+      layers: r.report.layers.map((l) => ({ name: l.name, kind: l.kind, weights: l.weights, bias: l.bias, input: l.input, output: l.output, params: l.params })),
+      quantize_seconds: r.seconds, cached: cached[i], pareto_memory: false,
+    };
+  });
+  const memFront = paretoFront(configs.map((c) => ({ cost: c.bits.params, value: c.accuracy })));
+  configs.forEach((c, i) => { c.pareto_memory = memFront[i]; });
+
+  const name = basename(o.model).replace(/\.onnx$/i, '');
+  const points: SweepPoint[] = [];
+  const skipped: SweepResult['skipped'] = [];
+  o.configs.forEach((c, i) => {
+    const q = parseFxp(results[i]!.file).q;
+    for (const macs of o.macs) {
+      let plan;
+      try {
+        plan = buildPlan(q, { macs, model: name });
+      } catch (e) {
+        if (!(e instanceof FxpqError)) throw e;
+        skipped.push({ config: c.id, macs_budget: macs, reason: e.message });
+        continue;
+      }
+      const est = estimatePlan(plan, o.target).total;
+      const cfg = configs[i];
+      points.push({
+        config: c.id, label: c.label, method: c.method, macs_budget: macs, multipliers: plan.macs,
+        accuracy: cfg.accuracy, top1: cfg.top1, drop: cfg.drop,
+        params_compression: cfg.compression.params, overall_compression: cfg.compression.overall, params_kib: cfg.bits.params / 8192,
+        lut: est.lut, ff: est.ff, dsp: est.dsp, bram: est.bram, lutram: est.lutram,
+        cycles_per_image: plan.latency, interval_cycles: plan.interval, images_per_second: (o.clockMhz * 1e6) / plan.interval,
+        pareto_lut: false,
+      });
+    }
+  });
+  const lutFront = paretoFront(points.map((p) => ({ cost: p.lut, value: p.accuracy })));
+  points.forEach((p, i) => { p.pareto_lut = lutFront[i]; });
+
+  let chosen: SweepConfigResult | null = null;
+  for (const c of configs) if (c.drop <= o.chooseDrop + 1e-9 && (!chosen || c.bits.params < chosen.bits.params)) chosen = c;
+  const secs = (performance.now() - t0) / 1000;
+  const computed = todo.reduce((s, i) => s + results[i]!.seconds, 0);
+  const paramsFloat = results[0]!.report.bits.params_float;
+  const result: SweepResult = {
+    tool: `fxpq ${TOOL_VERSION}`, model: name, target: o.target, clock_mhz: o.clockMhz,
+    accuracy_measure: o.test ? (o.test.labels ? 'top-1 vs test labels' : 'top-1 agreement with the float model on the test images') : 'top-1 agreement with the float model on the calibration images',
+    float: { top1: floatTop1, accuracy: floatAccuracy, params_kib: paramsFloat / 8192 },
+    test_images: testImages, calib_images: calibCount,
+    configs, points, skipped, chosen: chosen?.id ?? null, choose_drop: o.chooseDrop,
+    seconds: { total: secs, computed, cached: configs.filter((c) => c.cached).reduce((s, c) => s + c.quantize_seconds, 0) },
+  };
+  return { result, files: results.map((r) => r!.file) };
+}

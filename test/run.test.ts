@@ -1,0 +1,61 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasTool } from '../src/cosim/simulators.js';
+import { buildModel, randn, rng } from '../src/onnx/builder.js';
+import { chromiumPath, openInChromium } from './helpers/browser.js';
+import { fxpq, fxpqAsync, tempDir } from './helpers/cli.js';
+
+describe('fxpq run', () => {
+  it('runs the whole flow on the bundled model in under 5 minutes and says where the RTL and the report are', async () => {
+    const dir = tempDir('fxpq-run-');
+    const out = join(dir, 'out'), rtl = join(dir, 'rtl');
+    const t0 = performance.now();
+    const r = await fxpqAsync('run', '--cache', join(dir, 'cache'), '--out', out, '--rtl-out', rtl);
+    const seconds = (performance.now() - t0) / 1000;
+    expect(r.code, r.stderr).toBe(0);
+    expect(seconds).toBeLessThan(300);
+    expect(r.stdout).toContain(`RTL in ${rtl}, report in ${join(out, 'report.html')}`);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(run.model).toBe('lenet5');
+    expect(run.quantize.label).toBe('FxP-QNet (max-drop 1)');
+    expect(run.quantize.drop).toBeLessThanOrEqual(1);
+    expect(run.simulate).toMatchObject({ images: 1000, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
+    if (hasTool('verilator')) expect(run.cosim).toMatchObject({ sim: 'verilator', images: 100, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
+    expect(existsSync(join(rtl, 'files.f'))).toBe(true);
+    expect(existsSync(join(out, 'model.fxp.json'))).toBe(true);
+    // The estimate printed is the one `fxpq estimate` gives for the same model and budget.
+    const est = JSON.parse(fxpq('estimate', join(out, 'model.fxp.json'), '--macs', '256', '--json').stdout);
+    expect([run.estimate.lut, run.estimate.ff, run.estimate.dsp, run.estimate.bram]).toEqual([est.lut, est.ff, est.dsp, est.bram]);
+    if (chromiumPath()) {
+      const page = await openInChromium(join(out, 'report.html'), ['acc-memory', 'acc-lut', 'layer-bits']);
+      expect(page.errors).toEqual([]);
+      expect(page.charts['layer-bits'].labels.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('says when no RTL simulator is asked for, and needs --calib for inputs unlike the bundled images', async () => {
+    const dir = tempDir('fxpq-run-');
+    const r = await fxpqAsync('run', 'models/mlp.onnx', '--sim', 'none', '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--rtl-out', join(dir, 'rtl'), '--macs', '32');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/cosim\s+skipped \(--sim none\)/);
+    const bad = fxpq('run', 'models/mlp.onnx', '--macs', '0');
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    const r4 = rng(3);
+    writeFileSync(join(dir, 'small.onnx'), buildModel({
+      inputShape: ['N', 1, 4, 4],
+      inits: [{ name: 'w', dims: [2, 1, 3, 3], values: randn(r4, 18) }, { name: 'fw', dims: [3, 8], values: randn(r4, 24) }],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
+        { op: 'Flatten', inputs: ['c'], outputs: ['f'] },
+        { op: 'Gemm', inputs: ['f', 'fw'], outputs: ['y'], attrs: { transB: 1 } },
+      ],
+    }));
+    const other = fxpq('run', join(dir, 'small.onnx'), '--out', join(dir, 'o2'));
+    expect(other.code).toBe(1);
+    expect(other.stderr.trim().split('\n')).toHaveLength(1);
+    expect(other.stderr).toContain('give --calib');
+    expect(existsSync(join(dir, 'o2'))).toBe(false);
+  });
+});
