@@ -3,7 +3,8 @@
  * generated design's storage primitives (activation RAM, weight/bias ROM with random contents,
  * output register file), each as its own module, so `stat` gives every shape's cells. Writes
  * bench/calibration/<target>-memories.json.
- * Usage: node dist/bench/estimator-memories.js --target xc7 [--max-bits 131072]
+ * Usage: node dist/bench/estimator-memories.js --target xc7 [--max-bits 131072] [--depths 16,32,...] [--widths 1,4,...]
+ *        [--kinds ram,rom] [--out FILE]
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -21,13 +22,16 @@ const clog2 = (n: number) => (n <= 1 ? 1 : Math.ceil(Math.log2(n)));
 // The primitives exactly as templated, with the module name and parameters fixed per shape.
 const body = (tpl: string) => readFileSync(join(TEMPLATE_DIR, `${tpl}.v.hbs`), 'utf8').replace(/\{\{> header\}\}\n?/, '').replace(/`default_nettype wire\n?/, '');
 const kinds = { ram: body('ram'), rom: body('rom'), regfile: body('regfile') };
-const depths = [16, 32, 64, 100, 128, 256, 512, 1024, 2048, 4096, 8192];
-const widths = [1, 4, 8, 9, 16, 18, 32, 36, 64, 72, 128];
+const list = (name: string, dflt: string) => arg(name, dflt).split(',').map(Number);
+const depths = list('depths', '16,32,64,100,128,256,512,1024,2048,4096,8192');
+const widths = list('widths', '1,4,8,9,16,18,32,36,64,72,128');
+const kindList = arg('kinds', 'ram,rom').split(',') as ('ram' | 'rom')[];
+const outFile = arg('out', `bench/calibration/${target}-memories.json`);
 const r = rng(5);
 const files: Record<string, string> = {};
 const shapes: { module: string; kind: string; depth: number; width: number }[] = [];
 const src: string[] = [];
-for (const kind of ['ram', 'rom'] as const) {
+for (const kind of kindList) {
   for (const depth of depths) {
     for (const width of widths) {
       if (depth * width > maxBits) continue;
@@ -70,6 +74,6 @@ const missing = shapes.filter((s) => !res.modules?.[s.module]);
 if (missing.length) throw new Error(`yosys reported no figures for ${missing.length} memory modules (was the design flattened?)`);
 const out = shapes.map((s) => ({ ...s, ...res.modules![s.module] }));
 mkdirSync('bench/calibration', { recursive: true });
-writeFileSync(`bench/calibration/${target}-memories.json`, JSON.stringify({ target, shapes: out }, null, 1) + '\n');
+writeFileSync(outFile, JSON.stringify({ target, shapes: out }, null, 1) + '\n');
 console.log(`${target}: ${shapes.length} memory shapes in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 for (const s of out) console.log(`${s.module.padEnd(16)} LUT ${s.lut} FF ${s.ff} BRAM ${s.bram} LUTRAM ${s.lutram}`);

@@ -1,4 +1,4 @@
-import { basename, join } from 'node:path';
+import { basename, isAbsolute, join, relative } from 'node:path';
 import { cosim, type CosimResult } from '../cosim/cosim.js';
 import { hasTool, type SimName } from '../cosim/simulators.js';
 import { FxpqError } from '../errors.js';
@@ -61,7 +61,9 @@ export const DEFAULT_RUN_MODEL = 'lenet5';
  */
 export async function runFlow(o: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
-  const root = packageRoot();
+  // Paths under the working folder are written relative, so reports do not depend on where it is.
+  const here = (p: string) => { const r = relative(process.cwd(), p); return r.startsWith('..') || isAbsolute(r) ? p : r; };
+  const root = here(packageRoot()) || '.';
   const modelFile = o.model ?? join(root, 'models', `${DEFAULT_RUN_MODEL}.onnx`);
   const g = importOnnxFile(modelFile);
   const name = basename(modelFile).replace(/\.onnx$/i, '');

@@ -18,6 +18,10 @@ export interface Backend {
   readonly validImages: number;
   evaluate(jobs: EvalJob[]): Promise<Score[]>;
   commit(a: Assignment, from: number): Promise<{ search: Score; valid: Score }>;
+  /** Scores `a` on the validation images and keeps its outputs for `commitStaged`. */
+  stageValid(a: Assignment, from: number): Promise<Score>;
+  /** Commits the configuration last staged with `stageValid` (the validation part is not recomputed). */
+  commitStaged(a: Assignment, from: number): Promise<{ search: Score; valid: Score }>;
   close(): Promise<void>;
 }
 
@@ -44,8 +48,14 @@ export class LocalBackend implements Backend {
   commitSync(a: Assignment, from: number): { search: Score; valid: Score } {
     return { search: this.s.commit(a, from), valid: this.v.commit(a, from) };
   }
+  stageValidSync(a: Assignment, from: number): Score { return this.v.stage(a, from); }
+  commitStagedSync(a: Assignment, from: number): { search: Score; valid: Score } {
+    return { search: this.s.commit(a, from), valid: this.v.promote() };
+  }
   async evaluate(jobs: EvalJob[]): Promise<Score[]> { return jobs.map((j) => this.evaluateSync(j)); }
   async commit(a: Assignment, from: number) { return this.commitSync(a, from); }
+  async stageValid(a: Assignment, from: number) { return this.stageValidSync(a, from); }
+  async commitStaged(a: Assignment, from: number) { return this.commitStagedSync(a, from); }
   async close(): Promise<void> { /* nothing to release */ }
 }
 
@@ -96,6 +106,17 @@ export class PoolBackend implements Backend {
 
   async commit(a: Assignment, from: number): Promise<{ search: Score; valid: Score }> {
     const rs = await Promise.all(this.workers.map((w) => this.call<{ search: Score; valid: Score }>(w, { type: 'commit', a, from })));
+    return rs[0];
+  }
+
+  // Every replica stages and commits, so they stay identical; the work runs side by side.
+  async stageValid(a: Assignment, from: number): Promise<Score> {
+    const rs = await Promise.all(this.workers.map((w) => this.call<Score>(w, { type: 'stage', a, from })));
+    return rs[0];
+  }
+
+  async commitStaged(a: Assignment, from: number): Promise<{ search: Score; valid: Score }> {
+    const rs = await Promise.all(this.workers.map((w) => this.call<{ search: Score; valid: Score }>(w, { type: 'commitStaged', a, from })));
     return rs[0];
   }
 

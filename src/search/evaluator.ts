@@ -76,20 +76,45 @@ export class Evaluator {
   /** Scores `a` (which differs from the committed configuration only from layer `from` on). */
   evaluate(a: Assignment, from: number, abortAbove = Infinity): Score & { q: QGraph } {
     const q = buildQGraph(this.fg, a);
-    return { ...this.run(q, a, from, abortAbove, false), q };
+    return { ...this.run(q, a, from, abortAbove, null), q };
   }
 
   /** Makes `a` the current configuration, recomputing the cache from layer `from`. */
   commit(a: Assignment, from: number): Score {
+    this.stage(a, from);
+    return this.promote();
+  }
+
+  private staged: { q: QGraph; a: Assignment; s: Score; cache: Map<string, Float64Array> } | null = null;
+
+  /**
+   * Scores `a` like `evaluate`, keeping its layer outputs aside: `promote` then makes it current
+   * without computing it again (the search checks a step on the validation images and, if it
+   * holds, commits the same configuration).
+   */
+  stage(a: Assignment, from: number): Score {
     const q = buildQGraph(this.fg, a);
-    const s = this.run(q, a, this.q === undefined ? 0 : from, Infinity, true);
-    this.q = q;
-    this.assignment = a;
-    this.score = s;
+    const cache = new Map<string, Float64Array>();
+    const s = this.run(q, a, this.q === undefined ? 0 : from, Infinity, cache);
+    this.staged = { q, a, s, cache };
     return s;
   }
 
-  private run(q: QGraph, a: Assignment, from: number, abortAbove: number, store: boolean): Score {
+  promote(): Score {
+    const st = this.staged;
+    if (!st) throw new Error('nothing staged to promote');
+    for (const [t, v] of st.cache) this.cache.set(t, v);
+    this.q = st.q;
+    this.assignment = st.a;
+    this.score = st.s;
+    this.staged = null;
+    return st.s;
+  }
+
+  discard(): void { this.staged = null; }
+
+  private run(q: QGraph, a: Assignment, from: number, abortAbove: number, newCache: Map<string, Float64Array> | null): Score {
+    const store = newCache !== null;
     const shapes = this.fg.graph.shapes;
     const inSize = size(shapes[this.fg.input]);
     const inputChanged = !this.assignment || JSON.stringify(this.assignment.input) !== JSON.stringify(a.input);
@@ -98,7 +123,6 @@ export class Evaluator {
     const logq = new Float64Array(this.classes);
     const outF = q.values[q.output].format;
     const scale = 2 ** -outF.fl;
-    const newCache = store ? new Map<string, Float64Array>() : null;
     for (let s = 0; s < this.n; s += this.chunk) {
       const b = Math.min(this.chunk, this.n - s);
       const values = new Map<string, Float64Array>();
@@ -139,7 +163,6 @@ export class Evaluator {
         return { kl: kl / done, errors, images: done, aborted: true };
       }
     }
-    if (newCache) for (const [t, v] of newCache) this.cache.set(t, v);
     return { kl: kl / this.n, errors, images: this.n, aborted: false };
   }
 }

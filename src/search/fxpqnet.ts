@@ -142,14 +142,14 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     }
     if (!chosen) break;
     const c: Cand = chosen;
-    const [v] = await backend.evaluate([{ set: 'valid', a: c.a, from: c.d.from, abortAbove: Infinity }]);
+    const v = await backend.stageValid(c.a, c.d.from);
     evaluations++;
     if (v.errors - baselineErrors > budgetErrors) {
       frozen.add(c.d.key);
       log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(c.a, c.d))} exceeds the budget (${drop(v).toFixed(2)} pp); frozen at ${fmt(getFormat(a, c.d))}`);
     } else {
       a = c.a;
-      cur = await backend.commit(a, c.d.from);
+      cur = await backend.commitStaged(a, c.d.from);
       log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(a, c.d))} (KL ${cur.search.kl.toExponential(2)}, validation drop ${drop(cur.valid).toFixed(2)} pp)`);
     }
     step++;
@@ -163,11 +163,11 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     evaluations += r.evaluations;
     const c = r.best[0];
     if (!c || c.s.kl >= cur.search.kl) continue;
-    const [v] = await backend.evaluate([{ set: 'valid', a: c.a, from: d.from, abortAbove: Infinity }]);
+    const v = await backend.stageValid(c.a, d.from);
     evaluations++;
     if (v.errors - baselineErrors <= budgetErrors) {
       a = c.a;
-      cur = await backend.commit(a, d.from);
+      cur = await backend.commitStaged(a, d.from);
       log.push(`re-tune: ${d.key} -> ${fmt(getFormat(a, d))}`);
     }
   }

@@ -4,9 +4,12 @@ import type { Assignment } from '../quant/build.js';
 
 /** A search worker: a replica of both evaluators, driven by the main thread. */
 const backend = new LocalBackend(workerData as EvalData);
-parentPort!.on('message', (m: { id: number; type: 'evaluate' | 'commit'; job?: EvalJob; a?: Assignment; from?: number }) => {
+parentPort!.on('message', (m: { id: number; type: 'evaluate' | 'commit' | 'stage' | 'commitStaged'; job?: EvalJob; a?: Assignment; from?: number }) => {
   try {
-    const value = m.type === 'evaluate' ? backend.evaluateSync(m.job!) : backend.commitSync(m.a!, m.from!);
+    const value = m.type === 'evaluate' ? backend.evaluateSync(m.job!)
+      : m.type === 'commit' ? backend.commitSync(m.a!, m.from!)
+        : m.type === 'stage' ? backend.stageValidSync(m.a!, m.from!)
+          : backend.commitStagedSync(m.a!, m.from!);
     parentPort!.postMessage({ id: m.id, ok: true, value });
   } catch (e) {
     parentPort!.postMessage({ id: m.id, ok: false, error: (e as Error).message });

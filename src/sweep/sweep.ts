@@ -155,6 +155,13 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   const keys = o.configs.map((c) => contentKey({ ...inputs, config: { method: c.method, uniformBits: c.uniformBits ?? null, maxDrop: c.maxDrop } }));
   const results: (QuantJobResult | null)[] = keys.map((k) => cache.get<QuantJobResult>(k));
   const cached = results.map((r) => r !== null);
+  // A cache hit may come from a run that named the same files by other paths.
+  for (const r of results) {
+    if (!r) continue;
+    const f = r.file as { source?: { file?: string }; options?: { calib?: { file?: string } } };
+    if (f.source) f.source.file = o.model;
+    if (f.options?.calib) f.options.calib.file = o.calib;
+  }
   const todo = o.configs.map((_, i) => i).filter((i) => !results[i]);
   // Longest first (searches before fixed formats) so both threads finish together.
   const cost = (c: QuantConfig) => (c.method === 'fxpqnet' ? 3 : c.method === 'ristretto' || c.uniformBits === undefined ? 2 : 1);
