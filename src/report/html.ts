@@ -108,7 +108,7 @@ ${opts.extra ?? ''}
 <h2>Accuracy against LUTs (Pareto front marked)</h2>
 <div class="chart"><canvas id="acc-lut"></canvas></div>
 <h2>Word lengths per layer: ${chosen ? esc(chosen.label) : 'no configuration within the drop'}</h2>
-<p class="note">The chosen configuration is the one with the least parameter memory whose drop is at most ${s.choose_drop} points.</p>
+<p class="note">The chosen configuration is the one with the least parameter memory whose drop is at most ${s.choose_drop} percentage points.</p>
 <div class="chart"><canvas id="layer-bits"></canvas></div>
 <table><thead><tr><th>layer</th><th>op</th><th>weights</th><th>bias</th><th>input</th><th>output</th><th>params</th></tr></thead><tbody>
 ${layerRows}
