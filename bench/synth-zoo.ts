@@ -2,7 +2,8 @@
  * Synthesizes the generated RTL of every zoo model (8-bit and mixed configurations) with Yosys
  * (WebAssembly) for xc7 and iCE40 UltraPlus, and writes the table to docs/hardware-results.md.
  * One synthesis of a whole network takes minutes (weight ROM contents dominate); the full matrix
- * takes about an hour on one core. Prints the analytical estimate and its error next to Yosys. Usage: node dist/bench/synth-zoo.js [--macs 64] [--targets xc7,ice40up]
+ * takes about an hour on one core. Prints the analytical estimate and its error next to Yosys. Usage: node dist/bench/synth-zoo.js [--macs 64] [--targets xc7,ice40up] [--models mlp,...]
+ * [--configs u8,mixed] [--write]
  */
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { generateDesign } from '../src/hw/generate.js';
@@ -13,10 +14,12 @@ import { writeSection } from './readme-section.js';
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const macs = Number(arg('macs', '64'));
 const targets = arg('targets', 'xc7,ice40up').split(',') as Target[];
+const models = arg('models', ZOO.map((z) => z.name).join(',')).split(',');
+const configs = arg('configs', 'u8,mixed').split(',') as ZooConfig[];
 
 const rows: string[] = [];
-for (const z of ZOO) {
-  for (const config of ['u8', 'mixed'] as ZooConfig[]) {
+for (const z of ZOO.filter((m) => models.includes(m.name))) {
+  for (const config of configs) {
     const q = zooQGraph(z.name, config);
     const d = generateDesign(q, { model: z.name, source: `${z.name}.onnx`, macs, images: 1 });
     const files: Record<string, string> = {};
@@ -38,7 +41,7 @@ for (const z of ZOO) {
     }
   }
 }
-writeSection('docs/hardware-results.md', `Yosys synthesis of the zoo (--macs ${macs})`, `Yosys 0.55 (@yowasp/yosys): \`synth_xilinx -family xc7 -noiopad -flatten\` and \`synth_ice40 -dsp -flatten\`; \`bench/synth-zoo.ts\`.
+if (process.argv.includes('--write')) writeSection('docs/hardware-results.md', `Yosys synthesis of the zoo (--macs ${macs})`, `Yosys 0.55 (@yowasp/yosys): \`synth_xilinx -family xc7 -noiopad -flatten\` and \`synth_ice40 -dsp -flatten\`; \`bench/synth-zoo.ts\`.
 BRAM is RAMB36E1 (RAMB18E1 count as halves) on xc7 and SB_RAM40_4K on iCE40; the weight ROMs hold every weight on chip, so the
 iCE40 counts exceed what an UltraPlus part has (30 EBR): those designs would keep weights in SPRAM or off chip.
 
