@@ -144,23 +144,23 @@ export const fmtText = (f: FxFormat): string => `${f.signed ? 's' : 'u'}${f.wl}.
  */
 export function requantizeArray(acc: Float64Array, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): Float64Array {
   const s = accFl - out.fl;
-  const qmin = Math.max(minInt(out), lo), qmax = Math.min(maxInt(out), hi);
-  // With lo > maxInt (or hi < minInt) the scalar version clamps then saturates; mirror that order.
-  const lo2 = Math.min(Math.max(lo, minInt(out)), maxInt(out)), hi2 = Math.max(Math.min(hi, maxInt(out)), minInt(out));
-  const a = Math.min(qmin, lo2), b = Math.max(qmax, hi2);
-  const useScalar = lo > hi || qmin > qmax || a !== qmin || b !== qmax;
-  if (useScalar || s < 0) {
-    for (let i = 0; i < acc.length; i++) acc[i] = requantize(acc[i], accFl, out, lo, hi);
+  // The folded clamp of requantBounds: the same result as requantize's clamp, then saturation.
+  const [a, b] = requantBounds(out, lo, hi);
+  if (s <= 0) {
+    // A left shift (exact): values already beyond [a, b] clamp first, so no product reaches 2^53.
+    const k = 2 ** -s, qa = a / k, qb = b / k;
+    for (let i = 0; i < acc.length; i++) {
+      const q = acc[i];
+      acc[i] = q <= qa ? a : q >= qb ? b : q * k;
+    }
     return acc;
   }
-  const half = s > 0 ? 2 ** (s - 1) : 0;
+  const half = 2 ** (s - 1);
   const inv = 2 ** -s;
   for (let i = 0; i < acc.length; i++) {
     // floor((q + 2^(s-1)) * 2^-s): multiplying by a power of two is exact, like the division.
-    let r = Math.floor((acc[i] + half) * inv);
-    if (r < qmin) r = qmin;
-    else if (r > qmax) r = qmax;
-    acc[i] = r;
+    const r = Math.floor((acc[i] + half) * inv);
+    acc[i] = r < a ? a : r > b ? b : r;
   }
   return acc;
 }
