@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Stable JSON (sorted keys) so equal content always hashes the same. */
 export function canonical(v: unknown): string {
@@ -15,6 +16,26 @@ export function canonical(v: unknown): string {
 export const contentKey = (v: unknown): string => createHash('sha256').update(canonical(v)).digest('hex');
 
 export const fileHash = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
+
+let codeHash: string | null = null;
+/**
+ * Hash of the tool's own code (every module under src/, compiled or not), so a cached result is
+ * never served to a build whose quantizer or reference differs, even at the same version number.
+ */
+export function codeFingerprint(): string {
+  if (codeHash) return codeHash;
+  const root = dirname(dirname(fileURLToPath(import.meta.url)));
+  const h = createHash('sha256');
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.(js|ts|json)$/.test(e.name) && !e.name.endsWith('.d.ts') && !e.name.endsWith('.map')) h.update(e.name).update(readFileSync(p));
+    }
+  };
+  walk(root);
+  return (codeHash = h.digest('hex'));
+}
 
 /**
  * A folder of JSON results keyed by the hash of everything they depend on (tool version, input

@@ -10,7 +10,7 @@ import { importOnnxFile } from '../onnx/import.js';
 import type { Objective } from '../search/structures.js';
 import type { Target } from '../synth/yosys.js';
 import { TOOL_VERSION } from '../version.js';
-import { ResultCache, contentKey, fileHash } from './cache.js';
+import { ResultCache, codeFingerprint, contentKey, fileHash } from './cache.js';
 import type { QuantConfig } from './configs.js';
 import { type QuantJob, type QuantJobResult, type TestSet } from './job.js';
 import { runJobs } from './pool.js';
@@ -147,7 +147,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
 
   const cache = new ResultCache(o.cacheDir);
   const inputs = {
-    tool: TOOL_VERSION, model: fileHash(o.model), calib: fileHash(o.calib), calibScale: o.calibScale ?? null,
+    tool: TOOL_VERSION, code: codeFingerprint(), model: fileHash(o.model), calib: fileHash(o.calib), calibScale: o.calibScale ?? null,
     calibLabels: o.calibLabels ? fileHash(o.calibLabels) : null,
     test: o.test ? { data: fileHash(o.test.data), labels: o.test.labels ? fileHash(o.test.labels) : null, scale: o.test.scale ?? null, limit: o.test.limit ?? null } : null,
     seed: o.seed, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
