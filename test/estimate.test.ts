@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { dspFor } from '../src/estimate/features.js';
-import { bramTiles, FAMILIES } from '../src/estimate/families.js';
+import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
 import { mapMemory } from '../src/estimate/memory.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { fxpq, tempDir } from './helpers/cli.js';
@@ -48,6 +48,23 @@ describe('resource estimator rules', () => {
       expect(wrong.length).toBeLessThanOrEqual(Math.ceil(grid.length * 0.02));
     });
   }
+
+  it('xc7 ROMs of any depth: Yosys memory_libmap\'s cost model gives the measured block RAMs, read multiplexer LUTs and select registers', () => {
+    // Non-power-of-two depths as in the zoo's weight ROMs (bench/estimator-memories.ts --depths).
+    const deep = JSON.parse(readFileSync('bench/calibration/xc7-memories-deep.json', 'utf8')).shapes as { kind: 'rom'; depth: number; width: number; bram: number; lutram: number; lut: number; ff: number }[];
+    expect(deep.length).toBe(18);
+    for (const s of deep) {
+      const m = mapMemory(s.kind, s.depth, s.width, FAMILIES.xc7, calibrations.xc7!.memory);
+      expect([m.bram, m.lutram, m.ff], `${s.depth}x${s.width}`).toEqual([s.bram, s.lutram, s.ff]);
+      expect(Math.abs(m.lut - s.lut), `${s.depth}x${s.width} LUT`).toBeLessThanOrEqual(Math.max(2, 0.05 * s.lut));
+    }
+    // Hand-worked cases of the rule: 1152 x 64 is three 512 x 72 RAMB36 regions and a 3:1 mux per bit.
+    expect(libmapRom(1152, 64, FAMILIES.xc7.libmapRom!)).toEqual({ units: 3, regions: 3 });
+    // 3136 x 16: one region of 4K x 9 twice (cost 516) beats 4K x 4 four times (518).
+    expect(libmapRom(3136, 16, FAMILIES.xc7.libmapRom!)).toEqual({ units: 2, regions: 1 });
+    // 1024 x 8 costs 128 in logic, less than a RAMB18 (131): logic.
+    expect(libmapRom(1024, 8, FAMILIES.xc7.libmapRom!)).toBeNull();
+  });
 
   it('per-block figures add up to the total, and more multipliers never cost fewer DSPs', () => {
     const q = zooQGraph('lenet5', 'mixed');

@@ -17,6 +17,18 @@ export interface BramRule {
   shapes: { width: number; depth: number; units: number }[];
 }
 
+/**
+ * Yosys's memory_libmap cost model for a memory with one read port and no write port (a ROM), as
+ * in passes/memory/memory_libmap.cc with the family's library (techlibs/xilinx/brams_xc4v.txt for
+ * xc7): each RAM kind at each of its widths holds ceil(depth / words) address regions, packed side
+ * by side into ceil(regions * width / unitWidth) instances, plus half a cost unit per bit of read
+ * multiplexer; the cheapest wins if it costs less than logic (logicCostPerBit per bit, truncated).
+ */
+export interface LibmapRom {
+  logicCostPerBit: number;
+  rams: { name: string; abits: number; widths: number[]; cost: number; units: number }[];
+}
+
 export interface Family {
   name: string;
   dsp: DspRule;
@@ -24,6 +36,7 @@ export interface Family {
   bram: BramRule;
   bramCell: string;
   lutInputs: number;
+  libmapRom?: LibmapRom;
 }
 
 export const FAMILIES: Record<Target, Family> = {
@@ -43,6 +56,18 @@ export const FAMILIES: Record<Target, Family> = {
     },
     bramCell: 'RAMB36E1',
     lutInputs: 6,
+    // synth_xilinx passes -logic-cost-rom 0.015625 and brams_xc4v.txt with HAS_SIZE_36, HAS_CASCADE
+    // and HAS_MIXWIDTH_SDP; listed in the library's order (the first of equal costs wins).
+    libmapRom: {
+      logicCostPerBit: 0.015625,
+      rams: [
+        { name: 'TDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18], cost: 129, units: 0.5 },
+        { name: 'TDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36], cost: 257, units: 1 },
+        { name: 'TDP cascade', abits: 16, widths: [1], cost: 513, units: 2 },
+        { name: 'SDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 129, units: 0.5 },
+        { name: 'SDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36, 72], cost: 257, units: 1 },
+      ],
+    },
   },
   ice40up: {
     name: 'Lattice iCE40 UltraPlus',
@@ -74,4 +99,32 @@ export function bramTiles(depth: number, width: number, rule: BramRule): number 
   let best = Infinity;
   for (const s of rule.shapes) best = Math.min(best, Math.ceil(depth / s.depth) * Math.ceil(width / s.width) * s.units);
   return best;
+}
+
+/** Where memory_libmap puts a ROM: block RAM instances and their read multiplexer, or logic (null). */
+export function libmapRom(depth: number, width: number, lib: LibmapRom): { units: number; regions: number } | null {
+  let best: { cost: number; units: number; regions: number } | null = null;
+  for (const ram of lib.rams) {
+    for (let b = 0; b < ram.widths.length; b++) {
+      const regions = Math.ceil(depth / 2 ** (ram.abits - b));
+      const repl = Math.ceil((regions * width) / ram.widths[b]);
+      // +2: the read port is emulated on a read/write port (FACTOR_EMU x one point).
+      const cost = ram.cost * repl + 0.5 * (regions - 1) * width + 2;
+      if (!best || cost < best.cost) best = { cost, units: repl * ram.units, regions };
+    }
+  }
+  return best && best.cost < Math.trunc(depth * width * lib.logicCostPerBit) ? { units: best.units, regions: best.regions } : null;
+}
+
+/**
+ * LUTs per output bit of an n:1 read multiplexer (select registered): one LUT while data and
+ * select inputs fit a 6-input LUT; beyond that what ABC made of it on the measured shapes
+ * (5:1 four LUTs with MUXF7/F8, 7:1 and 9:1 about three), and about a LUT per four inputs after.
+ */
+export function readMuxLuts(n: number): number {
+  if (n <= 1) return 0;
+  const sel = Math.ceil(Math.log2(n));
+  if (n + sel <= 6) return 1;
+  const measured: Record<number, number> = { 5: 4, 6: 3, 7: 3, 8: 3, 9: 3.2 };
+  return measured[n] ?? Math.ceil(n / 4) + 1;
 }

@@ -1,4 +1,4 @@
-import { bramTiles, type Family } from './families.js';
+import { bramTiles, type Family, libmapRom, readMuxLuts } from './families.js';
 
 /**
  * Where Yosys puts each memory of the design and what that costs: block RAM, distributed (LUT)
@@ -40,6 +40,12 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
   // register file is a plain register.
   if (depth <= 1) return { how: 'logic', bram: 0, lutram: 0, lut: 0, ff: kind === 'rom' ? 0 : width };
+  if (kind === 'rom' && fam.libmapRom) {
+    // Yosys's own cost model (families.ts): exact block RAM counts, regions muxed by registered
+    // top address bits.
+    const m = libmapRom(depth, width, fam.libmapRom);
+    if (m) return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(width * readMuxLuts(m.regions)), ff: Math.ceil(Math.log2(m.regions)) };
+  }
   const tiles = bramTiles(depth, width, fam.bram);
   const eff = bits / (tiles * r.unitBits);
   if (kind !== 'regfile' && depth > 1) {
@@ -51,7 +57,7 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
       }
       return { how: 'bram', bram: tiles, lutram: 0, lut: 0, ff: 0 };
     }
-    if (eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) {
+    if (!(kind === 'rom' && fam.libmapRom) && eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) {
       const ram = kind === 'ram';
       return { how: 'bram', bram: tiles, lutram: 0, lut: ram ? Math.round(width * (r.ramBramLutPerBit ?? 0)) : 0, ff: ram ? Math.round(width * (r.ramBramFfPerBit ?? 0)) : 0 };
     }
