@@ -174,7 +174,7 @@ await yargs(hideBin(process.argv))
     .option('rtl-out', { type: 'string', describe: 'RTL folder (default rtl-out/NAME)' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('workers', { type: 'number', describe: 'Threads (default: 2)' })
-    .option('cache', { type: 'string', default: '.fxpq-cache/sweep', describe: 'Result cache folder (--no-cache to disable)' })
+    .option('cache', { type: 'string', default: '.fxpq-cache', describe: 'Cache folder for quantizations and Verilator builds (--no-cache to disable)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print run.json instead of the summary' }),
   run((a) => runCommand({
     model: a.model, calib: a.calib, data: a.data, labels: a.labels, maxDrop: a['max-drop'], macs: a.macs, target: a.target, clock: a.clock,

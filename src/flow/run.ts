@@ -33,6 +33,7 @@ export interface RunOptions {
   rtlOut?: string;
   seed: number;
   workers: number;
+  /** Cache root: quantization results under sweep/, Verilator builds under verilator/. */
   cacheDir: string | null;
   onStage?: (stage: string, done: number, total: number) => void;
 }
@@ -80,7 +81,7 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
     model: modelFile, calib, test: data ? { data, labels } : undefined,
     configs: sweepConfigs({ uniformBits: [], maxDrops: [o.maxDrop], ristretto: false }), macs: budgets,
     target: o.target, clockMhz: o.clockMhz, seed: o.seed, minBits: 2, startBits: 16, objective: 'params',
-    workers: o.workers, cacheDir: o.cacheDir, chooseDrop: Infinity,
+    workers: o.workers, cacheDir: o.cacheDir ? join(o.cacheDir, 'sweep') : null, chooseDrop: 100,
     onProgress: (d, t) => o.onStage?.('quantize', d, t),
   });
   const cfg = sweep.configs[0];
@@ -134,7 +135,7 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   writeFolderAtomic(out, {
     'model.fxp.json': JSON.stringify(files[0]) + '\n',
     'run.json': JSON.stringify(runJson(result), null, 2) + '\n',
-    'report.html': sweepHtml({ ...sweep, chosen: cfg.id }, { title: `fxpq run: ${name}`, extra: runSection(result) }),
+    'report.html': sweepHtml({ ...sweep, chosen: cfg.id }, { title: `fxpq run: ${name}`, extra: runSection(result), chosenNote: 'The configuration this run built.' }),
   });
   return result;
 }

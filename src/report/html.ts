@@ -73,7 +73,7 @@ const PAGE_SCRIPT = `
 `;
 
 /** A self-contained HTML report of a sweep (or of `fxpq run`'s single configuration). */
-export function sweepHtml(s: SweepResult, opts: { title?: string; extra?: string } = {}): string {
+export function sweepHtml(s: SweepResult, opts: { title?: string; extra?: string; chosenNote?: string } = {}): string {
   const title = opts.title ?? `fxpq sweep: ${s.model}`;
   const chosen = s.configs.find((c) => c.id === s.chosen);
   const cfgRows = s.configs.map((c) => `<tr${c.id === s.chosen ? ' class="chosen"' : ''}><td>${esc(c.label)}</td><td>${pct(c.top1)}</td><td>${pct(c.agreement)}</td><td>${c.drop.toFixed(2)}</td>` +
@@ -108,7 +108,7 @@ ${opts.extra ?? ''}
 <h2>Accuracy against LUTs (Pareto front marked)</h2>
 <div class="chart"><canvas id="acc-lut"></canvas></div>
 <h2>Word lengths per layer: ${chosen ? esc(chosen.label) : 'no configuration within the drop'}</h2>
-<p class="note">The chosen configuration is the one with the least parameter memory whose drop is at most ${s.choose_drop} percentage points.</p>
+<p class="note">${esc(opts.chosenNote ?? `The chosen configuration is the one with the least parameter memory whose drop is at most ${s.choose_drop} percentage points.`)}</p>
 <div class="chart"><canvas id="layer-bits"></canvas></div>
 <table><thead><tr><th>layer</th><th>op</th><th>weights</th><th>bias</th><th>input</th><th>output</th><th>params</th></tr></thead><tbody>
 ${layerRows}
