@@ -23,7 +23,10 @@ export class Progress {
     const filled = Math.round((done / this.total) * width);
     const bar = '#'.repeat(filled) + '-'.repeat(width - filled);
     const etaText = Number.isFinite(eta) ? `ETA ${fmtDuration(eta)}` : 'ETA --';
-    process.stderr.write(`\r${this.label} [${bar}] ${done}/${this.total} ${this.unit} ${rate.toFixed(0)}/s ${etaText}  `);
+    // Fractional progress (a sweep's configurations part-way through their search) shows one decimal.
+    const shown = Number.isInteger(done) ? String(done) : done.toFixed(1);
+    const rateText = rate >= 10 || rate === 0 ? rate.toFixed(0) : rate.toPrecision(2);
+    process.stderr.write(`\r${this.label} [${bar}] ${shown}/${this.total} ${this.unit} ${rateText}/s ${etaText}  `);
   }
 
   done(): void {

@@ -175,11 +175,21 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   }));
   let finished = o.configs.length - todo.length;
   o.onProgress?.(finished, o.configs.length, 'configurations');
+  // Part-way progress of running jobs (the search reports data structures settled), so the bar
+  // and its ETA move during long searches, not only when a configuration finishes.
+  const partial = new Map<number, number>();
+  const report = (what: string) => o.onProgress?.(finished + [...partial.values()].reduce((a, b) => a + b, 0), o.configs.length, what);
   await runJobs(jobs, o.workers, (j, r) => {
     const i = todo[j];
     results[i] = r;
     cache.put(keys[i], r);
-    o.onProgress?.(++finished, o.configs.length, o.configs[i].label);
+    partial.delete(j);
+    finished++;
+    report(o.configs[i].label);
+  }, (j, stage, done, total) => {
+    if (stage !== 'search' || total <= 0) return;
+    partial.set(j, Math.min(0.95, done / total));
+    report(o.configs[todo[j]].label);
   });
 
   const accuracyOf = (r: QuantJobResult): number => {
