@@ -39,3 +39,18 @@ export function fmtDuration(s: number): string {
   const m = Math.floor(s / 60);
   return `${m}m${String(Math.round(s - m * 60)).padStart(2, '0')}s`;
 }
+
+/**
+ * One bar per stage of a multi-stage command, created when the stage first reports and cleared
+ * when it completes; `enabled` false (--json) draws nothing.
+ */
+export function stageBars(enabled: boolean, unitOf: (stage: string) => string): (stage: string, done: number, total: number) => void {
+  const bars = new Map<string, Progress>();
+  return (stage, done, total) => {
+    if (!enabled) return;
+    let b = bars.get(stage);
+    if (!b) { b = new Progress(stage, total, unitOf(stage)); bars.set(stage, b); }
+    b.update(done);
+    if (done === total) b.done();
+  };
+}

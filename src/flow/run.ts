@@ -10,7 +10,7 @@ import { loadImages } from '../io/dataset.js';
 import { parseFxp } from '../io/fxpjson.js';
 import { quantizeInput } from '../intref/ops.js';
 import { importOnnxFile } from '../onnx/import.js';
-import { sweepHtml } from '../report/html.js';
+import { esc, n0, sweepHtml } from '../report/html.js';
 import type { Target } from '../synth/yosys.js';
 import { sweepConfigs } from '../sweep/configs.js';
 import { runSweep, type SweepResult } from '../sweep/sweep.js';
@@ -140,8 +140,6 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   return result;
 }
 
-const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
-const escHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** What `fxpq run` writes to run.json: the flow's figures, without the sweep's tables repeated. */
 export function runJson(r: RunResult): unknown {
@@ -161,16 +159,16 @@ export function runJson(r: RunResult): unknown {
 /** The run-specific part of the HTML report: what was built and how it was checked. */
 function runSection(r: RunResult): string {
   const t = r.estimate.total;
-  const co = 'skipped' in r.cosim ? escHtml(r.cosim.skipped)
+  const co = 'skipped' in r.cosim ? esc(r.cosim.skipped)
     : `${r.cosim.sim}, ${r.cosim.images} images, ${r.cosim.mismatches} mismatches, ${n0(r.cosim.cycles_per_image)} cycles per image (plan ${n0(r.cosim.expected_cycles)})`;
   const blocks = r.estimate.blocks.filter((b) => b.lut + b.ff + b.dsp + b.bram + b.lutram > 0)
-    .map((b) => `<tr><td>${escHtml(b.block)}</td><td>${escHtml(b.kind)}</td><td>${escHtml(b.layer)}</td><td>${n0(b.lut)}</td><td>${n0(b.ff)}</td><td>${b.dsp}</td><td>${b.bram}</td><td>${b.lutram}</td></tr>`).join('\n');
+    .map((b) => `<tr><td>${esc(b.block)}</td><td>${esc(b.kind)}</td><td>${esc(b.layer)}</td><td>${n0(b.lut)}</td><td>${n0(b.ff)}</td><td>${b.dsp}</td><td>${b.bram}</td><td>${b.lutram}</td></tr>`).join('\n');
   return `<h2>This run</h2>
 <table><tbody>
-<tr><td>RTL</td><td>${escHtml(r.rtlOut)}: ${r.plan.engines.length} engines, ${r.plan.macs} multipliers (--macs ${r.plan.macBudget}), ${n0(r.plan.latency)} cycles per image, ${n0((r.sweep.clock_mhz * 1e6) / r.plan.interval)} images/s at ${r.sweep.clock_mhz} MHz</td></tr>
+<tr><td>RTL</td><td>${esc(r.rtlOut)}: ${r.plan.engines.length} engines, ${r.plan.macs} multipliers (--macs ${r.plan.macBudget}), ${n0(r.plan.latency)} cycles per image, ${n0((r.sweep.clock_mhz * 1e6) / r.plan.interval)} images/s at ${r.sweep.clock_mhz} MHz</td></tr>
 <tr><td>cycle simulator</td><td>${r.simulate.images} images, ${r.simulate.mismatches} mismatches against the integer reference, ${n0(r.simulate.cycles_per_image)} cycles per image</td></tr>
 <tr><td>RTL co-simulation</td><td>${co}</td></tr>
-<tr><td>resources (${escHtml(r.sweep.target)})</td><td>${n0(t.lut)} LUT, ${n0(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM, ${t.lutram} LUTRAM (analytical estimate)</td></tr>
+<tr><td>resources (${esc(r.sweep.target)})</td><td>${n0(t.lut)} LUT, ${n0(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM, ${t.lutram} LUTRAM (analytical estimate)</td></tr>
 </tbody></table>
 <table><thead><tr><th>block</th><th>kind</th><th>layer</th><th>LUT</th><th>FF</th><th>DSP</th><th>BRAM</th><th>LUTRAM</th></tr></thead><tbody>
 ${blocks}

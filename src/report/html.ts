@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { SweepResult } from '../sweep/sweep.js';
 
-const esc = (s: string | number): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (s: string | number): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 let chartJs: string | null = null;
 /** Chart.js's browser bundle, inlined so the report opens offline from a file. */
@@ -19,7 +19,7 @@ function chartBundle(): string {
 const scriptJson = (v: unknown): string => JSON.stringify(v).replace(/</g, '\\u003c');
 
 const fmt = (f: { wl: number; fl: number; signed: boolean } | null) => (f ? `${f.signed ? 's' : 'u'}${f.wl}.${f.fl}` : '');
-const n0 = (x: number) => Math.round(x).toLocaleString('en-US');
+export const n0 = (x: number): string => Math.round(x).toLocaleString('en-US');
 const pct = (x: number | null) => (x === null ? 'n/a' : `${x.toFixed(2)} %`);
 
 /** The browser side: builds the three charts from the embedded sweep JSON. */

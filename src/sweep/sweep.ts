@@ -129,7 +129,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   const t0 = performance.now();
   const g = importOnnxFile(o.model);
   const classes = size(g.shapes[g.output]);
-  const calibCount = loadImages(o.calib, g.input.shape, { scale: o.calibScale }).count;
+  const calibImages = loadImages(o.calib, g.input.shape, { scale: o.calibScale });
+  const calibCount = calibImages.count;
 
   // The float model on the test images, once: accuracy reference and agreement targets.
   let floatTop1: number | null = null;
@@ -143,7 +144,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     floatPred = Array.from(r.predictions);
     testImages = imgs.count;
   }
-  if (o.calibLabels) loadLabels(o.calibLabels, loadImages(o.calib, g.input.shape, { scale: o.calibScale }), classes);
+  // Checked here so a bad labels file fails before any job starts.
+  if (o.calibLabels) loadLabels(o.calibLabels, calibImages, classes);
 
   const cache = new ResultCache(o.cacheDir);
   const inputs = {

@@ -6,7 +6,7 @@ import { parseScale } from '../../io/dataset.js';
 import { type Method, quantizeModel } from '../../search/quantize.js';
 import type { Objective } from '../../search/structures.js';
 import type { QuantReport } from '../../quant/report.js';
-import { Progress } from '../progress.js';
+import { stageBars } from '../progress.js';
 import { table } from '../table.js';
 
 export interface QuantizeArgs {
@@ -37,17 +37,10 @@ export function printReport(r: QuantReport): void {
 }
 
 export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
-  const bars = new Map<string, Progress>();
   const res = await quantizeModel({
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels, uniformBits: a.uniform,
     method: a.method as Method, maxDrop: a.maxDrop, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, seed: a.seed, workers: a.workers,
-    onProgress: (stage, done, total) => {
-      if (a.json) return;
-      let b = bars.get(stage);
-      if (!b) { b = new Progress(stage, total, stage === 'search' ? 'data structures settled' : 'images'); bars.set(stage, b); }
-      b.update(done);
-      if (done === total) b.done();
-    },
+    onProgress: stageBars(!a.json, (stage) => (stage === 'search' ? 'data structures settled' : 'images')),
   });
   writeFolderAtomic(a.out, {
     'model.fxp.json': JSON.stringify(res.file) + '\n',

@@ -4,7 +4,7 @@ import { FxpqError } from '../../errors.js';
 import { runFlow, runJson } from '../../flow/run.js';
 import { defaultWorkers } from '../../search/backend.js';
 import { TARGETS, type Target } from '../../synth/yosys.js';
-import { Progress } from '../progress.js';
+import { stageBars } from '../progress.js';
 import { fmtInt } from '../table.js';
 import { checkMacs } from './generate.js';
 
@@ -19,18 +19,11 @@ export async function runCommand(a: RunArgs): Promise<void> {
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
   if (!['auto', 'verilator', 'icarus', 'none'].includes(a.sim)) throw new FxpqError(`--sim must be auto, verilator, icarus or none, got ${a.sim}`);
   if (!(a.maxDrop >= 0)) throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${a.maxDrop}`);
-  const bars = new Map<string, Progress>();
   const r = await runFlow({
     model: a.model, calib: a.calib, data: a.data, labels: a.labels, maxDrop: a.maxDrop, macs: a.macs, target: a.target as Target, clockMhz: a.clock,
     sim: a.sim as 'auto', cosimImages: a.cosimImages, out: a.out, rtlOut: a.rtlOut, seed: a.seed, workers: a.workers ?? defaultWorkers(),
     cacheDir: a.cache === false ? null : a.cache,
-    onStage: (stage, done, total) => {
-      if (a.json) return;
-      let b = bars.get(stage);
-      if (!b) { b = new Progress(stage, total, stage === 'quantize' ? 'configurations' : 'images'); bars.set(stage, b); }
-      b.update(done);
-      if (done === total) b.done();
-    },
+    onStage: stageBars(!a.json, (stage) => (stage === 'quantize' ? 'configurations' : 'images')),
   });
   const failed = r.simulate.mismatches > 0 || (!('skipped' in r.cosim) && r.cosim.mismatches > 0);
   if (a.json) {
