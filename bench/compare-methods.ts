@@ -1,8 +1,9 @@
 /**
  * FxP-QNet against the uniform and Ristretto baselines on every zoo CNN: compression, float and
  * quantized top-1 on the 1,000 held-out test images (integer reference), and time.
- *   npm run build && node dist/bench/compare-methods.js [--write] [--models lenet5,vgg_bn]
- * --write puts the table into models/README.md under "## FxP-QNet against the baselines".
+ *   npm run build && node dist/bench/compare-methods.js [--write] [--models lenet5,vgg_bn] [--methods LABEL,...]
+ * --write puts the table into models/README.md under "## FxP-QNet against the baselines"; with
+ * --methods (labels as in the table) only those rows are measured and replaced, the others kept.
  */
 import { readFileSync } from 'node:fs';
 import { writeSection } from './readme-section.js';
@@ -18,13 +19,18 @@ const cnns = zoo.filter((z) => z.ops.includes('Conv') && (!only || only.includes
 const base: Omit<QuantizeModelOptions, 'model' | 'method'> = { calib: 'models/data/calib_x.npy', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params', seed: 0 };
 const configs: { label: string; o: Partial<QuantizeModelOptions> }[] = [
   { label: 'fxpqnet (max-drop 1)', o: { method: 'fxpqnet' } },
+  { label: 'fxpqnet (max-drop 0.5)', o: { method: 'fxpqnet', maxDrop: 0.5 } },
+  { label: 'fxpqnet (max-drop 1), nearest rounding', o: { method: 'fxpqnet', rounding: 'nearest' } },
   { label: 'uniform 8', o: { method: 'uniform', uniformBits: 8 } },
   { label: 'uniform (smallest within budget)', o: { method: 'uniform' } },
   { label: 'ristretto', o: { method: 'ristretto' } },
 ];
+const onlyMethods = arg('--methods')?.split(',');
+const measured = new Map<string, string>();
 const rows = ['| model | method | params compression | overall compression | float top-1 | quantized top-1 | drop (pp) | time |', '|---|---|---|---|---|---|---|---|'];
 for (const z of cnns) {
   for (const c of configs) {
+    if (onlyMethods && !onlyMethods.includes(c.label)) continue;
     const res = await quantizeModel({ ...base, model: `models/${z.file}`, method: 'fxpqnet', ...c.o } as QuantizeModelOptions);
     const test = loadImages('models/data/test_x.npy', res.graph.input.shape);
     const labels = loadLabels('models/data/test_y.npy', test, 10);
@@ -32,13 +38,28 @@ for (const z of cnns) {
     const q = evaluateInt(res.q, test, { labels }).top1!;
     const r = res.report;
     const row = `| ${z.name} | ${c.label} | ${r.compression.params.toFixed(2)}x | ${r.compression.overall.toFixed(2)}x | ${fl.toFixed(2)} % | ${q.toFixed(2)} % | ${(fl - q).toFixed(2)} | ${r.seconds.toFixed(1)} s |`;
-    rows.push(row);
+    measured.set(`${z.name}|${c.label}`, row);
     console.log(row);
+  }
+}
+// Rows not measured in this run are taken from the current table (--methods / --models subsets).
+const old = new Map<string, string>();
+const readme = readFileSync('models/README.md', 'utf8');
+const section = readme.slice(Math.max(0, readme.indexOf('## FxP-QNet against the baselines'))).split(/\n## /)[0];
+for (const line of section.split('\n')) {
+  const m = /^\| (\w+) \| ([^|]+) \|/.exec(line);
+  if (m) old.set(`${m[1]}|${m[2].trim()}`, line);
+}
+for (const z of zoo.filter((x) => x.ops.includes('Conv'))) {
+  for (const c of configs) {
+    const row = measured.get(`${z.name}|${c.label}`) ?? old.get(`${z.name}|${c.label}`);
+    if (row) rows.push(row);
   }
 }
 if (process.argv.includes('--write')) {
   writeSection('models/README.md', 'FxP-QNet against the baselines', `Produced by \`node dist/bench/compare-methods.js --write\` (2-core machine, 512 unlabelled calibration images from the
-training split, budget 1 percentage point of top-1 agreement on the held-back half). Quantized top-1 is measured by
+training split, budget 1 percentage point of top-1 agreement on the held-back half). Weights are rounded with error compensation
+(\`--rounding gptq\`, the default, for every method) unless the row says otherwise. Quantized top-1 is measured by
 the integer reference on the 1,000 test images of \`data/test_x.npy\`, which the search never sees.
 
 ${rows.join('\n')}`);

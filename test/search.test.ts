@@ -6,7 +6,8 @@ import { runQGraph } from '../src/intref/run.js';
 import { loadImages } from '../src/io/dataset.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { readFxpFile } from '../src/io/fxpjson.js';
-import { maxRuleFormat } from '../src/fixed/format.js';
+import { type FxFormat, maxRuleFormat, quantizeArray } from '../src/fixed/format.js';
+import { attachCompensation, compensatedQuantize } from '../src/quant/compensate.js';
 import { buildModel, randn, rng } from '../src/onnx/builder.js';
 import { importOnnx, importOnnxFile } from '../src/onnx/import.js';
 import { calibrate } from '../src/quant/calibrate.js';
@@ -58,6 +59,31 @@ describe('FxP-QNet search', () => {
     const disagree = teacher.reduce((n, t, i) => n + (t !== student[i] ? 1 : 0), 0);
     expect((100 * disagree) / idx.length).toBeLessThanOrEqual(1);
     expect(report.budget.validation_drop).toBeCloseTo((100 * disagree) / idx.length, 10);
+  });
+
+  it('rounds weights with statistics of the search images only (validation images unseen), nearest where the search chose it', () => {
+    const { q } = readFxpFile(join(dir, 'a', 'model.fxp.json'));
+    const g = importOnnxFile('models/mlp.onnx');
+    const cal = loadImages(CAL, g.input.shape);
+    const held = new Set<number>(report.budget.validation_indices);
+    const sIdx = Array.from({ length: cal.count }, (_, i) => i).filter((i) => !held.has(i));
+    expect(sIdx).toHaveLength(report.budget.search_images);
+    const per = 784;
+    const x = new Float64Array(sIdx.length * per);
+    sIdx.forEach((k, i) => x.set(cal.data.subarray(k * per, (k + 1) * per), i * per));
+    const fg = fuseGraph(g);
+    attachCompensation(fg, x, sIdx.length);
+    expect(report.rounding.weights).toBe('gptq');
+    let compensated = 0;
+    for (const l of fg.layers) {
+      if (l.op.kind !== 'dense') continue;
+      const ql = q.layers.find((y) => y.name === l.name)!.op as { weight: { data: Int32Array }; weightFormat: FxFormat };
+      const nearest = report.rounding.nearest_layers.includes(l.name);
+      const want = nearest ? quantizeArray(l.op.weight.data, ql.weightFormat, new Int32Array(l.op.weight.data.length)) : compensatedQuantize(l.op.weight.data, ql.weightFormat, l.comp!);
+      expect([...ql.weight.data]).toEqual([...want]);
+      if (!nearest) compensated++;
+    }
+    expect(compensated).toBeGreaterThan(0);
   });
 
   it('is deterministic for a given --seed, on one worker thread or two', async () => {

@@ -66,13 +66,14 @@ await yargs(hideBin(process.argv))
     .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the search may use' })
     .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
     .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the search minimises' })
+    .option('rounding', { type: 'string', default: 'gptq', choices: ['gptq', 'nearest'], describe: 'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('workers', { type: 'number', describe: 'Worker threads for the search (default: 2, or 1 on a single core); results do not depend on it' })
     .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
   run((a) => quantizeCommand({
     model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], uniform: a.uniform, method: a.method,
-    maxDrop: a['max-drop'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, seed: a.seed, workers: a.workers, out: a.out, json: a.json,
+    maxDrop: a['max-drop'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, seed: a.seed, workers: a.workers, out: a.out, json: a.json,
   })))
   .command('infer <model>', 'Run one image through the integer reference, optionally tracing every layer', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
@@ -148,6 +149,7 @@ await yargs(hideBin(process.argv))
     .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the searches may use' })
     .option('start-bits', { type: 'number', default: 16, describe: 'Word length the searches start at' })
     .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the FxP-QNet searches minimise' })
+    .option('rounding', { type: 'string', default: 'gptq', choices: ['gptq', 'nearest'], describe: 'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('workers', { type: 'number', describe: 'Threads: configurations run side by side (default: 2)' })
     .option('cache', { type: 'string', default: '.fxpq-cache/sweep', describe: 'Result cache folder, keyed by content hash (--no-cache to disable)' })
@@ -156,7 +158,7 @@ await yargs(hideBin(process.argv))
   run((a) => sweepCommand({
     model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], test: a.test, testLabels: a['test-labels'],
     testScale: a['test-scale'], testLimit: a['test-limit'], target: a.target, macs: a.macs, clock: a.clock, uniformBits: a['uniform-bits'], maxDrops: a['max-drops'],
-    ristretto: a.ristretto, chooseDrop: a['choose-drop'], seed: a.seed, minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective,
+    ristretto: a.ristretto, chooseDrop: a['choose-drop'], seed: a.seed, minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding,
     workers: a.workers, cache: a.cache as string | false, out: a.out, json: a.json,
   })))
   .command('run [model]', 'The whole flow on one model (default: the bundled LeNet-5): quantize, generate RTL, simulate, co-simulate a sample, estimate, report', (y) => y

@@ -2,11 +2,16 @@ import { FxpqError } from '../errors.js';
 import { type FxFormat, checkFormat, quantize, quantizeArray } from '../fixed/format.js';
 import type { FloatAct, FusedGraph, FusedLayer } from './fuse.js';
 import { linearAccRange } from './accumulator.js';
+import { type Compensation, compensatedQuantize } from './compensate.js';
 import type { Activation, QGraph, QLayer, QOp } from './qgraph.js';
 import { PASS_THROUGH } from './qgraph.js';
 
 /** Formats chosen by a quantizer: the input image's, and per layer its weights, bias and output. */
-export interface LayerFormats { weights?: FxFormat; bias?: FxFormat; output?: FxFormat }
+export interface LayerFormats {
+  weights?: FxFormat; bias?: FxFormat; output?: FxFormat;
+  /** Round this layer's weights to nearest even where an error compensation is attached (the search may choose it). */
+  nearest?: boolean;
+}
 export interface Assignment { input: FxFormat; layers: Record<string, LayerFormats> }
 
 /** Fraction bits of the reciprocal in average pooling (error bound in intref/ops.ts). */
@@ -22,14 +27,26 @@ function need<T>(v: T | undefined, l: FusedLayer, what: string): T {
   return v;
 }
 
+/** Each compensation (statistics of one image set) has its own cached integers. */
+const compIds = new WeakMap<Compensation, number>();
+let nextCompId = 0;
+function compId(c: Compensation): number {
+  let id = compIds.get(c);
+  if (id === undefined) { id = nextCompId++; compIds.set(c, id); }
+  return id;
+}
+
 /** Quantized copies of each parameter tensor per format: the search rebuilds graphs often. */
 const quantCache = new WeakMap<Float64Array, Map<string, Int32Array>>();
-function quantizeAll(data: Float64Array, f: FxFormat): Int32Array {
+function quantizeAll(data: Float64Array, f: FxFormat, comp?: Compensation): Int32Array {
   let m = quantCache.get(data);
   if (!m) { m = new Map(); quantCache.set(data, m); }
-  const key = `${f.wl},${f.fl},${f.signed}`;
+  const key = `${f.wl},${f.fl},${f.signed},${comp ? compId(comp) : 'n'}`;
   let q = m.get(key);
-  if (!q) { q = quantizeArray(data, f, new Int32Array(data.length)) as Int32Array; m.set(key, q); }
+  if (!q) {
+    q = comp ? compensatedQuantize(data, f, comp) : quantizeArray(data, f, new Int32Array(data.length)) as Int32Array;
+    m.set(key, q);
+  }
   return q;
 }
 
@@ -59,7 +76,7 @@ export function buildQGraph(fg: FusedGraph, a: Assignment): QGraph {
         checkFormat(wF, `layer '${l.name}' weights`);
         const bF = { ...bIn, fl: Math.min(bIn.fl, wF.fl + inF.fl) };
         checkFormat(bF, `layer '${l.name}' bias`);
-        const weight = { shape: src.weight.shape, data: quantizeAll(src.weight.data, wF) };
+        const weight = { shape: src.weight.shape, data: quantizeAll(src.weight.data, wF, f.nearest ? undefined : l.comp) };
         const bias = quantizeAll(src.bias, bF);
         const act = qact(l.act, out);
         op = src.kind === 'conv'

@@ -1,5 +1,6 @@
 import { FxpqError } from '../errors.js';
 import type { Graph, Node, Op } from '../ir/types.js';
+import type { Compensation } from './compensate.js';
 
 /** A float activation fused into the layer before it. */
 export type FloatAct = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number };
@@ -13,6 +14,8 @@ export interface FusedLayer {
   inputs: string[];
   /** Float value holding this layer's output (after the fused activation). */
   output: string;
+  /** When set, weights are rounded with error compensation (quant/compensate.ts). */
+  comp?: Compensation;
 }
 
 export interface FusedGraph {

@@ -82,7 +82,9 @@ export async function bestFraction(backend: Backend, base: Assignment, d: DataSt
  *     on the search images), choosing its fraction length among {fl-1, fl, fl-2} by the same
  *     statistic; a step that would exceed the top-1 budget on the validation images is undone and
  *     that data structure is frozen;
- *  4. every fraction length is re-tuned once (fl-1, fl+1) with the final word lengths.
+ *  4. every fraction length is re-tuned once (fl-1, fl+1) with the final word lengths; then each
+ *     layer whose weights are rounded with error compensation tries nearest rounding instead
+ *     (compensation lowers the layer's own output error, which is not always the network's).
  */
 export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStats>, backend: Backend, baselineErrors: number, o: SearchOptions): Promise<SearchResult> {
   const log: string[] = [];
@@ -169,6 +171,20 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
       a = c.a;
       cur = await backend.commitStaged(a, d.from);
       log.push(`re-tune: ${d.key} -> ${fmt(getFormat(a, d))}`);
+    }
+  }
+  for (const d of ds) {
+    if (d.kind !== 'weights' || !fg.layers[d.from].comp || a.layers[d.layer!].nearest) continue;
+    const cand: Assignment = { input: a.input, layers: { ...a.layers, [d.layer!]: { ...a.layers[d.layer!], nearest: true } } };
+    const [s] = await backend.evaluate([{ set: 'search', a: cand, from: d.from, abortAbove: cur.search.kl }]);
+    evaluations++;
+    if (s.aborted || !better(s, cur.search)) continue;
+    const v = await backend.stageValid(cand, d.from);
+    evaluations++;
+    if (v.errors - baselineErrors <= budgetErrors) {
+      a = cand;
+      cur = await backend.commitStaged(a, d.from);
+      log.push(`re-tune: ${d.key} rounded to nearest`);
     }
   }
   return { assignment: a, steps: step, evaluations, validationDrop: drop(cur.valid), log };

@@ -12,6 +12,7 @@ import { importOnnxFile } from '../onnx/import.js';
 import { type Assignment, buildQGraph } from '../quant/build.js';
 import { calibrate } from '../quant/calibrate.js';
 import { fuseGraph } from '../quant/fuse.js';
+import { attachCompensation } from '../quant/compensate.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { buildReport, type QuantReport } from '../quant/report.js';
 import { uniformAssignment } from '../quant/uniform.js';
@@ -23,6 +24,7 @@ import { fxpqnetSearch } from './fxpqnet.js';
 import type { Objective } from './structures.js';
 
 export type Method = 'fxpqnet' | 'uniform' | 'ristretto';
+export type Rounding = 'nearest' | 'gptq';
 
 export interface QuantizeModelOptions {
   model: string;
@@ -37,6 +39,8 @@ export interface QuantizeModelOptions {
   startBits: number;
   objective: Objective;
   seed: number;
+  /** Weight rounding: to nearest, or error-compensating (quant/compensate.ts). Default gptq. */
+  rounding?: Rounding;
   /** Worker threads for the search (default: both cores). Results do not depend on it. */
   workers?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
@@ -48,6 +52,7 @@ const sha256 = (path: string) => createHash('sha256').update(readFileSync(path))
 
 export function checkOptions(o: QuantizeModelOptions): void {
   if (!['fxpqnet', 'uniform', 'ristretto'].includes(o.method)) throw new FxpqError(`--method must be fxpqnet, uniform or ristretto, got '${o.method}'`);
+  if (o.rounding !== undefined && !['nearest', 'gptq'].includes(o.rounding)) throw new FxpqError(`--rounding must be nearest or gptq, got '${o.rounding}'`);
   if (!['params', 'overall', 'bops'].includes(o.objective)) throw new FxpqError(`--objective must be params, overall or bops, got '${o.objective}'`);
   if (!(o.maxDrop >= 0) || !Number.isFinite(o.maxDrop)) throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${o.maxDrop}`);
   if (!Number.isInteger(o.startBits) || o.startBits < 2 || o.startBits > 32) throw new FxpqError(`--start-bits must be an integer in 2..32, got ${o.startBits}`);
@@ -104,6 +109,10 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const nV = Math.max(2, Math.round(cal.count / 2));
   const vIdx = perm.slice(0, nV).sort((x, y) => x - y), sIdx = perm.slice(nV).sort((x, y) => x - y);
   const sData = subset(cal, sIdx, g.input.shape), vData = subset(cal, vIdx, g.input.shape);
+  if ((o.rounding ?? 'gptq') === 'gptq') {
+    o.onProgress?.('compensate', 0, 1);
+    attachCompensation(fg, sData, sIdx.length);
+  }
   const sT = teacherLogits(g, sData, sIdx.length), vT = teacherLogits(g, vData, vIdx.length);
   const pick = (idx: number[]) => (labels ? Int32Array.from(idx, (k) => labels[k]) : undefined);
   const vLabels = pick(vIdx);
@@ -158,7 +167,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const seconds = (performance.now() - t0) / 1000;
   const method = o.uniformBits !== undefined ? 'uniform' : o.method;
   const options = {
-    method, bits: o.uniformBits ?? null, max_drop: o.maxDrop, min_bits: o.minBits, start_bits: o.startBits, objective: o.objective, seed: o.seed,
+    method, bits: o.uniformBits ?? null, rounding: o.rounding ?? 'gptq', max_drop: o.maxDrop, min_bits: o.minBits, start_bits: o.startBits, objective: o.objective, seed: o.seed,
     calib: { file: o.calib, sha256: sha256(o.calib), images: cal.count, scale: o.calibScale ?? null, labels: o.calibLabels ?? null },
   };
   const file = toFxpFile(q, {
@@ -174,6 +183,11 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       validation_drop: (100 * (validErrors - baselineErrors)) / nV, search_kl: searchKl,
     },
     options,
+    rounding: {
+      weights: o.rounding ?? 'gptq',
+      // Layers whose weights the search moved back to nearest rounding (lower KL that way).
+      nearest_layers: (o.rounding ?? 'gptq') === 'gptq' ? fg.layers.filter((l) => l.comp && assignment.layers[l.name]?.nearest).map((l) => l.name) : [],
+    },
     log,
   });
   return { graph: g, q, file, report };

@@ -3,7 +3,7 @@ import type { FxpFile } from '../io/fxpjson.js';
 import { evaluateInt } from '../intref/evaluate.js';
 import { size } from '../ir/types.js';
 import type { QuantReport } from '../quant/report.js';
-import { quantizeModel } from '../search/quantize.js';
+import { quantizeModel, type Rounding } from '../search/quantize.js';
 import type { Objective } from '../search/structures.js';
 import type { QuantConfig } from './configs.js';
 
@@ -23,6 +23,7 @@ export interface QuantJob {
   minBits: number;
   startBits: number;
   objective: Objective;
+  rounding?: Rounding;
   /** Threads the search may use inside this job (1 when the sweep runs jobs side by side). */
   workers: number;
 }
@@ -41,7 +42,7 @@ export async function runQuantJob(j: QuantJob, onProgress?: (stage: string, done
   const res = await quantizeModel({
     model: j.model, calib: j.calib, calibScale: j.calibScale, calibLabels: j.calibLabels,
     method: c.method, uniformBits: c.uniformBits, maxDrop: c.maxDrop, minBits: j.minBits, startBits: j.startBits,
-    objective: j.objective, seed: j.seed, workers: j.workers, onProgress,
+    objective: j.objective, rounding: j.rounding, seed: j.seed, workers: j.workers, onProgress,
   });
   let test: QuantJobResult['test'] = null;
   if (j.test) {

@@ -1,3 +1,4 @@
+import type { Rounding } from '../search/quantize.js';
 import { basename } from 'node:path';
 import { FxpqError } from '../errors.js';
 import { calibrations, estimatePlan } from '../estimate/estimate.js';
@@ -30,6 +31,7 @@ export interface SweepOptions {
   minBits: number;
   startBits: number;
   objective: Objective;
+  rounding?: Rounding;
   /** Threads: independent configurations run side by side. */
   workers: number;
   cacheDir: string | null;
@@ -152,7 +154,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     tool: TOOL_VERSION, code: codeFingerprint(), model: fileHash(o.model), calib: fileHash(o.calib), calibScale: o.calibScale ?? null,
     calibLabels: o.calibLabels ? fileHash(o.calibLabels) : null,
     test: o.test ? { data: fileHash(o.test.data), labels: o.test.labels ? fileHash(o.test.labels) : null, scale: o.test.scale ?? null, limit: o.test.limit ?? null } : null,
-    seed: o.seed, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+    seed: o.seed, minBits: o.minBits, startBits: o.startBits, objective: o.objective, rounding: o.rounding ?? 'gptq',
   };
   const keys = o.configs.map((c) => contentKey({ ...inputs, config: { method: c.method, uniformBits: c.uniformBits ?? null, maxDrop: c.maxDrop } }));
   const results: (QuantJobResult | null)[] = keys.map((k) => cache.get<QuantJobResult>(k));
@@ -171,7 +173,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   const jobs: QuantJob[] = todo.map((i) => ({
     model: o.model, calib: o.calib, calibScale: o.calibScale, calibLabels: o.calibLabels,
     test: o.test ?? null, floatPredictions: floatPred, config: o.configs[i], seed: o.seed,
-    minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+    minBits: o.minBits, startBits: o.startBits, objective: o.objective, rounding: o.rounding,
     // A lone search may use every thread itself; side by side, one each.
     workers: todo.length === 1 ? o.workers : 1,
   }));

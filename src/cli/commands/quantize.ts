@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fmtText } from '../../fixed/format.js';
 import { writeFolderAtomic } from '../../io/atomic.js';
 import { parseScale } from '../../io/dataset.js';
-import { type Method, quantizeModel } from '../../search/quantize.js';
+import { type Method, quantizeModel, type Rounding } from '../../search/quantize.js';
 import type { Objective } from '../../search/structures.js';
 import type { QuantReport } from '../../quant/report.js';
 import { stageBars } from '../progress.js';
@@ -20,6 +20,7 @@ export interface QuantizeArgs {
   minBits: number;
   startBits: number;
   objective: string;
+  rounding: string;
   seed: number;
   workers?: number;
   out: string;
@@ -39,7 +40,7 @@ export function printReport(r: QuantReport): void {
 export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
   const res = await quantizeModel({
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels, uniformBits: a.uniform,
-    method: a.method as Method, maxDrop: a.maxDrop, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, seed: a.seed, workers: a.workers,
+    method: a.method as Method, maxDrop: a.maxDrop, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding, seed: a.seed, workers: a.workers,
     onProgress: stageBars(!a.json, (stage) => (stage === 'search' ? 'data structures settled' : 'images')),
   });
   writeFolderAtomic(a.out, {

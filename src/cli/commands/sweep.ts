@@ -6,6 +6,7 @@ import { parseScale } from '../../io/dataset.js';
 import { sweepHtml } from '../../report/html.js';
 import { defaultWorkers } from '../../search/backend.js';
 import type { Objective } from '../../search/structures.js';
+import type { Rounding } from '../../search/quantize.js';
 import { DEFAULT_CHOICE, DEFAULT_SWEEP_MACS, numberList, sweepConfigs } from '../../sweep/configs.js';
 import { runSweep, type SweepResult } from '../../sweep/sweep.js';
 import { TARGETS, type Target } from '../../synth/yosys.js';
@@ -16,7 +17,7 @@ export interface SweepArgs {
   model: string; calib: string; calibScale?: string; calibLabels?: string;
   test?: string; testLabels?: string; testScale?: string; testLimit?: number;
   target: string; macs?: string; clock: number; uniformBits?: string; maxDrops?: string; ristretto: boolean;
-  chooseDrop: number; seed: number; minBits: number; startBits: number; objective: string;
+  chooseDrop: number; seed: number; minBits: number; startBits: number; objective: string; rounding: string;
   workers?: number; cache: string | false; out?: string; json: boolean;
 }
 
@@ -43,7 +44,7 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels,
     test: a.test ? { data: a.test, labels: a.testLabels, scale: parseScale(a.testScale), limit: a.testLimit } : undefined,
     configs, macs: numberList(a.macs, '--macs') ?? DEFAULT_SWEEP_MACS, target: a.target as Target, clockMhz: a.clock,
-    seed: a.seed, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective,
+    seed: a.seed, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding,
     workers: a.workers ?? defaultWorkers(), cacheDir: a.cache === false ? null : a.cache, chooseDrop: a.chooseDrop,
     onProgress: (done) => bar.update(done),
   });
