@@ -1,7 +1,7 @@
 import { runGraph } from '../engine/run.js';
 import { gemm } from '../engine/gemm.js';
 import { im2col } from '../engine/kernels.js';
-import { type FxFormat, maxInt, minInt } from '../fixed/format.js';
+import { type FxFormat, quantize } from '../fixed/format.js';
 import { convOutHW } from '../ir/shapes.js';
 import { size } from '../ir/types.js';
 import type { FusedGraph, FusedLayer } from './fuse.js';
@@ -137,7 +137,7 @@ function blockFactor(h: Float64Array, n: number): { perm: Int32Array; u: Float64
  */
 export function compensatedQuantize(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length)): Int32Array {
   const rows = w.length / c.n;
-  const scale = 2 ** f.fl, step = 2 ** -f.fl, lo = minInt(f), hi = maxInt(f);
+  const step = 2 ** -f.fl;
   for (const { perm, u } of c.blocks) {
     const n = perm.length;
     const r = new Float64Array(n);
@@ -145,15 +145,7 @@ export function compensatedQuantize(w: Float64Array, f: FxFormat, c: Compensatio
       const base = row * c.n;
       for (let i = 0; i < n; i++) r[i] = w[base + perm[i]];
       for (let i = 0; i < n; i++) {
-        const v = r[i] * scale;
-        let q: number;
-        if (v >= hi) q = hi;
-        else if (v <= lo) q = lo;
-        else {
-          const fv = Math.floor(v);
-          q = v - fv >= 0.5 ? fv + 1 : fv;
-          q = q < lo ? lo : q > hi ? hi : q;
-        }
+        const q = quantize(r[i], f);
         out[base + perm[i]] = q;
         const ui = i * n;
         const e = (r[i] - q * step) / u[ui + i];
@@ -177,12 +169,14 @@ export function layerHessians(fg: FusedGraph, images: Float64Array, count: numbe
   const g = fg.graph;
   const per = size(g.input.shape);
   const out = new Map<string, { hs: Float64Array[]; n: number; images: number }>();
+  const rangesOf = new Map<string, [number, number][]>();
   const targets = fg.layers.filter((l): l is FusedLayer & { op: { kind: 'conv' | 'dense' } } =>
     l.op.kind === 'dense' || (l.op.kind === 'conv' && l.op.group === 1));
   const cap = new Map<string, number>();
   for (const l of targets) {
     const n = l.op.weight.data.length / l.op.weight.shape[0];
     const ranges = blockRanges(n);
+    rangesOf.set(l.name, ranges);
     const cols = l.op.kind === 'dense' ? 1 : size(g.shapes[l.output]) / l.op.weight.shape[0];
     const perImage = ranges.reduce((acc, [a, b]) => acc + (b - a) * (b - a), 0) * cols;
     cap.set(l.name, Math.min(count, Math.max(32, Math.floor(H_BUDGET / perImage))));
@@ -200,7 +194,7 @@ export function layerHessians(fg: FusedGraph, images: Float64Array, count: numbe
       const x = values!.get(l.inputs[0]);
       if (!x) throw new Error(`layer '${l.name}': float input '${l.inputs[0]}' not found`);
       const n = acc.n;
-      const ranges = blockRanges(n);
+      const ranges = rangesOf.get(l.name)!;
       if (l.op.kind === 'dense') {
         ranges.forEach(([a, e], k) => {
           const sz = e - a;
