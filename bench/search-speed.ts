@@ -15,7 +15,7 @@ import { importOnnx } from '../src/onnx/import.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { fuseGraph } from '../src/quant/fuse.js';
 import { attachCompensation } from '../src/quant/compensate.js';
-import { LocalBackend } from '../src/search/backend.js';
+import { Replica } from '../src/search/backend.js';
 import { uniformAssignment as maxRuleAssignment } from '../src/quant/uniform.js';
 import { quantizeModel } from '../src/search/quantize.js';
 import { dataStructures } from '../src/search/structures.js';
@@ -39,7 +39,7 @@ if (process.argv.includes('--resnet18')) {
   const teacher = new Float64Array(cal.count * 10);
   const per = size(g.input.shape);
   for (let s = 0; s < cal.count; s += 32) teacher.set(runGraph(g, cal.data.subarray(s * per, (s + 32) * per), 32).output, s * 10);
-  const b = new LocalBackend({ fg, search: { images: cal.data, teacher }, valid: { images: cal.data.subarray(0, 0), teacher: new Float64Array(0) } });
+  const b = new Replica({ fg, search: { images: cal.data, teacher }, valid: { images: cal.data.subarray(0, 0), teacher: new Float64Array(0) } });
   const t0 = performance.now();
   b.s.commit(maxRuleAssignment(fg, stats, 8), 0);
   const one = ((performance.now() - t0) / 1000) * (256 / 32);

@@ -12,7 +12,7 @@ import { buildModel, randn, rng } from '../src/onnx/builder.js';
 import { importOnnx, importOnnxFile } from '../src/onnx/import.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { fuseGraph } from '../src/quant/fuse.js';
-import { LocalBackend } from '../src/search/backend.js';
+import { LocalBackend, Replica } from '../src/search/backend.js';
 import { bestFraction } from '../src/search/fxpqnet.js';
 import { uniformAssignment as maxRuleAssignment } from '../src/quant/uniform.js';
 import { dataStructures, withFormat } from '../src/search/structures.js';
@@ -106,16 +106,37 @@ describe('FxP-QNet search', () => {
     const stats = calibrate(g, { count: n, total: n, data: x, shape: [16] });
     const teacher = runGraph(g, x, n).output;
     const backend = new LocalBackend({ fg, search: { images: x, teacher }, valid: { images: x, teacher } });
-    const ev = backend.s;
     const a16 = maxRuleAssignment(fg, stats, 16);
-    backend.commitSync(a16, 0);
+    await backend.commit(a16, 0);
     const d = dataStructures(fg).find((s) => s.kind === 'input')!;
     const maxRule = maxRuleFormat(60, 4, true);
     expect(maxRule.fl).toBe(-3);
-    const klMaxRule = ev.evaluate(withFormat(a16, d, maxRule), 0).kl;
+    const [{ kl: klMaxRule }] = await backend.evaluate([{ set: 'search', a: withFormat(a16, d, maxRule), from: 0, abortAbove: Infinity }]);
     const best = await bestFraction(backend, a16, d, 4, [-3, -2, -1, 0, 1, 2, 3]);
     expect(best.fl).toBeGreaterThan(maxRule.fl);
     expect(best.s!.kl).toBeLessThan(klMaxRule / 2);
+  });
+
+  it('scores the same over image shards as over the whole set', async () => {
+    const r = rng(5);
+    const bytes = buildModel({ inputShape: ['N', 16], inits: [{ name: 'w', dims: [10, 16], values: randn(r, 160, 0.5) }], nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { transB: 1 } }] });
+    const g = importOnnx(bytes);
+    const n = 101; // odd: the shards differ in size
+    const x = Float64Array.from(randn(r, n * 16, 1));
+    const fg = fuseGraph(g);
+    const stats = calibrate(g, { count: n, total: n, data: x, shape: [16] });
+    const teacher = runGraph(g, x, n).output;
+    const data = { fg, search: { images: x, teacher }, valid: { images: x, teacher } };
+    const sharded = new LocalBackend(data);
+    const whole = new Replica(data);
+    const a = maxRuleAssignment(fg, stats, 3);
+    const c = await sharded.commit(a, 0);
+    const w = whole.commitSync(a, 0);
+    expect(sharded.searchImages).toBe(n);
+    expect(c.search.errors).toBe(w.search.errors);
+    expect(c.search.errors).toBeGreaterThan(0);
+    expect(c.search.kl).toBeCloseTo(w.search.kl, 12);
+    expect(c.valid.images).toBe(n);
   });
 
   describe('bad input: one line, non-zero exit', () => {

@@ -31,16 +31,44 @@ export interface EvalData {
   valid: { images: Float64Array; teacher: Float64Array; labels?: Int32Array };
 }
 
-/** Both evaluators in this thread. */
-export class LocalBackend implements Backend {
+/**
+ * The image sets are cut into this many fixed shards, each scored on its own (with its own early
+ * drop) and added up in shard order. The number is fixed, not the worker count, so a score, and
+ * with it the search's path and output, is the same on any number of cores; with two workers each
+ * holds one shard, so a commit costs each of them half the images instead of all of them.
+ */
+export const SHARDS = 2;
+
+/** Shard `k` of `d`: a contiguous slice of the search images and of the validation images. */
+export function shardOf(d: EvalData, k: number): EvalData {
+  const per = size(d.fg.graph.shapes[d.fg.input]);
+  const classes = size(d.fg.graph.shapes[d.fg.output]);
+  const cut = (set: EvalData['search']) => {
+    const n = set.images.length / per;
+    const a = Math.floor((k * n) / SHARDS), b = Math.floor(((k + 1) * n) / SHARDS);
+    return {
+      images: set.images.subarray(a * per, b * per), teacher: set.teacher.subarray(a * classes, b * classes),
+      ...(set.labels ? { labels: set.labels.subarray(a, b) } : {}),
+    };
+  };
+  return { fg: d.fg, search: cut(d.search), valid: cut(d.valid) };
+}
+
+/** Scores of the shards of one configuration, as one score over all images (sums in shard order). */
+export function combine(parts: Score[]): Score {
+  let klSum = 0, errors = 0, images = 0, aborted = false;
+  for (const p of parts) { klSum += p.klSum; errors += p.errors; images += p.images; aborted ||= p.aborted; }
+  return { kl: images > 0 ? klSum / images : 0, klSum, errors, images, aborted };
+}
+
+/** Evaluators on one set of images (a shard, or a whole set) in this thread. */
+export class Replica {
   readonly s: Evaluator;
   readonly v: Evaluator;
   constructor(d: EvalData) {
     this.s = new Evaluator(d.fg, d.search.images, d.search.teacher, d.search.labels);
     this.v = new Evaluator(d.fg, d.valid.images, d.valid.teacher, d.valid.labels);
   }
-  get searchImages(): number { return this.s.n; }
-  get validImages(): number { return this.v.n; }
   evaluateSync(j: EvalJob): Score {
     const { q: _q, ...score } = (j.set === 'search' ? this.s : this.v).evaluate(j.a, j.from, j.abortAbove);
     return score;
@@ -52,26 +80,44 @@ export class LocalBackend implements Backend {
   commitStagedSync(a: Assignment, from: number): { search: Score; valid: Score } {
     return { search: this.s.commit(a, from), valid: this.v.promote() };
   }
-  async evaluate(jobs: EvalJob[]): Promise<Score[]> { return jobs.map((j) => this.evaluateSync(j)); }
-  async commit(a: Assignment, from: number) { return this.commitSync(a, from); }
-  async stageValid(a: Assignment, from: number) { return this.stageValidSync(a, from); }
-  async commitStaged(a: Assignment, from: number) { return this.commitStagedSync(a, from); }
+}
+
+const combinePairs = (rs: { search: Score; valid: Score }[]) => ({ search: combine(rs.map((r) => r.search)), valid: combine(rs.map((r) => r.valid)) });
+
+/** Every shard in this thread, one after the other. */
+export class LocalBackend implements Backend {
+  private readonly shards: Replica[];
+  readonly searchImages: number;
+  readonly validImages: number;
+  constructor(d: EvalData) {
+    this.shards = Array.from({ length: SHARDS }, (_, k) => new Replica(shardOf(d, k)));
+    this.searchImages = this.shards.reduce((acc, r) => acc + r.s.n, 0);
+    this.validImages = this.shards.reduce((acc, r) => acc + r.v.n, 0);
+  }
+  async evaluate(jobs: EvalJob[]): Promise<Score[]> { return jobs.map((j) => combine(this.shards.map((r) => r.evaluateSync(j)))); }
+  async commit(a: Assignment, from: number) { return combinePairs(this.shards.map((r) => r.commitSync(a, from))); }
+  async stageValid(a: Assignment, from: number) { return combine(this.shards.map((r) => r.stageValidSync(a, from))); }
+  async commitStaged(a: Assignment, from: number) { return combinePairs(this.shards.map((r) => r.commitStagedSync(a, from))); }
   async close(): Promise<void> { /* nothing to release */ }
 }
 
 
 interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void }
 
-/** One replica of both evaluators per worker thread; commits go to all, jobs to whichever is free. */
+/**
+ * Worker threads, worker i holding a replica of shard i % SHARDS. A job is one task per shard,
+ * taken by whichever worker of that shard is free; commits go to every worker.
+ */
 export class PoolBackend implements Backend {
-  private readonly workers: Worker[] = [];
+  private readonly workers: { w: Worker; shard: number }[] = [];
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
   private failure: Error | null = null;
 
   constructor(d: EvalData, readonly searchImages: number, readonly validImages: number, count: number) {
     for (let i = 0; i < count; i++) {
-      const w = new Worker(workerScript(import.meta.url, 'worker'), { workerData: d });
+      const shard = i % SHARDS;
+      const w = new Worker(workerScript(import.meta.url, 'worker'), { workerData: shardOf(d, shard) });
       w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
         const p = this.pending.get(m.id);
         if (!p) return;
@@ -79,7 +125,7 @@ export class PoolBackend implements Backend {
         if (m.ok) p.resolve(m.value); else p.reject(new Error(m.error));
       });
       w.on('error', (e) => { this.failure = e; for (const p of this.pending.values()) p.reject(e); this.pending.clear(); });
-      this.workers.push(w);
+      this.workers.push({ w, shard });
     }
   }
 
@@ -93,35 +139,37 @@ export class PoolBackend implements Backend {
   }
 
   async evaluate(jobs: EvalJob[]): Promise<Score[]> {
-    const out: Score[] = new Array(jobs.length);
-    let next = 0;
-    await Promise.all(this.workers.map(async (w) => {
-      while (next < jobs.length) {
-        const k = next++;
-        out[k] = await this.call<Score>(w, { type: 'evaluate', job: jobs[k] });
+    const parts: Score[][] = jobs.map(() => new Array(SHARDS));
+    const next = new Array(SHARDS).fill(0);
+    await Promise.all(this.workers.map(async ({ w, shard }) => {
+      while (next[shard] < jobs.length) {
+        const k = next[shard]++;
+        parts[k][shard] = await this.call<Score>(w, { type: 'evaluate', job: jobs[k] });
       }
     }));
-    return out;
+    return parts.map(combine);
+  }
+
+  /** Sends `msg` to every worker; the result of the first worker of each shard, in shard order. */
+  private async all<T>(msg: object): Promise<T[]> {
+    const rs = await Promise.all(this.workers.map(({ w }) => this.call<T>(w, msg)));
+    return Array.from({ length: SHARDS }, (_, k) => rs[this.workers.findIndex((x) => x.shard === k)]);
   }
 
   async commit(a: Assignment, from: number): Promise<{ search: Score; valid: Score }> {
-    const rs = await Promise.all(this.workers.map((w) => this.call<{ search: Score; valid: Score }>(w, { type: 'commit', a, from })));
-    return rs[0];
+    return combinePairs(await this.all<{ search: Score; valid: Score }>({ type: 'commit', a, from }));
   }
 
-  // Every replica stages and commits, so they stay identical; the work runs side by side.
   async stageValid(a: Assignment, from: number): Promise<Score> {
-    const rs = await Promise.all(this.workers.map((w) => this.call<Score>(w, { type: 'stage', a, from })));
-    return rs[0];
+    return combine(await this.all<Score>({ type: 'stage', a, from }));
   }
 
   async commitStaged(a: Assignment, from: number): Promise<{ search: Score; valid: Score }> {
-    const rs = await Promise.all(this.workers.map((w) => this.call<{ search: Score; valid: Score }>(w, { type: 'commitStaged', a, from })));
-    return rs[0];
+    return combinePairs(await this.all<{ search: Score; valid: Score }>({ type: 'commitStaged', a, from }));
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.workers.map(({ w }) => w.terminate()));
   }
 }
 
@@ -132,5 +180,6 @@ export function defaultWorkers(): number {
 export function makeBackend(d: EvalData, workers: number): Backend {
   if (workers <= 1) return new LocalBackend(d);
   const per = size(d.fg.graph.shapes[d.fg.input]);
-  return new PoolBackend(d, d.search.images.length / per, d.valid.images.length / per, workers);
+  // Fewer workers than shards would leave a shard without a replica.
+  return new PoolBackend(d, d.search.images.length / per, d.valid.images.length / per, Math.max(workers, SHARDS));
 }

@@ -11,6 +11,8 @@ import type { QGraph } from '../quant/qgraph.js';
 export interface Score {
   /** Mean KL divergence KL(teacher || student) of the softmax outputs, in nats per image. */
   kl: number;
+  /** Sum of the per-image KL over the images scored (shards add these, in order). */
+  klSum: number;
   /** Images whose top-1 differs from the teacher's (or, with labels, that are wrong). */
   errors: number;
   images: number;
@@ -160,9 +162,9 @@ export class Evaluator {
       done += b;
       // Clearly worse: after a quarter of the images the running mean is already twice the bound.
       if (!store && done >= this.n / 4 && done < this.n && kl / done > 2 * abortAbove + 1e-4) {
-        return { kl: kl / done, errors, images: done, aborted: true };
+        return { kl: kl / done, klSum: kl, errors, images: done, aborted: true };
       }
     }
-    return { kl: kl / this.n, errors, images: this.n, aborted: false };
+    return { kl: kl / this.n, klSum: kl, errors, images: this.n, aborted: false };
   }
 }

@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { type EvalData, type EvalJob, LocalBackend } from './backend.js';
+import { type EvalData, type EvalJob, Replica } from './backend.js';
 import type { Assignment } from '../quant/build.js';
 
-/** A search worker: a replica of both evaluators, driven by the main thread. */
-const backend = new LocalBackend(workerData as EvalData);
+/** A search worker: both evaluators on one shard of the images, driven by the main thread. */
+const backend = new Replica(workerData as EvalData);
 parentPort!.on('message', (m: { id: number; type: 'evaluate' | 'commit' | 'stage' | 'commitStaged'; job?: EvalJob; a?: Assignment; from?: number }) => {
   try {
     const value = m.type === 'evaluate' ? backend.evaluateSync(m.job!)
