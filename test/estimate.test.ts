@@ -16,11 +16,21 @@ describe('resource estimator rules', () => {
     expect(dspFor(4, 4, xc7)).toBe(0);
     expect(dspFor(2, 7, xc7)).toBe(1);
     expect(dspFor(24, 18, xc7)).toBe(1);
-    expect(dspFor(30, 20, xc7)).toBe(4);
+    // 30 x 20: A cut into an 18-bit slice (17 bits and a zero sign bit) and the 13-bit rest;
+    // 18 x 20 and 13 x 20 each fit a DSP48E1 with the 20-bit operand on the 25-bit port.
+    expect(dspFor(30, 20, xc7)).toBe(2);
+    // 40 x 30: the 40 is cut into an 18-bit slice and the 23-bit rest; each times 30 puts the 30
+    // on A, cut again into 18 and 13: two DSPs each, four in all.
+    expect(dspFor(40, 30, xc7)).toBe(4);
     // SB_MAC16 is 16 x 16 from 11 product bits; MULT18X18D takes every multiply.
     expect(dspFor(5, 5, ice)).toBe(0);
     expect(dspFor(6, 6, ice)).toBe(1);
-    expect(dspFor(17, 8, ice)).toBe(2);
+    // 17 x 8: a 16 x 8 slice in a SB_MAC16, the 1 x 8 rest in LUTs (as Yosys did for a 16-bit
+    // unsigned input, 17 bits signed, times 8-bit weights).
+    expect(dspFor(17, 8, ice)).toBe(1);
+    // 20 x 8: 16 x 8 and 4 x 8 (12 product bits): two; 18 x 8: the 2 x 8 rest is under 11 bits.
+    expect(dspFor(20, 8, ice)).toBe(2);
+    expect(dspFor(18, 8, ice)).toBe(1);
     expect(dspFor(3, 3, ecp5)).toBe(1);
   });
 

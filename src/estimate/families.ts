@@ -10,6 +10,10 @@ export type { Target };
 export interface DspRule {
   /** Widest A and B port, and the narrowest operands and product that still go to a DSP. */
   aMax: number; bMax: number; minA: number; minB: number; minY: number;
+  /** Width of the slices a too-wide A operand is cut into (DSP_A_MAXWIDTH_PARTIAL; default aMax). */
+  aPartial?: number;
+  /** DSP_SIGNEDONLY: each slice gives up one bit to a zero sign bit. */
+  signedOnly?: boolean;
 }
 
 export interface BramRule {
@@ -18,15 +22,18 @@ export interface BramRule {
 }
 
 /**
- * Yosys's memory_libmap cost model for a memory with one read port and no write port (a ROM), as
- * in passes/memory/memory_libmap.cc with the family's library (techlibs/xilinx/brams_xc4v.txt for
- * xc7): each RAM kind at each of its widths holds ceil(depth / words) address regions, packed side
- * by side into ceil(regions * width / unitWidth) instances, plus half a cost unit per bit of read
- * multiplexer; the cheapest wins if it costs less than logic (logicCostPerBit per bit, truncated).
+ * Yosys's memory_libmap cost model (passes/memory/memory_libmap.cc with the family's library, for
+ * xc7 techlibs/xilinx/brams_xc4v.txt, for iCE40 techlibs/ice40/brams.txt): each RAM kind at each
+ * of its widths holds ceil(depth / words) address regions, packed side by side into
+ * ceil(regions * width / unitWidth) instances, plus half a cost unit per bit of read multiplexer
+ * (and `emu` when the read port has to be emulated on a read/write port); the cheapest wins if it
+ * costs less than logic (logicCostPerBit per bit for a ROM, logicCostRam for a RAM, truncated).
  */
 export interface LibmapRom {
   logicCostPerBit: number;
-  rams: { name: string; abits: number; widths: number[]; cost: number; units: number }[];
+  /** Set where memory_libmap also decides RAMs (families without distributed RAM). */
+  logicCostRam?: number;
+  rams: { name: string; abits: number; widths: number[]; cost: number; units: number; emu: number }[];
 }
 
 export interface Family {
@@ -42,8 +49,9 @@ export interface Family {
 export const FAMILIES: Record<Target, Family> = {
   xc7: {
     name: 'Xilinx 7-series',
-    // synth_xilinx -family xc7: DSP48E1, 25 x 18 signed; narrower products stay in LUTs.
-    dsp: { aMax: 25, bMax: 18, minA: 2, minB: 2, minY: 9 },
+    // synth_xilinx -family xc7: DSP48E1, 25 x 18 signed; narrower products stay in LUTs; wider A
+    // operands are cut into 18-bit slices for the PCOUT >> 17 cascade.
+    dsp: { aMax: 25, bMax: 18, minA: 2, minB: 2, minY: 9, aPartial: 18, signedOnly: true },
     dspCell: 'DSP48E1',
     // RAMB18E1 counts 0.5 and RAMB36E1 1 (a RAMB36 site holds two RAMB18).
     bram: {
@@ -61,11 +69,12 @@ export const FAMILIES: Record<Target, Family> = {
     libmapRom: {
       logicCostPerBit: 0.015625,
       rams: [
-        { name: 'TDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18], cost: 129, units: 0.5 },
-        { name: 'TDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36], cost: 257, units: 1 },
-        { name: 'TDP cascade', abits: 16, widths: [1], cost: 513, units: 2 },
-        { name: 'SDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 129, units: 0.5 },
-        { name: 'SDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36, 72], cost: 257, units: 1 },
+        // emu 2: the read port is emulated on a read/write port (FACTOR_EMU x one point).
+        { name: 'TDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18], cost: 129, units: 0.5, emu: 2 },
+        { name: 'TDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36], cost: 257, units: 1, emu: 2 },
+        { name: 'TDP cascade', abits: 16, widths: [1], cost: 513, units: 2, emu: 2 },
+        { name: 'SDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 129, units: 0.5, emu: 2 },
+        { name: 'SDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36, 72], cost: 257, units: 1, emu: 2 },
       ],
     },
   },
@@ -77,6 +86,14 @@ export const FAMILIES: Record<Target, Family> = {
     bram: { shapes: [{ width: 2, depth: 2048, units: 1 }, { width: 4, depth: 1024, units: 1 }, { width: 8, depth: 512, units: 1 }, { width: 16, depth: 256, units: 1 }] },
     bramCell: 'SB_RAM40_4K',
     lutInputs: 4,
+    // synth_ice40 runs memory_libmap with its defaults (logic cost 1/16 per ROM bit, 1 per RAM
+    // bit) and $__ICE40_RAM4K_: 2048 x 2 to 256 x 16, cost 64, a dedicated read port. With no
+    // distributed RAM, RAMs and register files are decided by the same model.
+    libmapRom: {
+      logicCostPerBit: 1 / 16,
+      logicCostRam: 1,
+      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0 }],
+    },
   },
   ecp5: {
     name: 'Lattice ECP5',
@@ -101,19 +118,19 @@ export function bramTiles(depth: number, width: number, rule: BramRule): number 
   return best;
 }
 
-/** Where memory_libmap puts a ROM: block RAM instances and their read multiplexer, or logic (null). */
-export function libmapRom(depth: number, width: number, lib: LibmapRom): { units: number; regions: number } | null {
+/** Where memory_libmap puts a ROM (or, with `ram`, a RAM): block RAM instances and their read multiplexer, or logic (null). */
+export function libmapRom(depth: number, width: number, lib: LibmapRom, ram = false, extra = 0): { units: number; regions: number } | null {
   let best: { cost: number; units: number; regions: number } | null = null;
-  for (const ram of lib.rams) {
-    for (let b = 0; b < ram.widths.length; b++) {
-      const regions = Math.ceil(depth / 2 ** (ram.abits - b));
-      const repl = Math.ceil((regions * width) / ram.widths[b]);
-      // +2: the read port is emulated on a read/write port (FACTOR_EMU x one point).
-      const cost = ram.cost * repl + 0.5 * (regions - 1) * width + 2;
-      if (!best || cost < best.cost) best = { cost, units: repl * ram.units, regions };
+  for (const r of lib.rams) {
+    for (let b = 0; b < r.widths.length; b++) {
+      const regions = Math.ceil(depth / 2 ** (r.abits - b));
+      const repl = Math.ceil((regions * width) / r.widths[b]);
+      const cost = r.cost * repl + 0.5 * (regions - 1) * width + r.emu + extra;
+      if (!best || cost < best.cost) best = { cost, units: repl * r.units, regions };
     }
   }
-  return best && best.cost < Math.trunc(depth * width * lib.logicCostPerBit) ? { units: best.units, regions: best.regions } : null;
+  const logic = Math.trunc(depth * width * (ram ? lib.logicCostRam! : lib.logicCostPerBit));
+  return best && best.cost < logic ? { units: best.units, regions: best.regions } : null;
 }
 
 /**

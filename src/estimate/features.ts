@@ -24,13 +24,24 @@ export function addFeatures(a: FeatureVector, b: FeatureVector): FeatureVector {
   return r;
 }
 
-/** DSP blocks one a x b signed multiply takes (0: built from LUTs), as Yosys's mul2dsp decides. */
+/**
+ * DSP blocks one a x b signed multiply takes (0: built from LUTs), as Yosys's mul2dsp.v decides:
+ * the wider operand goes on the A port; an operand wider than its port is cut into slices of the
+ * partial width (less one sign bit on signed-only DSPs) and a remainder, and each slice product is
+ * mapped again on its own, so a remainder too narrow for a DSP (one bit, or a product under the
+ * minimum width) stays in LUTs while the other slices take a DSP each.
+ */
 export function dspFor(a: number, b: number, rule: DspRule): number {
-  if (a < rule.minA || b < rule.minB || a + b < rule.minY) return 0;
-  // Put the wider operand on the wider port; split into tiles when it does not fit.
-  const [x, y] = a >= b ? [a, b] : [b, a];
-  const [px, py] = rule.aMax >= rule.bMax ? [rule.aMax, rule.bMax] : [rule.bMax, rule.aMax];
-  return Math.ceil(x / px) * Math.ceil(y / py);
+  if (a < b) [a, b] = [b, a];
+  if (a < rule.minA || b < rule.minB || b <= 1 || a + b < rule.minY) return 0;
+  const head = rule.signedOnly ? 1 : 0;
+  const slices = (n: number, max: number, partial: number) => {
+    const k = Math.floor((n - max + partial - head - 1) / (partial - head));
+    return [...Array(k).fill(partial), n - k * (partial - head)] as number[];
+  };
+  if (a > rule.aMax) return slices(a, rule.aMax, rule.aPartial ?? rule.aMax).reduce((s, x) => s + dspFor(x, b, rule), 0);
+  if (b > rule.bMax) return slices(b, rule.bMax, rule.bMax).reduce((s, y) => s + dspFor(a, y, rule), 0);
+  return 1;
 }
 
 /** Loop counters and the window's address adders (templates/window.v.hbs). */
@@ -42,7 +53,17 @@ function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: numb
   return counters + 8 * sw + outB.addrBits;
 }
 
-export interface MemoryShape { kind: 'rom' | 'ram' | 'regfile'; depth: number; width: number; columns?: () => number }
+export interface MemoryShape {
+  kind: 'rom' | 'ram' | 'regfile';
+  depth: number;
+  width: number;
+  columns?: () => number;
+  /**
+   * Register file (asynchronous read) whose read address is a bare register, which Yosys can pull
+   * into a synchronous block RAM port on families without distributed RAM.
+   */
+  regAddress?: boolean;
+}
 
 /**
  * Bit columns of a ROM that vary across its words, counting identical columns once: in logic,
@@ -166,5 +187,8 @@ export function topFeatures(plan: HwPlan): BlockFeatures {
 }
 
 export function bufferMemories(plan: HwPlan): BlockFeatures['memories'] {
-  return plan.buffers.map((b) => ({ kind: b.kind, depth: b.words, width: b.wordBits }));
+  // The output streamer reads at o_base + o_pix (templates/top.v.hbs): with every channel in one
+  // word o_base stays zero and the address is the o_pix register. With a single pixel it is o_base
+  // itself, which Yosys kept out of block RAM in every measured design.
+  return plan.buffers.map((b) => ({ kind: b.kind, depth: b.words, width: b.wordBits, regAddress: b.kind === 'regfile' && b.c === b.lanes && b.h * b.w > 1 }));
 }

@@ -35,7 +35,10 @@ function lutramShape(depth: number, width: number) {
   return { units: banks * Math.ceil(width / 3), banks };
 }
 
-export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number): MemoryMapping {
+/** LUTs per bit of an n:1 read multiplexer: measured shapes on 6-input LUTs, a 2:1 LUT per input beyond one on 4-input LUTs. */
+const muxLuts = (n: number, fam: Family) => (fam.lutInputs >= 6 ? readMuxLuts(n) : n - 1);
+
+export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false): MemoryMapping {
   const bits = depth * width;
   // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
   // register file is a plain register.
@@ -44,7 +47,20 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
     // Yosys's own cost model (families.ts): exact block RAM counts, regions muxed by registered
     // top address bits.
     const m = libmapRom(depth, width, fam.libmapRom);
-    if (m) return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(width * readMuxLuts(m.regions)), ff: Math.ceil(Math.log2(m.regions)) };
+    if (m) return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(width * muxLuts(m.regions, fam)), ff: Math.ceil(Math.log2(m.regions)) };
+  }
+  if (kind !== 'rom' && fam.libmapRom?.logicCostRam !== undefined && (kind === 'ram' || regAddress)) {
+    // No distributed RAM: a RAM, or a register file whose read address register can move into the
+    // block RAM, goes there by the same cost model, else to flip-flops (below). The register file's
+    // read then sees a write of the same cycle only through emulated transparency, which
+    // memory_libmap prices at FACTOR_EMU (2) per data bit (matches all 80 iCE40 microbenchmarks).
+    const m = libmapRom(depth, width, fam.libmapRom, true, kind === 'regfile' ? 2 * width : 0);
+    if (m) {
+      // Address regions beyond one add a read multiplexer per bit (select registered) and a write
+      // enable per region.
+      const mux = m.regions > 1 ? width * muxLuts(m.regions, fam) + m.regions : 0;
+      return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(width * (r.ramBramLutPerBit ?? 0) + mux), ff: Math.round(width * (r.ramBramFfPerBit ?? 0)) + Math.ceil(Math.log2(m.regions)) };
+    }
   }
   const tiles = bramTiles(depth, width, fam.bram);
   const eff = bits / (tiles * r.unitBits);
@@ -57,7 +73,7 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
       }
       return { how: 'bram', bram: tiles, lutram: 0, lut: 0, ff: 0 };
     }
-    if (!(kind === 'rom' && fam.libmapRom) && eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) {
+    if (!fam.libmapRom?.logicCostRam && !(kind === 'rom' && fam.libmapRom) && eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) {
       const ram = kind === 'ram';
       return { how: 'bram', bram: tiles, lutram: 0, lut: ram ? Math.round(width * (r.ramBramLutPerBit ?? 0)) : 0, ff: ram ? Math.round(width * (r.ramBramFfPerBit ?? 0)) : 0 };
     }
