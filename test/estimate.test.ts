@@ -69,11 +69,26 @@ describe('resource estimator rules', () => {
       expect(Math.abs(m.lut - s.lut), `${s.depth}x${s.width} LUT`).toBeLessThanOrEqual(Math.max(2, 0.05 * s.lut));
     }
     // Hand-worked cases of the rule: 1152 x 64 is three 512 x 72 RAMB36 regions and a 3:1 mux per bit.
-    expect(libmapRom(1152, 64, FAMILIES.xc7.libmapRom!)).toEqual({ units: 3, regions: 3 });
+    expect(libmapRom(1152, 64, FAMILIES.xc7.libmapRom!)).toEqual({ units: 3, regions: 3, distributed: false });
     // 3136 x 16: one region of 4K x 9 twice (cost 516) beats 4K x 4 four times (518).
-    expect(libmapRom(3136, 16, FAMILIES.xc7.libmapRom!)).toEqual({ units: 2, regions: 1 });
+    expect(libmapRom(3136, 16, FAMILIES.xc7.libmapRom!)).toEqual({ units: 2, regions: 1, distributed: false });
     // 1024 x 8 costs 128 in logic, less than a RAMB18 (131): logic.
     expect(libmapRom(1024, 8, FAMILIES.xc7.libmapRom!)).toBeNull();
+  });
+
+  it('iCE40 and ECP5 RAMs and register files: memory_libmap\'s cost model (hand-worked, as Yosys mapped them)', () => {
+    const ice = FAMILIES.ice40up, ecp = FAMILIES.ecp5;
+    const ri = calibrations.ice40up!.memory, re = calibrations.ecp5!.memory;
+    // 16 x 128 register file read at a bare address register: eight 256 x 16 EBRs cost 512 plus
+    // 2 per data bit of transparency, under 2,048 bits of logic; with a computed address: logic.
+    expect(mapMemory('regfile', 16, 128, ice, ri, undefined, true).bram).toBe(8);
+    expect(mapMemory('regfile', 16, 128, ice, ri, undefined, false).how).toBe('logic');
+    // 16 x 4 RAM: one EBR (64) does not beat 64 bits of logic.
+    expect(mapMemory('ram', 16, 4, ice, ri).how).toBe('logic');
+    // ECP5 128 x 9 RAM: 8 regions x 3 DPR16X4 (96) plus a 7-step read mux per bit (31.5) is just
+    // under one DP16KD (128); 100 x 16: 7 x 4 (112) plus 48 is not.
+    expect(mapMemory('ram', 128, 9, ecp, re)).toMatchObject({ how: 'lutram', lutram: 24, bram: 0 });
+    expect(mapMemory('ram', 100, 16, ecp, re)).toMatchObject({ how: 'bram', bram: 1, lutram: 0 });
   });
 
   it('per-block figures add up to the total, and more multipliers never cost fewer DSPs', () => {

@@ -107,7 +107,7 @@ describe('fxpq sweep', () => {
       [['--macs', '0'], '--macs: 0 is not a positive integer'],
       [['--uniform-bits', '1'], '--uniform-bits: 1 is not an integer in 2..32'],
       [['--max-drops', 'x'], "--max-drops: 'x' is not a number"],
-      [['--target', 'ecp5'], 'no calibration for ecp5'],
+      [['--target', 'stratix'], 'stratix'],
       [['--test-labels', 'models/data/test_y.npy'], '--test-labels needs --test'],
       [['--clock', '-5'], '--clock must be a positive number'],
     ] as [string[], string][]) {

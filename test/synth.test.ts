@@ -44,7 +44,7 @@ describe('the generated RTL synthesizes with Yosys', () => {
       expect(Math.abs(s.estimate.ff - s.ff) / s.ff, `FF ${s.estimate.ff} vs ${s.ff}`).toBeLessThanOrEqual(0.25);
     });
   }
-  it('a small network (conv + residual add): synth_ice40 -dsp (with the estimator checks) and synth_ecp5 without errors', { timeout: 300_000 }, async () => {
+  it('a small network (conv + residual add): synth_ice40 -dsp and synth_ecp5, with the estimator checks', { timeout: 300_000 }, async () => {
     const q = randomGraph('add', 11, { groups: false });
     const d = generateDesign(q, { model: 'small', source: 'test', macs: 8, images: 1 });
     const files: Record<string, string> = {};
@@ -53,12 +53,13 @@ describe('the generated RTL synthesizes with Yosys', () => {
       const s = await synthesize({ files, sources: d.sources, top: d.top, target });
       expect(s.lut, target).toBeGreaterThan(0);
       expect(s.ff, target).toBeGreaterThan(0);
-      if (target === 'ice40up') {
-        // The iCE40 estimator: DSP and EBR exact (memory_libmap's cost model, mul2dsp's slicing),
-        // LUT and FF within 15 %.
+      {
+        // The estimator on both families: DSP, block and distributed RAM exact (memory_libmap's
+        // cost model, mul2dsp's slicing), LUT and FF within 15 %.
         const e = estimatePlan(d.plan, target).total;
         expect(e.dsp, 'DSP').toBe(s.dsp);
         expect(e.bram, 'BRAM').toBe(s.bram);
+        expect(e.lutram, 'LUTRAM').toBe(s.lutram);
         expect(Math.abs(e.lut - s.lut) / s.lut, `LUT ${e.lut} vs ${s.lut}`).toBeLessThanOrEqual(0.15);
         expect(Math.abs(e.ff - s.ff) / s.ff, `FF ${e.ff} vs ${s.ff}`).toBeLessThanOrEqual(0.15);
       }

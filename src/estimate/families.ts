@@ -33,7 +33,13 @@ export interface LibmapRom {
   logicCostPerBit: number;
   /** Set where memory_libmap also decides RAMs (families without distributed RAM). */
   logicCostRam?: number;
-  rams: { name: string; abits: number; widths: number[]; cost: number; units: number; emu: number }[];
+  /**
+   * `distributed`: LUT RAM (counted as LUTRAM, not block RAM), with an asynchronous read port and
+   * never used for ROMs (memlib's prune_rom).
+   */
+  rams: { name: string; abits: number; widths: number[]; cost: number; units: number; emu: number; distributed?: boolean }[];
+  /** Logic ROM: banks of one LUT each combine through free wide-function multiplexers up to this many. */
+  freeMuxBanks?: number;
 }
 
 export interface Family {
@@ -100,6 +106,21 @@ export const FAMILIES: Record<Target, Family> = {
     // synth_ecp5: MULT18X18D for every multiply.
     dsp: { aMax: 18, bMax: 18, minA: 2, minB: 2, minY: 0 },
     dspCell: 'MULT18X18D',
+    // synth_ecp5 runs memory_libmap with lattice/lutrams.txt and brams_16kd.txt at the default
+    // logic costs: TRELLIS_DPR16X4 (16 x 4, cost 4, asynchronous read, not for ROMs), DP16KD
+    // (true dual port, 16K x 1 to 1K x 18, cost 128; a ROM's read port emulated on a read/write
+    // port) and PDPW16KD (read port up to 512 x 36, cost 128). Slices combine up to eight LUT4s
+    // through PFUMX/L6MUX21 without further LUTs.
+    libmapRom: {
+      logicCostPerBit: 1 / 16,
+      logicCostRam: 1,
+      rams: [
+        { name: 'DPR16X4', abits: 4, widths: [4], cost: 4, units: 1, emu: 0, distributed: true },
+        { name: 'DP16KD', abits: 14, widths: [1, 2, 4, 9, 18], cost: 128, units: 1, emu: 2 },
+        { name: 'PDPW16KD', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 128, units: 1, emu: 0 },
+      ],
+      freeMuxBanks: 8,
+    },
     bram: {
       shapes: [
         { width: 1, depth: 16384, units: 1 }, { width: 2, depth: 8192, units: 1 }, { width: 4, depth: 4096, units: 1 },
@@ -118,19 +139,27 @@ export function bramTiles(depth: number, width: number, rule: BramRule): number 
   return best;
 }
 
-/** Where memory_libmap puts a ROM (or, with `ram`, a RAM): block RAM instances and their read multiplexer, or logic (null). */
-export function libmapRom(depth: number, width: number, lib: LibmapRom, ram = false, extra = 0): { units: number; regions: number } | null {
-  let best: { cost: number; units: number; regions: number } | null = null;
+/**
+ * Where memory_libmap puts a ROM (or, with `ram`, a RAM; `asyncRead`: a register file, which only
+ * distributed RAM serves as is): block or distributed RAM instances and their read multiplexer,
+ * or logic (null).
+ */
+export function libmapRom(depth: number, width: number, lib: LibmapRom, ram = false, extra = 0, asyncRead = false): { units: number; regions: number; distributed: boolean } | null {
+  let best: { cost: number; units: number; regions: number; distributed: boolean } | null = null;
   for (const r of lib.rams) {
+    if (r.distributed ? !ram : asyncRead) continue;
     for (let b = 0; b < r.widths.length; b++) {
       const regions = Math.ceil(depth / 2 ** (r.abits - b));
-      const repl = Math.ceil((regions * width) / r.widths[b]);
-      const cost = r.cost * repl + 0.5 * (regions - 1) * width + r.emu + extra;
-      if (!best || cost < best.cost) best = { cost, units: repl * r.units, regions };
+      // Block RAM packs address regions side by side; distributed RAM has one write enable for
+      // all its bits, so each region takes its own primitives.
+      const repl = r.distributed ? regions * Math.ceil(width / r.widths[b]) : Math.ceil((regions * width) / r.widths[b]);
+      // A ROM's read port on a read/write port is emulated (emu); a RAM uses both ports as they are.
+      const cost = r.cost * repl + 0.5 * (regions - 1) * width + (ram ? 0 : r.emu) + (r.distributed ? 0 : extra);
+      if (!best || cost < best.cost) best = { cost, units: repl * r.units, regions, distributed: !!r.distributed };
     }
   }
   const logic = Math.trunc(depth * width * (ram ? lib.logicCostRam! : lib.logicCostPerBit));
-  return best && best.cost < logic ? { units: best.units, regions: best.regions } : null;
+  return best && best.cost < logic ? { units: best.units, regions: best.regions, distributed: best.distributed } : null;
 }
 
 /**

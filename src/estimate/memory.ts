@@ -35,6 +35,12 @@ function lutramShape(depth: number, width: number) {
   return { units: banks * Math.ceil(width / 3), banks };
 }
 
+/** LUTs per bit of the read multiplexer behind n regions of ECP5 distributed RAM (measured 2..16; beyond, by the same slope). */
+function lutramMuxLuts(n: number): number {
+  const measured: Record<number, number> = { 2: 1, 3: 3, 4: 4, 5: 5, 6: 6, 7: 6, 8: 6 };
+  return measured[n] ?? Math.round(1.3 * n);
+}
+
 /** LUTs per bit of an n:1 read multiplexer: measured shapes on 6-input LUTs, a 2:1 LUT per input beyond one on 4-input LUTs. */
 const muxLuts = (n: number, fam: Family) => (fam.lutInputs >= 6 ? readMuxLuts(n) : n - 1);
 
@@ -49,12 +55,22 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
     const m = libmapRom(depth, width, fam.libmapRom);
     if (m) return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(width * muxLuts(m.regions, fam)), ff: Math.ceil(Math.log2(m.regions)) };
   }
-  if (kind !== 'rom' && fam.libmapRom?.logicCostRam !== undefined && (kind === 'ram' || regAddress)) {
-    // No distributed RAM: a RAM, or a register file whose read address register can move into the
-    // block RAM, goes there by the same cost model, else to flip-flops (below). The register file's
-    // read then sees a write of the same cycle only through emulated transparency, which
-    // memory_libmap prices at FACTOR_EMU (2) per data bit (matches all 80 iCE40 microbenchmarks).
-    const m = libmapRom(depth, width, fam.libmapRom, true, kind === 'regfile' ? 2 * width : 0);
+  const lib = fam.libmapRom;
+  const hasDistributed = !!lib?.rams.some((x) => x.distributed);
+  if (kind !== 'rom' && lib?.logicCostRam !== undefined && (kind === 'ram' || regAddress || hasDistributed)) {
+    // memory_libmap decides RAMs too (iCE40, ECP5): a RAM, or a register file (asynchronous read)
+    // in distributed RAM or, when its read address register can move into the block RAM, there;
+    // else flip-flops (below). In block RAM the register file's read sees a write of the same cycle
+    // only through emulated transparency, which memory_libmap prices at FACTOR_EMU (2) per data bit
+    // (matches all 80 iCE40 microbenchmarks).
+    const rf = kind === 'regfile';
+    const m = libmapRom(depth, width, lib, true, rf ? 2 * width : 0, rf && !regAddress);
+    if (m?.distributed) {
+      // Regions beyond one: a read multiplexer per bit (measured on ECP5) and a write enable each;
+      // a RAM's synchronous read keeps its output register.
+      const mux = m.regions > 1 ? width * lutramMuxLuts(m.regions) + m.regions : 0;
+      return { how: 'lutram', bram: 0, lutram: m.units, lut: mux, ff: rf ? 0 : width };
+    }
     if (m) {
       // Address regions beyond one add a read multiplexer per bit (select registered) and a write
       // enable per region.
@@ -83,8 +99,11 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   // multiplexers) and its output register; a RAM or register file is flip-flops and read muxes.
   const banks = Math.ceil(depth / 2 ** fam.lutInputs);
   // Combining the banks: 6-input LUT families have MUXF7/F8 for the first two levels; with 4-input
-  // LUTs every 2:1 multiplexer is a LUT.
-  const mux = fam.lutInputs >= 6 ? Math.max(0, banks / 4 - 1) * 1.5 : banks - 1;
+  // LUTs every 2:1 multiplexer is a LUT, unless the slices combine them (ECP5: PFUMX and L6MUX21
+  // up to eight banks, a non-power-of-two count rounded up; beyond, about half a LUT per bank).
+  const free = fam.libmapRom?.freeMuxBanks;
+  const mux = fam.lutInputs >= 6 ? Math.max(0, banks / 4 - 1) * 1.5
+    : free ? (banks <= free ? 2 ** Math.ceil(Math.log2(banks)) - banks : 0.5 * banks) : banks - 1;
   if (kind === 'rom') {
     // Only columns that vary, each once, need a table and a register bit (when the contents are known).
     const w = columns ? columns() : width;
