@@ -94,7 +94,7 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
       return { how: 'bram', bram: tiles, lutram: 0, lut: ram ? Math.round(width * (r.ramBramLutPerBit ?? 0)) : 0, ff: ram ? Math.round(width * (r.ramBramFfPerBit ?? 0)) : 0 };
     }
   }
-  if (kind === 'regfile' && r.lutram) return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
+  if (kind === 'regfile' && r.lutram && lib?.logicCostRam === undefined) return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
   // Logic: a ROM is a LUT table per output bit (64 entries per 6-input LUT, wider tables through
   // multiplexers) and its output register; a RAM or register file is flip-flops and read muxes.
   const banks = Math.ceil(depth / 2 ** fam.lutInputs);
