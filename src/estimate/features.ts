@@ -58,6 +58,8 @@ export interface MemoryShape {
   depth: number;
   width: number;
   columns?: () => number;
+  /** Non-constant bit columns of a ROM (known contents). */
+  varying?: () => number;
   /**
    * Register file (asynchronous read) whose read address is a bare register, which Yosys can pull
    * into a synchronous block RAM port on families without distributed RAM.
@@ -66,22 +68,32 @@ export interface MemoryShape {
 }
 
 /**
- * Bit columns of a ROM that vary across its words, counting identical columns once: in logic,
- * synthesis drops constant columns and merges equal ones (a bias shifted to the accumulator is
- * mostly constant zeros and sign copies).
+ * Bit columns of a ROM that vary across its words: `varying` counts each, `distinct` counts
+ * identical columns once. Yosys drops constant data bits before choosing where a memory goes (a
+ * lane left empty by a layer with fewer channels than lanes is all zeros), and in logic it also
+ * merges equal columns (a bias shifted to the accumulator is mostly constant zeros and sign copies).
  */
-export function distinctColumns(depth: number, lanes: number, bits: number, value: (word: number, lane: number) => number): number {
+export function romColumns(depth: number, lanes: number, bits: number, value: (word: number, lane: number) => number): { varying: number; distinct: number } {
   const seen = new Set<string>();
   const col = new Uint8Array(depth);
+  let varying = 0;
   for (let l = 0; l < lanes; l++) {
     for (let b = 0; b < bits; b++) {
       let ones = 0;
       for (let d = 0; d < depth; d++) { col[d] = Math.floor(value(d, l) / 2 ** b) & 1; ones += col[d]; }
       if (ones === 0 || ones === depth) continue;
+      varying++;
       seen.add(col.join(''));
     }
   }
-  return seen.size;
+  return { varying, distinct: seen.size };
+}
+
+/** A ROM shape whose column counts are computed once, on first use. */
+function romShape(depth: number, width: number, lanes: number, bits: number, value: (word: number, lane: number) => number): MemoryShape {
+  let c: { varying: number; distinct: number } | null = null;
+  const get = () => (c ??= romColumns(depth, lanes, bits, value));
+  return { kind: 'rom', depth, width, columns: () => get().distinct, varying: () => get().varying };
 }
 
 export interface BlockFeatures {
@@ -127,8 +139,8 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
       return e.weights[(g * e.pe + p) * cinK + (cw * e.simd + s2) * kk + r];
     };
     memories.push(
-      { kind: 'rom', depth: w.wDepth, width: w.wWidth, columns: () => distinctColumns(w.wDepth, e.pe * e.simd, e.weightFormat.wl, weightAt) },
-      { kind: 'rom', depth: w.bDepth, width: w.bWidth, columns: () => distinctColumns(w.bDepth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p]) },
+      romShape(w.wDepth, w.wWidth, e.pe * e.simd, e.weightFormat.wl, weightAt),
+      romShape(w.bDepth, w.bWidth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p]),
     );
     // Registers as templated: window counters and address registers, ROM address, stage B flags
     // and output address, sub-word select, accumulators, write port.

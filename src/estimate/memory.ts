@@ -44,7 +44,7 @@ function lutramMuxLuts(n: number): number {
 /** LUTs per bit of an n:1 read multiplexer: measured shapes on 6-input LUTs, a 2:1 LUT per input beyond one on 4-input LUTs. */
 const muxLuts = (n: number, fam: Family) => (fam.lutInputs >= 6 ? readMuxLuts(n) : n - 1);
 
-export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false): MemoryMapping {
+export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false, varying?: () => number): MemoryMapping {
   const bits = depth * width;
   // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
   // register file is a plain register.
@@ -52,8 +52,11 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   if (kind === 'rom' && fam.libmapRom) {
     // Yosys's own cost model (families.ts): exact block RAM counts, regions muxed by registered
     // top address bits.
-    const m = libmapRom(depth, width, fam.libmapRom);
-    if (m) return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(width * muxLuts(m.regions, fam)), ff: Math.ceil(Math.log2(m.regions)) };
+    // Constant data bits are dropped before the choice (known contents).
+    const w = varying ? varying() : width;
+    if (w === 0) return { how: 'logic', bram: 0, lutram: 0, lut: 0, ff: 0 };
+    const m = libmapRom(depth, w, fam.libmapRom);
+    if (m) return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(w * muxLuts(m.regions, fam)), ff: Math.ceil(Math.log2(m.regions)) };
   }
   const lib = fam.libmapRom;
   const hasDistributed = !!lib?.rams.some((x) => x.distributed);
@@ -100,10 +103,11 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   const banks = Math.ceil(depth / 2 ** fam.lutInputs);
   // Combining the banks: 6-input LUT families have MUXF7/F8 for the first two levels; with 4-input
   // LUTs every 2:1 multiplexer is a LUT, unless the slices combine them (ECP5: PFUMX and L6MUX21
-  // up to eight banks, a non-power-of-two count rounded up; beyond, about half a LUT per bank).
+  // up to eight banks, one LUT more for a count that is not a power of two; beyond, about half a
+  // LUT per bank).
   const free = fam.libmapRom?.freeMuxBanks;
   const mux = fam.lutInputs >= 6 ? Math.max(0, banks / 4 - 1) * 1.5
-    : free ? (banks <= free ? 2 ** Math.ceil(Math.log2(banks)) - banks : 0.5 * banks) : banks - 1;
+    : free ? (banks <= free ? ((banks & (banks - 1)) === 0 ? 0 : 1) : 0.5 * banks) : banks - 1;
   if (kind === 'rom') {
     // Only columns that vary, each once, need a table and a register bit (when the contents are known).
     const w = columns ? columns() : width;
