@@ -37,7 +37,7 @@ export interface LibmapRom {
    * `distributed`: LUT RAM (counted as LUTRAM, not block RAM), with an asynchronous read port and
    * never used for ROMs (memlib's prune_rom).
    */
-  rams: { name: string; abits: number; widths: number[]; cost: number; units: number; emu: number; distributed?: boolean }[];
+  rams: { name: string; abits: number; widths: number[]; cost: number; units: number; emu: number; distributed?: boolean; byte?: number }[];
   /** Logic ROM: banks of one LUT each combine through free wide-function multiplexers up to this many. */
   freeMuxBanks?: number;
 }
@@ -98,7 +98,8 @@ export const FAMILIES: Record<Target, Family> = {
     libmapRom: {
       logicCostPerBit: 1 / 16,
       logicCostRam: 1,
-      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0 }],
+      // HAS_BE gives bit-wide write enables.
+      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, byte: 1 }],
     },
   },
   ecp5: {
@@ -116,8 +117,8 @@ export const FAMILIES: Record<Target, Family> = {
       logicCostRam: 1,
       rams: [
         { name: 'DPR16X4', abits: 4, widths: [4], cost: 4, units: 1, emu: 0, distributed: true },
-        { name: 'DP16KD', abits: 14, widths: [1, 2, 4, 9, 18], cost: 128, units: 1, emu: 2 },
-        { name: 'PDPW16KD', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 128, units: 1, emu: 0 },
+        { name: 'DP16KD', abits: 14, widths: [1, 2, 4, 9, 18], cost: 128, units: 1, emu: 2, byte: 9 },
+        { name: 'PDPW16KD', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 128, units: 1, emu: 0, byte: 9 },
       ],
       freeMuxBanks: 8,
     },
@@ -150,9 +151,11 @@ export function libmapRom(depth: number, width: number, lib: LibmapRom, ram = fa
     if (r.distributed ? !ram : asyncRead) continue;
     for (let b = 0; b < r.widths.length; b++) {
       const regions = Math.ceil(depth / 2 ** (r.abits - b));
-      // Block RAM packs address regions side by side; distributed RAM has one write enable for
-      // all its bits, so each region takes its own primitives.
-      const repl = r.distributed ? regions * Math.ceil(width / r.widths[b]) : Math.ceil((regions * width) / r.widths[b]);
+      // Address regions are packed side by side; a RAM's word is first padded to whole write-enable
+      // bytes (the library's byte width, or the whole unit where it has none: distributed RAM),
+      // a ROM's is not.
+      const eb = ram ? Math.min(r.byte || r.widths[b], r.widths[b]) : 1;
+      const repl = Math.ceil((regions * Math.ceil(width / eb) * eb) / r.widths[b]);
       // A ROM's read port on a read/write port is emulated (emu); a RAM uses both ports as they are.
       const cost = r.cost * repl + 0.5 * (regions - 1) * width + (ram ? 0 : r.emu) + (r.distributed ? 0 : extra);
       if (!best || cost < best.cost) best = { cost, units: repl * r.units, regions, distributed: !!r.distributed };

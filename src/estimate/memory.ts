@@ -41,8 +41,12 @@ function lutramMuxLuts(n: number): number {
   return measured[n] ?? Math.round(1.3 * n);
 }
 
-/** LUTs per bit of an n:1 read multiplexer: measured shapes on 6-input LUTs, a 2:1 LUT per input beyond one on 4-input LUTs. */
-const muxLuts = (n: number, fam: Family) => (fam.lutInputs >= 6 ? readMuxLuts(n) : n - 1);
+/**
+ * LUTs per bit of an n:1 read multiplexer: measured shapes on 6-input LUTs; on 4-input LUTs a 2:1
+ * LUT per input beyond one, or, where slices combine LUT pairs (ECP5's PFUMX and L6MUX21), a LUT
+ * per two inputs.
+ */
+const muxLuts = (n: number, fam: Family) => (fam.lutInputs >= 6 ? readMuxLuts(n) : fam.libmapRom?.freeMuxBanks ? Math.ceil(n / 2) : n - 1);
 
 export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false, varying?: () => number): MemoryMapping {
   const bits = depth * width;
