@@ -22,8 +22,8 @@ export interface BramRule {
 }
 
 /**
- * Yosys's memory_libmap cost model (passes/memory/memory_libmap.cc with the family's library, for
- * xc7 techlibs/xilinx/brams_xc4v.txt, for iCE40 techlibs/ice40/brams.txt): each RAM kind at each
+ * Yosys's memory_libmap cost model (passes/memory/memory_libmap.cc with the family's library:
+ * xc7 brams_xc4v.txt, iCE40 brams.txt, ECP5 lutrams.txt and brams_16kd.txt): each RAM kind at each
  * of its widths holds ceil(depth / words) address regions, packed side by side into
  * ceil(regions * width / unitWidth) instances, plus half a cost unit per bit of read multiplexer
  * (and `emu` when the read port has to be emulated on a read/write port); the cheapest wins if it
@@ -31,7 +31,7 @@ export interface BramRule {
  */
 export interface LibmapRom {
   logicCostPerBit: number;
-  /** Set where memory_libmap also decides RAMs (families without distributed RAM). */
+  /** Set where this model also decides RAMs and register files (iCE40, ECP5; xc7 RAMs use the grid rules). */
   logicCostRam?: number;
   /**
    * `distributed`: LUT RAM (counted as LUTRAM, not block RAM), with an asynchronous read port and
