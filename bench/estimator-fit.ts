@@ -38,11 +38,17 @@ for (const re of [0.2, 0.25, 0.26, 0.27, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0
     }
   }
 }
-// Logic around RAMs in block RAM, per data bit (median over the grid).
-const med = (xs: number[]) => { const v = [...xs].sort((a, b) => a - b); return v.length ? v[Math.floor(v.length / 2)] : 0; };
+// Logic around RAMs in block RAM: linear in data and address bits, fitted over the grid's RAMs in
+// block RAM after the read multiplexers of several regions (their own rule) are taken off.
 const bramRams = grid.filter((s) => s.kind === 'ram' && s.bram > 0);
-rules.ramBramLutPerBit = Number(med(bramRams.map((s) => s.lut / s.width)).toFixed(3));
-rules.ramBramFfPerBit = Number(med(bramRams.map((s) => s.ff / s.width)).toFixed(3));
+if (bramRams.length) {
+  const muxOnly = bramRams.map((s) => mapMemory(s.kind, s.depth, s.width, fam, { ...rules, ramBramLogic: undefined }));
+  const X = bramRams.map((s) => [s.width, Math.ceil(Math.log2(s.depth)), 1]);
+  const fit3 = (k: 'lut' | 'ff') => fitNonNegative(X, bramRams.map((s, i) => s[k] - muxOnly[i][k]), undefined, bramRams.map((s) => s[k])).map((v) => Number(v.toFixed(3))) as [number, number, number];
+  rules.ramBramLogic = { lut: fit3('lut'), ff: fit3('ff') };
+  const e = (k: 'lut' | 'ff') => bramRams.reduce((a, s) => a + Math.abs(mapMemory(s.kind, s.depth, s.width, fam, rules)[k] - s[k]) / Math.max(s[k], 1), 0) / bramRams.length;
+  console.log(`logic around ${bramRams.length} RAMs in block RAM: LUT ${JSON.stringify(rules.ramBramLogic.lut)} (mean |error| ${(100 * e('lut')).toFixed(1)} %), FF ${JSON.stringify(rules.ramBramLogic.ff)} (${(100 * e('ff')).toFixed(1)} %) per data bit, address bit, memory`);
+}
 const wrong = grid.filter((s) => { const m = mapMemory(s.kind, s.depth, s.width, fam, rules); return m.bram !== s.bram || m.lutram !== s.lutram; });
 console.log(`memory rules ${JSON.stringify(rules)}: block and distributed RAM counts exact on ${grid.length - wrong.length}/${grid.length} grid shapes`);
 for (const s of wrong.slice(0, 12)) { const m = mapMemory(s.kind, s.depth, s.width, fam, rules); console.log(`  ${s.kind} ${s.depth}x${s.width}: yosys BRAM ${s.bram} LUTRAM ${s.lutram}, rule ${m.bram} / ${m.lutram}`); }

@@ -56,8 +56,25 @@ describe('resource estimator rules', () => {
       // Block RAM counts are exact on every shape that Yosys puts in block RAM.
       expect(wrong.filter((s) => s.bram > 0).map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
       expect(wrong.length).toBeLessThanOrEqual(Math.ceil(grid.length * 0.02));
+      // The logic memory_libmap adds around a RAM in block RAM (read-during-write bypass on iCE40
+      // and ECP5): flip-flops within one of Yosys on every such shape, LUTs within 25 % on most.
+      const rams = grid.filter((s) => s.kind === 'ram' && s.bram > 0) as { depth: number; width: number; lut: number; ff: number }[];
+      const est = rams.map((s) => mapMemory('ram', s.depth, s.width, FAMILIES[target], cal.memory));
+      expect(rams.filter((s, i) => Math.abs(est[i].ff - s.ff) > 1).map((s) => `${s.depth}x${s.width}`)).toEqual([]);
+      expect(rams.filter((s, i) => Math.abs(est[i].lut - s.lut) > Math.max(3, 0.25 * s.lut)).length).toBeLessThanOrEqual(Math.ceil(rams.length * 0.1));
     });
   }
+
+  it('iCE40 and ECP5: the flip-flops around a RAM in block RAM grow with data and address width (2w + a + 2)', () => {
+    // Two registers per data bit and one per address bit, plus two: what Yosys built around every
+    // measured RAM in block RAM on both families, e.g. 137 flip-flops for 128 x 64 and 43 for
+    // 512 x 16 on ECP5 (bench/calibration/ecp5-memories.json); a per-data-bit ratio (the earlier
+    // rule) gave 164 and 41, and 328 for a 128-bit buffer that has 265.
+    for (const t of ['ice40up', 'ecp5'] as const) {
+      expect(mapMemory('ram', 128, 64, FAMILIES[t], calibrations[t]!.memory).ff).toBe(2 * 64 + 7 + 2);
+    }
+    expect(mapMemory('ram', 512, 16, FAMILIES.ecp5, calibrations.ecp5!.memory).ff).toBe(43);
+  });
 
   it('xc7 ROMs of any depth: Yosys memory_libmap\'s cost model gives the measured block RAMs, read multiplexer LUTs and select registers', () => {
     // Non-power-of-two depths as in the zoo's weight ROMs (bench/estimator-memories.ts --depths).

@@ -46,6 +46,16 @@ export interface Family {
   name: string;
   dsp: DspRule;
   dspCell: string;
+  /**
+   * Whether synthesis packs a lone product's accumulation (adder and accumulator register) into
+   * the DSP block. The accumulator loads the bias on a pixel's first tap, so the adder's input is
+   * a multiplexer of bias and register: xilinx_dsp maps that choice onto the DSP48E1's dynamic Z
+   * multiplexer (P or C), while ice40_dsp's accumulator pattern needs the register itself on the
+   * adder, and synth_ecp5 maps multiplies only. Measured: the xc7 microbenchmarks and mlp fit only
+   * with packing, the iCE40 and ECP5 ones only without (an ECP5 mlp engine of 32 lanes keeps 850
+   * flip-flops).
+   */
+  dspAccumulates: boolean;
   bram: BramRule;
   bramCell: string;
   lutInputs: number;
@@ -59,6 +69,7 @@ export const FAMILIES: Record<Target, Family> = {
     // operands are cut into 18-bit slices for the PCOUT >> 17 cascade.
     dsp: { aMax: 25, bMax: 18, minA: 2, minB: 2, minY: 9, aPartial: 18, signedOnly: true },
     dspCell: 'DSP48E1',
+    dspAccumulates: true,
     // RAMB18E1 counts 0.5 and RAMB36E1 1 (a RAMB36 site holds two RAMB18).
     bram: {
       shapes: [
@@ -89,6 +100,7 @@ export const FAMILIES: Record<Target, Family> = {
     // synth_ice40 -dsp: SB_MAC16, 16 x 16; products below 11 bits stay in LUTs.
     dsp: { aMax: 16, bMax: 16, minA: 2, minB: 2, minY: 11 },
     dspCell: 'SB_MAC16',
+    dspAccumulates: false,
     bram: { shapes: [{ width: 2, depth: 2048, units: 1 }, { width: 4, depth: 1024, units: 1 }, { width: 8, depth: 512, units: 1 }, { width: 16, depth: 256, units: 1 }] },
     bramCell: 'SB_RAM40_4K',
     lutInputs: 4,
@@ -107,6 +119,7 @@ export const FAMILIES: Record<Target, Family> = {
     // synth_ecp5: MULT18X18D for every multiply.
     dsp: { aMax: 18, bMax: 18, minA: 2, minB: 2, minY: 0 },
     dspCell: 'MULT18X18D',
+    dspAccumulates: false,
     // synth_ecp5 runs memory_libmap with lattice/lutrams.txt and brams_16kd.txt at the default
     // logic costs: TRELLIS_DPR16X4 (16 x 4, cost 4, asynchronous read, not for ROMs), DP16KD
     // (true dual port, 16K x 1 to 1K x 18, cost 128; a ROM's read port emulated on a read/write

@@ -44,13 +44,20 @@ export function dspFor(a: number, b: number, rule: DspRule): number {
   return 1;
 }
 
-/** Loop counters and the window's address adders (templates/window.v.hbs). */
+/**
+ * Loop counters and the window's address registers with their adders (templates/window.v.hbs).
+ * Only registers that change count: with a single output row, column, kernel row or column (every
+ * dense layer, every 1x1 kernel), a register's next value is always its reset value, and Yosys
+ * removes it together with its adder.
+ */
 function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: number, chanInTaps: boolean): number {
   const cwords = inB.c / inB.lanes;
   const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
   const sw = signedBitsForRange(-span, span);
   const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [cwords, inB.lanes] : [])].reduce((s, n) => s + counterBits(n), 0);
-  return counters + 8 * sw + outB.addrBits;
+  // iy0, rowb | ix0 | pix | kyv, kyo | kxv | cof
+  const live = 2 * +(win.ho > 1) + +(win.wo > 1) + +(win.ho > 1 || win.wo > 1) + 2 * +(win.kh > 1) + +(win.kw > 1) + +((chanInTaps ? cwords : groups) > 1);
+  return counters + live * sw + outB.addrBits;
 }
 
 export interface MemoryShape {
@@ -121,8 +128,8 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     f.ctlBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth);
     f.addBits += e.pe * (e.simd - 1) * w.treeW;
     // With one product per lane, Yosys packs multiply, accumulate and the accumulator register
-    // into the DSP block (xilinx_dsp and the like): no adder or register of its own remains.
-    const inDsp = perMul > 0 && e.simd === 1;
+    // into the DSP block where the family's DSP mapping does so: no adder or register remains.
+    const inDsp = perMul > 0 && e.simd === 1 && FAMILIES[target].dspAccumulates;
     if (!inDsp) f.accBits += e.pe * w.accW;
     const rq = requantRtl(w.accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
     f.rqBits += e.pe * rq.width;

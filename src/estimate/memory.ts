@@ -15,9 +15,21 @@ export interface MemoryRules {
   lutram: { maxUnits: number } | null;
   /** Bits of one block RAM unit (parity included), for the efficiency. */
   unitBits: number;
-  /** LUTs and flip-flops per data bit around a RAM in block RAM (iCE40: read-during-write bypass). */
-  ramBramLutPerBit?: number;
-  ramBramFfPerBit?: number;
+  /**
+   * Logic around a RAM in block RAM, as [per data bit, per address bit, constant], LUTs and
+   * flip-flops: the read-during-write bypass that memory_libmap adds where the block RAM's read
+   * port does not see a write of the same cycle (iCE40, ECP5) holds the written word and address
+   * and compares addresses, so it grows with both widths.
+   */
+  ramBramLogic?: { lut: [number, number, number]; ff: [number, number, number] };
+}
+
+const clog2 = (n: number) => Math.ceil(Math.log2(n));
+
+/** LUTs and flip-flops around a RAM of this shape in block RAM (MemoryRules.ramBramLogic). */
+export function ramBramLogic(depth: number, width: number, r: MemoryRules): { lut: number; ff: number } {
+  const at = (c?: [number, number, number]) => (c ? Math.round(c[0] * width + c[1] * clog2(depth) + c[2]) : 0);
+  return { lut: at(r.ramBramLogic?.lut), ff: at(r.ramBramLogic?.ff) };
 }
 
 export interface MemoryMapping {
@@ -82,7 +94,8 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
       // Address regions beyond one add a read multiplexer per bit (select registered) and a write
       // enable per region.
       const mux = m.regions > 1 ? width * muxLuts(m.regions, fam) + m.regions : 0;
-      return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(width * (r.ramBramLutPerBit ?? 0) + mux), ff: Math.round(width * (r.ramBramFfPerBit ?? 0)) + Math.ceil(Math.log2(m.regions)) };
+      const around = ramBramLogic(depth, width, r);
+      return { how: 'bram', bram: m.units, lutram: 0, lut: around.lut + mux, ff: around.ff + Math.ceil(Math.log2(m.regions)) };
     }
   }
   const tiles = bramTiles(depth, width, fam.bram);
@@ -98,7 +111,8 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
     }
     if (!fam.libmapRom?.logicCostRam && !(kind === 'rom' && fam.libmapRom) && eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) {
       const ram = kind === 'ram';
-      return { how: 'bram', bram: tiles, lutram: 0, lut: ram ? Math.round(width * (r.ramBramLutPerBit ?? 0)) : 0, ff: ram ? Math.round(width * (r.ramBramFfPerBit ?? 0)) : 0 };
+      const around = ram ? ramBramLogic(depth, width, r) : { lut: 0, ff: 0 };
+      return { how: 'bram', bram: tiles, lutram: 0, ...around };
     }
   }
   if (kind === 'regfile' && r.lutram && lib?.logicCostRam === undefined) return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
