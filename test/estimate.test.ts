@@ -55,7 +55,7 @@ describe('resource estimator rules', () => {
       });
       // Block RAM counts are exact on every shape that Yosys puts in block RAM.
       expect(wrong.filter((s) => s.bram > 0).map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
-      expect(wrong.length).toBeLessThanOrEqual(Math.ceil(grid.length * 0.02));
+      expect(wrong.map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
       // The logic memory_libmap adds around a RAM in block RAM (read-during-write bypass on iCE40
       // and ECP5): flip-flops within one of Yosys on every such shape, LUTs within 25 % on most.
       const rams = grid.filter((s) => s.kind === 'ram' && s.bram > 0) as { depth: number; width: number; lut: number; ff: number }[];
@@ -106,6 +106,18 @@ describe('resource estimator rules', () => {
     // under one DP16KD (128); 100 x 16: 7 x 4 (112) plus 48 is not.
     expect(mapMemory('ram', 128, 9, ecp, re)).toMatchObject({ how: 'lutram', lutram: 24, bram: 0 });
     expect(mapMemory('ram', 100, 16, ecp, re)).toMatchObject({ how: 'bram', bram: 1, lutram: 0 });
+  });
+
+  it('xc7 RAMs: memory_libmap\'s cost model with the LUT RAM library (hand-worked, as Yosys mapped them)', () => {
+    const x = FAMILIES.xc7, r = calibrations.xc7!.memory;
+    // 72 x 48 (a microbenchmark's activation buffer): three 32-word regions of eight RAM32M
+    // (24 x 1 + 7 x 3 x 48 / 6 = 192, read mux 0.5 x 2 x 48, decoder 0.5 x 3, read port 2: 243.5)
+    // beat a RAMB36 in 512 x 72 mode (257 + 2): 24 LUT RAMs, as Yosys built.
+    expect(mapMemory('ram', 72, 48, x, r)).toMatchObject({ how: 'lutram', lutram: 24, bram: 0 });
+    // 256 x 12: four RAM64M regions cost 16 + 112 + 18 + 2 + 2 = 150, a RAMB18 131: block RAM.
+    expect(mapMemory('ram', 256, 12, x, r)).toMatchObject({ how: 'bram', bram: 0.5, lutram: 0 });
+    // 128 x 1: one RAM128X1D (8 + 2) beats two RAM64M regions (12.2).
+    expect(mapMemory('ram', 128, 1, x, r)).toMatchObject({ how: 'lutram', lutram: 1 });
   });
 
   it('per-block figures add up to the total, and more multipliers never cost fewer DSPs', () => {

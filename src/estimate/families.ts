@@ -22,22 +22,27 @@ export interface BramRule {
 }
 
 /**
- * Yosys's memory_libmap cost model (passes/memory/memory_libmap.cc with the family's library:
- * xc7 brams_xc4v.txt, iCE40 brams.txt, ECP5 lutrams.txt and brams_16kd.txt): each RAM kind at each
- * of its widths holds ceil(depth / words) address regions, packed side by side into
- * ceil(regions * width / unitWidth) instances, plus half a cost unit per bit of read multiplexer
- * (and `emu` when the read port has to be emulated on a read/write port); the cheapest wins if it
- * costs less than logic (logicCostPerBit per bit for a ROM, logicCostRam for a RAM, truncated).
+ * Yosys's memory_libmap cost model (passes/memory/memory_libmap.cc with the family's libraries:
+ * xc7 brams_xc4v.txt and lutrams_xc5v.txt, iCE40 brams.txt, ECP5 lutrams_trellis.txt and
+ * brams_16kd.txt): each RAM kind at each of its widths holds ceil(depth / words) address regions,
+ * packed side by side into ceil(regions * width / unitWidth) instances, plus half a cost unit per
+ * bit of read multiplexer and per region of write decoder, and the emulation score of its ports;
+ * the cheapest wins if it costs less than logic (logicCostPerBit per bit for a ROM, logicCostRam
+ * for a RAM, truncated).
  */
 export interface LibmapRom {
   logicCostPerBit: number;
-  /** Set where this model also decides RAMs and register files (iCE40, ECP5; xc7 RAMs use the grid rules). */
+  /** Logic cost per RAM bit, where this model also decides RAMs and register files. */
   logicCostRam?: number;
   /**
    * `distributed`: LUT RAM (counted as LUTRAM, not block RAM), with an asynchronous read port and
-   * never used for ROMs (memlib's prune_rom).
+   * never used for ROMs (memlib's prune_rom). `widthscale`: that much of the cost is charged per
+   * data bit used rather than per primitive (memlib's widthscale). `emu` and `ramEmu`: the
+   * emulation score (times FACTOR_EMU, 2) when holding a ROM or a RAM: one point for a read port
+   * of its own, three for read-first emulation where a write does not leave the other port's read
+   * with the old word (the 2w + a + 2 flip-flops around iCE40 and ECP5 block-RAM RAMs).
    */
-  rams: { name: string; abits: number; widths: number[]; cost: number; units: number; emu: number; distributed?: boolean; byte?: number }[];
+  rams: { name: string; abits: number; widths: number[]; cost: number; units: number; emu: number; ramEmu: number; distributed?: boolean; byte?: number; widthscale?: number }[];
   /** Logic ROM: banks of one LUT each combine through free wide-function multiplexers up to this many. */
   freeMuxBanks?: number;
 }
@@ -85,13 +90,21 @@ export const FAMILIES: Record<Target, Family> = {
     // and HAS_MIXWIDTH_SDP; listed in the library's order (the first of equal costs wins).
     libmapRom: {
       logicCostPerBit: 0.015625,
+      logicCostRam: 1,
       rams: [
+        // lutrams_xc5v.txt's LUT RAMs with one write and one asynchronous read port, as the
+        // activation buffers and register files have: simple dual-port RAM64M as 64 x 3 or RAM32M
+        // as 32 x 6 (cost 8 of which 7 scale with the data bits used), and dual-port RAM128X1D
+        // (cost 8, all of it per data bit), which wins only for one-bit words deeper than 64. The
+        // dual port kind's 64 x 2 and 32 x 4 options never win and the quad-port kind costs more.
+        { name: 'LUTRAM SDP', abits: 6, widths: [3, 6], cost: 8, units: 1, emu: 0, ramEmu: 2, distributed: true, widthscale: 7 },
+        { name: 'LUTRAM DP', abits: 7, widths: [1], cost: 8, units: 1, emu: 0, ramEmu: 2, distributed: true, widthscale: 8 },
         // emu 2: the read port is emulated on a read/write port (FACTOR_EMU x one point).
-        { name: 'TDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18], cost: 129, units: 0.5, emu: 2 },
-        { name: 'TDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36], cost: 257, units: 1, emu: 2 },
-        { name: 'TDP cascade', abits: 16, widths: [1], cost: 513, units: 2, emu: 2 },
-        { name: 'SDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 129, units: 0.5, emu: 2 },
-        { name: 'SDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36, 72], cost: 257, units: 1, emu: 2 },
+        { name: 'TDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18], cost: 129, units: 0.5, emu: 2, ramEmu: 2 },
+        { name: 'TDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36], cost: 257, units: 1, emu: 2, ramEmu: 2 },
+        { name: 'TDP cascade', abits: 16, widths: [1], cost: 513, units: 2, emu: 2, ramEmu: 2 },
+        { name: 'SDP RAMB18', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 129, units: 0.5, emu: 2, ramEmu: 2 },
+        { name: 'SDP RAMB36', abits: 15, widths: [1, 2, 4, 9, 18, 36, 72], cost: 257, units: 1, emu: 2, ramEmu: 2 },
       ],
     },
   },
@@ -111,7 +124,7 @@ export const FAMILIES: Record<Target, Family> = {
       logicCostPerBit: 1 / 16,
       logicCostRam: 1,
       // HAS_BE gives bit-wide write enables.
-      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, byte: 1 }],
+      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, ramEmu: 8, byte: 1 }],
     },
   },
   ecp5: {
@@ -120,7 +133,7 @@ export const FAMILIES: Record<Target, Family> = {
     dsp: { aMax: 18, bMax: 18, minA: 2, minB: 2, minY: 0 },
     dspCell: 'MULT18X18D',
     dspAccumulates: false,
-    // synth_ecp5 runs memory_libmap with lattice/lutrams.txt and brams_16kd.txt at the default
+    // synth_ecp5 runs memory_libmap with lattice/lutrams_trellis.txt and brams_16kd.txt at the default
     // logic costs: TRELLIS_DPR16X4 (16 x 4, cost 4, asynchronous read, not for ROMs), DP16KD
     // (true dual port, 16K x 1 to 1K x 18, cost 128; a ROM's read port emulated on a read/write
     // port) and PDPW16KD (read port up to 512 x 36, cost 128). Slices combine up to eight LUT4s
@@ -129,9 +142,9 @@ export const FAMILIES: Record<Target, Family> = {
       logicCostPerBit: 1 / 16,
       logicCostRam: 1,
       rams: [
-        { name: 'DPR16X4', abits: 4, widths: [4], cost: 4, units: 1, emu: 0, distributed: true },
-        { name: 'DP16KD', abits: 14, widths: [1, 2, 4, 9, 18], cost: 128, units: 1, emu: 2, byte: 9 },
-        { name: 'PDPW16KD', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 128, units: 1, emu: 0, byte: 9 },
+        { name: 'DPR16X4', abits: 4, widths: [4], cost: 4, units: 1, emu: 0, ramEmu: 2, distributed: true },
+        { name: 'DP16KD', abits: 14, widths: [1, 2, 4, 9, 18], cost: 128, units: 1, emu: 2, ramEmu: 8, byte: 9 },
+        { name: 'PDPW16KD', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 128, units: 1, emu: 0, ramEmu: 8, byte: 9 },
       ],
       freeMuxBanks: 8,
     },
@@ -170,7 +183,12 @@ export function libmapRom(depth: number, width: number, lib: LibmapRom, ram = fa
       const eb = ram ? Math.min(r.byte || r.widths[b], r.widths[b]) : 1;
       const repl = Math.ceil((regions * Math.ceil(width / eb) * eb) / r.widths[b]);
       // A ROM's read port on a read/write port is emulated (emu); a RAM uses both ports as they are.
-      const cost = r.cost * repl + 0.5 * (regions - 1) * width + (ram ? 0 : r.emu) + (r.distributed ? 0 : extra);
+      // Per-primitive cost, the data-width share (widthscale), read multiplexers between regions
+      // (FACTOR_MUX 0.5), for a RAM split into regions a write-enable decoder (FACTOR_DEMUX 0.5),
+      // and the emulation score.
+      const ws = r.widthscale ?? 0;
+      const cost = (r.cost - ws) * repl + (ws * regions * width) / r.widths[b] + 0.5 * (regions - 1) * width
+        + (ram && regions > 1 ? 0.5 * regions : 0) + (ram ? r.ramEmu : r.emu) + (r.distributed ? 0 : extra);
       if (!best || cost < best.cost) best = { cost, units: repl * r.units, regions, distributed: !!r.distributed };
     }
   }

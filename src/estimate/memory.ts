@@ -77,7 +77,7 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   const lib = fam.libmapRom;
   const hasDistributed = !!lib?.rams.some((x) => x.distributed);
   if (kind !== 'rom' && lib?.logicCostRam !== undefined && (kind === 'ram' || regAddress || hasDistributed)) {
-    // memory_libmap decides RAMs too (iCE40, ECP5): a RAM, or a register file (asynchronous read)
+    // memory_libmap decides RAMs too: a RAM, or a register file (asynchronous read)
     // in distributed RAM or, when its read address register can move into the block RAM, there;
     // else flip-flops (below). In block RAM the register file's read sees a write of the same cycle
     // only through emulated transparency, which memory_libmap prices at FACTOR_EMU (2) per data bit
@@ -85,9 +85,11 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
     const rf = kind === 'regfile';
     const m = libmapRom(depth, width, lib, true, rf ? 2 * width : 0, rf && !regAddress);
     if (m?.distributed) {
-      // Regions beyond one: a read multiplexer per bit (measured on ECP5) and a write enable each;
-      // a RAM's synchronous read keeps its output register.
-      const mux = m.regions > 1 ? width * lutramMuxLuts(m.regions) + m.regions : 0;
+      // Regions beyond one: a read multiplexer per bit (measured on ECP5; on 6-input LUTs MUXF7/F8
+      // take the first levels) and a write enable each; a RAM's synchronous read keeps its output
+      // register.
+      const perBit = fam.lutInputs >= 6 ? Math.ceil((m.regions - 1) / 3) : lutramMuxLuts(m.regions);
+      const mux = m.regions > 1 ? width * perBit + m.regions : 0;
       return { how: 'lutram', bram: 0, lutram: m.units, lut: mux, ff: rf ? 0 : width };
     }
     if (m) {
