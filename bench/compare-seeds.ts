@@ -3,8 +3,10 @@
  * (FxP-QNet at max-drop 1, uniform 8, Ristretto) on every zoo CNN under several `--seed` values.
  * The seed picks which 256 of the 512 calibration images are searched on and which are held back
  * (and so also the statistics of the compensated rounding), so each seed is an equally valid run.
- * Top-1 is on the 1,000 test images by the integer reference; one image is 0.1 pp.
- *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--write]
+ * Top-1 is by the integer reference on the 1,000 bundled test images (one image is 0.1 pp), or with
+ * `--test full` on the whole 10,000-image Fashion-MNIST test split read from its IDX files
+ * (bench/fashion-mnist.ts), which resolves differences ten times finer.
+ *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--test full] [--write]
  * --write puts the table into models/README.md under "## Across calibration splits".
  */
 import { readFileSync } from 'node:fs';
@@ -13,12 +15,22 @@ import { evaluate } from '../src/eval/evaluate.js';
 import { evaluateInt } from '../src/intref/evaluate.js';
 import { loadImages, loadLabels } from '../src/io/dataset.js';
 import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize.js';
+import { fashionMnistTest } from './fashion-mnist.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
 const only = arg('--models')?.split(',');
 const cnns = zoo.filter((z) => z.ops.includes('Conv') && (!only || only.includes(z.name)));
 const seeds = (arg('--seeds') ?? '0,1,2,3,4').split(',').map(Number);
+const full = arg('--test') === 'full' ? fashionMnistTest() : null;
+if (arg('--test') === 'full' && !full) throw new Error('--test full: the Fashion-MNIST IDX files are not on this machine');
+if (full) {
+  // The bundled test images must be the split's first 1,000, scaled the same way, or the two
+  // columns below would not be comparable.
+  const b = loadImages('models/data/test_x.npy', [1, 28, 28]);
+  const bl = loadLabels('models/data/test_y.npy', b, 10);
+  if (b.data.some((v, i) => v !== full.images.data[i]) || bl.some((v, i) => v !== full.labels[i])) throw new Error('--test full: data/test_x.npy is not the first 1,000 images of the IDX test split');
+}
 const base: Omit<QuantizeModelOptions, 'model' | 'method' | 'seed'> = { calib: 'models/data/calib_x.npy', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params' };
 const methods: { label: string; o: Partial<QuantizeModelOptions> }[] = [
   { label: 'fxpqnet (max-drop 1)', o: { method: 'fxpqnet' } },
@@ -30,26 +42,37 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => { const m = mean(xs); return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)); };
 const rows = ['| model | method | params compression, mean (min-max) | quantized top-1, mean ± sd | top-1 per seed | float top-1 |', '|---|---|---|---|---|---|'];
 const wins: string[] = [];
+const diffs: string[] = [];
 for (const z of cnns) {
   const res = new Map<string, { params: number; top1: number }[]>();
   let floatTop1 = 0;
   for (const seed of seeds) {
     for (const m of methods) {
       const r = await quantizeModel({ ...base, model: `models/${z.file}`, method: 'fxpqnet', seed, ...m.o } as QuantizeModelOptions);
-      const test = loadImages('models/data/test_x.npy', r.graph.input.shape);
-      const labels = loadLabels('models/data/test_y.npy', test, 10);
+      const test = full?.images ?? loadImages('models/data/test_x.npy', r.graph.input.shape);
+      const labels = full?.labels ?? loadLabels('models/data/test_y.npy', test, 10);
       floatTop1 = evaluate(r.graph, test, labels).top1!;
-      const top1 = evaluateInt(r.q, test, { labels }).top1!;
+      const ev = evaluateInt(r.q, test, { labels });
+      const top1 = ev.top1!;
+      // The bundled 1,000 images are the first 1,000 of the full split: their top-1 too, for
+      // comparison with runs on those alone.
+      let first = 0;
+      for (let i = 0; i < 1000; i++) if (ev.predictions[i] === labels[i]) first++;
       const list = res.get(m.label) ?? [];
       list.push({ params: r.report.compression.params, top1 });
       res.set(m.label, list);
-      console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x, top-1 ${top1.toFixed(1)} % (${r.report.seconds.toFixed(0)} s)`);
+      console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x, top-1 ${top1.toFixed(2)} %${full ? ` (first 1,000: ${(first / 10).toFixed(1)} %)` : ''} (${r.report.seconds.toFixed(0)} s)`);
     }
   }
   for (const m of methods) {
     const l = res.get(m.label)!;
     const p = l.map((x) => x.params), t = l.map((x) => x.top1);
-    rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(1)).join(', ')} | ${floatTop1.toFixed(2)} % |`);
+    rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${floatTop1.toFixed(2)} % |`);
+  }
+  // Paired on the same seed and test images: FxP-QNet's top-1 minus each baseline's.
+  for (const m of methods.slice(1)) {
+    const d = res.get(methods[0].label)!.map((x, i) => x.top1 - res.get(m.label)![i].top1);
+    diffs.push(`${z.name}: FxP-QNet minus ${m.label}: ${mean(d) >= 0 ? '+' : ''}${mean(d).toFixed(2)} pp on average (per seed ${d.map((x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`).join(', ')}; standard error of the mean ${(sd(d) / Math.sqrt(d.length)).toFixed(2)} pp)`);
   }
   // Per seed: does FxP-QNet compress more than both baselines at no lower top-1?
   const f = res.get(methods[0].label)!;
@@ -58,13 +81,14 @@ for (const z of cnns) {
 }
 console.log(rows.join('\n'));
 console.log(wins.join('\n'));
+console.log(diffs.join('\n'));
 if (process.argv.includes('--write')) {
   writeSection('models/README.md', 'Across calibration splits', `Produced by \`node dist/bench/compare-seeds.js --write\`: the comparison above under \`--seed\` ${seeds.join(', ')}. The seed
 decides which half of the 512 calibration images is searched on (and feeds the compensated rounding) and which is held
 back for the budget, so every seed is an equally valid run; the spread shows how much of a single table's difference
-between methods is the split. One test image is 0.1 pp.
+between methods is the split. Top-1 is on ${full ? 'the whole Fashion-MNIST test split (10,000 images, `--test full`); one image is 0.01 pp' : 'the 1,000 test images of `data/test_x.npy`; one image is 0.1 pp'}.
 
 ${rows.join('\n')}
 
-${wins.map((w) => `- ${w}`).join('\n')}`);
+${[...wins, ...diffs].map((w) => `- ${w}`).join('\n')}`);
 }
