@@ -6,7 +6,7 @@
  * Top-1 is by the integer reference on the 1,000 bundled test images (one image is 0.1 pp), or with
  * `--test full` on the whole 10,000-image Fashion-MNIST test split read from its IDX files
  * (bench/fashion-mnist.ts), which resolves differences ten times finer.
- *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--test full] [--write]
+ *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--test full] [--max-drop 1] [--write]
  * --write puts the table into models/README.md under "## Across calibration splits".
  */
 import { readFileSync } from 'node:fs';
@@ -31,9 +31,10 @@ if (full) {
   const bl = loadLabels('models/data/test_y.npy', b, 10);
   if (b.data.some((v, i) => v !== full.images.data[i]) || bl.some((v, i) => v !== full.labels[i])) throw new Error('--test full: data/test_x.npy is not the first 1,000 images of the IDX test split');
 }
+const maxDrop = Number(arg('--max-drop') ?? 1);
 const base: Omit<QuantizeModelOptions, 'model' | 'method' | 'seed'> = { calib: 'models/data/calib_x.npy', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params' };
 const methods: { label: string; o: Partial<QuantizeModelOptions> }[] = [
-  { label: 'fxpqnet (max-drop 1)', o: { method: 'fxpqnet' } },
+  { label: `fxpqnet (max-drop ${maxDrop})`, o: { method: 'fxpqnet', maxDrop } },
   { label: 'uniform 8', o: { method: 'uniform', uniformBits: 8 } },
   { label: 'ristretto', o: { method: 'ristretto' } },
 ];
@@ -57,7 +58,7 @@ for (const z of cnns) {
       // The bundled 1,000 images are the first 1,000 of the full split: their top-1 too, for
       // comparison with runs on those alone.
       let first = 0;
-      for (let i = 0; i < 1000; i++) if (ev.predictions[i] === labels[i]) first++;
+      if (full) for (let i = 0; i < 1000; i++) if (ev.predictions[i] === labels[i]) first++;
       const list = res.get(m.label) ?? [];
       list.push({ params: r.report.compression.params, top1 });
       res.set(m.label, list);

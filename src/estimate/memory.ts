@@ -24,11 +24,13 @@ export interface MemoryRules {
   ramBramLogic?: { lut: [number, number, number]; ff: [number, number, number] };
 }
 
-const clog2 = (n: number) => Math.ceil(Math.log2(n));
+// Address bits of the memory as Yosys sees it: none for a single word (hw/verilog.ts's clog2
+// keeps a 1-bit port there, which Yosys then removes).
+const addressBits = (depth: number) => Math.ceil(Math.log2(depth));
 
 /** LUTs and flip-flops around a RAM of this shape in block RAM (MemoryRules.ramBramLogic). */
 export function ramBramLogic(depth: number, width: number, r: MemoryRules): { lut: number; ff: number } {
-  const at = (c?: [number, number, number]) => (c ? Math.round(c[0] * width + c[1] * clog2(depth) + c[2]) : 0);
+  const at = (c?: [number, number, number]) => (c ? Math.round(c[0] * width + c[1] * addressBits(depth) + c[2]) : 0);
   return { lut: at(r.ramBramLogic?.lut), ff: at(r.ramBramLogic?.ff) };
 }
 

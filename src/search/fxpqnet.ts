@@ -14,6 +14,8 @@ export interface SearchOptions {
   minBits: number;
   startBits: number;
   objective: Objective;
+  /** Top-1 errors of the float model on the search images (0 unless labels are given). */
+  searchBaselineErrors?: number;
   onStep?: (info: { step: number; cost: number; startCost: number; drop: number; frozen: number; total: number }) => void;
 }
 
@@ -80,8 +82,8 @@ export async function bestFraction(backend: Backend, base: Assignment, d: DataSt
  *  3. greedy gradual adaptation: each step lowers by one bit the data structure with the best
  *     ratio of memory saved to added prediction error (mean KL divergence to the float teacher
  *     on the search images), choosing its fraction length among {fl-1, fl, fl-2} by the same
- *     statistic; a step that would exceed the top-1 budget on the validation images is undone and
- *     that data structure is frozen;
+ *     statistic; a step that would exceed the top-1 budget on the validation images or on the
+ *     search images is undone and that data structure is frozen;
  *  4. every fraction length is re-tuned once (fl-1, fl+1) with the final word lengths; then each
  *     layer whose weights are rounded with error compensation tries nearest rounding instead
  *     (compensation lowers the layer's own output error, which is not always the network's).
@@ -93,6 +95,15 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
   const nV = backend.validImages;
   const budgetErrors = (o.maxDrop / 100) * nV;
   const drop = (s: Score) => (100 * (s.errors - baselineErrors)) / nV;
+  const nS = backend.searchImages;
+  const searchDrop = (s: Score) => (100 * (s.errors - (o.searchBaselineErrors ?? 0))) / nS;
+  // A step must keep the drop within budget on both halves. The validation half is consulted at
+  // every step, so the configurations that pass are those on which it happened to be lucky; the
+  // search half's top-1 is a second sample (its KL, not its top-1, ranks the candidates), and the
+  // two are rarely lucky together. On ResNet-8 (seed 2) the validation check alone let through a
+  // network 1.25 pp below float on the 10,000 test images.
+  const within = (v: Score, s: Score) => v.errors - baselineErrors <= budgetErrors && searchDrop(s) <= o.maxDrop;
+  const drops = (v: Score, s: Score) => `validation ${drop(v).toFixed(2)} pp, search ${searchDrop(s).toFixed(2)} pp`;
   let evaluations = 0;
 
   let a = maxRuleAssignment(fg, stats, o.startBits);
@@ -146,13 +157,13 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     const c: Cand = chosen;
     const v = await backend.stageValid(c.a, c.d.from);
     evaluations++;
-    if (v.errors - baselineErrors > budgetErrors) {
+    if (!within(v, c.s)) {
       frozen.add(c.d.key);
-      log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(c.a, c.d))} exceeds the budget (${drop(v).toFixed(2)} pp); frozen at ${fmt(getFormat(a, c.d))}`);
+      log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(c.a, c.d))} exceeds the budget (${drops(v, c.s)}); frozen at ${fmt(getFormat(a, c.d))}`);
     } else {
       a = c.a;
       cur = await backend.commitStaged(a, c.d.from);
-      log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(a, c.d))} (KL ${cur.search.kl.toExponential(2)}, validation drop ${drop(cur.valid).toFixed(2)} pp)`);
+      log.push(`step ${step}: ${c.d.key} -> ${fmt(getFormat(a, c.d))} (KL ${cur.search.kl.toExponential(2)}, drop ${drops(cur.valid, cur.search)})`);
     }
     step++;
     o.onStep?.({ step, cost: cost.cost(a, o.objective), startCost, drop: drop(cur.valid), frozen: frozen.size, total: ds.length });
@@ -167,7 +178,7 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     if (!c || c.s.kl >= cur.search.kl) continue;
     const v = await backend.stageValid(c.a, d.from);
     evaluations++;
-    if (v.errors - baselineErrors <= budgetErrors) {
+    if (within(v, c.s)) {
       a = c.a;
       cur = await backend.commitStaged(a, d.from);
       log.push(`re-tune: ${d.key} -> ${fmt(getFormat(a, d))}`);
@@ -181,7 +192,7 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     if (s.aborted || !better(s, cur.search)) continue;
     const v = await backend.stageValid(cand, d.from);
     evaluations++;
-    if (v.errors - baselineErrors <= budgetErrors) {
+    if (within(v, s)) {
       a = cand;
       cur = await backend.commitStaged(a, d.from);
       log.push(`re-tune: ${d.key} rounded to nearest`);

@@ -119,6 +119,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const sLabels = pick(sIdx);
   const floatErrors = (t: Float64Array, n: number, lab?: Int32Array) => (lab ? argmaxRows(t, n).reduce((acc, p, i) => acc + (p !== lab[i] ? 1 : 0), 0) : 0);
   const baselineErrors = floatErrors(vT, nV, vLabels);
+  const searchBaselineErrors = floatErrors(sT, sIdx.length, sLabels);
   const needsSearch = o.uniformBits === undefined;
   const backend = makeBackend({
     fg, search: { images: sData, teacher: sT, labels: sLabels }, valid: { images: vData, teacher: vT, labels: vLabels },
@@ -129,6 +130,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   let log: string[] = [];
   let searchKl: number | null = null;
   let validErrors = 0;
+  let searchErrors = 0;
   try {
     if (o.uniformBits !== undefined) {
       assignment = uniformAssignment(fg, stats, o.uniformBits);
@@ -143,7 +145,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       extra.ristretto_bits = rr.bits;
     } else {
       const res = await fxpqnetSearch(fg, stats, backend, baselineErrors, {
-        maxDrop: o.maxDrop, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+        maxDrop: o.maxDrop, searchBaselineErrors, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
         onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
       });
       assignment = res.assignment;
@@ -153,6 +155,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     }
     const [sScore, vScore0] = await backend.evaluate([{ set: 'search', a: assignment, from: 0, abortAbove: Infinity }, { set: 'valid', a: assignment, from: 0, abortAbove: Infinity }]);
     searchKl = sScore.kl;
+    searchErrors = sScore.errors;
     validErrors = vScore0.errors;
   } finally {
     await backend.close();
@@ -180,7 +183,8 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     budget: {
       measure: labels ? 'top-1 accuracy vs labels' : 'top-1 agreement with the float model',
       max_drop: o.maxDrop, search_images: sIdx.length, validation_images: nV, validation_indices: vIdx,
-      validation_drop: (100 * (validErrors - baselineErrors)) / nV, search_kl: searchKl,
+      validation_drop: (100 * (validErrors - baselineErrors)) / nV,
+      search_drop: (100 * (searchErrors - searchBaselineErrors)) / sIdx.length, search_kl: searchKl,
     },
     options,
     rounding: {
