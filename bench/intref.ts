@@ -2,6 +2,8 @@
  * Integer-reference throughput next to the float engine on the same model and images.
  *   npm run build && node dist/bench/intref.js [models/resnet8.onnx | resnet18] [--images N] [--bits 8]
  * `resnet18` is the synthetic ResNet-18-sized network of bench/resnet18.ts (11.2 M parameters).
+ * Convolutions whose accumulators fit 32 bits run in int32 WebAssembly (16-bit tap pairs where the
+ * operands fit); FXPQ_INTREF_F64=1 times the exact float64 path instead, for comparison.
  */
 import { readFileSync } from 'node:fs';
 import { runGraph } from '../src/engine/run.js';
@@ -37,7 +39,7 @@ const time = (f: (x: Float64Array, n: number) => void) => {
 };
 const fl = time((x, n) => runGraph(g, x, n));
 const it = time((x, n) => runQGraph(q, x, n));
-console.log(`model ${model}, ${data.count} images, uniform ${bits} bits, 1 thread`);
+console.log(`model ${model}, ${data.count} images, uniform ${bits} bits, 1 thread, integer convolutions in ${process.env.FXPQ_INTREF_F64 === '1' ? 'float64 (FXPQ_INTREF_F64=1)' : 'int32 where exact'}`);
 console.log(`float64 engine     : ${fl.toFixed(1).padStart(9)} images/s`);
 console.log(`integer reference  : ${it.toFixed(1).padStart(9)} images/s  (${(it / fl).toFixed(2)}x the float engine)`);
 console.log(`10,000 images      : ${(10000 / it / 60).toFixed(1)} min on one core, ${(10000 / it / 120).toFixed(1)} min on two`);

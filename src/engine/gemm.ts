@@ -54,6 +54,10 @@ interface WasmGemm {
   gemm: (M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number) => void;
   im2col: (x: number, cinG: number, h: number, w: number, kh: number, kw: number, ho: number, wo: number,
     sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, col: number) => void;
+  convInt: (n: number, x: number, cin: number, h: number, w: number, kh: number, kw: number, ho: number, wo: number,
+    sh: number, sw: number, pt: number, pl: number, dh: number, dw: number,
+    wt: number, bias: number, cout: number, xi: number, col: number, acc: number,
+    shift: number, lo: number, hi: number, out: number, narrow: number, lanes: number) => void;
 }
 
 let wasm: WasmGemm | null | undefined;
@@ -130,4 +134,52 @@ export function gemm(
   if (accumulate) heap.set(C.subarray(cOff, cOff + M * N), pc / 8);
   w.gemm(M, N, K, pa, pb, pc, accumulate ? 1 : 0);
   C.set(heap.subarray(pc / 8, pc / 8 + M * N), cOff);
+}
+
+/**
+ * Requantization of an int32 accumulator: round half up by `shift` bits (left shift if negative),
+ * clamp to [lo, hi]. `lanes`: the rounding offset or left shift keeps every accumulator of the
+ * layer within int32, so it can run in 32-bit SIMD lanes (otherwise it runs in int64).
+ */
+export interface IntRequant { shift: number; lo: number; hi: number; lanes: boolean }
+
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/**
+ * A whole batch of an ungrouped convolution in int32 WebAssembly (wasm/gemm.ts convInt), requantized
+ * there too: integer inputs (as float64), int32 weights [cout x K] and int32 bias already aligned
+ * to the accumulator. Exact only when every accumulator fits in 32 signed bits, which the caller
+ * must have checked. With `narrow` (every weight and input fits int16) pairs of taps go through
+ * one 16-bit dot product. Returns null when the WebAssembly kernels are unavailable.
+ */
+export function convIntWasm(
+  n: number, x: Float64Array, cin: number, g: Omit<ConvGeometry, 'cinG'>, weight: Int32Array, bias: Int32Array, rq: IntRequant, narrow: boolean,
+): Float64Array | null {
+  if (!wasmAvailable()) return null;
+  const w = wasm!;
+  const cout = bias.length;
+  const K = cin * g.kh * g.kw, hwo = g.ho * g.wo, xn = cin * g.h * g.w;
+  const Kp = K + (K & 1);
+  const sizes = narrow
+    ? [cout * Kp * 2, cout * 4, n * xn * 8, xn * 2, Kp * hwo * 2, cout * hwo * 4, n * cout * hwo * 8]
+    : [cout * K * 4, cout * 4, n * xn * 8, xn * 4, K * hwo * 4, cout * hwo * 4, n * cout * hwo * 8];
+  const at: number[] = [];
+  let p = BASE;
+  for (const sz of sizes.map(align16)) { at.push(p); p += sz; }
+  heapFor(w, p - BASE);
+  const buf = w.memory.buffer;
+  if (narrow) {
+    const a = new Int16Array(buf, at[0], cout * Kp);
+    for (let o = 0; o < cout; o++) {
+      a.set(weight.subarray(o * K, (o + 1) * K), o * Kp);
+      if (Kp > K) a[o * Kp + K] = 0;
+    }
+  } else {
+    new Int32Array(buf, at[0], cout * K).set(weight);
+  }
+  new Int32Array(buf, at[1], cout).set(bias);
+  new Float64Array(buf, at[2], n * xn).set(x.subarray(0, n * xn));
+  w.convInt(n, at[2], cin, g.h, g.w, g.kh, g.kw, g.ho, g.wo, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw,
+    at[0], at[1], cout, at[3], at[4], at[5], rq.shift, rq.lo, rq.hi, at[6], narrow ? 1 : 0, rq.lanes ? 1 : 0);
+  return new Float64Array(w.memory.buffer, at[6], n * cout * hwo).slice();
 }

@@ -1,8 +1,9 @@
-import { type FxFormat, quantizeArray, requantizeArray } from '../fixed/format.js';
+import { type FxFormat, maxInt, minInt, quantizeArray, requantBounds, requantizeArray } from '../fixed/format.js';
 import type { ConvOp, DenseOp } from '../ir/types.js';
-import { poolOutHW } from '../ir/shapes.js';
+import { convOutHW, poolOutHW } from '../ir/shapes.js';
+import { convIntWasm, type IntRequant } from '../engine/gemm.js';
 import * as K from '../engine/kernels.js';
-import { addAlignFl, biasShift, reciprocal } from '../quant/accumulator.js';
+import { addAlignFl, biasShift, linearAccRange, reciprocal } from '../quant/accumulator.js';
 import type { Activation, QAdd, QAvgPool, QConv, QDense, QGap } from '../quant/qgraph.js';
 
 /**
@@ -43,7 +44,51 @@ function floatTwin(op: QConv | QDense, inF: FxFormat): ConvOp | DenseOp {
   return t;
 }
 
+/**
+ * The int32 form of a convolution when it is exact: ungrouped, every accumulator (bias included)
+ * within 32 signed bits (quant/accumulator.ts gives the exact extremes), inputs, bounds and the
+ * aligned bias in int32. Cached per quantized weight tensor and formats, as the search rebuilds
+ * graphs from the same cached integers.
+ */
+interface IntForm { bias: Int32Array; rq: IntRequant; narrow: boolean }
+const intForms = new WeakMap<Int32Array, Map<string, IntForm | null>>();
+const INT32 = 2 ** 31;
+export function intForm(op: QConv, inF: FxFormat, out: FxFormat): IntForm | null {
+  // The float64 path alone, for timing the two against each other (bench/intref.ts).
+  if (process.env.FXPQ_INTREF_F64 === '1') return null;
+  let m = intForms.get(op.weight.data);
+  if (!m) { m = new Map(); intForms.set(op.weight.data, m); }
+  const [lo, hi] = actBounds(op.act);
+  const key = JSON.stringify([op.bias.length, op.group, op.weightFormat, op.biasFormat, inF, out, lo, hi]);
+  let f = m.get(key);
+  if (f === undefined) {
+    f = null;
+    const accFl = op.weightFormat.fl + inF.fl;
+    const shift = accFl - out.fl;
+    const [a, b] = requantBounds(out, lo, hi);
+    const fits = (v: number) => v >= -INT32 && v < INT32;
+    const range = linearAccRange(op, inF);
+    if (op.group === 1 && fits(minInt(inF)) && fits(maxInt(inF)) && fits(a) && fits(b) && shift >= -31 && shift <= 62 && range.bits <= 32) {
+      const k = 2 ** biasShift(op.biasFormat, accFl);
+      const int16 = (v: number) => v >= -32768 && v <= 32767;
+      const narrow = int16(minInt(op.weightFormat)) && int16(maxInt(op.weightFormat)) && int16(minInt(inF)) && int16(maxInt(inF));
+      const lanes = shift > 0 ? shift <= 31 && range.hi + 2 ** (shift - 1) < INT32 : fits(range.lo * 2 ** -shift) && fits(range.hi * 2 ** -shift);
+      f = { bias: Int32Array.from(op.bias, (v) => v * k), rq: { shift, lo: a, hi: b, lanes }, narrow };
+    }
+    m.set(key, f);
+  }
+  return f;
+}
+
 export function conv(op: QConv, x: Float64Array, batch: number, inShape: number[], inF: FxFormat, out: FxFormat, scratch: K.Scratch): Float64Array {
+  const f = intForm(op, inF, out);
+  if (f) {
+    const [cin, h, w] = inShape;
+    const [, , kh, kw] = op.weight.shape;
+    const [ho, wo] = convOutHW(h, w, [kh, kw], op.strides, op.pads, op.dilations);
+    const y = convIntWasm(batch, x, cin, { h, w, kh, kw, ho, wo, sh: op.strides[0], sw: op.strides[1], pt: op.pads[0], pl: op.pads[1], dh: op.dilations[0], dw: op.dilations[1] }, op.weight.data, f.bias, f.rq, f.narrow);
+    if (y) return y;
+  }
   const acc = K.conv(floatTwin(op, inF) as ConvOp, x, batch, inShape, scratch);
   return requantizeAll(acc, op.weightFormat.fl + inF.fl, out, op.act);
 }
