@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FxFormat, maxInt, minInt, quantize, quantizeArray, requantBounds, requantize, requantizeArray, requantizer, roundHalfUp, saturate, signedBitsForRange } from '../src/fixed/format.js';
+import { type FxFormat, maxInt, minInt, quantize, quantizeArray, requantBounds, requantize, requantizeArray, requantizeSum, requantizer, roundHalfUp, saturate, signedBitsForRange } from '../src/fixed/format.js';
 import { linearAccRange } from '../src/quant/accumulator.js';
 import type { QDense } from '../src/quant/qgraph.js';
 import * as I from '../src/intref/ops.js';
@@ -117,6 +117,21 @@ describe('fixed-point numerics against an independent BigInt model', () => {
         const l = lo ?? -Infinity, h = lo !== null && span !== null ? lo + span : Infinity;
         const got = requantizeArray(Float64Array.from(qs), f.fl + s, f, l, h);
         expect(Array.from(got)).toEqual(qs.map((q) => requantize(q, f.fl + s, f, l, h)));
+      },
+    ), { numRuns: 3000 });
+  });
+
+  it('the one-pass requantizer of an aligned sum equals the sum followed by the array requantizer', () => {
+    fc.assert(fc.property(
+      fc.array(fc.tuple(fc.integer({ min: -(2 ** 40), max: 2 ** 40 }), fc.integer({ min: -(2 ** 40), max: 2 ** 40 })), { minLength: 1, maxLength: 20 }),
+      fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 8 }), fc.integer({ min: -40, max: 60 }), format,
+      fc.option(fc.integer({ min: -300, max: 300 })), fc.option(fc.integer({ min: -10, max: 1000 })),
+      (pairs, ea, eb, s, f, lo, span) => {
+        const l = lo ?? -Infinity, h = lo !== null && span !== null ? lo + span : Infinity;
+        const a = Float64Array.from(pairs, (p) => p[0]), b = Float64Array.from(pairs, (p) => p[1]);
+        const ka = 2 ** ea, kb = 2 ** eb;
+        const sum = Float64Array.from(pairs, (p) => p[0] * ka + p[1] * kb);
+        expect(Array.from(requantizeSum(a, ka, b, kb, f.fl + s, f, l, h))).toEqual(Array.from(requantizeArray(sum, f.fl + s, f, l, h)));
       },
     ), { numRuns: 3000 });
   });

@@ -165,6 +165,31 @@ export function requantizeArray(acc: Float64Array, accFl: number, out: FxFormat,
   return acc;
 }
 
+/**
+ * `requantizeArray` of the aligned sum a[i] * ka + b[i] * kb (a residual add; ka, kb powers of two),
+ * in one pass into a new array: the same float64 operations in the same order, without the
+ * intermediate sum array (a property test checks it against the two steps).
+ */
+export function requantizeSum(a: Float64Array, ka: number, b: Float64Array, kb: number, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): Float64Array {
+  const s = accFl - out.fl;
+  const [l, u] = requantBounds(out, lo, hi);
+  const y = new Float64Array(a.length);
+  if (s <= 0) {
+    const k = 2 ** -s, qa = l / k, qb = u / k;
+    for (let i = 0; i < y.length; i++) {
+      const q = a[i] * ka + b[i] * kb;
+      y[i] = q <= qa ? l : q >= qb ? u : q * k;
+    }
+    return y;
+  }
+  const half = 2 ** (s - 1), inv = 2 ** -s;
+  for (let i = 0; i < y.length; i++) {
+    const r = Math.floor((a[i] * ka + b[i] * kb + half) * inv);
+    y[i] = r < l ? l : r > u ? u : r;
+  }
+  return y;
+}
+
 /** `quantize` over an array, with the range constants hoisted (a property test checks it). */
 export function quantizeArray(x: ArrayLike<number>, f: FxFormat, out: { length: number; [i: number]: number } = new Float64Array(x.length)): typeof out {
   const scale = 2 ** f.fl, lo = minInt(f), hi = maxInt(f);

@@ -1,4 +1,4 @@
-import { type FxFormat, maxInt, minInt, quantizeArray, requantBounds, requantizeArray } from '../fixed/format.js';
+import { type FxFormat, maxInt, minInt, quantizeArray, requantBounds, requantizeArray, requantizeSum } from '../fixed/format.js';
 import type { ConvOp, DenseOp } from '../ir/types.js';
 import { convOutHW, poolOutHW } from '../ir/shapes.js';
 import { convIntWasm, type IntRequant } from '../engine/gemm.js';
@@ -101,9 +101,8 @@ export function dense(op: QDense, x: Float64Array, batch: number, inF: FxFormat,
 export function add(op: QAdd, a: Float64Array, b: Float64Array, fa: FxFormat, fb: FxFormat, out: FxFormat): Float64Array {
   const fl = addAlignFl(fa, fb);
   const ka = 2 ** (fl - fa.fl), kb = 2 ** (fl - fb.fl);
-  const acc = new Float64Array(a.length);
-  for (let i = 0; i < a.length; i++) acc[i] = a[i] * ka + b[i] * kb;
-  return requantizeAll(acc, fl, out, op.act);
+  const [lo, hi] = actBounds(op.act);
+  return requantizeSum(a, ka, b, kb, fl, out, lo, hi);
 }
 
 export function avgpool(op: QAvgPool, x: Float64Array, batch: number, inShape: number[], inF: FxFormat, out: FxFormat): Float64Array {
