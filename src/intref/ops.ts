@@ -53,6 +53,7 @@ function floatTwin(op: QConv | QDense, inF: FxFormat): ConvOp | DenseOp {
 interface IntForm { bias: Int32Array; rq: IntRequant; narrow: boolean }
 const intForms = new WeakMap<Int32Array, Map<string, IntForm | null>>();
 const INT32 = 2 ** 31;
+const INT_IMAGES = 8;
 export function intForm(op: QConv, inF: FxFormat, out: FxFormat): IntForm | null {
   // The float64 path alone, for timing the two against each other (bench/intref.ts).
   if (process.env.FXPQ_INTREF_F64 === '1') return null;
@@ -86,8 +87,16 @@ export function conv(op: QConv, x: Float64Array, batch: number, inShape: number[
     const [cin, h, w] = inShape;
     const [, , kh, kw] = op.weight.shape;
     const [ho, wo] = convOutHW(h, w, [kh, kw], op.strides, op.pads, op.dilations);
-    const y = convIntWasm(batch, x, cin, { h, w, kh, kw, ho, wo, sh: op.strides[0], sw: op.strides[1], pt: op.pads[0], pl: op.pads[1], dh: op.dilations[0], dw: op.dilations[1] }, op.weight.data, f.bias, f.rq, f.narrow);
-    if (y) return y;
+    const g = { h, w, kh, kw, ho, wo, sh: op.strides[0], sw: op.strides[1], pt: op.pads[0], pl: op.pads[1], dh: op.dilations[0], dw: op.dilations[1] };
+    const xn = cin * h * w, yn = op.bias.length * ho * wo;
+    const y = new Float64Array(batch * yn);
+    // A few images per call, so what is copied into and out of WebAssembly memory stays in cache.
+    let ok = true;
+    for (let s = 0; s < batch && ok; s += INT_IMAGES) {
+      const n = Math.min(INT_IMAGES, batch - s);
+      ok = convIntWasm(n, x.subarray(s * xn, (s + n) * xn), cin, g, op.weight.data, f.bias, f.rq, f.narrow, y, s * yn) !== null;
+    }
+    if (ok) return y;
   }
   const acc = K.conv(floatTwin(op, inF) as ConvOp, x, batch, inShape, scratch);
   return requantizeAll(acc, op.weightFormat.fl + inF.fl, out, op.act);
