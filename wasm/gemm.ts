@@ -108,36 +108,45 @@ export function im2col(
   x: usize, cinG: i32, h: i32, w: i32, kh: i32, kw: i32, ho: i32, wo: i32,
   sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, col: usize,
 ): void {
-  let dst: usize = col;
-  for (let c: i32 = 0; c < cinG; c++) {
-    for (let ky: i32 = 0; ky < kh; ky++) {
-      for (let kx: i32 = 0; kx < kw; kx++) {
-        const dx: i32 = kx * dw - pl;
-        let oxLo: i32 = 0;
-        while (oxLo < wo && oxLo * sw + dx < 0) oxLo++;
-        let oxHi: i32 = wo;
-        while (oxHi > oxLo && (oxHi - 1) * sw + dx >= w) oxHi--;
-        for (let oy: i32 = 0; oy < ho; oy++) {
-          const iy: i32 = oy * sh - pt + ky * dh;
-          if (iy < 0 || iy >= h) {
-            memory.fill(dst, 0, <usize>wo << 3);
-          } else {
-            // Element index of input column ox * sw + dx in this row (only formed for valid ox).
-            const row: i32 = (c * h + iy) * w + dx;
-            if (oxLo > 0) memory.fill(dst, 0, <usize>oxLo << 3);
-            if (sw == 1) {
-              memory.copy(dst + (<usize>oxLo << 3), x + (<usize>(row + oxLo) << 3), <usize>(oxHi - oxLo) << 3);
-            } else {
-              for (let ox: i32 = oxLo; ox < oxHi; ox++) {
-                store<f64>(dst + (<usize>ox << 3), load<f64>(x + (<usize>(row + ox * sw) << 3)));
-              }
-            }
-            if (oxHi < wo) memory.fill(dst + (<usize>oxHi << 3), 0, <usize>(wo - oxHi) << 3);
-          }
-          dst += <usize>wo << 3;
-        }
+  const row: usize = <usize>(ho * wo) << 3;
+  for (let r: i32 = 0; r < cinG * kh * kw; r++) plainRow<f64>(x, r, cinG, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, col + <usize>r * row);
+}
+
+// Row r = (c, ky, kx) of the im2col of one image of T elements: N = ho x wo values, zero where the
+// window reads padding. Contiguous runs (stride 1) move 16 bytes at a time.
+function plainRow<T>(
+  x: usize, r: i32, cinG: i32, h: i32, w: i32, kh: i32, kw: i32, ho: i32, wo: i32,
+  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, dst: usize,
+): void {
+  const sz: usize = sizeof<T>();
+  const per: i32 = 16 / <i32>sz;
+  const kx: i32 = r % kw;
+  const ky: i32 = (r / kw) % kh;
+  const c: i32 = r / (kw * kh);
+  const dx: i32 = kx * dw - pl;
+  let oxLo: i32 = 0;
+  while (oxLo < wo && oxLo * sw + dx < 0) oxLo++;
+  let oxHi: i32 = wo;
+  while (oxHi > oxLo && (oxHi - 1) * sw + dx >= w) oxHi--;
+  for (let oy: i32 = 0; oy < ho; oy++) {
+    const iy: i32 = oy * sh - pt + ky * dh;
+    if (iy < 0 || iy >= h) {
+      memory.fill(dst, 0, <usize>wo * sz);
+    } else {
+      // Element index of input column ox * sw + dx in this row (only formed for valid ox).
+      const row: i32 = (c * h + iy) * w + dx;
+      if (oxLo > 0) memory.fill(dst, 0, <usize>oxLo * sz);
+      if (sw == 1) {
+        // Rows are short (tens of values): no call into memory.copy.
+        let ox: i32 = oxLo;
+        for (; ox + per <= oxHi; ox += per) v128.store(dst + <usize>ox * sz, v128.load(x + <usize>(row + ox) * sz));
+        for (; ox < oxHi; ox++) store<T>(dst + <usize>ox * sz, load<T>(x + <usize>(row + ox) * sz));
+      } else {
+        for (let ox: i32 = oxLo; ox < oxHi; ox++) store<T>(dst + <usize>ox * sz, load<T>(x + <usize>(row + ox * sw) * sz));
       }
+      if (oxHi < wo) memory.fill(dst + <usize>oxHi * sz, 0, <usize>(wo - oxHi) * sz);
     }
+    dst += <usize>wo * sz;
   }
 }
 
@@ -169,20 +178,17 @@ export function convInt(
       toInt16(xf, xi, xn);
       // The accumulators are written only after im2col: their space holds its two plain rows.
       im2colPairs(xi, cin, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, col, acc);
-      gemmPairs(cout, N, (K + 1) >> 1, wt, col, bias, acc);
-      if (lanes) requantLanes(acc, cout * N, shift, lo, hi, out + (<usize>(img * cout * N) << 3));
-      else requantInt(acc, cout * N, shift, lo, hi, out + (<usize>(img * cout * N) << 3));
-      continue;
+      gemmInt<i16>(cout, N, (K + 1) >> 1, wt, col, bias, acc);
+    } else {
+      for (let i: i32 = 0; i < xn; i++) store<i32>(xi + (<usize>i << 2), <i32>load<f64>(xf + (<usize>i << 3)));
+      if (!pointwise) {
+        for (let r: i32 = 0; r < K; r++) plainRow<i32>(xi, r, cin, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, col + (<usize>(r * N) << 2));
+      }
+      gemmInt<i32>(cout, N, K, wt, pointwise ? xi : col, bias, acc);
     }
-    for (let i: i32 = 0; i < xn; i++) store<i32>(xi + (<usize>i << 2), <i32>load<f64>(xf + (<usize>i << 3)));
-    let b: usize = xi;
-    if (!pointwise) {
-      im2colInt(xi, cin, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, col);
-      b = col;
-    }
-    gemmInt(cout, N, K, wt, b, bias, acc);
-    if (lanes) requantLanes(acc, cout * N, shift, lo, hi, out + (<usize>(img * cout * N) << 3));
-    else requantInt(acc, cout * N, shift, lo, hi, out + (<usize>(img * cout * N) << 3));
+    const o: usize = out + (<usize>(img * cout * N) << 3);
+    if (lanes) requantLanes(acc, cout * N, shift, lo, hi, o);
+    else requantInt(acc, cout * N, shift, lo, hi, o);
   }
 }
 
@@ -219,46 +225,12 @@ function requantLanes(acc: usize, count: i32, shift: i32, lo: i32, hi: i32, out:
   if (i < count) requantInt(acc + (<usize>i << 2), count - i, shift, lo, hi, out + (<usize>i << 3));
 }
 
-function im2colInt(
-  x: usize, cinG: i32, h: i32, w: i32, kh: i32, kw: i32, ho: i32, wo: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, col: usize,
-): void {
-  let dst: usize = col;
-  for (let c: i32 = 0; c < cinG; c++) {
-    for (let ky: i32 = 0; ky < kh; ky++) {
-      for (let kx: i32 = 0; kx < kw; kx++) {
-        const dx: i32 = kx * dw - pl;
-        let oxLo: i32 = 0;
-        while (oxLo < wo && oxLo * sw + dx < 0) oxLo++;
-        let oxHi: i32 = wo;
-        while (oxHi > oxLo && (oxHi - 1) * sw + dx >= w) oxHi--;
-        for (let oy: i32 = 0; oy < ho; oy++) {
-          const iy: i32 = oy * sh - pt + ky * dh;
-          if (iy < 0 || iy >= h) {
-            memory.fill(dst, 0, <usize>wo << 2);
-          } else {
-            const row: i32 = (c * h + iy) * w + dx;
-            if (oxLo > 0) memory.fill(dst, 0, <usize>oxLo << 2);
-            if (sw == 1) {
-              memory.copy(dst + (<usize>oxLo << 2), x + (<usize>(row + oxLo) << 2), <usize>(oxHi - oxLo) << 2);
-            } else {
-              for (let ox: i32 = oxLo; ox < oxHi; ox++) {
-                store<i32>(dst + (<usize>ox << 2), load<i32>(x + (<usize>(row + ox * sw) << 2)));
-              }
-            }
-            if (oxHi < wo) memory.fill(dst + (<usize>oxHi << 2), 0, <usize>(wo - oxHi) << 2);
-          }
-          dst += <usize>wo << 2;
-        }
-      }
-    }
-  }
-}
-
-// C[M x N] = bias[M] (broadcast along rows) + A[M x K] * B[K x N], int32, row-major. A 4 x 8 tile
-// of C stays in eight i32x4 registers for the whole K loop.
-function gemmInt(M: i32, N: i32, K: i32, a: usize, b: usize, bias: usize, c: usize): void {
-  const rowA: usize = <usize>K << 2;
+// C[M x N] = bias[M] (broadcast along rows) + A * B, int32 accumulators, row-major. T = i32: A is
+// [M x L] and B [L x N] int32 (L = K taps). T = i16: A is int16 [M x 2L] and B int16 tap pairs
+// [L x N x 2] (L = pairs), and each i32x4.dot_i16x8_s adds two products per lane. Either way a row
+// of A and of B advances 4 bytes per step. A 4 x 8 tile of C stays in eight i32x4 registers.
+function gemmInt<T>(M: i32, N: i32, L: i32, a: usize, b: usize, bias: usize, c: usize): void {
+  const rowA: usize = <usize>L << 2;
   const rowB: usize = <usize>N << 2;
   for (let jc: i32 = 0; jc < N; jc += NC) {
     const jEnd: i32 = min(jc + NC, N);
@@ -281,18 +253,18 @@ function gemmInt(M: i32, N: i32, K: i32, a: usize, b: usize, bias: usize, c: usi
         const jb: usize = <usize>j << 2;
         let s00 = z0, s01 = z0, s10 = z1, s11 = z1, s20 = z2, s21 = z2, s30 = z3, s31 = z3;
         let pb: usize = b + jb;
-        for (let k: i32 = 0; k < K; k++) {
+        for (let k: i32 = 0; k < L; k++) {
           const ko: usize = <usize>k << 2;
           const b0 = v128.load(pb);
           const b1 = v128.load(pb, 16);
           const x0 = i32x4.splat(load<i32>(a0 + ko));
-          s00 = i32x4.add(s00, i32x4.mul(x0, b0)); s01 = i32x4.add(s01, i32x4.mul(x0, b1));
+          s00 = i32x4.add(s00, madd<T>(x0, b0)); s01 = i32x4.add(s01, madd<T>(x0, b1));
           const x1 = i32x4.splat(load<i32>(a1 + ko));
-          s10 = i32x4.add(s10, i32x4.mul(x1, b0)); s11 = i32x4.add(s11, i32x4.mul(x1, b1));
+          s10 = i32x4.add(s10, madd<T>(x1, b0)); s11 = i32x4.add(s11, madd<T>(x1, b1));
           const x2 = i32x4.splat(load<i32>(a2 + ko));
-          s20 = i32x4.add(s20, i32x4.mul(x2, b0)); s21 = i32x4.add(s21, i32x4.mul(x2, b1));
+          s20 = i32x4.add(s20, madd<T>(x2, b0)); s21 = i32x4.add(s21, madd<T>(x2, b1));
           const x3 = i32x4.splat(load<i32>(a3 + ko));
-          s30 = i32x4.add(s30, i32x4.mul(x3, b0)); s31 = i32x4.add(s31, i32x4.mul(x3, b1));
+          s30 = i32x4.add(s30, madd<T>(x3, b0)); s31 = i32x4.add(s31, madd<T>(x3, b1));
           pb += rowB;
         }
         v128.store(c0 + jb, s00); v128.store(c0 + jb, s01, 16);
@@ -302,10 +274,10 @@ function gemmInt(M: i32, N: i32, K: i32, a: usize, b: usize, bias: usize, c: usi
       }
       for (; j < jEnd; j++) {
         const jb: usize = <usize>j << 2;
-        dotInt(a0, b + jb, c0 + jb, K, rowB, load<i32>(bias + (<usize>i << 2)));
-        dotInt(a1, b + jb, c1 + jb, K, rowB, load<i32>(bias + (<usize>(i + 1) << 2)));
-        dotInt(a2, b + jb, c2 + jb, K, rowB, load<i32>(bias + (<usize>(i + 2) << 2)));
-        dotInt(a3, b + jb, c3 + jb, K, rowB, load<i32>(bias + (<usize>(i + 3) << 2)));
+        dotInt<T>(a0, b + jb, c0 + jb, L, rowB, load<i32>(bias + (<usize>i << 2)));
+        dotInt<T>(a1, b + jb, c1 + jb, L, rowB, load<i32>(bias + (<usize>(i + 1) << 2)));
+        dotInt<T>(a2, b + jb, c2 + jb, L, rowB, load<i32>(bias + (<usize>(i + 2) << 2)));
+        dotInt<T>(a3, b + jb, c3 + jb, L, rowB, load<i32>(bias + (<usize>(i + 3) << 2)));
       }
     }
     for (; i < M; i++) {
@@ -317,17 +289,17 @@ function gemmInt(M: i32, N: i32, K: i32, a: usize, b: usize, bias: usize, c: usi
         const jb: usize = <usize>j << 2;
         let s0 = i32x4.splat(z), s1 = i32x4.splat(z);
         let pb: usize = b + jb;
-        for (let k: i32 = 0; k < K; k++) {
+        for (let k: i32 = 0; k < L; k++) {
           const x0 = i32x4.splat(load<i32>(a0 + (<usize>k << 2)));
-          s0 = i32x4.add(s0, i32x4.mul(x0, v128.load(pb)));
-          s1 = i32x4.add(s1, i32x4.mul(x0, v128.load(pb, 16)));
+          s0 = i32x4.add(s0, madd<T>(x0, v128.load(pb)));
+          s1 = i32x4.add(s1, madd<T>(x0, v128.load(pb, 16)));
           pb += rowB;
         }
         v128.store(c0 + jb, s0); v128.store(c0 + jb, s1, 16);
       }
       for (; j < jEnd; j++) {
         const jb: usize = <usize>j << 2;
-        dotInt(a0, b + jb, c0 + jb, K, rowB, z);
+        dotInt<T>(a0, b + jb, c0 + jb, L, rowB, z);
       }
     }
   }
@@ -335,10 +307,18 @@ function gemmInt(M: i32, N: i32, K: i32, a: usize, b: usize, bias: usize, c: usi
 
 // @ts-ignore: decorator
 @inline
-function dotInt(pa: usize, pb: usize, pc: usize, K: i32, rowB: usize, z: i32): void {
+function madd<T>(x: v128, y: v128): v128 {
+  return sizeof<T>() == 2 ? i32x4.dot_i16x8_s(x, y) : i32x4.mul(x, y);
+}
+
+// @ts-ignore: decorator
+@inline
+function dotInt<T>(pa: usize, pb: usize, pc: usize, L: i32, rowB: usize, z: i32): void {
   let s: i32 = z;
-  for (let k: i32 = 0; k < K; k++) {
-    s += load<i32>(pa + (<usize>k << 2)) * load<i32>(pb);
+  for (let k: i32 = 0; k < L; k++) {
+    const ao: usize = pa + (<usize>k << 2);
+    if (sizeof<T>() == 2) s += <i32>load<i16>(ao) * <i32>load<i16>(pb) + <i32>load<i16>(ao, 2) * <i32>load<i16>(pb, 2);
+    else s += load<i32>(ao) * load<i32>(pb);
     pb += rowB;
   }
   store<i32>(pc, s);
@@ -375,8 +355,8 @@ function im2colPairs(
   const K: i32 = cinG * kh * kw;
   const row1: usize = tmp + (<usize>N << 1);
   for (let r: i32 = 0; r < K; r += 2) {
-    plainRow(x, r, cinG, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, tmp);
-    if (r + 1 < K) plainRow(x, r + 1, cinG, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, row1);
+    plainRow<i16>(x, r, cinG, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, tmp);
+    if (r + 1 < K) plainRow<i16>(x, r + 1, cinG, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw, row1);
     else memory.fill(row1, 0, <usize>N << 1);
     const dst: usize = col + (<usize>((r >> 1) * N) << 2);
     let j: i32 = 0;
@@ -391,128 +371,4 @@ function im2colPairs(
       store<i16>(dst + (<usize>j << 2), load<i16>(row1 + (<usize>j << 1)), 2);
     }
   }
-}
-
-// Row r = (c, ky, kx) of the plain im2col of an int16 image: N values, zero where the window reads padding.
-function plainRow(
-  x: usize, r: i32, cinG: i32, h: i32, w: i32, kh: i32, kw: i32, ho: i32, wo: i32,
-  sh: i32, sw: i32, pt: i32, pl: i32, dh: i32, dw: i32, dst: usize,
-): void {
-  const kx: i32 = r % kw;
-  const ky: i32 = (r / kw) % kh;
-  const c: i32 = r / (kw * kh);
-  const dx: i32 = kx * dw - pl;
-  let oxLo: i32 = 0;
-  while (oxLo < wo && oxLo * sw + dx < 0) oxLo++;
-  let oxHi: i32 = wo;
-  while (oxHi > oxLo && (oxHi - 1) * sw + dx >= w) oxHi--;
-  for (let oy: i32 = 0; oy < ho; oy++) {
-    const iy: i32 = oy * sh - pt + ky * dh;
-    if (iy < 0 || iy >= h) {
-      memory.fill(dst, 0, <usize>wo << 1);
-    } else {
-      const row: i32 = (c * h + iy) * w + dx;
-      if (oxLo > 0) memory.fill(dst, 0, <usize>oxLo << 1);
-      if (sw == 1) {
-        // Rows are short (tens of values): eight at a time, then one by one; no call into memory.copy.
-        let ox: i32 = oxLo;
-        for (; ox + 8 <= oxHi; ox += 8) v128.store(dst + (<usize>ox << 1), v128.load(x + (<usize>(row + ox) << 1)));
-        for (; ox < oxHi; ox++) store<i16>(dst + (<usize>ox << 1), load<i16>(x + (<usize>(row + ox) << 1)));
-      } else {
-        for (let ox: i32 = oxLo; ox < oxHi; ox++) store<i16>(dst + (<usize>ox << 1), load<i16>(x + (<usize>(row + ox * sw) << 1)));
-      }
-      if (oxHi < wo) memory.fill(dst + (<usize>oxHi << 1), 0, <usize>(wo - oxHi) << 1);
-    }
-    dst += <usize>wo << 1;
-  }
-}
-
-// C[M x N] = bias + A * B with A int16 [M x 2P] and B int16 tap pairs [P x N x 2]: each
-// i32x4.dot_i16x8_s adds two products per lane. A 4 x 8 tile of C stays in eight registers.
-function gemmPairs(M: i32, N: i32, P: i32, a: usize, b: usize, bias: usize, c: usize): void {
-  const rowA: usize = <usize>P << 2;
-  const rowB: usize = <usize>N << 2;
-  for (let jc: i32 = 0; jc < N; jc += NC) {
-    const jEnd: i32 = min(jc + NC, N);
-    let i: i32 = 0;
-    for (; i + 4 <= M; i += 4) {
-      const a0: usize = a + <usize>i * rowA;
-      const a1: usize = a0 + rowA;
-      const a2: usize = a1 + rowA;
-      const a3: usize = a2 + rowA;
-      const c0: usize = c + (<usize>i * rowB);
-      const c1: usize = c0 + rowB;
-      const c2: usize = c1 + rowB;
-      const c3: usize = c2 + rowB;
-      const z0 = i32x4.splat(load<i32>(bias + (<usize>i << 2)));
-      const z1 = i32x4.splat(load<i32>(bias + (<usize>(i + 1) << 2)));
-      const z2 = i32x4.splat(load<i32>(bias + (<usize>(i + 2) << 2)));
-      const z3 = i32x4.splat(load<i32>(bias + (<usize>(i + 3) << 2)));
-      let j: i32 = jc;
-      for (; j + 8 <= jEnd; j += 8) {
-        const jb: usize = <usize>j << 2;
-        let s00 = z0, s01 = z0, s10 = z1, s11 = z1, s20 = z2, s21 = z2, s30 = z3, s31 = z3;
-        let pb: usize = b + jb;
-        for (let p: i32 = 0; p < P; p++) {
-          const po: usize = <usize>p << 2;
-          const b0 = v128.load(pb);
-          const b1 = v128.load(pb, 16);
-          const x0 = i32x4.splat(load<i32>(a0 + po));
-          s00 = i32x4.add(s00, i32x4.dot_i16x8_s(x0, b0)); s01 = i32x4.add(s01, i32x4.dot_i16x8_s(x0, b1));
-          const x1 = i32x4.splat(load<i32>(a1 + po));
-          s10 = i32x4.add(s10, i32x4.dot_i16x8_s(x1, b0)); s11 = i32x4.add(s11, i32x4.dot_i16x8_s(x1, b1));
-          const x2 = i32x4.splat(load<i32>(a2 + po));
-          s20 = i32x4.add(s20, i32x4.dot_i16x8_s(x2, b0)); s21 = i32x4.add(s21, i32x4.dot_i16x8_s(x2, b1));
-          const x3 = i32x4.splat(load<i32>(a3 + po));
-          s30 = i32x4.add(s30, i32x4.dot_i16x8_s(x3, b0)); s31 = i32x4.add(s31, i32x4.dot_i16x8_s(x3, b1));
-          pb += rowB;
-        }
-        v128.store(c0 + jb, s00); v128.store(c0 + jb, s01, 16);
-        v128.store(c1 + jb, s10); v128.store(c1 + jb, s11, 16);
-        v128.store(c2 + jb, s20); v128.store(c2 + jb, s21, 16);
-        v128.store(c3 + jb, s30); v128.store(c3 + jb, s31, 16);
-      }
-      for (; j < jEnd; j++) {
-        const jb: usize = <usize>j << 2;
-        dotPairs(a0, b + jb, c0 + jb, P, rowB, load<i32>(bias + (<usize>i << 2)));
-        dotPairs(a1, b + jb, c1 + jb, P, rowB, load<i32>(bias + (<usize>(i + 1) << 2)));
-        dotPairs(a2, b + jb, c2 + jb, P, rowB, load<i32>(bias + (<usize>(i + 2) << 2)));
-        dotPairs(a3, b + jb, c3 + jb, P, rowB, load<i32>(bias + (<usize>(i + 3) << 2)));
-      }
-    }
-    for (; i < M; i++) {
-      const a0: usize = a + <usize>i * rowA;
-      const c0: usize = c + <usize>i * rowB;
-      const z: i32 = load<i32>(bias + (<usize>i << 2));
-      let j: i32 = jc;
-      for (; j + 8 <= jEnd; j += 8) {
-        const jb: usize = <usize>j << 2;
-        let s0 = i32x4.splat(z), s1 = i32x4.splat(z);
-        let pb: usize = b + jb;
-        for (let p: i32 = 0; p < P; p++) {
-          const x0 = i32x4.splat(load<i32>(a0 + (<usize>p << 2)));
-          s0 = i32x4.add(s0, i32x4.dot_i16x8_s(x0, v128.load(pb)));
-          s1 = i32x4.add(s1, i32x4.dot_i16x8_s(x0, v128.load(pb, 16)));
-          pb += rowB;
-        }
-        v128.store(c0 + jb, s0); v128.store(c0 + jb, s1, 16);
-      }
-      for (; j < jEnd; j++) {
-        const jb: usize = <usize>j << 2;
-        dotPairs(a0, b + jb, c0 + jb, P, rowB, z);
-      }
-    }
-  }
-}
-
-// @ts-ignore: decorator
-@inline
-function dotPairs(pa: usize, pb: usize, pc: usize, P: i32, rowB: usize, z: i32): void {
-  let s: i32 = z;
-  for (let p: i32 = 0; p < P; p++) {
-    const ao: usize = pa + (<usize>p << 2);
-    s += <i32>load<i16>(ao) * <i32>load<i16>(pb) + <i32>load<i16>(ao, 2) * <i32>load<i16>(pb, 2);
-    pb += rowB;
-  }
-  store<i32>(pc, s);
 }

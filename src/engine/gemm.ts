@@ -150,14 +150,14 @@ const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
  * there too: integer inputs (as float64), int32 weights [cout x K] and int32 bias already aligned
  * to the accumulator. Exact only when every accumulator fits in 32 signed bits, which the caller
  * must have checked. With `narrow` (every weight and input fits int16) pairs of taps go through
- * one 16-bit dot product. Writes the n images' outputs into `y` from `yOff` (a new array by
- * default) and returns it; returns null when the WebAssembly kernels are unavailable.
+ * one 16-bit dot product. Writes the n images' outputs into `y` from `yOff`. Callers check
+ * `wasmAvailable()` first.
  */
 export function convIntWasm(
   n: number, x: Float64Array, cin: number, g: Omit<ConvGeometry, 'cinG'>, weight: Int32Array, bias: Int32Array, rq: IntRequant, narrow: boolean,
-  y: Float64Array = new Float64Array(n * bias.length * g.ho * g.wo), yOff = 0,
-): Float64Array | null {
-  if (!wasmAvailable()) return null;
+  y: Float64Array, yOff: number,
+): void {
+  if (!wasmAvailable()) throw new Error('convIntWasm: the WebAssembly kernels are unavailable');
   const w = wasm!;
   const cout = bias.length;
   const K = cin * g.kh * g.kw, hwo = g.ho * g.wo, xn = cin * g.h * g.w;
@@ -184,5 +184,4 @@ export function convIntWasm(
   w.convInt(n, at[2], cin, g.h, g.w, g.kh, g.kw, g.ho, g.wo, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw,
     at[0], at[1], cout, at[3], at[4], at[5], rq.shift, rq.lo, rq.hi, at[6], narrow ? 1 : 0, rq.lanes ? 1 : 0);
   y.set(new Float64Array(w.memory.buffer, at[6], n * cout * hwo), yOff);
-  return y;
 }

@@ -1,7 +1,7 @@
 import { type FxFormat, maxInt, minInt, quantizeArray, requantBounds, requantizeArray, requantizeSum } from '../fixed/format.js';
 import type { ConvOp, DenseOp } from '../ir/types.js';
 import { convOutHW, poolOutHW } from '../ir/shapes.js';
-import { convIntWasm, type IntRequant } from '../engine/gemm.js';
+import { convIntWasm, type IntRequant, wasmAvailable } from '../engine/gemm.js';
 import * as K from '../engine/kernels.js';
 import { addAlignFl, biasShift, linearAccRange, reciprocal } from '../quant/accumulator.js';
 import type { Activation, QAdd, QAvgPool, QConv, QDense, QGap } from '../quant/qgraph.js';
@@ -45,9 +45,9 @@ function floatTwin(op: QConv | QDense, inF: FxFormat): ConvOp | DenseOp {
 }
 
 /**
- * The int32 form of a convolution when it is exact: ungrouped, every accumulator (bias included)
- * within 32 signed bits (quant/accumulator.ts gives the exact extremes), inputs, bounds and the
- * aligned bias in int32. Cached per quantized weight tensor and formats, as the search rebuilds
+ * The int32 form of a convolution when it is exact and the WebAssembly kernels are there:
+ * ungrouped, every accumulator (bias included) within 32 signed bits (quant/accumulator.ts gives
+ * the exact extremes), inputs, bounds and the aligned bias in int32. Cached per quantized weight tensor and formats, as the search rebuilds
  * graphs from the same cached integers.
  */
 interface IntForm { bias: Int32Array; rq: IntRequant; narrow: boolean }
@@ -56,7 +56,7 @@ const INT32 = 2 ** 31;
 const INT_IMAGES = 8;
 export function intForm(op: QConv, inF: FxFormat, out: FxFormat): IntForm | null {
   // The float64 path alone, for timing the two against each other (bench/intref.ts).
-  if (process.env.FXPQ_INTREF_F64 === '1') return null;
+  if (process.env.FXPQ_INTREF_F64 === '1' || !wasmAvailable()) return null;
   let m = intForms.get(op.weight.data);
   if (!m) { m = new Map(); intForms.set(op.weight.data, m); }
   const [lo, hi] = actBounds(op.act);
@@ -91,12 +91,11 @@ export function conv(op: QConv, x: Float64Array, batch: number, inShape: number[
     const xn = cin * h * w, yn = op.bias.length * ho * wo;
     const y = new Float64Array(batch * yn);
     // A few images per call, so what is copied into and out of WebAssembly memory stays in cache.
-    let ok = true;
-    for (let s = 0; s < batch && ok; s += INT_IMAGES) {
+    for (let s = 0; s < batch; s += INT_IMAGES) {
       const n = Math.min(INT_IMAGES, batch - s);
-      ok = convIntWasm(n, x.subarray(s * xn, (s + n) * xn), cin, g, op.weight.data, f.bias, f.rq, f.narrow, y, s * yn) !== null;
+      convIntWasm(n, x.subarray(s * xn, (s + n) * xn), cin, g, op.weight.data, f.bias, f.rq, f.narrow, y, s * yn);
     }
-    if (ok) return y;
+    return y;
   }
   const acc = K.conv(floatTwin(op, inF) as ConvOp, x, batch, inShape, scratch);
   return requantizeAll(acc, op.weightFormat.fl + inF.fl, out, op.act);
