@@ -92,9 +92,9 @@ cal.fit.lutMeanAbsErr = Number(mae('lut').toFixed(4));
 cal.fit.ffMeanAbsErr = Number(mae('ff').toFixed(4));
 console.log(`coefficients LUT ${JSON.stringify(cal.lut)}\n             FF  ${JSON.stringify(cal.ff)}`);
 console.log(`${rows.length} designs: LUT mean |error| ${(100 * mae('lut')).toFixed(1)} %, within 15 % on ${errs.filter((e) => Math.abs(e.lut) <= 0.15).length}; FF ${(100 * mae('ff')).toFixed(1)} %, within 15 % on ${errs.filter((e) => Math.abs(e.ff) <= 0.15).length}; DSP exact on ${errs.filter((e) => e.dspOk).length}; BRAM exact on ${errs.filter((e) => e.bramOk).length}`);
-for (const e of errs.filter((e) => !e.dspOk || !e.bramOk || Math.abs(e.lut) > 0.25 || Math.abs(e.ff) > 0.25).slice(0, 20)) {
+for (const e of errs.filter((e) => !e.dspOk || !e.bramOk || Math.abs(e.lut) > 0.15 || Math.abs(e.ff) > 0.15).slice(0, 20)) {
   const s = e.x.r.spec;
-  console.log(`  ${s.kind} seed ${s.seed} w${s.wlW} in${s.wlIn}${s.signedIn ? 's' : 'u'} macs ${s.macs}: LUT ${e.e.lut}/${e.y.lut} FF ${e.e.ff}/${e.y.ff} DSP ${e.e.dsp}/${e.y.dsp} BRAM ${e.e.bram}/${e.y.bram}`);
+  console.log(`  ${s.kind} seed ${s.seed} w${s.wlW} in${s.wlIn}${s.signedIn ? 's' : 'u'} macs ${s.macs}: engines ${e.x.plan.engines.map((g) => g.kind === "linear" ? `${g.pe}x${g.simd}` : g.kind).join(",")}: LUT ${e.e.lut}/${e.y.lut} (${(100 * e.lut).toFixed(0)} %) FF ${e.e.ff}/${e.y.ff} DSP ${e.e.dsp}/${e.y.dsp} BRAM ${e.e.bram}/${e.y.bram}`);
 }
 if (!process.argv.includes('--dry')) {
   const file = 'src/estimate/calibration.json';

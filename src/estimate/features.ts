@@ -12,7 +12,7 @@ import { type DspRule, type Target, FAMILIES } from './families.js';
  * DSP blocks and memories that go to block RAM are counted by rule, not fitted.
  */
 export const FEATURES = [
-  'engines', 'ctlBits', 'mulLut', 'addBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
+  'engines', 'ctlBits', 'mulLut', 'addBits', 'csaBits', 'constBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 export type FeatureVector = Record<Feature, number>;
@@ -126,7 +126,15 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     if (perMul > 0) dsp += perMul * mults;
     else f.mulLut += mults * a * b;
     f.ctlBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth);
-    f.addBits += e.pe * (e.simd - 1) * w.treeW;
+    // Yosys's alumacc merges a lane's adder tree (and, on some families, its accumulator) into one
+    // $macc, which maccmap builds as rows of full adders in plain logic feeding one final adder on
+    // the carry chain: the final adder is cheap where the family has a carry chain, each full-adder
+    // row costs a LUT or two per bit, so the two are priced apart.
+    if (e.simd > 1) f.addBits += e.pe * w.treeW;
+    f.csaBits += e.pe * Math.max(0, e.simd - 2) * w.treeW;
+    // A weight ROM of one word holds constants, and synthesis specialises the multipliers and the
+    // tree around them (priced per product bit; the fit finds it on ECP5 only).
+    if (w.wDepth === 1) f.constBits += e.pe * e.simd * w.pW;
     // With one product per lane, Yosys packs multiply, accumulate and the accumulator register
     // into the DSP block where the family's DSP mapping does so: no adder or register remains.
     const inDsp = perMul > 0 && e.simd === 1 && FAMILIES[target].dspAccumulates;

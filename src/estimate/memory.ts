@@ -60,7 +60,7 @@ function lutramMuxLuts(n: number): number {
  * LUT per input beyond one, or, where slices combine LUT pairs (ECP5's PFUMX and L6MUX21), a LUT
  * per two inputs.
  */
-const muxLuts = (n: number, fam: Family) => (fam.lutInputs >= 6 ? readMuxLuts(n) : fam.libmapRom?.freeMuxBanks ? Math.ceil(n / 2) : n - 1);
+const muxLuts = (n: number, fam: Family) => (n <= 1 ? 0 : fam.lutInputs >= 6 ? readMuxLuts(n) : fam.libmapRom?.freeMuxBanks ? Math.ceil(n / 2) : n - 1);
 
 export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false, varying?: () => number): MemoryMapping {
   const bits = depth * width;
@@ -122,7 +122,10 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   if (kind === 'regfile' && r.lutram && lib?.logicCostRam === undefined) return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
   // Logic: a ROM is a LUT table per output bit (64 entries per 6-input LUT, wider tables through
   // multiplexers) and its output register; a RAM or register file is flip-flops and read muxes.
-  const banks = Math.ceil(depth / 2 ** fam.lutInputs);
+  // On 6-input LUTs MUXF7 and MUXF8 join the banks in pairs, so up to four banks a table takes a
+  // power of two of them (a 144-word ROM takes four LUT6 per bit, as a 256-word one does).
+  const needed = Math.ceil(depth / 2 ** fam.lutInputs);
+  const banks = fam.lutInputs >= 6 && needed <= 4 ? 2 ** Math.ceil(Math.log2(needed)) : needed;
   // Combining the banks: 6-input LUT families have MUXF7/F8 for the first two levels; with 4-input
   // LUTs every 2:1 multiplexer is a LUT, unless the slices combine them (ECP5: PFUMX and L6MUX21
   // up to eight banks, one LUT more for a count that is not a power of two; beyond, about half a
