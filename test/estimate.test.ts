@@ -120,6 +120,26 @@ describe('resource estimator rules', () => {
     expect(mapMemory('ram', 128, 1, x, r)).toMatchObject({ how: 'lutram', lutram: 1 });
   });
 
+  it('ROM corner cases as Yosys mapped them: one block RAM region has no read multiplexer (ECP5), three LUT6 banks take four (xc7)', () => {
+    // synth_ecp5 put microbenchmark 1003's 72 x 192 weight ROM in 6 DP16KD with no LUT around it;
+    // synth_xilinx built microbenchmark 1085's 144 x 24 ROM from 96 LUT6, 48 MUXF7 and 24 MUXF8.
+    expect(mapMemory('rom', 72, 192, FAMILIES.ecp5, calibrations.ecp5!.memory)).toMatchObject({ how: 'bram', bram: 6, lut: 0 });
+    expect(mapMemory('rom', 144, 24, FAMILIES.xc7, calibrations.xc7!.memory)).toMatchObject({ how: 'logic', bram: 0, lut: 96 });
+  });
+
+  it('every zoo design against its recorded Yosys synthesis: DSP, BRAM and LUTRAM exact, LUT and FF within 15 % (24 designs, 3 families)', () => {
+    // Figures measured by bench/synth-zoo.ts (flattened synth_xilinx / synth_ice40 -dsp / synth_ecp5).
+    const rec = JSON.parse(readFileSync('bench/calibration/zoo-yosys.json', 'utf8')) as { macs: number; designs: { model: string; config: 'u8' | 'mixed'; target: 'xc7' | 'ice40up' | 'ecp5'; lut: number; ff: number; dsp: number; bram: number; lutram: number }[] };
+    expect(rec.designs).toHaveLength(24);
+    for (const y of rec.designs) {
+      const e = estimatePlan(buildPlan(zooQGraph(y.model, y.config), { macs: rec.macs }), y.target).total;
+      const at = `${y.model} ${y.config} ${y.target}`;
+      expect({ dsp: e.dsp, bram: e.bram, lutram: e.lutram }, at).toEqual({ dsp: y.dsp, bram: y.bram, lutram: y.lutram });
+      expect(Math.abs(e.lut - y.lut) / y.lut, `${at} LUT ${e.lut} vs ${y.lut}`).toBeLessThanOrEqual(0.15);
+      expect(Math.abs(e.ff - y.ff) / y.ff, `${at} FF ${e.ff} vs ${y.ff}`).toBeLessThanOrEqual(0.15);
+    }
+  });
+
   it('per-block figures add up to the total, and more multipliers never cost fewer DSPs', () => {
     const q = zooQGraph('lenet5', 'mixed');
     const a = estimatePlan(buildPlan(q, { macs: 16 }), 'xc7'), b = estimatePlan(buildPlan(q, { macs: 256 }), 'xc7');
