@@ -140,7 +140,8 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     const inDsp = perMul > 0 && e.simd === 1 && FAMILIES[target].dspAccumulates;
     if (!inDsp) f.accBits += e.pe * w.accW;
     const rq = requantRtl(w.accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
-    f.rqBits += e.pe * rq.width;
+    // The requantizer's clamp compares the bits left after the rounding shift.
+    f.rqBits += e.pe * (rq.width - Math.max(0, rq.shift));
     f.cmpBits += e.pe * 2 * rq.width;
     // Pipeline registers of the input word and sub-word selection.
     f.regBits += e.simd * e.inFormat.wl + (inB.lanes > e.simd ? inB.wordBits : 0);
@@ -183,7 +184,7 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
       f.accBits += e.lanes * w.sumW;
       f.ffBits += e.lanes * w.sumW + (w.countVaries ? counterBits(e.win.kh * e.win.kw + 1) : 0);
       const rq = requantRtl(w.accW, e.inFormat.fl + e.recipBits, e.outFormat);
-      f.rqBits += e.lanes * rq.width;
+      f.rqBits += e.lanes * (rq.width - Math.max(0, rq.shift));
       f.cmpBits += e.lanes * 2 * rq.width;
       if (w.countVaries) f.ctlBits += 2 * counterBits(e.win.kh * e.win.kw + 1) + w.rW * e.recips.length;
     }
@@ -193,7 +194,7 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     f.ffBits += 2 * outB.addrBits + 3;
     f.addBits += e.lanes * w.accW;
     const rq = requantRtl(w.accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
-    f.rqBits += e.lanes * rq.width;
+    f.rqBits += e.lanes * (rq.width - Math.max(0, rq.shift));
     f.cmpBits += e.lanes * 2 * rq.width;
   }
   return { features: f, dsp, memories };
