@@ -6,7 +6,7 @@
  * Top-1 is by the integer reference on the 1,000 bundled test images (one image is 0.1 pp), or with
  * `--test full` on the whole 10,000-image Fashion-MNIST test split read from its IDX files
  * (bench/fashion-mnist.ts), which resolves differences ten times finer.
- *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--test full] [--max-drop 1] [--write]
+ *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--methods fxpqnet,uniform] [--test full] [--max-drop 1] [--write]
  * --write puts the table into models/README.md under "## Across calibration splits".
  */
 import { readFileSync } from 'node:fs';
@@ -38,6 +38,8 @@ const methods: { label: string; o: Partial<QuantizeModelOptions> }[] = [
   { label: 'uniform 8', o: { method: 'uniform', uniformBits: 8 } },
   { label: 'ristretto', o: { method: 'ristretto' } },
 ];
+const onlyMethods = arg('--methods')?.split(',');
+if (onlyMethods) methods.splice(0, methods.length, ...methods.filter((m) => onlyMethods.some((x) => m.label.startsWith(x))));
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => { const m = mean(xs); return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)); };
@@ -62,7 +64,7 @@ for (const z of cnns) {
       const list = res.get(m.label) ?? [];
       list.push({ params: r.report.compression.params, top1 });
       res.set(m.label, list);
-      console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x, top-1 ${top1.toFixed(2)} %${full ? ` (first 1,000: ${(first / 10).toFixed(1)} %)` : ''} (${r.report.seconds.toFixed(0)} s)`);
+      console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x (overall ${r.report.compression.overall.toFixed(2)}x), top-1 ${top1.toFixed(2)} %${full ? ` (first 1,000: ${(first / 10).toFixed(1)} %)` : ''} (${r.report.seconds.toFixed(0)} s)`);
     }
   }
   for (const m of methods) {
