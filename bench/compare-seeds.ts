@@ -39,6 +39,7 @@ const methods: { label: string; o: Partial<QuantizeModelOptions> }[] = [
   { label: 'ristretto', o: { method: 'ristretto' } },
 ];
 const onlyMethods = arg('--methods')?.split(',');
+if (onlyMethods && process.argv.includes('--write')) throw new Error('--write needs all three methods (no --methods)');
 if (onlyMethods) methods.splice(0, methods.length, ...methods.filter((m) => onlyMethods.some((x) => m.label.startsWith(x))));
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -73,11 +74,12 @@ for (const z of cnns) {
     rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${floatTop1.toFixed(2)} % |`);
   }
   // Paired on the same seed and test images: FxP-QNet's top-1 minus each baseline's.
-  for (const m of methods.slice(1)) {
+  for (const m of methods[0].label.startsWith('fxpqnet') ? methods.slice(1) : []) {
     const d = res.get(methods[0].label)!.map((x, i) => x.top1 - res.get(m.label)![i].top1);
     diffs.push(`${z.name}: FxP-QNet minus ${m.label}: ${mean(d) >= 0 ? '+' : ''}${mean(d).toFixed(2)} pp on average (per seed ${d.map((x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`).join(', ')}; standard error of the mean ${(sd(d) / Math.sqrt(d.length)).toFixed(2)} pp)`);
   }
-  // Per seed: does FxP-QNet compress more than both baselines at no lower top-1?
+  // Per seed: does FxP-QNet compress more than both baselines at no lower top-1? (Only when both ran.)
+  if (methods.length < 3) continue;
   const f = res.get(methods[0].label)!;
   const n = seeds.filter((_, i) => methods.slice(1).every((m) => { const b = res.get(m.label)![i]; return f[i].params > b.params && f[i].top1 >= b.top1; })).length;
   wins.push(`${z.name}: FxP-QNet beats both baselines (more compression, no lower top-1) on ${n} of ${seeds.length} seeds`);
