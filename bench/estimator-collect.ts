@@ -1,7 +1,8 @@
 /**
  * Collects the calibration data of the resource estimator: synthesizes microbenchmark designs
- * (src/estimate/microbench.ts) with Yosys, keeping the hierarchy, and records per spec the
- * resources of every module (engines, requantizers, ROMs, buffers, top) and the total. Appends to
+ * (src/estimate/microbench.ts) with Yosys, keeping the hierarchy (except on iCE40, below), and
+ * records per spec the resources of every module (engines, requantizers, ROMs, buffers, top) and
+ * the total. Appends to
  * bench/calibration/<target>.jsonl and skips specs already there, so it can be resumed and sharded
  * over processes (one per core).
  * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--shard 0/2]
@@ -27,7 +28,10 @@ for (const spec of specs) {
   try {
     const q = microGraph(spec);
     const d = generateDesign(q, { model: 'm', source: 'microbench', macs: spec.macs, top: 'm' });
-    const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: true });
+    // iCE40 flat: kept as a hierarchy, the output register file's read address register sits in
+    // another module, memory_libmap cannot pull it into an EBR port, and the file lands in
+    // flip-flops, unlike in the flattened synthesis that users run (and that the iCE40 data holds).
+    const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: target !== 'ice40up' });
     const modules: Record<string, unknown> = {};
     for (const [name, m] of Object.entries(r.modules ?? {})) modules[name] = { lut: m.lut, ff: m.ff, dsp: m.dsp, bram: m.bram, lutram: m.lutram, cells: m.cells };
     appendFileSync(file, JSON.stringify({ spec, total: res(r), modules }) + '\n');

@@ -4,7 +4,7 @@
  * (bench/calibration/<target>-memories.json) and LUT/FF coefficients from the microbenchmark
  * designs (bench/calibration/<target>.jsonl). Prints how well the fit reproduces the data,
  * including DSP and BRAM counts (rules, not fitted).
- * Usage: node dist/bench/estimator-fit.js --target xc7
+ * Usage: node dist/bench/estimator-fit.js --target xc7 [--fit-count K (fit the first K designs, report the rest as held out)] [--dry]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { buildPlan } from '../src/hw/plan.js';
@@ -57,7 +57,16 @@ if (memLutErr.length) console.log(`memory LUT formula: mean |error| ${(100 * mem
 
 // ---- LUT/FF coefficients from the microbenchmarks ----
 interface Rec { spec: MicroSpec; total?: { lut: number; ff: number; dsp: number; bram: number; lutram: number }; error?: string }
-const recs: Rec[] = readFileSync(`bench/calibration/${target}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r: Rec) => r.total);
+// One record per spec (a resumed collection may have repeated one), in seed order.
+const bySeed = new Map<number, Rec>();
+for (const l of readFileSync(`bench/calibration/${target}.jsonl`, 'utf8').trim().split('\n')) {
+  const r = JSON.parse(l) as Rec;
+  if (r.total && !bySeed.has(r.spec.seed)) bySeed.set(r.spec.seed, r);
+}
+const recs = [...bySeed.values()].sort((a, b) => a.spec.seed - b.spec.seed);
+// --fit-count K: fit on the first K designs only and report the rest as held out (designs the
+// coefficients never saw); by default every design is fitted.
+const fitCount = Math.min(recs.length, Number(arg('fit-count', String(recs.length))));
 const rows = recs.map((r) => {
   const plan = buildPlan(microGraph(r.spec), { macs: r.spec.macs });
   let f = zeroFeatures();
@@ -73,28 +82,32 @@ const rows = recs.map((r) => {
   }
   return { r, plan, f, dsp, bram, memLut, memFf };
 });
-const X = rows.map((x) => FEATURES.map((k) => x.f[k]));
+const fitRows = rows.slice(0, fitCount);
+const X = fitRows.map((x) => FEATURES.map((k) => x.f[k]));
 // The memories' LUTs and flip-flops come from their rules; the fit covers the rest.
-const cl = fitNonNegative(X, rows.map((x) => x.r.total!.lut - x.memLut), undefined, rows.map((x) => x.r.total!.lut));
-const cf = fitNonNegative(X, rows.map((x) => x.r.total!.ff - x.memFf), undefined, rows.map((x) => x.r.total!.ff));
+const cl = fitNonNegative(X, fitRows.map((x) => x.r.total!.lut - x.memLut), undefined, fitRows.map((x) => x.r.total!.lut));
+const cf = fitNonNegative(X, fitRows.map((x) => x.r.total!.ff - x.memFf), undefined, fitRows.map((x) => x.r.total!.ff));
 const cal: Calibration = {
   lut: Object.fromEntries(FEATURES.map((k, i) => [k, Number(cl[i].toFixed(4))])),
   ff: Object.fromEntries(FEATURES.map((k, i) => [k, Number(cf[i].toFixed(4))])),
   memory: rules,
-  fit: { samples: rows.length, lutMeanAbsErr: 0, ffMeanAbsErr: 0, yosys: '0.55 (@yowasp/yosys)' },
+  fit: { samples: fitRows.length, lutMeanAbsErr: 0, ffMeanAbsErr: 0, yosys: '0.55 (@yowasp/yosys)' },
 };
 const errs = rows.map((x) => {
   const e = estimatePlan(x.plan, target, cal).total, y = x.r.total!;
   return { lut: (e.lut - y.lut) / y.lut, ff: (e.ff - y.ff) / y.ff, dspOk: e.dsp === y.dsp, bramOk: e.bram === y.bram, x, e, y };
 });
-const mae = (k: 'lut' | 'ff') => errs.reduce((s, e) => s + Math.abs(e[k]), 0) / errs.length;
+type Err = (typeof errs)[number];
+const mae = (k: 'lut' | 'ff', es: Err[] = errs.slice(0, fitCount)) => es.reduce((s, e) => s + Math.abs(e[k]), 0) / es.length;
 cal.fit.lutMeanAbsErr = Number(mae('lut').toFixed(4));
 cal.fit.ffMeanAbsErr = Number(mae('ff').toFixed(4));
 console.log(`coefficients LUT ${JSON.stringify(cal.lut)}\n             FF  ${JSON.stringify(cal.ff)}`);
-console.log(`${rows.length} designs: LUT mean |error| ${(100 * mae('lut')).toFixed(1)} %, within 15 % on ${errs.filter((e) => Math.abs(e.lut) <= 0.15).length}; FF ${(100 * mae('ff')).toFixed(1)} %, within 15 % on ${errs.filter((e) => Math.abs(e.ff) <= 0.15).length}; DSP exact on ${errs.filter((e) => e.dspOk).length}; BRAM exact on ${errs.filter((e) => e.bramOk).length}`);
-for (const e of errs.filter((e) => !e.dspOk || !e.bramOk || Math.abs(e.lut) > 0.15 || Math.abs(e.ff) > 0.15).slice(0, 20)) {
+const summary = (es: Err[]) => `LUT mean |error| ${(100 * mae('lut', es)).toFixed(1)} %, within 15 % on ${es.filter((e) => Math.abs(e.lut) <= 0.15).length}; FF ${(100 * mae('ff', es)).toFixed(1)} %, within 15 % on ${es.filter((e) => Math.abs(e.ff) <= 0.15).length}; DSP exact on ${es.filter((e) => e.dspOk).length}; BRAM exact on ${es.filter((e) => e.bramOk).length}; LUTRAM exact on ${es.filter((e) => e.e.lutram === e.y.lutram).length}`;
+console.log(`${fitCount} designs: ${summary(errs.slice(0, fitCount))}`);
+if (fitCount < errs.length) console.log(`${errs.length - fitCount} held-out designs (not fitted): ${summary(errs.slice(fitCount))}`);
+for (const e of errs.filter((e) => !e.dspOk || !e.bramOk || Math.abs(e.lut) > 0.15 || Math.abs(e.ff) > 0.15).slice(0, 30)) {
   const s = e.x.r.spec;
-  console.log(`  ${s.kind} seed ${s.seed} w${s.wlW} in${s.wlIn}${s.signedIn ? 's' : 'u'} macs ${s.macs}: engines ${e.x.plan.engines.map((g) => g.kind === "linear" ? `${g.pe}x${g.simd}` : g.kind).join(",")}: LUT ${e.e.lut}/${e.y.lut} (${(100 * e.lut).toFixed(0)} %) FF ${e.e.ff}/${e.y.ff} DSP ${e.e.dsp}/${e.y.dsp} BRAM ${e.e.bram}/${e.y.bram}`);
+  console.log(`  ${errs.indexOf(e) >= fitCount ? '(held out) ' : ''}${s.kind} seed ${s.seed} w${s.wlW} in${s.wlIn}${s.signedIn ? 's' : 'u'} macs ${s.macs}: engines ${e.x.plan.engines.map((g) => g.kind === "linear" ? `${g.pe}x${g.simd}` : g.kind).join(",")}: LUT ${e.e.lut}/${e.y.lut} (${(100 * e.lut).toFixed(0)} %) FF ${e.e.ff}/${e.y.ff} DSP ${e.e.dsp}/${e.y.dsp} BRAM ${e.e.bram}/${e.y.bram}`);
 }
 if (!process.argv.includes('--dry')) {
   const file = 'src/estimate/calibration.json';
