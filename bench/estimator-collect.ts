@@ -5,11 +5,11 @@
  * the total. Appends to
  * bench/calibration/<target>.jsonl and skips specs already there, so it can be resumed and sharded
  * over processes (one per core).
- * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--shard 0/2]
+ * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--set spread|simd] [--shard 0/2]
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { generateDesign } from '../src/hw/generate.js';
-import { microGraph, microSpecs } from '../src/estimate/microbench.js';
+import { microGraph, microSpecs, simdSpecs } from '../src/estimate/microbench.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
@@ -21,7 +21,8 @@ const file = `bench/calibration/${target}.jsonl`;
 const done = new Set(existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).spec.seed as number) : []);
 
 const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({ lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, cells: s.cells });
-const specs = microSpecs(count).filter((s, i) => i % shards === shard && !done.has(s.seed));
+// --set simd: the wide-SIMD designs (seeds from 2000) instead of the general spread.
+const specs = (arg('set', 'spread') === 'simd' ? simdSpecs(count) : microSpecs(count)).filter((s, i) => i % shards === shard && !done.has(s.seed));
 console.log(`${target}: ${specs.length} specs to synthesize (shard ${shard}/${shards})`);
 for (const spec of specs) {
   const t0 = performance.now();

@@ -12,7 +12,7 @@ import { type DspRule, type Target, FAMILIES } from './families.js';
  * DSP blocks and memories that go to block RAM are counted by rule, not fitted.
  */
 export const FEATURES = [
-  'engines', 'ctlBits', 'mulLut', 'addBits', 'csaBits', 'constBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
+  'engines', 'ctlBits', 'mulLut', 'addBits', 'csaBits', 'csaWideBits', 'constBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 export type FeatureVector = Record<Feature, number>;
@@ -132,6 +132,9 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     // row costs a LUT or two per bit, so the two are priced apart.
     if (e.simd > 1) f.addBits += e.pe * w.treeW;
     f.csaBits += e.pe * Math.max(0, e.simd - 2) * w.treeW;
+    // Full-adder rows beyond the first two (SIMD 8 and 16): on 6-input LUTs ABC maps these deeper
+    // trees at about twice the price per bit (with MUXF7s), measured on the wide-SIMD designs.
+    f.csaWideBits += e.pe * Math.max(0, e.simd - 4) * w.treeW;
     // A weight ROM of one word holds constants, and synthesis specialises the multipliers and the
     // tree around them (priced per product bit; the fit finds it on ECP5 only).
     if (w.wDepth === 1) f.constBits += e.pe * e.simd * w.pW;

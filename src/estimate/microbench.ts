@@ -100,3 +100,25 @@ export function microSpecs(count: number, seed = 1): MicroSpec[] {
   }
   return specs;
 }
+
+/**
+ * Wide SIMD lanes (8 and 16 products per output), which the spread above rarely reaches (its
+ * multiplier budgets stop at 64): convolutions and dense layers with many input channels and few
+ * outputs, so a large budget goes to SIMD. Seeds from 2000.
+ */
+export function simdSpecs(count: number, seed = 2): MicroSpec[] {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const wls = [3, 4, 5, 6, 8, 10, 12, 16];
+  const specs: MicroSpec[] = [];
+  for (let i = 0; i < count; i++) {
+    const kind: MicroSpec['kind'] = i % 3 === 2 ? 'dense' : 'conv';
+    specs.push({
+      kind, seed: 2000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
+      cin: pick([8, 16]), cout: pick([2, 4]), hw: pick([4, 6]), k: kind === 'conv' ? 3 : 2,
+      macs: pick([32, 64, 128]),
+    });
+  }
+  return specs;
+}
+
