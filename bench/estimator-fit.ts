@@ -96,7 +96,7 @@ const cal: Calibration = {
 const errs = rows.map((x) => {
   const e = estimatePlan(x.plan, target, cal).total, y = x.r.total!;
   return { lut: (e.lut - y.lut) / y.lut, ff: (e.ff - y.ff) / y.ff, dspOk: e.dsp === y.dsp, bramOk: e.bram === y.bram, x, e, y };
-});
+}).map((e, i) => ({ ...e, heldOut: i >= fitCount }));
 type Err = (typeof errs)[number];
 const mae = (k: 'lut' | 'ff', es: Err[] = errs.slice(0, fitCount)) => es.reduce((s, e) => s + Math.abs(e[k]), 0) / es.length;
 cal.fit.lutMeanAbsErr = Number(mae('lut').toFixed(4));
@@ -107,7 +107,7 @@ console.log(`${fitCount} designs: ${summary(errs.slice(0, fitCount))}`);
 if (fitCount < errs.length) console.log(`${errs.length - fitCount} held-out designs (not fitted): ${summary(errs.slice(fitCount))}`);
 for (const e of errs.filter((e) => !e.dspOk || !e.bramOk || Math.abs(e.lut) > 0.15 || Math.abs(e.ff) > 0.15).slice(0, 30)) {
   const s = e.x.r.spec;
-  console.log(`  ${errs.indexOf(e) >= fitCount ? '(held out) ' : ''}${s.kind} seed ${s.seed} w${s.wlW} in${s.wlIn}${s.signedIn ? 's' : 'u'} macs ${s.macs}: engines ${e.x.plan.engines.map((g) => g.kind === "linear" ? `${g.pe}x${g.simd}` : g.kind).join(",")}: LUT ${e.e.lut}/${e.y.lut} (${(100 * e.lut).toFixed(0)} %) FF ${e.e.ff}/${e.y.ff} DSP ${e.e.dsp}/${e.y.dsp} BRAM ${e.e.bram}/${e.y.bram}`);
+  console.log(`  ${e.heldOut ? '(held out) ' : ''}${s.kind} seed ${s.seed} w${s.wlW} in${s.wlIn}${s.signedIn ? 's' : 'u'} macs ${s.macs}: engines ${e.x.plan.engines.map((g) => g.kind === 'linear' ? `${g.pe}x${g.simd}` : g.kind).join(',')}: LUT ${e.e.lut}/${e.y.lut} (${(100 * e.lut).toFixed(0)} %) FF ${e.e.ff}/${e.y.ff} DSP ${e.e.dsp}/${e.y.dsp} BRAM ${e.e.bram}/${e.y.bram}`);
 }
 if (!process.argv.includes('--dry')) {
   const file = 'src/estimate/calibration.json';

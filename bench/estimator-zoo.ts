@@ -7,13 +7,12 @@
  * Usage: node dist/bench/estimator-zoo.js [--write]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { estimatePlan, type Resources } from '../src/estimate/estimate.js';
-import type { Target } from '../src/estimate/families.js';
-import { generateDesign } from '../src/hw/generate.js';
-import { type ZooConfig, zooQGraph } from '../test/helpers/zoo-q.js';
+import { estimatePlan } from '../src/estimate/estimate.js';
+import { buildPlan } from '../src/hw/plan.js';
+import { zooQGraph } from '../test/helpers/zoo-q.js';
+import { loadZooYosys } from './zoo-yosys.js';
 
-interface Recorded extends Resources { model: string; config: ZooConfig; target: Target; seconds?: number }
-const data = JSON.parse(readFileSync('bench/calibration/zoo-yosys.json', 'utf8')) as { macs: number; designs: Recorded[] };
+const data = loadZooYosys();
 
 const fmt = (n: number) => (Number.isInteger(n) ? n.toLocaleString('en-US') : String(n));
 const pct = (e: number, y: number) => { const p = Math.round((100 * (e - y)) / y); return `${p > 0 ? '+' : ''}${p} %`; };
@@ -21,8 +20,7 @@ const rows: Record<string, string[]> = { xc7: [], ice40up: [], ecp5: [] };
 let within = 0, exact = 0;
 const worst: Record<string, number> = {};
 for (const y of data.designs) {
-  const d = generateDesign(zooQGraph(y.model, y.config), { model: y.model, source: `${y.model}.onnx`, macs: data.macs, images: 1 });
-  const e = estimatePlan(d.plan, y.target).total;
+  const e = estimatePlan(buildPlan(zooQGraph(y.model, y.config), { macs: data.macs }), y.target).total;
   const lutErr = (e.lut - y.lut) / y.lut, ffErr = (e.ff - y.ff) / y.ff;
   within += +(Math.abs(lutErr) <= 0.15 && Math.abs(ffErr) <= 0.15);
   exact += +(e.dsp === y.dsp && e.bram === y.bram && e.lutram === y.lutram);

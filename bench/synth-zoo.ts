@@ -5,29 +5,18 @@
  * takes about an hour on one core. Prints the analytical estimate and its error next to Yosys. Usage: node dist/bench/synth-zoo.js [--macs 64] [--targets xc7,ice40up] [--models mlp,...]
  * [--configs u8,mixed] [--write]
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { generateDesign } from '../src/hw/generate.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 import { ZOO, type ZooConfig, zooQGraph } from '../test/helpers/zoo-q.js';
 import { writeSection } from './readme-section.js';
+import { loadZooYosys, recordZooYosys } from './zoo-yosys.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const macs = Number(arg('macs', '64'));
 const targets = arg('targets', 'xc7,ice40up').split(',') as Target[];
 const models = arg('models', ZOO.map((z) => z.name).join(',')).split(',');
 const configs = arg('configs', 'u8,mixed').split(',') as ZooConfig[];
-
-// Every synthesis is recorded (bench/calibration/zoo-yosys.json), so that bench/estimator-zoo.ts
-// can check a changed estimator against all designs without synthesizing again.
-const RECORD_FILE = 'bench/calibration/zoo-yosys.json';
-const RECORD = JSON.parse(readFileSync(RECORD_FILE, 'utf8')) as { macs: number; designs: { model: string; config: string; target: string }[] };
-function record(r: { model: string; config: string; target: string; [k: string]: number | string }): void {
-  const i = RECORD.designs.findIndex((x) => x.model === r.model && x.config === r.config && x.target === r.target);
-  if (i >= 0) RECORD.designs[i] = r;
-  else RECORD.designs.push(r);
-  writeFileSync(RECORD_FILE, JSON.stringify(RECORD, null, 1) + '\n');
-}
 
 const rows: string[] = [];
 for (const z of ZOO.filter((m) => models.includes(m.name))) {
@@ -39,7 +28,8 @@ for (const z of ZOO.filter((m) => models.includes(m.name))) {
     for (const target of targets) {
       try {
         const s = await synthesize({ files, sources: d.sources, top: d.top, target });
-        if (macs === RECORD.macs) record({ model: z.name, config, target, lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, seconds: Math.round(s.seconds) });
+        // Recorded for bench/estimator-zoo.ts, which checks the estimator without synthesizing again.
+        if (macs === loadZooYosys().macs) recordZooYosys({ model: z.name, config, target, lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, seconds: Math.round(s.seconds) });
         // The analytical estimate next to each figure (where the family is calibrated), with its error.
         const est = calibrations[target] ? estimatePlan(d.plan, target).total : null;
         const cmp = (e: number | undefined, y: number) => (e === undefined ? `${y}` : `${y} / ${e} (${y === 0 ? (e === 0 ? '0' : 'n/a') : `${e >= y ? '+' : ''}${((100 * (e - y)) / y).toFixed(0)} %`})`);

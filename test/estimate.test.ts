@@ -7,6 +7,7 @@ import { mapMemory } from '../src/estimate/memory.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { fxpq, tempDir } from './helpers/cli.js';
 import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
+import { loadZooYosys } from '../bench/zoo-yosys.js';
 
 describe('resource estimator rules', () => {
   it('DSP blocks per multiply follow the family limits (hand-worked)', () => {
@@ -129,7 +130,7 @@ describe('resource estimator rules', () => {
 
   it('every zoo design against its recorded Yosys synthesis: DSP, BRAM and LUTRAM exact, LUT and FF within 15 % (24 designs, 3 families)', () => {
     // Figures measured by bench/synth-zoo.ts (flattened synth_xilinx / synth_ice40 -dsp / synth_ecp5).
-    const rec = JSON.parse(readFileSync('bench/calibration/zoo-yosys.json', 'utf8')) as { macs: number; designs: { model: string; config: 'u8' | 'mixed'; target: 'xc7' | 'ice40up' | 'ecp5'; lut: number; ff: number; dsp: number; bram: number; lutram: number }[] };
+    const rec = loadZooYosys();
     expect(rec.designs).toHaveLength(24);
     for (const y of rec.designs) {
       const e = estimatePlan(buildPlan(zooQGraph(y.model, y.config), { macs: rec.macs }), y.target).total;

@@ -110,6 +110,9 @@ export interface BlockFeatures {
   memories: MemoryShape[];
 }
 
+/** The requantizer's clamp compares the bits left after the rounding shift. */
+const clampBits = (rq: { width: number; shift: number }) => rq.width - Math.max(0, rq.shift);
+
 export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): BlockFeatures {
   const rule = FAMILIES[target].dsp;
   const f = zeroFeatures();
@@ -143,8 +146,7 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     const inDsp = perMul > 0 && e.simd === 1 && FAMILIES[target].dspAccumulates;
     if (!inDsp) f.accBits += e.pe * w.accW;
     const rq = requantRtl(w.accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
-    // The requantizer's clamp compares the bits left after the rounding shift.
-    f.rqBits += e.pe * (rq.width - Math.max(0, rq.shift));
+    f.rqBits += e.pe * clampBits(rq);
     f.cmpBits += e.pe * 2 * rq.width;
     // Pipeline registers of the input word and sub-word selection.
     f.regBits += e.simd * e.inFormat.wl + (inB.lanes > e.simd ? inB.wordBits : 0);
@@ -187,7 +189,7 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
       f.accBits += e.lanes * w.sumW;
       f.ffBits += e.lanes * w.sumW + (w.countVaries ? counterBits(e.win.kh * e.win.kw + 1) : 0);
       const rq = requantRtl(w.accW, e.inFormat.fl + e.recipBits, e.outFormat);
-      f.rqBits += e.lanes * (rq.width - Math.max(0, rq.shift));
+      f.rqBits += e.lanes * clampBits(rq);
       f.cmpBits += e.lanes * 2 * rq.width;
       if (w.countVaries) f.ctlBits += 2 * counterBits(e.win.kh * e.win.kw + 1) + w.rW * e.recips.length;
     }
@@ -197,7 +199,7 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     f.ffBits += 2 * outB.addrBits + 3;
     f.addBits += e.lanes * w.accW;
     const rq = requantRtl(w.accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
-    f.rqBits += e.lanes * (rq.width - Math.max(0, rq.shift));
+    f.rqBits += e.lanes * clampBits(rq);
     f.cmpBits += e.lanes * 2 * rq.width;
   }
   return { features: f, dsp, memories };

@@ -121,4 +121,3 @@ export function simdSpecs(count: number, seed = 2): MicroSpec[] {
   }
   return specs;
 }
-
