@@ -6,8 +6,11 @@
  * bench/calibration/<target>.jsonl and skips specs already there, so it can be resumed and sharded
  * over processes (one per core).
  * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--set spread|simd] [--shard 0/2]
+ *        [--redo avgpool,gap]
+ * --redo synthesizes the recorded specs of the listed kinds again (after a template change) and
+ * replaces their lines where they stand, so the order that --fit-count relies on is kept.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { generateDesign } from '../src/hw/generate.js';
 import { microGraph, microSpecs, simdSpecs } from '../src/estimate/microbench.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
@@ -22,8 +25,18 @@ const done = new Set(existsSync(file) ? readFileSync(file, 'utf8').trim().split(
 
 const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({ lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, cells: s.cells });
 // --set simd: the wide-SIMD designs (seeds from 2000) instead of the general spread.
-const specs = (arg('set', 'spread') === 'simd' ? simdSpecs(count) : microSpecs(count)).filter((s, i) => i % shards === shard && !done.has(s.seed));
-console.log(`${target}: ${specs.length} specs to synthesize (shard ${shard}/${shards})`);
+const redo = new Set(arg('redo', '').split(',').filter(Boolean));
+const specs = (arg('set', 'spread') === 'simd' ? simdSpecs(count) : microSpecs(count))
+  .filter((s, i) => i % shards === shard && (redo.size ? redo.has(s.kind) && done.has(s.seed) : !done.has(s.seed)));
+console.log(`${target}: ${specs.length} specs to synthesize${redo.size ? ' again' : ''} (shard ${shard}/${shards})`);
+const record = (seed: number, line: string) => {
+  if (!redo.size) { appendFileSync(file, line + '\n'); return; }
+  const lines = readFileSync(file, 'utf8').trim().split('\n');
+  const i = lines.findIndex((l) => JSON.parse(l).spec.seed === seed);
+  lines[i] = line;
+  writeFileSync(`${file}.tmp`, lines.join('\n') + '\n');
+  renameSync(`${file}.tmp`, file);
+};
 for (const spec of specs) {
   const t0 = performance.now();
   try {
@@ -35,10 +48,10 @@ for (const spec of specs) {
     const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: target !== 'ice40up' });
     const modules: Record<string, unknown> = {};
     for (const [name, m] of Object.entries(r.modules ?? {})) modules[name] = { lut: m.lut, ff: m.ff, dsp: m.dsp, bram: m.bram, lutram: m.lutram, cells: m.cells };
-    appendFileSync(file, JSON.stringify({ spec, total: res(r), modules }) + '\n');
+    record(spec.seed, JSON.stringify({ spec, total: res(r), modules }));
     console.log(`${spec.kind} seed ${spec.seed}: ${r.lut} LUT ${r.ff} FF ${r.dsp} DSP ${r.bram} BRAM, ${Object.keys(modules).length} modules (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   } catch (err) {
     console.log(`${spec.kind} seed ${spec.seed}: ${(err as Error).message}`);
-    appendFileSync(file, JSON.stringify({ spec, error: (err as Error).message }) + '\n');
+    record(spec.seed, JSON.stringify({ spec, error: (err as Error).message }));
   }
 }

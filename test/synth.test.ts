@@ -5,6 +5,7 @@ import { randomGraph } from './helpers/random-graph.js';
 import { generateDesign } from '../src/hw/generate.js';
 import { synthesize } from '../src/synth/yosys.js';
 import { estimatePlan } from '../src/estimate/estimate.js';
+import { microGraph, microSpecs } from '../src/estimate/microbench.js';
 
 /**
  * Real synthesis of the generated RTL with Yosys (WebAssembly). Whole networks take minutes each
@@ -62,6 +63,22 @@ describe('the generated RTL synthesizes with Yosys', () => {
         expect(Math.abs(e.lut - s.lut) / s.lut, `LUT ${e.lut} vs ${s.lut}`).toBeLessThanOrEqual(0.15);
         expect(Math.abs(e.ff - s.ff) / s.ff, `FF ${e.ff} vs ${s.ff}`).toBeLessThanOrEqual(0.15);
       }
+    }
+  });
+  it('global average pooling by an even reciprocal (36 taps: 114 / 2^12) takes one multiplier per lane on every family', { timeout: 300_000 }, async () => {
+    // Microbenchmark gap 1088: a 1x1 conv (one multiplier) feeding a 6x6 global average pool of
+    // two channels in one lane, whose 13-bit window sum is multiplied by 114. Written as an
+    // unsigned product of sign- and zero-extended vectors, Yosys kept the extension for this
+    // reciprocal and built 3 MULT18X18D / SB_MAC16 where 2 suffice.
+    const spec = microSpecs(120).find((x) => x.seed === 1088)!;
+    expect(spec.kind).toBe('gap');
+    const d = generateDesign(microGraph(spec), { model: 'm', source: 'microbench', macs: spec.macs, top: 'm' });
+    const pool = d.plan.engines.find((e) => e.kind === 'pool')!;
+    expect(pool.kind === 'pool' && pool.recips.map((r) => r.r)).toEqual([114]);
+    for (const target of ['ecp5', 'ice40up', 'xc7'] as const) {
+      const s = await synthesize({ files: d.files, sources: d.sources, top: 'm', target });
+      expect(s.dsp, target).toBe(2);
+      expect(estimatePlan(d.plan, target).total.dsp, target).toBe(s.dsp);
     }
   });
 });

@@ -181,13 +181,14 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
       // constant a multiply as wide as its significant bits.
       const r = e.recips[0].r;
       const b = w.countVaries ? w.rW + 1 : (r & (r - 1)) === 0 ? 0 : Math.floor(Math.log2(r)) + 2;
-      if (b > 0) {
-        const perMul = dspFor(w.sumW, b, rule);
-        if (perMul > 0) dsp += perMul * e.lanes;
-        else f.mulLut += e.lanes * w.sumW * b;
-      }
+      const perMul = b > 0 ? dspFor(w.sumW, b, rule) : 0;
+      if (perMul > 0) dsp += perMul * e.lanes;
+      else if (b > 0) f.mulLut += e.lanes * w.sumW * b;
+      // xilinx_dsp packs the window-sum register into the DSP48E1's pre-adder register (ADREG,
+      // its adder's output on the D port), so those flip-flops leave the fabric.
+      const sumInDsp = perMul > 0 && target === 'xc7';
       f.accBits += e.lanes * w.sumW;
-      f.ffBits += e.lanes * w.sumW + (w.countVaries ? counterBits(e.win.kh * e.win.kw + 1) : 0);
+      f.ffBits += (sumInDsp ? 0 : e.lanes * w.sumW) + (w.countVaries ? counterBits(e.win.kh * e.win.kw + 1) : 0);
       const rq = requantRtl(w.accW, e.inFormat.fl + e.recipBits, e.outFormat);
       f.rqBits += e.lanes * clampBits(rq);
       f.cmpBits += e.lanes * 2 * rq.width;

@@ -218,7 +218,10 @@ function pool(ctx: Ctx, plan: HwPlan, e: PoolEngine): void {
     const byCount = new Map(e.recips.map((r) => [r.count, r.r]));
     for (let l = 0; l < e.lanes; l++) {
       laneWires.push(`reg  signed [${sumW - 1}:0] sum${l};`);
-      laneWires.push(`wire signed [${accW - 1}:0] acc${l} = ${ext(`sum${l}`, sumW, accW, true)} * ${ext('recip', rW, accW, false)};`);
+      // A signed product of the sum and the reciprocal (zero-extended by one bit) keeps the multiplier
+      // as wide as its operands: written as an unsigned product of accW-bit extensions, Yosys kept
+      // the extension for some even reciprocals and built a second DSP.
+      laneWires.push(`wire signed [${accW - 1}:0] acc${l} = sum${l} * $signed({1'b0, recip});`);
       laneResets.push(`sum${l} <= ${slit(0, sumW)};`);
       laneStmts.push(`sum${l} <= (first_b ? ${slit(0, sumW)} : sum${l}) + (pad_b ? ${slit(0, sumW)} : ${laneExt(`x${l}`, e.inFormat, sumW)});`);
     }
