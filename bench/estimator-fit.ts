@@ -9,7 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { buildPlan } from '../src/hw/plan.js';
 import { type Calibration, blockParts, estimatePlan } from '../src/estimate/estimate.js';
-import { addFeatures, bufferMemories, engineFeatures, FEATURES, topFeatures, zeroFeatures } from '../src/estimate/features.js';
+import { addFeatures, bufferMemories, engineFeatures, FEATURES, FF_FEATURES, topFeatures, zeroFeatures } from '../src/estimate/features.js';
 import { FAMILIES, type Target } from '../src/estimate/families.js';
 import { fitNonNegative } from '../src/estimate/fit.js';
 import { mapMemory, type MemoryRules } from '../src/estimate/memory.js';
@@ -86,10 +86,10 @@ const fitRows = rows.slice(0, fitCount);
 const X = fitRows.map((x) => FEATURES.map((k) => x.f[k]));
 // The memories' LUTs and flip-flops come from their rules; the fit covers the rest.
 const cl = fitNonNegative(X, fitRows.map((x) => x.r.total!.lut - x.memLut), undefined, fitRows.map((x) => x.r.total!.lut));
-const cf = fitNonNegative(X, fitRows.map((x) => x.r.total!.ff - x.memFf), undefined, fitRows.map((x) => x.r.total!.ff));
+const cf = fitNonNegative(fitRows.map((x) => FF_FEATURES.map((k) => x.f[k])), fitRows.map((x) => x.r.total!.ff - x.memFf), undefined, fitRows.map((x) => x.r.total!.ff));
 const cal: Calibration = {
   lut: Object.fromEntries(FEATURES.map((k, i) => [k, Number(cl[i].toFixed(4))])),
-  ff: Object.fromEntries(FEATURES.map((k, i) => [k, Number(cf[i].toFixed(4))])),
+  ff: Object.fromEntries(FEATURES.map((k) => { const i = FF_FEATURES.indexOf(k); return [k, i < 0 ? 0 : Number(cf[i].toFixed(4))]; })),
   memory: rules,
   fit: { samples: fitRows.length, lutMeanAbsErr: 0, ffMeanAbsErr: 0, yosys: '0.55 (@yowasp/yosys)' },
 };

@@ -15,6 +15,13 @@ export const FEATURES = [
   'engines', 'ctlBits', 'mulLut', 'addBits', 'csaBits', 'csaWideBits', 'constBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
+/**
+ * Flip-flops are fitted on the template's register count (plus a constant per engine) alone: the
+ * registers are counted exactly, and what the fit learns is what Yosys absorbs or trims. Given
+ * every feature, iCE40's fit priced flip-flops through control and accumulator bits instead and
+ * missed registers that are neither (a max-pooling engine's running maxima: lenet5's 128).
+ */
+export const FF_FEATURES: readonly Feature[] = ['engines', 'ffBits'];
 export type FeatureVector = Record<Feature, number>;
 
 export const zeroFeatures = (): FeatureVector => Object.fromEntries(FEATURES.map((f) => [f, 0])) as FeatureVector;
