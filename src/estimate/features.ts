@@ -57,15 +57,26 @@ export function dspFor(a: number, b: number, rule: DspRule): number {
  * dense layer, every 1x1 kernel), a register's next value is always its reset value, and Yosys
  * removes it together with its adder.
  */
-function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: number, chanInTaps: boolean): number {
+function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: number, chanInTaps: boolean, keepDead = false): number {
   const cwords = inB.c / inB.lanes;
   const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
   const sw = signedBitsForRange(-span, span);
-  const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [cwords, inB.lanes] : [])].reduce((s, n) => s + counterBits(n), 0);
+  const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [cwords, inB.lanes] : [])]
+    .reduce((s, n) => s + (keepDead ? Math.max(1, counterBits(n)) : counterBits(n)), 0);
   // iy0, rowb | ix0 | pix | kyv, kyo | kxv | cof
-  const live = 2 * +(win.ho > 1) + +(win.wo > 1) + +(win.ho > 1 || win.wo > 1) + 2 * +(win.kh > 1) + +(win.kw > 1) + +((chanInTaps ? cwords : groups) > 1);
+  const live = keepDead
+    ? 7 + +((chanInTaps ? cwords : groups) > 1)
+    : 2 * +(win.ho > 1) + +(win.wo > 1) + +(win.ho > 1 || win.wo > 1) + 2 * +(win.kh > 1) + +(win.kw > 1) + +((chanInTaps ? cwords : groups) > 1);
   return counters + live * sw + outB.addrBits;
 }
+
+/**
+ * synth_ice40 and synth_ecp5 keep the window registers that never change (the origin of a layer
+ * with one output pixel, the offsets of a 1 x 1 kernel, one-bit counters of a single step) where
+ * synth_xilinx removes them: lenet5's last dense engine keeps iy0, ix0, kyv, kxv, rowb, pix, kyo
+ * and its one-bit oy, ox, ky, kx on both (144 flip-flops each; 52 on xc7, accumulators in DSPs).
+ */
+const keepsDeadRegisters = (target: Target) => target === 'ice40up' || target === 'ecp5';
 
 export interface MemoryShape {
   kind: 'rom' | 'ram' | 'regfile';
@@ -172,12 +183,12 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     );
     // Registers as templated: window counters and address registers, ROM address, stage B flags
     // and output address, sub-word select, accumulators, write port.
-    f.ffBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
+    f.ffBits += windowBits(e.win, inB, outB, groups, true, keepsDeadRegisters(target)) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
       + (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) + (inDsp ? 0 : e.pe * w.accW);
   } else if (e.kind === 'pool') {
     const groups = e.c / e.lanes;
     f.ctlBits += windowBits(e.win, inB, outB, groups, false);
-    f.ffBits += windowBits(e.win, inB, outB, groups, false) + 6 + 2 * outB.addrBits;
+    f.ffBits += windowBits(e.win, inB, outB, groups, false, keepsDeadRegisters(target)) + 6 + 2 * outB.addrBits;
     if (e.mode === 'max') {
       f.ffBits += e.lanes * e.inFormat.wl;
       f.cmpBits += e.lanes * e.inFormat.wl;
