@@ -61,6 +61,20 @@ export interface Family {
    * flip-flops).
    */
   dspAccumulates: boolean;
+  /**
+   * Whether synthesis packs an average-pooling window-sum register into the DSP that multiplies it
+   * by the reciprocal: xilinx_dsp makes it the DSP48E1's pre-adder register (ADREG, the adder's
+   * output on the D port); the iCE40 and ECP5 flows keep it in the fabric.
+   */
+  dspPacksPoolSum: boolean;
+  /**
+   * Whether synthesis keeps window registers that never change (the origin of a layer with one
+   * output pixel, the offsets of a 1 x 1 kernel, one-bit counters of a single step). synth_xilinx
+   * removes them; synth_ice40 and synth_ecp5 do not: lenet5's last dense engine keeps iy0, ix0,
+   * kyv, kxv, rowb, pix, kyo and its one-bit oy, ox, ky, kx on both (144 flip-flops each; 52 on
+   * xc7, accumulators in DSPs).
+   */
+  keepsDeadRegisters: boolean;
   bram: BramRule;
   bramCell: string;
   lutInputs: number;
@@ -75,6 +89,8 @@ export const FAMILIES: Record<Target, Family> = {
     dsp: { aMax: 25, bMax: 18, minA: 2, minB: 2, minY: 9, aPartial: 18, signedOnly: true },
     dspCell: 'DSP48E1',
     dspAccumulates: true,
+    dspPacksPoolSum: true,
+    keepsDeadRegisters: false,
     // RAMB18E1 counts 0.5 and RAMB36E1 1 (a RAMB36 site holds two RAMB18).
     bram: {
       shapes: [
@@ -114,6 +130,8 @@ export const FAMILIES: Record<Target, Family> = {
     dsp: { aMax: 16, bMax: 16, minA: 2, minB: 2, minY: 11 },
     dspCell: 'SB_MAC16',
     dspAccumulates: false,
+    dspPacksPoolSum: false,
+    keepsDeadRegisters: true,
     bram: { shapes: [{ width: 2, depth: 2048, units: 1 }, { width: 4, depth: 1024, units: 1 }, { width: 8, depth: 512, units: 1 }, { width: 16, depth: 256, units: 1 }] },
     bramCell: 'SB_RAM40_4K',
     lutInputs: 4,
@@ -133,6 +151,8 @@ export const FAMILIES: Record<Target, Family> = {
     dsp: { aMax: 18, bMax: 18, minA: 2, minB: 2, minY: 0 },
     dspCell: 'MULT18X18D',
     dspAccumulates: false,
+    dspPacksPoolSum: false,
+    keepsDeadRegisters: true,
     // synth_ecp5 runs memory_libmap with lattice/lutrams_trellis.txt and brams_16kd.txt at the default
     // logic costs: TRELLIS_DPR16X4 (16 x 4, cost 4, asynchronous read, not for ROMs), DP16KD
     // (true dual port, 16K x 1 to 1K x 18, cost 128; a ROM's read port emulated on a read/write

@@ -61,22 +61,15 @@ function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: numb
   const cwords = inB.c / inB.lanes;
   const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
   const sw = signedBitsForRange(-span, span);
+  // keepDead: registers that never change stay too (Family.keepsDeadRegisters), counters of one
+  // step as one bit.
   const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [cwords, inB.lanes] : [])]
     .reduce((s, n) => s + (keepDead ? Math.max(1, counterBits(n)) : counterBits(n)), 0);
-  // iy0, rowb | ix0 | pix | kyv, kyo | kxv | cof
-  const live = keepDead
-    ? 7 + +((chanInTaps ? cwords : groups) > 1)
-    : 2 * +(win.ho > 1) + +(win.wo > 1) + +(win.ho > 1 || win.wo > 1) + 2 * +(win.kh > 1) + +(win.kw > 1) + +((chanInTaps ? cwords : groups) > 1);
+  // iy0, rowb | ix0 | pix | kyv, kyo | kxv, then cof
+  const origin = keepDead ? 7 : 2 * +(win.ho > 1) + +(win.wo > 1) + +(win.ho > 1 || win.wo > 1) + 2 * +(win.kh > 1) + +(win.kw > 1);
+  const live = origin + +((chanInTaps ? cwords : groups) > 1);
   return counters + live * sw + outB.addrBits;
 }
-
-/**
- * synth_ice40 and synth_ecp5 keep the window registers that never change (the origin of a layer
- * with one output pixel, the offsets of a 1 x 1 kernel, one-bit counters of a single step) where
- * synth_xilinx removes them: lenet5's last dense engine keeps iy0, ix0, kyv, kxv, rowb, pix, kyo
- * and its one-bit oy, ox, ky, kx on both (144 flip-flops each; 52 on xc7, accumulators in DSPs).
- */
-const keepsDeadRegisters = (target: Target) => target === 'ice40up' || target === 'ecp5';
 
 export interface MemoryShape {
   kind: 'rom' | 'ram' | 'regfile';
@@ -183,12 +176,12 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     );
     // Registers as templated: window counters and address registers, ROM address, stage B flags
     // and output address, sub-word select, accumulators, write port.
-    f.ffBits += windowBits(e.win, inB, outB, groups, true, keepsDeadRegisters(target)) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
+    f.ffBits += windowBits(e.win, inB, outB, groups, true, FAMILIES[target].keepsDeadRegisters) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
       + (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) + (inDsp ? 0 : e.pe * w.accW);
   } else if (e.kind === 'pool') {
     const groups = e.c / e.lanes;
     f.ctlBits += windowBits(e.win, inB, outB, groups, false);
-    f.ffBits += windowBits(e.win, inB, outB, groups, false, keepsDeadRegisters(target)) + 6 + 2 * outB.addrBits;
+    f.ffBits += windowBits(e.win, inB, outB, groups, false, FAMILIES[target].keepsDeadRegisters) + 6 + 2 * outB.addrBits;
     if (e.mode === 'max') {
       f.ffBits += e.lanes * e.inFormat.wl;
       f.cmpBits += e.lanes * e.inFormat.wl;
@@ -202,9 +195,7 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
       const perMul = b > 0 ? dspFor(w.sumW, b, rule) : 0;
       if (perMul > 0) dsp += perMul * e.lanes;
       else if (b > 0) f.mulLut += e.lanes * w.sumW * b;
-      // xilinx_dsp packs the window-sum register into the DSP48E1's pre-adder register (ADREG,
-      // its adder's output on the D port), so those flip-flops leave the fabric.
-      const sumInDsp = perMul > 0 && target === 'xc7';
+      const sumInDsp = perMul > 0 && FAMILIES[target].dspPacksPoolSum;
       f.accBits += e.lanes * w.sumW;
       f.ffBits += (sumInDsp ? 0 : e.lanes * w.sumW) + (w.countVaries ? counterBits(e.win.kh * e.win.kw + 1) : 0);
       const rq = requantRtl(w.accW, e.inFormat.fl + e.recipBits, e.outFormat);
