@@ -4,14 +4,14 @@
  * (bench/calibration/<target>-memories.json) and LUT/FF coefficients from the microbenchmark
  * designs (bench/calibration/<target>.jsonl). Prints how well the fit reproduces the data,
  * including DSP and BRAM counts (rules, not fitted).
- * Usage: node dist/bench/estimator-fit.js --target xc7 [--fit-count K (fit the first K designs, report the rest as held out)] [--dry]
+ * Usage: node dist/bench/estimator-fit.js --target xc7 [--fit-count K (fit the first K designs, report the rest as held out)] [--p 4] [--dry]
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { buildPlan } from '../src/hw/plan.js';
 import { type Calibration, blockParts, estimatePlan } from '../src/estimate/estimate.js';
 import { addFeatures, bufferMemories, engineFeatures, FEATURES, FF_FEATURES, topFeatures, zeroFeatures } from '../src/estimate/features.js';
 import { FAMILIES, type Target } from '../src/estimate/families.js';
-import { fitNonNegative } from '../src/estimate/fit.js';
+import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
 import { mapMemory, type MemoryRules } from '../src/estimate/memory.js';
 import { microGraph, type MicroSpec } from '../src/estimate/microbench.js';
 
@@ -85,8 +85,11 @@ const rows = recs.map((r) => {
 const fitRows = rows.slice(0, fitCount);
 const X = fitRows.map((x) => FEATURES.map((k) => x.f[k]));
 // The memories' LUTs and flip-flops come from their rules; the fit covers the rest.
-const cl = fitNonNegative(X, fitRows.map((x) => x.r.total!.lut - x.memLut), undefined, fitRows.map((x) => x.r.total!.lut));
-const cf = fitNonNegative(fitRows.map((x) => FF_FEATURES.map((k) => x.f[k])), fitRows.map((x) => x.r.total!.ff - x.memFf), undefined, fitRows.map((x) => x.r.total!.ff));
+// The acceptance criterion is a bound on each design's error, so large errors weigh more than
+// in least squares: sum of |relative error|^4 (--p 2 gives least squares).
+const P = Number(arg('p', '4'));
+const cl = fitNonNegativeLp(X, fitRows.map((x) => x.r.total!.lut - x.memLut), fitRows.map((x) => x.r.total!.lut), P);
+const cf = fitNonNegativeLp(fitRows.map((x) => FF_FEATURES.map((k) => x.f[k])), fitRows.map((x) => x.r.total!.ff - x.memFf), fitRows.map((x) => x.r.total!.ff), P);
 const cal: Calibration = {
   lut: Object.fromEntries(FEATURES.map((k, i) => [k, Number(cl[i].toFixed(4))])),
   ff: Object.fromEntries(FEATURES.map((k) => { const i = FF_FEATURES.indexOf(k); return [k, i < 0 ? 0 : Number(cf[i].toFixed(4))]; })),

@@ -3,11 +3,25 @@ import { describe, expect, it } from 'vitest';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { dspFor } from '../src/estimate/features.js';
 import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
+import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
 import { mapMemory } from '../src/estimate/memory.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { fxpq, tempDir } from './helpers/cli.js';
 import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
 import { loadZooYosys } from '../bench/zoo-yosys.js';
+
+describe('coefficient fit', () => {
+  it('the L4 fit weighs the worst relative error more than least squares (hand-solved)', () => {
+    // One coefficient c for three designs of size 1, 1, 2 (x = 1 each), relative errors.
+    // Least squares: c = sum(1/y) / sum(1/y^2) = 2.5 / 2.25. L4: d/dc [2 (c-1)^4 + (1 - c/2)^4] = 0
+    // gives 4^(1/3) (c - 1) = 1 - c/2, c = (1 + 4^(1/3)) / (1/2 + 4^(1/3)).
+    const xs = [[1], [1], [1]], ys = [1, 1, 2];
+    expect(fitNonNegative(xs, ys, undefined, ys)[0]).toBeCloseTo(2.5 / 2.25, 6);
+    const k = Math.cbrt(4);
+    expect(fitNonNegativeLp(xs, ys, ys, 4)[0]).toBeCloseTo((1 + k) / (0.5 + k), 3);
+    expect(fitNonNegativeLp(xs, ys, ys, 2)[0]).toBeCloseTo(2.5 / 2.25, 6);
+  });
+});
 
 describe('resource estimator rules', () => {
   it('DSP blocks per multiply follow the family limits (hand-worked)', () => {

@@ -32,3 +32,27 @@ export function fitNonNegative(xs0: number[][], ys: number[], iters = 200000, we
   }
   return Array.from(c, (v, j) => v / scale[j]);
 }
+
+/**
+ * Non-negative fit minimising sum_i |(x_i . c - y_i) / s_i|^p (p > 2), by iteratively reweighted
+ * least squares from the p = 2 solution, raising p in small steps and damping each update (plain
+ * IRLS oscillates for p > 3). A larger p weighs the worst-fitted designs more, towards the
+ * smallest largest relative error.
+ */
+export function fitNonNegativeLp(xs: number[][], ys: number[], weightOf: number[], p: number, rounds = 8): number[] {
+  let c = fitNonNegative(xs, ys, undefined, weightOf);
+  const obj = (cc: number[], q: number) => xs.reduce((a, x, i) => a + (Math.abs(x.reduce((t, v, j) => t + v * cc[j], 0) - ys[i]) / Math.max(weightOf[i], 1)) ** q, 0);
+  for (let q = 2.25; q <= p + 1e-9; q += 0.25) {
+    for (let r = 0; r < rounds; r++) {
+      const s = xs.map((x, i) => {
+        const e = Math.abs(x.reduce((a, v, j) => a + v * c[j], 0) - ys[i]) / Math.max(weightOf[i], 1);
+        return Math.max(weightOf[i], 1) / Math.max(e, 1e-3) ** ((q - 2) / 2);
+      });
+      const n = fitNonNegative(xs, ys, undefined, s);
+      // Damped: keep the half step only if it lowers the objective.
+      const h = c.map((v, j) => (v + n[j]) / 2);
+      if (obj(h, q) < obj(c, q)) c = h;
+    }
+  }
+  return c;
+}
