@@ -6,6 +6,7 @@ import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
 import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
 import { mapMemory } from '../src/estimate/memory.js';
 import { buildPlan } from '../src/hw/plan.js';
+import { requantTopBitZero } from '../src/hw/verilog.js';
 import { fxpq, tempDir } from './helpers/cli.js';
 import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
 import { loadZooYosys } from '../bench/zoo-yosys.js';
@@ -24,6 +25,24 @@ describe('coefficient fit', () => {
 });
 
 describe('resource estimator rules', () => {
+  it('a requantizer output bit is a structural zero only where Yosys removes its flip-flops (hand-worked)', () => {
+    const s8 = { wl: 8, fl: 2, signed: true }, u8 = { wl: 8, fl: 2, signed: false };
+    // Measured with synth_ice40 on a 16 x 8 register file fed by the requantizer: a 17-bit
+    // accumulator shifted right by 11 into s8 with a ReLU keeps 112 flip-flops (t is 18 bits, its
+    // bits 7 and up copy the sign, and y[7] = sign ? 0 : sign); a 10-bit one shifted by 1 keeps
+    // all 128 (y[7] is zero only through the upper clamp).
+    expect(requantTopBitZero(17, 13, s8, 0, Infinity)).toBe(true);
+    expect(requantTopBitZero(10, 3, s8, 0, Infinity)).toBe(false);
+    // No ReLU: negative values set the top bit.
+    expect(requantTopBitZero(17, 13, s8)).toBe(false);
+    // Unsigned output: the upper clamp value 255 has its top bit set.
+    expect(requantTopBitZero(17, 13, u8, 0, Infinity)).toBe(false);
+    // A left shift: 5-bit accumulator, fraction 1, into s8.2 (shift by -1): t is 6 bits of value,
+    // so y[7] copies the sign.
+    expect(requantTopBitZero(5, 1, s8, 0, Infinity)).toBe(true);
+    expect(requantTopBitZero(8, 1, s8, 0, Infinity)).toBe(false);
+  });
+
   it('DSP blocks per multiply follow the family limits (hand-worked)', () => {
     const xc7 = FAMILIES.xc7.dsp, ice = FAMILIES.ice40up.dsp, ecp5 = FAMILIES.ecp5.dsp;
     // DSP48E1 is 25 x 18; products narrower than 9 bits stay in LUTs.

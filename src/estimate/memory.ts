@@ -62,7 +62,7 @@ function lutramMuxLuts(n: number): number {
  */
 const muxLuts = (n: number, fam: Family) => (n <= 1 ? 0 : fam.lutInputs >= 6 ? readMuxLuts(n) : fam.libmapRom?.freeMuxBanks ? Math.ceil(n / 2) : n - 1);
 
-export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false, varying?: () => number): MemoryMapping {
+export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false, varying?: () => number, zeroBits = 0): MemoryMapping {
   const bits = depth * width;
   // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
   // register file is a plain register.
@@ -138,7 +138,9 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
     const w = columns ? columns() : width;
     return { how: 'logic', bram: 0, lutram: 0, lut: w * (banks + mux), ff: w };
   }
-  // Flip-flops for every bit, a depth-to-1 read multiplexer per output bit, a write enable per word.
+  // Flip-flops for every bit, a depth-to-1 read multiplexer per output bit, a write enable per word;
+  // bits that are always zero need none of them.
   const readMux = fam.lutInputs >= 6 ? Math.ceil(depth / 4) : depth - 1;
-  return { how: 'logic', bram: 0, lutram: 0, lut: width * readMux + depth, ff: bits + (kind === 'ram' ? width : 0) };
+  const live = width - zeroBits;
+  return { how: 'logic', bram: 0, lutram: 0, lut: live * readMux + depth, ff: depth * live + (kind === 'ram' ? live : 0) };
 }

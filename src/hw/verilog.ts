@@ -74,5 +74,21 @@ export function requantRtl(accBits: number, accFl: number, out: FxFormat, lo = -
   };
 }
 
+/**
+ * Whether the requantizer's top output bit is zero in a way synthesis sees from the structure
+ * alone, so that flip-flops storing it are removed (Yosys on iCE40: an add engine's output
+ * register file keeps 7 of 8 bits per lane). With the lower bound 0, `t < 0` is the sign of t;
+ * when the top output bit t[wl-1] is a copy of that sign (the shifted value is at most wl bits
+ * wide) and neither clamp value has its top bit set, the bit is `sign ? 0 : sign`. A top bit that
+ * is zero only because of the upper clamp needs a proof Yosys does not make, and is kept.
+ */
+export function requantTopBitZero(accBits: number, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): boolean {
+  const r = requantRtl(accBits, accFl, out, lo, hi);
+  const [a, b] = requantBounds(out, lo, hi);
+  const top = 2 ** (out.wl - 1);
+  if (a !== 0 || b < 0 || b >= top) return false;
+  return r.shift > 0 ? r.width - r.shift <= out.wl : accBits - r.shift <= out.wl;
+}
+
 /** Literal with the bit pattern of v in w bits, as an unsigned vector (the buffers store raw bits). */
 export const hexLit = (v: number, w: number): string => `${w}'h${hexWord(v, w)}`;
