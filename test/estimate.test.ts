@@ -4,7 +4,7 @@ import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { dspFor } from '../src/estimate/features.js';
 import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
 import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
-import { mapMemory } from '../src/estimate/memory.js';
+import { mapMemory, muxTreeLuts } from '../src/estimate/memory.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { requantTopBitZero } from '../src/hw/verilog.js';
 import { fxpq, tempDir } from './helpers/cli.js';
@@ -25,6 +25,20 @@ describe('coefficient fit', () => {
 });
 
 describe('resource estimator rules', () => {
+  it('a logic ROM column on 4-input LUTs is a multiplexer tree that folds a small top part (hand-worked)', () => {
+    // 16 words: one table. 32: two tables and a multiplexer. 64: four tables, three multiplexers.
+    expect([muxTreeLuts(1, 4), muxTreeLuts(16, 4), muxTreeLuts(32, 4), muxTreeLuts(64, 4)]).toEqual([0, 1, 3, 7]);
+    // 18 and 20 words: the 2 or 4 words above 16 are a function of two address bits, which the
+    // multiplexer's LUT takes on its spare inputs: one table and one multiplexer.
+    expect([muxTreeLuts(18, 4), muxTreeLuts(20, 4)]).toEqual([2, 2]);
+    // 21 words: the top part needs three address bits, so a table of its own.
+    expect(muxTreeLuts(21, 4)).toBe(3);
+    // 36 = 32 + 4: three for the 32, the 4 folded, one multiplexer. 48 = 32 + 16: 3 + 1 + 1.
+    expect([muxTreeLuts(36, 4), muxTreeLuts(48, 4)]).toEqual([4, 5]);
+    // 100 = 64 + 36: 7 + 4 + 1.
+    expect(muxTreeLuts(100, 4)).toBe(12);
+  });
+
   it('a requantizer output bit is a structural zero only where Yosys removes its flip-flops (hand-worked)', () => {
     const s8 = { wl: 8, fl: 2, signed: true }, u8 = { wl: 8, fl: 2, signed: false };
     // Measured with synth_ice40 on a 16 x 8 register file fed by the requantizer: a 17-bit
