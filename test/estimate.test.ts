@@ -6,7 +6,7 @@ import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
 import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
 import { mapMemory, muxTreeLuts } from '../src/estimate/memory.js';
 import { buildPlan } from '../src/hw/plan.js';
-import { requantTopBitZero } from '../src/hw/verilog.js';
+import { requantSharedBits, requantTopBitZero } from '../src/hw/verilog.js';
 import { fxpq, tempDir } from './helpers/cli.js';
 import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
 import { loadZooYosys } from '../bench/zoo-yosys.js';
@@ -55,6 +55,22 @@ describe('resource estimator rules', () => {
     // so y[7] copies the sign.
     expect(requantTopBitZero(5, 1, s8, 0, Infinity)).toBe(true);
     expect(requantTopBitZero(8, 1, s8, 0, Infinity)).toBe(false);
+  });
+
+  it('after a left shift the low output bits are one signal (hand-worked, read from a netlist)', () => {
+    // maxpool 1068's convolution: a 17-bit accumulator at fraction 4 into u16.13 with a ReLU is
+    // shifted left by 9, so t's 9 low bits are zero and y[8:0] all equal the upper clamp's select:
+    // 8 of the 16 bits are shared. synth_ice40 keeps 8 write-data registers per 16-bit lane of its
+    // RAM (64 for 8 lanes).
+    const u16 = { wl: 16, fl: 13, signed: false };
+    expect(requantSharedBits(17, 4, u16, 0, Infinity)).toBe(8);
+    // A right shift shares nothing but a structural-zero top bit (add 1008: 1 of 8).
+    expect(requantSharedBits(17, 13, { wl: 8, fl: 2, signed: true }, 0, Infinity)).toBe(1);
+    expect(requantSharedBits(10, 3, { wl: 8, fl: 2, signed: true }, 0, Infinity)).toBe(0);
+    // No shift: nothing shared.
+    expect(requantSharedBits(20, 13, u16, 0, Infinity)).toBe(0);
+    // Left shift by 1: one low bit, already one signal.
+    expect(requantSharedBits(17, 12, u16, 0, Infinity)).toBe(0);
   });
 
   it('DSP blocks per multiply follow the family limits (hand-worked)', () => {

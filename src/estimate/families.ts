@@ -75,6 +75,14 @@ export interface Family {
    * xc7, accumulators in DSPs).
    */
   keepsDeadRegisters: boolean;
+  /**
+   * Whether the logic around a RAM in block RAM registers the write data (memory_libmap's
+   * read-first emulation on iCE40: a write-data and a bypass register per data bit), so data bits
+   * the writer always drives alike share those registers. On ECP5 the fabric register is the read
+   * data after the block RAM, one per bit whatever the writer does (maxpool 1068: 128 for 128 bits
+   * on ECP5, 130 on iCE40 for words whose 16-bit lanes carry 8 distinct bits).
+   */
+  ramLogicOnWriteData: boolean;
   bram: BramRule;
   bramCell: string;
   lutInputs: number;
@@ -91,6 +99,7 @@ export const FAMILIES: Record<Target, Family> = {
     dspAccumulates: true,
     dspPacksPoolSum: true,
     keepsDeadRegisters: false,
+    ramLogicOnWriteData: false,
     // RAMB18E1 counts 0.5 and RAMB36E1 1 (a RAMB36 site holds two RAMB18).
     bram: {
       shapes: [
@@ -132,6 +141,7 @@ export const FAMILIES: Record<Target, Family> = {
     dspAccumulates: false,
     dspPacksPoolSum: false,
     keepsDeadRegisters: true,
+    ramLogicOnWriteData: true,
     bram: { shapes: [{ width: 2, depth: 2048, units: 1 }, { width: 4, depth: 1024, units: 1 }, { width: 8, depth: 512, units: 1 }, { width: 16, depth: 256, units: 1 }] },
     bramCell: 'SB_RAM40_4K',
     lutInputs: 4,
@@ -153,6 +163,7 @@ export const FAMILIES: Record<Target, Family> = {
     dspAccumulates: false,
     dspPacksPoolSum: false,
     keepsDeadRegisters: true,
+    ramLogicOnWriteData: false,
     // synth_ecp5 runs memory_libmap with lattice/lutrams_trellis.txt and brams_16kd.txt at the default
     // logic costs: TRELLIS_DPR16X4 (16 x 4, cost 4, asynchronous read, not for ROMs), DP16KD
     // (true dual port, 16K x 1 to 1K x 18, cost 128; a ROM's read port emulated on a read/write

@@ -1,5 +1,5 @@
 import { signedBitsForRange } from '../fixed/format.js';
-import { counterBits, requantRtl, requantTopBitZero } from '../hw/verilog.js';
+import { counterBits, requantRtl, requantSharedBits } from '../hw/verilog.js';
 import type { BufferPlan, EnginePlan, HwPlan, Window } from '../hw/plan.js';
 import { addWidths, linearWidths, poolWidths } from '../hw/widths.js';
 import { type DspRule, type Target, FAMILIES } from './families.js';
@@ -83,8 +83,11 @@ export interface MemoryShape {
    * into a synchronous block RAM port on families without distributed RAM.
    */
   regAddress?: boolean;
-  /** Data bits of every word that are always zero (sign bits of values that are never negative). */
-  zeroBits?: number;
+  /**
+   * Data bits of every word that need no storage of their own: always zero, or the same signal as
+   * another bit of their lane (requantSharedBits).
+   */
+  sharedBits?: number;
 }
 
 /**
@@ -231,23 +234,25 @@ export function topFeatures(plan: HwPlan): BlockFeatures {
   return { features: f, dsp: 0, memories: [] };
 }
 
-/** Data bits per word of a buffer that its producer always writes as zero (requantTopBitZero). */
-function zeroBitsOf(plan: HwPlan, b: BufferPlan): number {
+/** Data bits per word of a buffer that need no storage of their own (requantSharedBits, per lane). */
+function sharedBitsOf(plan: HwPlan, b: BufferPlan): number {
   if (b.producer < 0) return 0;
   const e = plan.engines[b.producer];
   if (e.kind === 'pool') return 0;
   const accW = e.kind === 'linear' ? linearWidths(e).accW : addWidths(e).accW;
-  return requantTopBitZero(accW, e.acc.fl, e.outFormat, e.actLo, e.actHi) ? b.lanes : 0;
+  return b.lanes * requantSharedBits(accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
 }
 
 export function bufferMemories(plan: HwPlan): BlockFeatures['memories'] {
   // The output streamer reads at o_base + o_pix (templates/top.v.hbs): with every channel in one
   // word o_base stays zero and the address is the o_pix register. With a single pixel it is o_base
   // itself, which Yosys kept out of block RAM in every measured design.
-  // Bits the producer always writes as zero need no flip-flops where the buffer is in logic
-  // (add 1008 on iCE40: its 512 x 16 output register file of two s8 lanes keeps 7,168 of 8,192).
+  // Bits the producer always writes as zero, or as copies of one signal, need no flip-flops of
+  // their own where the buffer is in logic (add 1008 on iCE40: its 512 x 16 output register file
+  // of two s8 lanes keeps 7,168 of 8,192), nor in the write-data registers of iCE40's block RAM
+  // emulation (maxpool 1068: 16-bit lanes shifted left by 9 keep 8 registers each).
   return plan.buffers.map((b) => ({
     kind: b.kind, depth: b.words, width: b.wordBits, regAddress: b.kind === 'regfile' && b.c === b.lanes && b.h * b.w > 1,
-    zeroBits: zeroBitsOf(plan, b),
+    sharedBits: sharedBitsOf(plan, b),
   }));
 }

@@ -74,7 +74,7 @@ export function muxTreeLuts(depth: number, k: number): number {
   return muxTreeLuts(low, k) + (high <= 2 ** (k - 2) ? 0 : muxTreeLuts(high, k)) + 1;
 }
 
-export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false, varying?: () => number, zeroBits = 0): MemoryMapping {
+export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false, varying?: () => number, sharedBits = 0): MemoryMapping {
   const bits = depth * width;
   // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
   // register file is a plain register.
@@ -110,7 +110,7 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
       // Address regions beyond one add a read multiplexer per bit (select registered) and a write
       // enable per region.
       const mux = m.regions > 1 ? width * muxLuts(m.regions, fam) + m.regions : 0;
-      const around = ramBramLogic(depth, width, r);
+      const around = ramBramLogic(depth, fam.ramLogicOnWriteData ? width - sharedBits : width, r);
       return { how: 'bram', bram: m.units, lutram: 0, lut: around.lut + mux, ff: around.ff + Math.ceil(Math.log2(m.regions)) };
     }
   }
@@ -155,8 +155,8 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
     return { how: 'logic', bram: 0, lutram: 0, lut: w * perCol, ff: w };
   }
   // Flip-flops for every bit, a depth-to-1 read multiplexer per output bit, a write enable per word;
-  // bits that are always zero need none of them.
+  // bits that are always zero or copies of another need none of them.
   const readMux = fam.lutInputs >= 6 ? Math.ceil(depth / 4) : depth - 1;
-  const live = width - zeroBits;
+  const live = width - sharedBits;
   return { how: 'logic', bram: 0, lutram: 0, lut: live * readMux + depth, ff: depth * live + (kind === 'ram' ? live : 0) };
 }

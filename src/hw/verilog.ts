@@ -90,5 +90,18 @@ export function requantTopBitZero(accBits: number, accFl: number, out: FxFormat,
   return r.shift > 0 ? r.width - r.shift <= out.wl : accBits - r.shift <= out.wl;
 }
 
+/**
+ * Output bits of the requantizer that need no storage of their own, as synthesis sees them from
+ * the structure: the top bit where requantTopBitZero holds, and, after a left shift by L, the L
+ * low bits of t are zero, so those output bits are all the same signal (the clamp's) and merge
+ * into one.
+ */
+export function requantSharedBits(accBits: number, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): number {
+  const r = requantRtl(accBits, accFl, out, lo, hi);
+  const top = requantTopBitZero(accBits, accFl, out, lo, hi) ? 1 : 0;
+  const low = r.shift < 0 ? Math.min(-r.shift, out.wl - top) - 1 : 0;
+  return top + Math.max(0, low);
+}
+
 /** Literal with the bit pattern of v in w bits, as an unsigned vector (the buffers store raw bits). */
 export const hexLit = (v: number, w: number): string => `${w}'h${hexWord(v, w)}`;
