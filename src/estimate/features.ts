@@ -12,7 +12,7 @@ import { type DspRule, type Target, FAMILIES } from './families.js';
  * DSP blocks and memories that go to block RAM are counted by rule, not fitted.
  */
 export const FEATURES = [
-  'engines', 'ctlBits', 'mulLut', 'addBits', 'csaBits', 'csaWideBits', 'constBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
+  'engines', 'ctlBits', 'mulLut', 'csdBits', 'addBits', 'csaBits', 'csaWideBits', 'constBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 /**
@@ -129,6 +129,19 @@ export interface BlockFeatures {
 /** The requantizer's clamp compares the bits left after the rounding shift. */
 const clampBits = (rq: { width: number; shift: number }) => rq.width - Math.max(0, rq.shift);
 
+/** Nonzero digits of v in canonical signed-digit form (no two adjacent): a constant multiplier's terms. */
+export function csdDigits(v: number): number {
+  let n = 0;
+  for (let x = Math.abs(v); x > 0; x = Math.floor(x / 2)) {
+    if (x % 2 === 1) {
+      n++;
+      // ...11 becomes ...(-1) with a carry: a run of ones is two digits.
+      x += x % 4 === 3 ? 1 : -1;
+    }
+  }
+  return n;
+}
+
 export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): BlockFeatures {
   const rule = FAMILIES[target].dsp;
   const f = zeroFeatures();
@@ -143,6 +156,11 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     const perMul = dspFor(a, b, rule);
     const mults = e.pe * e.simd;
     if (perMul > 0) dsp += perMul * mults;
+    // A weight ROM of one word holds constants: a multiplier in LUTs by a constant is shifts and
+    // adders, one per nonzero digit of its canonical signed-digit form beyond the first, each as
+    // wide as the other operand (iCE40 conv 1083: sixteen 3-bit constants times 6-bit inputs,
+    // priced +17 % as general multipliers).
+    else if (w.wDepth === 1) for (let i = 0; i < mults; i++) f.csdBits += csdDigits(e.weights[i]) * b;
     else f.mulLut += mults * a * b;
     f.ctlBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth);
     // Yosys's alumacc merges a lane's adder tree (and, on some families, its accumulator) into one
