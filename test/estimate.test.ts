@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
-import { dspFor } from '../src/estimate/features.js';
+import { csdDigits, dspFor } from '../src/estimate/features.js';
 import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
 import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
 import { mapMemory, muxTreeLuts } from '../src/estimate/memory.js';
@@ -25,6 +25,12 @@ describe('coefficient fit', () => {
 });
 
 describe('resource estimator rules', () => {
+  it('a multiplier by a constant has one term per canonical signed digit (hand-worked)', () => {
+    // 3 = 4 - 1, 7 = 8 - 1, 15 = 16 - 1, 11 = 16 - 4 - 1, 23 = 32 - 8 - 1, 5 = 4 + 1.
+    expect([0, 1, 2, 3, 4, 5, 7, 11, 15, 23].map(csdDigits)).toEqual([0, 1, 1, 2, 1, 2, 2, 3, 2, 3]);
+    expect([-1, -3, -4, -6].map(csdDigits)).toEqual([1, 2, 1, 2]);
+  });
+
   it('a logic ROM column on 4-input LUTs is a multiplexer tree that folds a small top part (hand-worked)', () => {
     // 16 words: one table. 32: two tables and a multiplexer. 64: four tables, three multiplexers.
     expect([muxTreeLuts(1, 4), muxTreeLuts(16, 4), muxTreeLuts(32, 4), muxTreeLuts(64, 4)]).toEqual([0, 1, 3, 7]);
