@@ -1,7 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
-import { csdDigits, dspFor } from '../src/estimate/features.js';
+import { csdDigits, dspFor, engineFeatures } from '../src/estimate/features.js';
+import { microGraph } from '../src/estimate/microbench.js';
 import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
 import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
 import { mapMemory, muxTreeLuts } from '../src/estimate/memory.js';
@@ -25,6 +26,14 @@ describe('coefficient fit', () => {
 });
 
 describe('resource estimator rules', () => {
+  it('a LUT multiplier of an unsigned input counts the input\'s own bits, not its zero sign bit (hand-worked)', () => {
+    // Microbenchmark conv 1029: 4-bit weights, 3-bit unsigned inputs, two multipliers, one in a
+    // DSP48E1 on xc7 and one in LUTs. The one in LUTs is 4 x 3 partial products, not 4 x 4.
+    const plan = buildPlan(microGraph({ kind: 'conv', seed: 1029, wlW: 4, wlIn: 3, signedIn: false, cin: 8, cout: 8, hw: 4, k: 1, macs: 2 }), { macs: 2 });
+    const mul = plan.engines.map((e) => engineFeatures(plan, e, 'xc7').features.mulLut);
+    expect(mul.reduce((a, b) => a + b, 0)).toBe(4 * 3);
+  });
+
   it('a multiplier by a constant has one term per canonical signed digit (hand-worked)', () => {
     // 3 = 4 - 1, 7 = 8 - 1, 15 = 16 - 1, 11 = 16 - 4 - 1, 23 = 32 - 8 - 1, 5 = 4 + 1.
     expect([0, 1, 2, 3, 4, 5, 7, 11, 15, 23].map(csdDigits)).toEqual([0, 1, 1, 2, 1, 2, 2, 3, 2, 3]);

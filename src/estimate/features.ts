@@ -160,8 +160,11 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     // adders, one per nonzero digit of its canonical signed-digit form beyond the first, each as
     // wide as the other operand (iCE40 conv 1083: sixteen 3-bit constants times 6-bit inputs,
     // priced +17 % as general multipliers).
-    else if (w.wDepth === 1) for (let i = 0; i < mults; i++) f.csdBits += csdDigits(e.weights[i]) * b;
-    else f.mulLut += mults * a * b;
+    // In LUTs an unsigned input's zero sign bit makes no partial products: the multiplier is
+    // a x wl, not a x (wl + 1) as on a DSP port (synth_ice40: 4-bit signed times a zero-extended
+    // 3-bit input, 49 LUT4 with its accumulator, as for a 3-bit signed input; 53 for a 4-bit one).
+    else if (w.wDepth === 1) for (let i = 0; i < mults; i++) f.csdBits += csdDigits(e.weights[i]) * e.inFormat.wl;
+    else f.mulLut += mults * a * e.inFormat.wl;
     f.ctlBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth);
     // Yosys's alumacc merges a lane's adder tree (and, on some families, its accumulator) into one
     // $macc, which maccmap builds as rows of full adders in plain logic feeding one final adder on
