@@ -156,13 +156,13 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
     const perMul = dspFor(a, b, rule);
     const mults = e.pe * e.simd;
     if (perMul > 0) dsp += perMul * mults;
-    // A weight ROM of one word holds constants: a multiplier in LUTs by a constant is shifts and
-    // adders, one per nonzero digit of its canonical signed-digit form beyond the first, each as
-    // wide as the other operand (iCE40 conv 1083: sixteen 3-bit constants times 6-bit inputs,
-    // priced +17 % as general multipliers).
     // In LUTs an unsigned input's zero sign bit makes no partial products: the multiplier is
     // a x wl, not a x (wl + 1) as on a DSP port (synth_ice40: 4-bit signed times a zero-extended
     // 3-bit input, 49 LUT4 with its accumulator, as for a 3-bit signed input; 53 for a 4-bit one).
+    // A weight ROM of one word holds constants, and a multiplier by a constant is a sum of shifted
+    // inputs, one per nonzero digit of the constant's canonical signed-digit form, each as wide as
+    // the input (iCE40 conv 1083: sixteen 3-bit constants times 6-bit inputs, priced +17 % as
+    // general multipliers).
     else if (w.wDepth === 1) for (let i = 0; i < mults; i++) f.csdBits += csdDigits(e.weights[i]) * e.inFormat.wl;
     else f.mulLut += mults * a * e.inFormat.wl;
     f.ctlBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth);

@@ -41,13 +41,12 @@ export function fitNonNegative(xs0: number[][], ys: number[], iters = 200000, we
  */
 export function fitNonNegativeLp(xs: number[][], ys: number[], weightOf: number[], p: number, rounds = 8): number[] {
   let c = fitNonNegative(xs, ys, undefined, weightOf);
-  const obj = (cc: number[], q: number) => xs.reduce((a, x, i) => a + (Math.abs(x.reduce((t, v, j) => t + v * cc[j], 0) - ys[i]) / Math.max(weightOf[i], 1)) ** q, 0);
+  const size = (i: number) => Math.max(weightOf[i], 1);
+  const relErr = (cc: number[], i: number) => Math.abs(xs[i].reduce((t, v, j) => t + v * cc[j], 0) - ys[i]) / size(i);
+  const obj = (cc: number[], q: number) => xs.reduce((a, _, i) => a + relErr(cc, i) ** q, 0);
   for (let q = 2.25; q <= p + 1e-9; q += 0.25) {
     for (let r = 0; r < rounds; r++) {
-      const s = xs.map((x, i) => {
-        const e = Math.abs(x.reduce((a, v, j) => a + v * c[j], 0) - ys[i]) / Math.max(weightOf[i], 1);
-        return Math.max(weightOf[i], 1) / Math.max(e, 1e-3) ** ((q - 2) / 2);
-      });
+      const s = xs.map((_, i) => size(i) / Math.max(relErr(c, i), 1e-3) ** ((q - 2) / 2));
       const n = fitNonNegative(xs, ys, undefined, s);
       // Damped: keep the half step only if it lowers the objective.
       const h = c.map((v, j) => (v + n[j]) / 2);

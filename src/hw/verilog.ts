@@ -83,11 +83,13 @@ export function requantRtl(accBits: number, accFl: number, out: FxFormat, lo = -
  * is zero only because of the upper clamp needs a proof Yosys does not make, and is kept.
  */
 export function requantTopBitZero(accBits: number, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): boolean {
-  const r = requantRtl(accBits, accFl, out, lo, hi);
+  return topBitZero(requantRtl(accBits, accFl, out, lo, hi), out, lo, hi);
+}
+
+function topBitZero(r: RequantRtl, out: FxFormat, lo: number, hi: number): boolean {
   const [a, b] = requantBounds(out, lo, hi);
-  const top = 2 ** (out.wl - 1);
-  if (a !== 0 || b < 0 || b >= top) return false;
-  return r.shift > 0 ? r.width - r.shift <= out.wl : accBits - r.shift <= out.wl;
+  if (a !== 0 || b < 0 || b >= 2 ** (out.wl - 1)) return false;
+  return r.shift > 0 ? r.width - r.shift <= out.wl : r.accBits - r.shift <= out.wl;
 }
 
 /**
@@ -98,7 +100,7 @@ export function requantTopBitZero(accBits: number, accFl: number, out: FxFormat,
  */
 export function requantSharedBits(accBits: number, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): number {
   const r = requantRtl(accBits, accFl, out, lo, hi);
-  const top = requantTopBitZero(accBits, accFl, out, lo, hi) ? 1 : 0;
+  const top = topBitZero(r, out, lo, hi) ? 1 : 0;
   const low = r.shift < 0 ? Math.min(-r.shift, out.wl - top) - 1 : 0;
   return top + Math.max(0, low);
 }
