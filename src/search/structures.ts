@@ -92,8 +92,9 @@ export class CostModel {
   }
 
   /**
-   * The quantity the search minimises. Under `params` the activations still matter as a much
-   * smaller second term, so once no parameter can shrink the search goes on with activations.
+   * The quantity the search minimises. Under `params` the activations are a much smaller second
+   * term, so that steps which also narrow activations win ties; the search stops once no weight or
+   * bias can shrink (fxpqnet.ts).
    */
   cost(a: Assignment, objective: Objective): number {
     const act = this.activationBits(a);
