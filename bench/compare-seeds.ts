@@ -7,7 +7,8 @@
  * `--test full` on the whole 10,000-image Fashion-MNIST test split read from its IDX files
  * (bench/fashion-mnist.ts), which resolves differences ten times finer.
  *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--methods fxpqnet,uniform] [--test full] [--max-drop 1] [--write]
- * --write puts the table into models/README.md under "## Across calibration splits".
+ * --write puts the table into models/README.md under "## Across calibration splits" (with --test full:
+ * "## On the whole test split").
  */
 import { readFileSync } from 'node:fs';
 import { writeSection } from './readme-section.js';
@@ -44,40 +45,44 @@ if (onlyMethods) methods.splice(0, methods.length, ...methods.filter((m) => only
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => { const m = mean(xs); return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)); };
-const rows = ['| model | method | params compression, mean (min-max) | quantized top-1, mean ± sd | top-1 per seed | float top-1 |', '|---|---|---|---|---|---|'];
+const rows = ['| model | method | params compression, mean (min-max) | overall compression, mean | quantized top-1, mean ± sd | top-1 per seed | agreement with float, mean (per seed) | float top-1 |', '|---|---|---|---|---|---|---|---|'];
 const wins: string[] = [];
 const diffs: string[] = [];
 for (const z of cnns) {
-  const res = new Map<string, { params: number; top1: number }[]>();
+  const res = new Map<string, { params: number; overall: number; top1: number; agree: number; first: number }[]>();
   let floatTop1 = 0;
   for (const seed of seeds) {
     for (const m of methods) {
       const r = await quantizeModel({ ...base, model: `models/${z.file}`, method: 'fxpqnet', seed, ...m.o } as QuantizeModelOptions);
       const test = full?.images ?? loadImages('models/data/test_x.npy', r.graph.input.shape);
       const labels = full?.labels ?? loadLabels('models/data/test_y.npy', test, 10);
-      floatTop1 = evaluate(r.graph, test, labels).top1!;
+      const fe = evaluate(r.graph, test, labels);
+      floatTop1 = fe.top1!;
       const ev = evaluateInt(r.q, test, { labels });
       const top1 = ev.top1!;
+      // Share of test images on which the quantized network predicts what the float one does.
+      const agree = (100 * ev.predictions.reduce((n, p, i) => n + (p === fe.predictions[i] ? 1 : 0), 0)) / test.count;
       // The bundled 1,000 images are the first 1,000 of the full split: their top-1 too, for
       // comparison with runs on those alone.
       let first = 0;
       if (full) for (let i = 0; i < 1000; i++) if (ev.predictions[i] === labels[i]) first++;
       const list = res.get(m.label) ?? [];
-      list.push({ params: r.report.compression.params, top1 });
+      list.push({ params: r.report.compression.params, overall: r.report.compression.overall, top1, agree, first: first / 10 });
       res.set(m.label, list);
-      console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x (overall ${r.report.compression.overall.toFixed(2)}x), top-1 ${top1.toFixed(2)} %${full ? ` (first 1,000: ${(first / 10).toFixed(1)} %)` : ''} (${r.report.seconds.toFixed(0)} s)`);
+      console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x (overall ${r.report.compression.overall.toFixed(2)}x), top-1 ${top1.toFixed(2)} %${full ? ` (first 1,000: ${(first / 10).toFixed(1)} %)` : ''}, agreement ${agree.toFixed(2)} % (${r.report.seconds.toFixed(0)} s)`);
     }
   }
   for (const m of methods) {
     const l = res.get(m.label)!;
-    const p = l.map((x) => x.params), t = l.map((x) => x.top1);
-    rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${floatTop1.toFixed(2)} % |`);
+    const p = l.map((x) => x.params), t = l.map((x) => x.top1), ag = l.map((x) => x.agree);
+    rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(l.map((x) => x.overall)).toFixed(2)}x | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${mean(ag).toFixed(2)} % (${ag.map((x) => x.toFixed(full ? 2 : 1)).join(', ')}) | ${floatTop1.toFixed(2)} % |`);
   }
   // Paired on the same seed and test images: FxP-QNet's top-1 minus each baseline's.
   for (const m of methods[0].label.startsWith('fxpqnet') ? methods.slice(1) : []) {
     const d = res.get(methods[0].label)!.map((x, i) => x.top1 - res.get(m.label)![i].top1);
     diffs.push(`${z.name}: FxP-QNet minus ${m.label}: ${mean(d) >= 0 ? '+' : ''}${mean(d).toFixed(2)} pp on average (per seed ${d.map((x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`).join(', ')}; standard error of the mean ${(sd(d) / Math.sqrt(d.length)).toFixed(2)} pp)`);
   }
+  if (full) diffs.push(`${z.name}: top-1 per seed on the first 1,000 of these images (\`data/test_x.npy\`): ${methods.map((m) => `${m.label} ${res.get(m.label)!.map((x) => x.first.toFixed(1)).join(', ')}`).join('; ')}`);
   // Per seed: does FxP-QNet compress more than both baselines at no lower top-1? (Only when both ran.)
   if (methods.length < 3) continue;
   const f = res.get(methods[0].label)!;
@@ -88,10 +93,11 @@ console.log(rows.join('\n'));
 console.log(wins.join('\n'));
 console.log(diffs.join('\n'));
 if (process.argv.includes('--write')) {
-  writeSection('models/README.md', 'Across calibration splits', `Produced by \`node dist/bench/compare-seeds.js --write\`: the comparison above under \`--seed\` ${seeds.join(', ')}. The seed
+  writeSection('models/README.md', full ? 'On the whole test split' : 'Across calibration splits', `Produced by \`node dist/bench/compare-seeds.js ${full ? '--test full ' : ''}--write\`: the comparison above under \`--seed\` ${seeds.join(', ')}. The seed
 decides which half of the 512 calibration images is searched on (and feeds the compensated rounding) and which is held
 back for the budget, so every seed is an equally valid run; the spread shows how much of a single table's difference
-between methods is the split. Top-1 is on ${full ? 'the whole Fashion-MNIST test split (10,000 images, `--test full`); one image is 0.01 pp' : 'the 1,000 test images of `data/test_x.npy`; one image is 0.1 pp'}.
+between methods is the split. Top-1 is on ${full ? 'the whole Fashion-MNIST test split (10,000 images, `--test full`, read from the IDX files in `/usr/share/datasets/fashion-mnist/`); one image is 0.01 pp' : 'the 1,000 test images of `data/test_x.npy`; one image is 0.1 pp'}.
+Agreement is the share of those images on which the quantized network predicts what the float network predicts.
 
 ${rows.join('\n')}
 
