@@ -50,18 +50,17 @@ const wins: string[] = [];
 const diffs: string[] = [];
 for (const z of cnns) {
   const res = new Map<string, { params: number; overall: number; top1: number; agree: number; first: number }[]>();
-  let floatTop1 = 0;
+  // The float model and the test images are the same for every seed and method: scored once.
+  let fe: ReturnType<typeof evaluate> | null = null;
   for (const seed of seeds) {
     for (const m of methods) {
       const r = await quantizeModel({ ...base, model: `models/${z.file}`, method: 'fxpqnet', seed, ...m.o } as QuantizeModelOptions);
       const test = full?.images ?? loadImages('models/data/test_x.npy', r.graph.input.shape);
       const labels = full?.labels ?? loadLabels('models/data/test_y.npy', test, 10);
-      const fe = evaluate(r.graph, test, labels);
-      floatTop1 = fe.top1!;
-      const ev = evaluateInt(r.q, test, { labels });
+      fe ??= evaluate(r.graph, test, labels);
+      const ev = evaluateInt(r.q, test, { labels, floatPredictions: fe.predictions });
       const top1 = ev.top1!;
-      // Share of test images on which the quantized network predicts what the float one does.
-      const agree = (100 * ev.predictions.reduce((n, p, i) => n + (p === fe.predictions[i] ? 1 : 0), 0)) / test.count;
+      const agree = ev.agreement!;
       // The bundled 1,000 images are the first 1,000 of the full split: their top-1 too, for
       // comparison with runs on those alone.
       let first = 0;
@@ -75,7 +74,7 @@ for (const z of cnns) {
   for (const m of methods) {
     const l = res.get(m.label)!;
     const p = l.map((x) => x.params), t = l.map((x) => x.top1), ag = l.map((x) => x.agree);
-    rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(l.map((x) => x.overall)).toFixed(2)}x | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${mean(ag).toFixed(2)} % (${ag.map((x) => x.toFixed(full ? 2 : 1)).join(', ')}) | ${floatTop1.toFixed(2)} % |`);
+    rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(l.map((x) => x.overall)).toFixed(2)}x | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${mean(ag).toFixed(2)} % (${ag.map((x) => x.toFixed(full ? 2 : 1)).join(', ')}) | ${fe!.top1!.toFixed(2)} % |`);
   }
   // Paired on the same seed and test images: FxP-QNet's top-1 minus each baseline's.
   for (const m of methods[0].label.startsWith('fxpqnet') ? methods.slice(1) : []) {
