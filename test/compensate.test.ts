@@ -4,7 +4,11 @@ import { runGraph } from '../src/engine/run.js';
 import { type FxFormat, quantizeArray } from '../src/fixed/format.js';
 import { loadImages } from '../src/io/dataset.js';
 import { importOnnxFile } from '../src/onnx/import.js';
-import { blockRanges, compensatedQuantize, compensationFromBlocks, compensationFromHessian, layerHessians, MAX_BLOCK } from '../src/quant/compensate.js';
+import { attachCompensation, blockRanges, compensatedQuantize, compensationFromBlocks, compensationFromHessian, crossFittedCompensations, layerHessians, MAX_BLOCK, withCompensations } from '../src/quant/compensate.js';
+import { calibrate } from '../src/quant/calibrate.js';
+import { uniformAssignment } from '../src/quant/uniform.js';
+import { LocalBackend, shardRanges } from '../src/search/backend.js';
+import { Evaluator } from '../src/search/evaluator.js';
 import { fuseGraph } from '../src/quant/fuse.js';
 import { readFxpFile } from '../src/io/fxpjson.js';
 import { fxpq, fxpqAsync, tempDir } from './helpers/cli.js';
@@ -168,6 +172,46 @@ describe('error-compensating weight rounding', () => {
         }
       }
     }
+  });
+});
+
+describe('cross-fitted compensation for the search score', () => {
+  // lenet5 with 16 images: each shard of 8 is scored with weights compensated on the other 8.
+  const g = importOnnxFile('models/lenet5.onnx');
+  const imgs = loadImages('models/data/calib_x.npy', g.input.shape, { limit: 16 });
+  const per = 784;
+  const teacher = runGraph(g, imgs.data, 16).output;
+  const fg = fuseGraph(g);
+  attachCompensation(fg, imgs.data, 16);
+  const ranges = shardRanges(16);
+  const cross = crossFittedCompensations(fg, imgs.data, ranges).map((c) => withCompensations(fg, c));
+  const stats = calibrate(g, imgs);
+  const a = uniformAssignment(fg, stats, 4);
+
+  it('scores each search shard with weights fitted on the other shard only; the written graph keeps all images', async () => {
+    expect(ranges).toEqual([[0, 8], [8, 16]]);
+    const backend = new LocalBackend({ fg, crossFg: cross, search: { images: imgs.data, teacher }, valid: { images: imgs.data, teacher } });
+    const [s, v] = await backend.evaluate([{ set: 'search', a, from: 0, abortAbove: Infinity }, { set: 'valid', a, from: 0, abortAbove: Infinity }]);
+    // Oracle: for each shard, a graph compensated by attachCompensation on the other shard's images alone.
+    let klSum = 0;
+    for (const [k, [lo, hi]] of ranges.entries()) {
+      const [olo, ohi] = ranges[1 - k];
+      const other = fuseGraph(g);
+      attachCompensation(other, imgs.data.subarray(olo * per, ohi * per), ohi - olo);
+      klSum += new Evaluator(other, imgs.data.subarray(lo * per, hi * per), teacher.subarray(lo * 10, hi * 10), undefined).evaluate(a, 0, Infinity).klSum;
+    }
+    expect(s.klSum).toBeCloseTo(klSum, 12);
+    // The validation images are scored with the compensation from all 16 (the graph that is written).
+    const whole = new Evaluator(fg, imgs.data, teacher, undefined).evaluate(a, 0, Infinity);
+    expect(v.kl).toBeCloseTo(whole.kl, 12);
+    // With 8 images against 400 inputs the dense layer's weights really differ between the fits.
+    const dense = fg.layers.find((l) => l.op.kind === 'dense')!;
+    const w = (dense.op as { weight: { data: Float64Array } }).weight.data;
+    const q = (c: typeof dense.comp) => [...compensatedQuantize(w, a.layers[dense.name].weights!, c!)];
+    const crossDense = cross[0].layers.find((l) => l.name === dense.name)!;
+    expect(q(crossDense.comp)).not.toEqual(q(dense.comp));
+    // Cross-fitting scores the search images less optimistically than fitting on them.
+    expect(s.kl).toBeGreaterThan(whole.kl);
   });
 });
 

@@ -12,7 +12,8 @@ import { buildModel, randn, rng } from '../src/onnx/builder.js';
 import { importOnnx, importOnnxFile } from '../src/onnx/import.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { fuseGraph } from '../src/quant/fuse.js';
-import { LocalBackend, Replica } from '../src/search/backend.js';
+import { LocalBackend, Replica, shardRanges } from '../src/search/backend.js';
+import { type Assignment, buildQGraph } from '../src/quant/build.js';
 import { bestFraction } from '../src/search/fxpqnet.js';
 import { uniformAssignment as maxRuleAssignment } from '../src/quant/uniform.js';
 import { dataStructures, withFormat } from '../src/search/structures.js';
@@ -62,7 +63,30 @@ describe('FxP-QNet search', () => {
       const student = argmaxRows(runQGraph(q, x, ids.length).output, ids.length);
       return (100 * teacher.reduce((n, t, i) => n + (t !== student[i] ? 1 : 0), 0)) / ids.length;
     };
-    const v = dropOn(idx), s = dropOn(sIdx);
+    // The search half is scored cross-fitted: each of its two shards with the weights rounded with
+    // compensation fitted on the other shard's images alone (the formats and nearest-rounding
+    // choices as saved).
+    const assignment: Assignment = { input: q.values[q.input].format, layers: {} };
+    for (const l of q.layers) {
+      const op = l.op as { weightFormat?: FxFormat; biasFormat?: FxFormat };
+      assignment.layers[l.name] = { output: q.values[l.output].format, weights: op.weightFormat, bias: op.biasFormat, nearest: report.rounding.nearest_layers.includes(l.name) };
+    }
+    const shards = shardRanges(sIdx.length).map(([a, b]) => sIdx.slice(a, b));
+    let crossErrors = 0;
+    shards.forEach((ids, k) => {
+      const other = shards[1 - k];
+      const x = new Float64Array(other.length * per);
+      other.forEach((j, i) => x.set(cal.data.subarray(j * per, (j + 1) * per), i * per));
+      const fg = fuseGraph(g);
+      attachCompensation(fg, x, other.length);
+      const qk = buildQGraph(fg, assignment);
+      const y = new Float64Array(ids.length * per);
+      ids.forEach((j, i) => y.set(cal.data.subarray(j * per, (j + 1) * per), i * per));
+      const teacher = argmaxRows(runGraph(g, y, ids.length).output, ids.length);
+      const student = argmaxRows(runQGraph(qk, y, ids.length).output, ids.length);
+      crossErrors += teacher.reduce((n, t, i) => n + (t !== student[i] ? 1 : 0), 0);
+    });
+    const v = dropOn(idx), s = (100 * crossErrors) / sIdx.length;
     expect(v).toBeLessThanOrEqual(1);
     expect(s).toBeLessThanOrEqual(1);
     expect(report.budget.validation_drop).toBeCloseTo(v, 10);
@@ -152,7 +176,7 @@ describe('FxP-QNet search', () => {
     const teacher = runGraph(g, x, n).output;
     const data = { fg, search: { images: x, teacher }, valid: { images: x, teacher } };
     const sharded = new LocalBackend(data);
-    const whole = new Replica(data);
+    const whole = new Replica({ ...data, searchFg: fg });
     const a = maxRuleAssignment(fg, stats, 3);
     const c = await sharded.commit(a, 0);
     const w = whole.commitSync(a, 0);

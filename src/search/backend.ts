@@ -26,7 +26,13 @@ export interface Backend {
 }
 
 export interface EvalData {
+  /** The graph as it is written: validation images are scored with it. */
   fg: FusedGraph;
+  /**
+   * Per search shard, the graph to score that shard's search images with: weights compensated on
+   * the other shards' images only (quant/compensate.ts, crossFittedCompensations).
+   */
+  crossFg?: FusedGraph[];
   search: { images: Float64Array; teacher: Float64Array; labels?: Int32Array };
   valid: { images: Float64Array; teacher: Float64Array; labels?: Int32Array };
 }
@@ -40,18 +46,30 @@ export interface EvalData {
 export const SHARDS = 2;
 
 /** Shard `k` of `d`: a contiguous slice of the search images and of the validation images. */
-export function shardOf(d: EvalData, k: number): EvalData {
+export function shardOf(d: EvalData, k: number): ShardData {
   const per = size(d.fg.graph.shapes[d.fg.input]);
   const classes = size(d.fg.graph.shapes[d.fg.output]);
   const cut = (set: EvalData['search']) => {
-    const n = set.images.length / per;
-    const a = Math.floor((k * n) / SHARDS), b = Math.floor(((k + 1) * n) / SHARDS);
+    const [a, b] = shardRanges(set.images.length / per)[k];
     return {
       images: set.images.subarray(a * per, b * per), teacher: set.teacher.subarray(a * classes, b * classes),
       ...(set.labels ? { labels: set.labels.subarray(a, b) } : {}),
     };
   };
-  return { fg: d.fg, search: cut(d.search), valid: cut(d.valid) };
+  return { fg: d.fg, searchFg: d.crossFg?.[k] ?? d.fg, search: cut(d.search), valid: cut(d.valid) };
+}
+
+/** The image ranges `[start, end)` of the SHARDS shards of a set of n images. */
+export function shardRanges(n: number): [number, number][] {
+  return Array.from({ length: SHARDS }, (_, k) => [Math.floor((k * n) / SHARDS), Math.floor(((k + 1) * n) / SHARDS)]);
+}
+
+/** One shard: its images, and the graph each of its two sets is scored with. */
+export interface ShardData {
+  fg: FusedGraph;
+  searchFg: FusedGraph;
+  search: EvalData['search'];
+  valid: EvalData['valid'];
 }
 
 /** Scores of the shards of one configuration, as one score over all images (sums in shard order). */
@@ -65,8 +83,8 @@ export function combine(parts: Score[]): Score {
 export class Replica {
   readonly s: Evaluator;
   readonly v: Evaluator;
-  constructor(d: EvalData) {
-    this.s = new Evaluator(d.fg, d.search.images, d.search.teacher, d.search.labels);
+  constructor(d: ShardData) {
+    this.s = new Evaluator(d.searchFg, d.search.images, d.search.teacher, d.search.labels);
     this.v = new Evaluator(d.fg, d.valid.images, d.valid.teacher, d.valid.labels);
   }
   evaluateSync(j: EvalJob): Score {

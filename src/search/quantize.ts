@@ -11,15 +11,15 @@ import { size } from '../ir/types.js';
 import { importOnnxFile } from '../onnx/import.js';
 import { type Assignment, buildQGraph } from '../quant/build.js';
 import { calibrate } from '../quant/calibrate.js';
-import { fuseGraph } from '../quant/fuse.js';
-import { attachCompensation } from '../quant/compensate.js';
+import { type FusedGraph, fuseGraph } from '../quant/fuse.js';
+import { attachCompensation, crossFittedCompensations, withCompensations } from '../quant/compensate.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { buildReport, type QuantReport } from '../quant/report.js';
 import { uniformAssignment } from '../quant/uniform.js';
 import { rng } from '../onnx/builder.js';
 import { TOOL_VERSION } from '../version.js';
 import { ristrettoSearch, uniformSearch } from './baselines.js';
-import { defaultWorkers, makeBackend } from './backend.js';
+import { defaultWorkers, makeBackend, shardRanges } from './backend.js';
 import { fxpqnetSearch } from './fxpqnet.js';
 import type { Objective } from './structures.js';
 
@@ -109,9 +109,12 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const nV = Math.max(2, Math.round(cal.count / 2));
   const vIdx = perm.slice(0, nV).sort((x, y) => x - y), sIdx = perm.slice(nV).sort((x, y) => x - y);
   const sData = subset(cal, sIdx, g.input.shape), vData = subset(cal, vIdx, g.input.shape);
+  let crossFg: FusedGraph[] | undefined;
   if ((o.rounding ?? 'gptq') === 'gptq') {
     o.onProgress?.('compensate', 0, 1);
     attachCompensation(fg, sData, sIdx.length);
+    // Each search shard is scored with weights compensated on the other shard's images only.
+    crossFg = crossFittedCompensations(fg, sData, shardRanges(sIdx.length)).map((c) => withCompensations(fg, c));
   }
   const sT = teacherLogits(g, sData, sIdx.length), vT = teacherLogits(g, vData, vIdx.length);
   const pick = (idx: number[]) => (labels ? Int32Array.from(idx, (k) => labels[k]) : undefined);
@@ -122,13 +125,14 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const searchBaselineErrors = floatErrors(sT, sIdx.length, sLabels);
   const needsSearch = o.uniformBits === undefined;
   const backend = makeBackend({
-    fg, search: { images: sData, teacher: sT, labels: sLabels }, valid: { images: vData, teacher: vT, labels: vLabels },
+    fg, crossFg, search: { images: sData, teacher: sT, labels: sLabels }, valid: { images: vData, teacher: vT, labels: vLabels },
   }, needsSearch && o.method === 'fxpqnet' ? (o.workers ?? defaultWorkers()) : 1);
 
   let assignment!: Assignment;
   const extra: Record<string, unknown> = {};
   let log: string[] = [];
   let searchKl: number | null = null;
+  let validKl: number | null = null;
   let validErrors = 0;
   let searchErrors = 0;
   try {
@@ -155,6 +159,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     }
     const [sScore, vScore0] = await backend.evaluate([{ set: 'search', a: assignment, from: 0, abortAbove: Infinity }, { set: 'valid', a: assignment, from: 0, abortAbove: Infinity }]);
     searchKl = sScore.kl;
+    validKl = vScore0.kl;
     searchErrors = sScore.errors;
     validErrors = vScore0.errors;
   } finally {
@@ -184,7 +189,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       measure: labels ? 'top-1 accuracy vs labels' : 'top-1 agreement with the float model',
       max_drop: o.maxDrop, search_images: sIdx.length, validation_images: nV, validation_indices: vIdx,
       validation_drop: (100 * (validErrors - baselineErrors)) / nV,
-      search_drop: (100 * (searchErrors - searchBaselineErrors)) / sIdx.length, search_kl: searchKl,
+      search_drop: (100 * (searchErrors - searchBaselineErrors)) / sIdx.length, search_kl: searchKl, validation_kl: validKl,
     },
     options,
     rounding: {

@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { type EvalData, type EvalJob, Replica } from './backend.js';
+import { type EvalJob, Replica, type ShardData } from './backend.js';
 import type { Assignment } from '../quant/build.js';
 
 /** A search worker: both evaluators on one shard of the images, driven by the main thread. */
-const backend = new Replica(workerData as EvalData);
+const backend = new Replica(workerData as ShardData);
 parentPort!.on('message', (m: { id: number; type: 'evaluate' | 'commit' | 'stage' | 'commitStaged'; job?: EvalJob; a?: Assignment; from?: number }) => {
   try {
     const value = m.type === 'evaluate' ? backend.evaluateSync(m.job!)
