@@ -246,7 +246,8 @@ export function attachCompensation(fg: FusedGraph, images: Float64Array, count: 
  * not look: the search's KL on its own images then came out at a fifth of the validation images'
  * (vgg_bn, seed 0: 3.5e-4 against 1.85e-3), and the search bought its lowest word lengths there.
  * The network that is written keeps the compensation fitted on all search images.
- * Each part gets its share of the statistics budget, so the cost stays that of one pass.
+ * Each part gets its share of the statistics budget, so the cost stays about that of one pass
+ * (more for layers so wide that each part still needs its minimum of 32 images).
  */
 export function crossFittedCompensations(fg: FusedGraph, images: Float64Array, parts: [number, number][]): Map<string, Compensation>[] {
   const per = size(fg.graph.input.shape);
