@@ -109,13 +109,15 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const nV = Math.max(2, Math.round(cal.count / 2));
   const vIdx = perm.slice(0, nV).sort((x, y) => x - y), sIdx = perm.slice(nV).sort((x, y) => x - y);
   const sData = subset(cal, sIdx, g.input.shape), vData = subset(cal, vIdx, g.input.shape);
+  // Only FxP-QNet searches with the search images; the baselines decide on the validation images.
+  const fxpSearch = o.uniformBits === undefined && o.method === 'fxpqnet';
   let crossFg: FusedGraph[] | undefined;
   if ((o.rounding ?? 'gptq') === 'gptq') {
     o.onProgress?.('compensate', 0, 1);
     attachCompensation(fg, sData, sIdx.length);
-    // Each search shard is scored with weights compensated on the other shard's images only. The
-    // baselines decide on the validation images alone, so they skip the cost (10 s on vgg_bn).
-    if (o.method === 'fxpqnet' && o.uniformBits === undefined) {
+    // Each search shard is scored with weights compensated on the other shard's images only (the
+    // baselines skip the cost: 10 s on vgg_bn).
+    if (fxpSearch) {
       crossFg = crossFittedCompensations(fg, sData, shardRanges(sIdx.length)).map((c) => withCompensations(fg, c));
     }
   }
@@ -126,10 +128,9 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const floatErrors = (t: Float64Array, n: number, lab?: Int32Array) => (lab ? argmaxRows(t, n).reduce((acc, p, i) => acc + (p !== lab[i] ? 1 : 0), 0) : 0);
   const baselineErrors = floatErrors(vT, nV, vLabels);
   const searchBaselineErrors = floatErrors(sT, sIdx.length, sLabels);
-  const needsSearch = o.uniformBits === undefined;
   const backend = makeBackend({
     fg, crossFg, search: { images: sData, teacher: sT, labels: sLabels }, valid: { images: vData, teacher: vT, labels: vLabels },
-  }, needsSearch && o.method === 'fxpqnet' ? (o.workers ?? defaultWorkers()) : 1);
+  }, fxpSearch ? (o.workers ?? defaultWorkers()) : 1);
 
   let assignment!: Assignment;
   const extra: Record<string, unknown> = {};
