@@ -63,6 +63,7 @@ await yargs(hideBin(process.argv))
     .option('method', { type: 'string', default: 'fxpqnet', choices: ['fxpqnet', 'uniform', 'ristretto'], describe: 'fxpqnet search, smallest uniform word length, or the Ristretto baseline' })
     .option('uniform', { type: 'number', describe: 'No search: every data structure at N bits, fraction lengths by the max rule' })
     .option('max-drop', { type: 'number', default: 1, describe: 'Allowed top-1 drop in percentage points, checked on both halves of the calibration images (search and held-back)' })
+    .option('reference-bits', { type: 'number', default: 8, describe: 'fxpqnet: never less faithful (mean KL to the float model on the held-back images) than every data structure at N bits; 0 = off' })
     .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the search may use' })
     .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
     .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the search minimises' })
@@ -73,7 +74,7 @@ await yargs(hideBin(process.argv))
     .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
   run((a) => quantizeCommand({
     model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], uniform: a.uniform, method: a.method,
-    maxDrop: a['max-drop'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, seed: a.seed, workers: a.workers, out: a.out, json: a.json,
+    maxDrop: a['max-drop'], referenceBits: a['reference-bits'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, seed: a.seed, workers: a.workers, out: a.out, json: a.json,
   })))
   .command('infer <model>', 'Run one image through the integer reference, optionally tracing every layer', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })

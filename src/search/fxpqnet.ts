@@ -14,6 +14,13 @@ export interface SearchOptions {
   minBits: number;
   startBits: number;
   objective: Objective;
+  /**
+   * Word length of the uniform network (every data structure at this many bits, max-rule fraction
+   * lengths, the same weight rounding) that the result may be no less faithful than: a step must
+   * keep the mean KL divergence to the teacher on the validation images at or below that network's.
+   * Null: only the top-1 budget applies.
+   */
+  referenceBits: number | null;
   /** Top-1 errors of the float model on the search images (0 unless labels are given). */
   searchBaselineErrors: number;
   onStep?: (info: { step: number; cost: number; startCost: number; drop: number; frozen: number; total: number }) => void;
@@ -24,6 +31,8 @@ export interface SearchResult {
   steps: number;
   evaluations: number;
   validationDrop: number;
+  /** Mean KL of the reference network on the validation images (null without a reference). */
+  referenceKl: number | null;
   log: string[];
 }
 
@@ -83,8 +92,9 @@ export async function bestFraction(backend: Backend, base: Assignment, d: DataSt
  *     ratio of memory saved to added prediction error (mean KL divergence to the float teacher
  *     on the search images), choosing its fraction length among {fl-1, fl, fl-2} by the same
  *     statistic; a step that would exceed the top-1 budget on the validation images or on the
- *     search images is undone and that data structure is frozen; under `--objective params` it ends
- *     once only activations are left to lower;
+ *     search images, or make the network less faithful (mean KL on the validation images) than the
+ *     uniform `referenceBits` network, is undone and that data structure is frozen; under
+ *     `--objective params` only weights and biases are lowered;
  *  4. every fraction length is re-tuned once (fl-1, fl+1) with the final word lengths; then each
  *     layer whose weights are rounded with error compensation tries nearest rounding instead
  *     (compensation lowers the layer's own output error, which is not always the network's).
@@ -103,15 +113,30 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
   // search half's top-1 is a second sample (its KL, not its top-1, ranks the candidates), and the
   // two are rarely lucky together. On ResNet-8 (seed 2) the validation check alone let through a
   // network 1.25 pp below float on the 10,000 test images.
-  const within = (v: Score, s: Score) => fits(v.errors, baselineErrors, nV) && fits(s.errors, o.searchBaselineErrors, nS);
-  const drops = (v: Score, s: Score) => `validation ${drop(v).toFixed(2)} pp, search ${searchDrop(s).toFixed(2)} pp`;
+  //
+  // The top-1 count moves in steps of 0.4 pp of 256 images, so the search ends wherever a step
+  // first happens to cross it: 98.1-99.2 % agreement on the 10,000 test images over the zoo and
+  // seeds, where uniform 8 sits at 98.7-99.4 %. The reference bound is the smooth half of the
+  // budget: mean KL is a sum over every image, so it neither jumps nor lets a lucky step through,
+  // and it ties the result to a network whose fidelity a user knows.
+  let refKl = Infinity;
   let evaluations = 0;
+  if (o.referenceBits !== null) {
+    [{ kl: refKl }] = await backend.evaluate([{ set: 'valid', a: maxRuleAssignment(fg, stats, o.referenceBits), from: 0, abortAbove: Infinity }]);
+    evaluations++;
+    log.push(`reference: uniform ${o.referenceBits} bits, KL ${refKl.toExponential(2)} on the validation images`);
+  }
+  const within = (v: Score, s: Score) => fits(v.errors, baselineErrors, nV) && fits(s.errors, o.searchBaselineErrors, nS) && v.kl <= refKl;
+  const drops = (v: Score, s: Score) => `validation ${drop(v).toFixed(2)} pp, search ${searchDrop(s).toFixed(2)} pp, validation KL ${v.kl.toExponential(2)}`;
 
   let a = maxRuleAssignment(fg, stats, o.startBits);
   let cur = await backend.commit(a, 0);
   evaluations += 2;
   if (!fits(cur.valid.errors, baselineErrors, nV)) {
     throw new FxpqError(`even --start-bits ${o.startBits} loses ${drop(cur.valid).toFixed(2)} points of top-1 on the validation images, more than --max-drop ${o.maxDrop}; raise --start-bits or --max-drop`);
+  }
+  if (cur.valid.kl > refKl) {
+    throw new FxpqError(`even --start-bits ${o.startBits} is less faithful than uniform ${o.referenceBits} bits (KL ${cur.valid.kl.toExponential(2)} against ${refKl.toExponential(2)} on the validation images); raise --start-bits or lower --reference-bits`);
   }
   const startCost = cost.cost(a, o.objective);
 
@@ -122,7 +147,7 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
       { set: 'search', a: cand, from: 0, abortAbove: Infinity }, { set: 'valid', a: cand, from: 0, abortAbove: Infinity },
     ]);
     evaluations += 2;
-    if (s.errors > cur.search.errors || v.errors > cur.valid.errors) break;
+    if (s.errors > cur.search.errors || v.errors > cur.valid.errors || v.kl > refKl) break;
     a = cand;
     cur = await backend.commit(a, 0);
     log.push(`fast start: all data structures at ${wl} bits (KL ${s.kl.toExponential(2)})`);
@@ -135,14 +160,14 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
   const lowerable = (d: DataStructure) => getFormat(a, d).wl > Math.max(o.minBits, getFormat(a, d).signed ? 2 : 1);
   for (;;) {
     for (const d of ds) if (!frozen.has(d.key) && !lowerable(d)) frozen.add(d.key);
-    const open = ds.filter((d) => !frozen.has(d.key));
-    if (open.length === 0) break;
-    // Under `params` the activations are only a tie-break: once no weight or bias can shrink, a
-    // further step saves no parameter memory and only spends budget (on ResNet-8, seed 0, the last
-    // 22 steps lowered the last block's activations to 3-4 bits and cost 0.30 pp of top-1 on the
-    // 10,000 test images, at the same parameter compression).
-    if (o.objective === 'params' && open.every((d) => d.kind === 'input' || d.kind === 'output')) {
-      log.push(`step ${step}: no weight or bias can be lowered within the budget; activations stay as they are`);
+    // Under `params` a step on an activation saves no parameter memory and only spends budget, so
+    // activations keep the word length the fast start gave them. When they were candidates (their
+    // tiny cost a tie-break) they won whenever their KL rose less than a weight's: on vgg_bn
+    // (seed 2) the last 60 steps saved 0.5 % of the parameter bits and took agreement with float
+    // on the 10,000 test images from 98.97 % to 98.24 %.
+    const open = ds.filter((d) => !frozen.has(d.key) && !(o.objective === 'params' && (d.kind === 'input' || d.kind === 'output')));
+    if (open.length === 0) {
+      if (o.objective === 'params') log.push(`step ${step}: no weight or bias can be lowered within the budget; activations stay as they are`);
       break;
     }
     const order = open.sort((x, y) => (lastScore.get(y.key) ?? Infinity) - (lastScore.get(x.key) ?? Infinity));
@@ -207,7 +232,7 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
       log.push(`re-tune: ${d.key} rounded to nearest`);
     }
   }
-  return { assignment: a, steps: step, evaluations, validationDrop: drop(cur.valid), log };
+  return { assignment: a, steps: step, evaluations, validationDrop: drop(cur.valid), referenceKl: o.referenceBits === null ? null : refKl, log };
 }
 
 const fmt = (f: FxFormat) => `${f.signed ? 's' : 'u'}${f.wl}.${f.fl}`;

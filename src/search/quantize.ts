@@ -35,6 +35,11 @@ export interface QuantizeModelOptions {
   /** Fixed word length for every data structure (`--uniform N`); skips any search. */
   uniformBits?: number;
   maxDrop: number;
+  /**
+   * FxP-QNet only: the result may be no less faithful (mean KL to the float model on the validation
+   * images) than the uniform network of this many bits; 0 turns the bound off. Default 8.
+   */
+  referenceBits?: number;
   minBits: number;
   startBits: number;
   objective: Objective;
@@ -48,6 +53,9 @@ export interface QuantizeModelOptions {
 
 export interface QuantizeModelResult { graph: Graph; q: QGraph; file: FxpFile; report: QuantReport }
 
+/** The uniform network FxP-QNet results are held to by default: the usual 8-bit deployment. */
+export const DEFAULT_REFERENCE_BITS = 8;
+
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 export function checkOptions(o: QuantizeModelOptions): void {
@@ -59,6 +67,7 @@ export function checkOptions(o: QuantizeModelOptions): void {
   if (!Number.isInteger(o.minBits) || o.minBits < 1) throw new FxpqError(`--min-bits must be a positive integer, got ${o.minBits}`);
   if (o.minBits > o.startBits) throw new FxpqError(`--min-bits ${o.minBits} is above --start-bits ${o.startBits}`);
   if (o.uniformBits !== undefined && (!Number.isInteger(o.uniformBits) || o.uniformBits < 2 || o.uniformBits > 32)) throw new FxpqError(`--uniform must be an integer in 2..32, got ${o.uniformBits}`);
+  if (o.referenceBits !== undefined && (!Number.isInteger(o.referenceBits) || o.referenceBits < 0 || o.referenceBits > 32 || o.referenceBits === 1)) throw new FxpqError(`--reference-bits must be 0 (off) or an integer in 2..32, got ${o.referenceBits}`);
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64)) throw new FxpqError(`--workers must be an integer in 1..64, got ${o.workers}`);
   if (!Number.isInteger(o.seed)) throw new FxpqError(`--seed must be an integer, got ${o.seed}`);
 }
@@ -138,6 +147,8 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   let searchKl: number | null = null;
   let validKl: number | null = null;
   let validErrors = 0;
+  let referenceKl: number | null = null;
+  const referenceBits = o.referenceBits ?? DEFAULT_REFERENCE_BITS;
   let searchErrors = 0;
   try {
     if (o.uniformBits !== undefined) {
@@ -153,10 +164,11 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       extra.ristretto_bits = rr.bits;
     } else {
       const res = await fxpqnetSearch(fg, stats, backend, baselineErrors, {
-        maxDrop: o.maxDrop, searchBaselineErrors, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+        maxDrop: o.maxDrop, referenceBits: referenceBits || null, searchBaselineErrors, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
         onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
       });
       assignment = res.assignment;
+      referenceKl = res.referenceKl;
       extra.search_steps = res.steps;
       extra.evaluations = res.evaluations;
       log = res.log;
@@ -179,7 +191,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const seconds = (performance.now() - t0) / 1000;
   const method = o.uniformBits !== undefined ? 'uniform' : o.method;
   const options = {
-    method, bits: o.uniformBits ?? null, rounding: o.rounding ?? 'gptq', max_drop: o.maxDrop, min_bits: o.minBits, start_bits: o.startBits, objective: o.objective, seed: o.seed,
+    method, bits: o.uniformBits ?? null, rounding: o.rounding ?? 'gptq', max_drop: o.maxDrop, reference_bits: fxpSearch ? referenceBits : null, min_bits: o.minBits, start_bits: o.startBits, objective: o.objective, seed: o.seed,
     calib: { file: o.calib, sha256: sha256(o.calib), images: cal.count, scale: o.calibScale ?? null, labels: o.calibLabels ?? null },
   };
   const file = toFxpFile(q, {
@@ -194,6 +206,8 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       max_drop: o.maxDrop, search_images: sIdx.length, validation_images: nV, validation_indices: vIdx,
       validation_drop: (100 * (validErrors - baselineErrors)) / nV,
       search_drop: (100 * (searchErrors - searchBaselineErrors)) / sIdx.length, search_kl: searchKl, validation_kl: validKl,
+      // Only FxP-QNet is held to the reference network's fidelity.
+      reference: fxpSearch && referenceBits ? { bits: referenceBits, validation_kl: referenceKl } : null,
     },
     options,
     rounding: {

@@ -17,6 +17,7 @@ export interface QuantizeArgs {
   uniform?: number;
   method: string;
   maxDrop: number;
+  referenceBits: number;
   minBits: number;
   startBits: number;
   objective: string;
@@ -40,7 +41,7 @@ export function printReport(r: QuantReport): void {
 export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
   const res = await quantizeModel({
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels, uniformBits: a.uniform,
-    method: a.method as Method, maxDrop: a.maxDrop, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding, seed: a.seed, workers: a.workers,
+    method: a.method as Method, maxDrop: a.maxDrop, referenceBits: a.referenceBits, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding, seed: a.seed, workers: a.workers,
     onProgress: stageBars(!a.json, (stage) => (stage === 'search' ? 'data structures settled' : 'images')),
   });
   writeFolderAtomic(a.out, {
