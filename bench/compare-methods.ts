@@ -4,7 +4,7 @@
  * Fashion-MNIST IDX files are on the machine (bench/fashion-mnist.ts), also top-1 and agreement
  * with the float model on all 10,000 test images: on 1,000 images one image is 0.1 pp, and single
  * differences between methods are mostly noise.
- *   npm run build && node dist/bench/compare-methods.js [--write] [--models lenet5,vgg_bn] [--methods LABEL,...]
+ *   npm run build && node dist/bench/compare-methods.js [--write] [--models lenet5,vgg_bn] [--methods 'LABEL;...']
  * --write puts the table into models/README.md under "## FxP-QNet against the baselines"; with
  * --methods (labels as in the table) only those rows are measured and replaced, the others kept.
  */
@@ -29,7 +29,9 @@ const configs: { label: string; o: Partial<QuantizeModelOptions> }[] = [
   { label: 'uniform (smallest within budget)', o: { method: 'uniform' } },
   { label: 'ristretto', o: { method: 'ristretto' } },
 ];
-const onlyMethods = arg('--methods')?.split(',');
+// Labels hold commas, so the list is separated by semicolons.
+const onlyMethods = arg('--methods')?.split(';');
+for (const m of onlyMethods ?? []) if (!configs.some((c) => c.label === m)) throw new Error(`--methods: no row is labelled '${m}'`);
 const full = fashionMnistTest();
 if (!full) console.log('the Fashion-MNIST IDX files are not on this machine: no 10,000-image columns');
 const pct = (x: number) => `${x.toFixed(2)} %`;

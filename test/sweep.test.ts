@@ -110,6 +110,7 @@ describe('fxpq sweep', () => {
       [['--target', 'stratix'], 'stratix'],
       [['--test-labels', 'models/data/test_y.npy'], '--test-labels needs --test'],
       [['--clock', '-5'], '--clock must be a positive number'],
+      [['--reference-bits', '-8'], '--reference-bits must be 0 (off) or an integer in 2..32, got -8'],
     ] as [string[], string][]) {
       const r = fxpq(...base, ...args);
       expect(r.code, args.join(' ')).not.toBe(0);

@@ -150,6 +150,7 @@ await yargs(hideBin(process.argv))
     .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the searches may use' })
     .option('start-bits', { type: 'number', default: 16, describe: 'Word length the searches start at' })
     .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the FxP-QNet searches minimise' })
+    .option('reference-bits', { type: 'number', default: 8, describe: 'FxP-QNet searches: never less faithful (mean KL on the held-back images) than every data structure at N bits; 0 = off' })
     .option('rounding', { type: 'string', default: 'gptq', choices: ['gptq', 'nearest'], describe: 'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('workers', { type: 'number', describe: 'Threads: configurations run side by side (default: 2)' })
@@ -159,7 +160,7 @@ await yargs(hideBin(process.argv))
   run((a) => sweepCommand({
     model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], test: a.test, testLabels: a['test-labels'],
     testScale: a['test-scale'], testLimit: a['test-limit'], target: a.target, macs: a.macs, clock: a.clock, uniformBits: a['uniform-bits'], maxDrops: a['max-drops'],
-    ristretto: a.ristretto, chooseDrop: a['choose-drop'], seed: a.seed, minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding,
+    ristretto: a.ristretto, chooseDrop: a['choose-drop'], seed: a.seed, minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, referenceBits: a['reference-bits'],
     workers: a.workers, cache: a.cache as string | false, out: a.out, json: a.json,
   })))
   .command('run [model]', 'The whole flow on one model (default: the bundled LeNet-5): quantize, generate RTL, simulate, co-simulate a sample, estimate, report', (y) => y

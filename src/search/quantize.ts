@@ -67,9 +67,13 @@ export function checkOptions(o: QuantizeModelOptions): void {
   if (!Number.isInteger(o.minBits) || o.minBits < 1) throw new FxpqError(`--min-bits must be a positive integer, got ${o.minBits}`);
   if (o.minBits > o.startBits) throw new FxpqError(`--min-bits ${o.minBits} is above --start-bits ${o.startBits}`);
   if (o.uniformBits !== undefined && (!Number.isInteger(o.uniformBits) || o.uniformBits < 2 || o.uniformBits > 32)) throw new FxpqError(`--uniform must be an integer in 2..32, got ${o.uniformBits}`);
-  if (o.referenceBits !== undefined && (!Number.isInteger(o.referenceBits) || o.referenceBits < 0 || o.referenceBits > 32 || o.referenceBits === 1)) throw new FxpqError(`--reference-bits must be 0 (off) or an integer in 2..32, got ${o.referenceBits}`);
+  if (o.referenceBits !== undefined) checkReferenceBits(o.referenceBits);
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64)) throw new FxpqError(`--workers must be an integer in 1..64, got ${o.workers}`);
   if (!Number.isInteger(o.seed)) throw new FxpqError(`--seed must be an integer, got ${o.seed}`);
+}
+
+export function checkReferenceBits(n: number): void {
+  if (!Number.isInteger(n) || n < 0 || n > 32 || n === 1) throw new FxpqError(`--reference-bits must be 0 (off) or an integer in 2..32, got ${n}`);
 }
 
 function subset(imgs: Images, idx: number[], shape: number[]): Float64Array {

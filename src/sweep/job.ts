@@ -24,6 +24,8 @@ export interface QuantJob {
   startBits: number;
   objective: Objective;
   rounding?: Rounding;
+  /** FxP-QNet's reference word length (quantizeModel's referenceBits; 0 = off). */
+  referenceBits?: number;
   /** Threads the search may use inside this job (1 when the sweep runs jobs side by side). */
   workers: number;
 }
@@ -42,7 +44,7 @@ export async function runQuantJob(j: QuantJob, onProgress?: (stage: string, done
   const res = await quantizeModel({
     model: j.model, calib: j.calib, calibScale: j.calibScale, calibLabels: j.calibLabels,
     method: c.method, uniformBits: c.uniformBits, maxDrop: c.maxDrop, minBits: j.minBits, startBits: j.startBits,
-    objective: j.objective, rounding: j.rounding, seed: j.seed, workers: j.workers, onProgress,
+    objective: j.objective, rounding: j.rounding, referenceBits: j.referenceBits, seed: j.seed, workers: j.workers, onProgress,
   });
   let test: QuantJobResult['test'] = null;
   if (j.test) {

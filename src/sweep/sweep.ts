@@ -1,4 +1,4 @@
-import type { Rounding } from '../search/quantize.js';
+import { DEFAULT_REFERENCE_BITS, type Rounding } from '../search/quantize.js';
 import { basename } from 'node:path';
 import { FxpqError } from '../errors.js';
 import { calibrations, estimatePlan } from '../estimate/estimate.js';
@@ -32,6 +32,8 @@ export interface SweepOptions {
   startBits: number;
   objective: Objective;
   rounding?: Rounding;
+  /** FxP-QNet's reference word length (quantizeModel's referenceBits; 0 = off; default 8). */
+  referenceBits?: number;
   /** Threads: independent configurations run side by side. */
   workers: number;
   cacheDir: string | null;
@@ -155,6 +157,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     calibLabels: o.calibLabels ? fileHash(o.calibLabels) : null,
     test: o.test ? { data: fileHash(o.test.data), labels: o.test.labels ? fileHash(o.test.labels) : null, scale: o.test.scale ?? null, limit: o.test.limit ?? null } : null,
     seed: o.seed, minBits: o.minBits, startBits: o.startBits, objective: o.objective, rounding: o.rounding ?? 'gptq',
+    referenceBits: o.referenceBits ?? DEFAULT_REFERENCE_BITS,
   };
   const keys = o.configs.map((c) => contentKey({ ...inputs, config: { method: c.method, uniformBits: c.uniformBits ?? null, maxDrop: c.maxDrop } }));
   const results: (QuantJobResult | null)[] = keys.map((k) => cache.get<QuantJobResult>(k));
@@ -173,7 +176,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   const jobs: QuantJob[] = todo.map((i) => ({
     model: o.model, calib: o.calib, calibScale: o.calibScale, calibLabels: o.calibLabels,
     test: o.test ?? null, floatPredictions: floatPred, config: o.configs[i], seed: o.seed,
-    minBits: o.minBits, startBits: o.startBits, objective: o.objective, rounding: o.rounding,
+    minBits: o.minBits, startBits: o.startBits, objective: o.objective, rounding: o.rounding, referenceBits: o.referenceBits,
     // A lone search may use every thread itself; side by side, one each.
     workers: todo.length === 1 ? o.workers : 1,
   }));

@@ -6,7 +6,7 @@ import { parseScale } from '../../io/dataset.js';
 import { sweepHtml } from '../../report/html.js';
 import { defaultWorkers } from '../../search/backend.js';
 import type { Objective } from '../../search/structures.js';
-import type { Rounding } from '../../search/quantize.js';
+import { checkReferenceBits, type Rounding } from '../../search/quantize.js';
 import { DEFAULT_CHOICE, DEFAULT_SWEEP_MACS, numberList, sweepConfigs } from '../../sweep/configs.js';
 import { runSweep, type SweepResult } from '../../sweep/sweep.js';
 import { TARGETS, type Target } from '../../synth/yosys.js';
@@ -17,7 +17,7 @@ export interface SweepArgs {
   model: string; calib: string; calibScale?: string; calibLabels?: string;
   test?: string; testLabels?: string; testScale?: string; testLimit?: number;
   target: string; macs?: string; clock: number; uniformBits?: string; maxDrops?: string; ristretto: boolean;
-  chooseDrop: number; seed: number; minBits: number; startBits: number; objective: string; rounding: string;
+  chooseDrop: number; seed: number; minBits: number; startBits: number; objective: string; rounding: string; referenceBits: number;
   workers?: number; cache: string | false; out?: string; json: boolean;
 }
 
@@ -34,6 +34,7 @@ export function printSweep(s: SweepResult): void {
 export async function sweepCommand(a: SweepArgs): Promise<void> {
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
   if (a.testLabels && !a.test) throw new FxpqError('--test-labels needs --test');
+  checkReferenceBits(a.referenceBits);
   const configs = sweepConfigs({
     uniformBits: numberList(a.uniformBits, '--uniform-bits') ?? DEFAULT_CHOICE.uniformBits,
     maxDrops: numberList(a.maxDrops, '--max-drops') ?? DEFAULT_CHOICE.maxDrops,
@@ -44,7 +45,7 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels,
     test: a.test ? { data: a.test, labels: a.testLabels, scale: parseScale(a.testScale), limit: a.testLimit } : undefined,
     configs, macs: numberList(a.macs, '--macs') ?? DEFAULT_SWEEP_MACS, target: a.target as Target, clockMhz: a.clock,
-    seed: a.seed, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding,
+    seed: a.seed, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding, referenceBits: a.referenceBits,
     workers: a.workers ?? defaultWorkers(), cacheDir: a.cache === false ? null : a.cache, chooseDrop: a.chooseDrop,
     onProgress: (done) => bar.update(done),
   });
