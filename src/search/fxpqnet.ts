@@ -87,7 +87,8 @@ export async function bestFraction(backend: Backend, base: Assignment, d: DataSt
 /**
  * FxP-QNet as reconstructed in docs/fxpqnet.md:
  *  1. every data structure starts at `startBits` with the max-rule fraction length;
- *  2. a fast start lowers all word lengths together while no top-1 prediction changes;
+ *  2. a fast start lowers all word lengths together while no top-1 prediction changes (and the
+ *     validation KL stays within the reference bound);
  *  3. greedy gradual adaptation: each step lowers by one bit the data structure with the best
  *     ratio of memory saved to added prediction error (mean KL divergence to the float teacher
  *     on the search images), choosing its fraction length among {fl-1, fl, fl-2} by the same
