@@ -76,16 +76,18 @@ for (const z of cnns) {
     const p = l.map((x) => x.params), t = l.map((x) => x.top1), ag = l.map((x) => x.agree);
     rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(l.map((x) => x.overall)).toFixed(2)}x | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${mean(ag).toFixed(2)} % (${ag.map((x) => x.toFixed(full ? 2 : 1)).join(', ')}) | ${fe!.top1!.toFixed(2)} % |`);
   }
-  // Paired on the same seed and test images: FxP-QNet's top-1 minus each baseline's.
-  for (const m of methods[0].label.startsWith('fxpqnet') ? methods.slice(1) : []) {
-    const d = res.get(methods[0].label)!.map((x, i) => x.top1 - res.get(m.label)![i].top1);
-    diffs.push(`${z.name}: FxP-QNet minus ${m.label}: ${mean(d) >= 0 ? '+' : ''}${mean(d).toFixed(2)} pp on average (per seed ${d.map((x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`).join(', ')}; standard error of the mean ${(sd(d) / Math.sqrt(d.length)).toFixed(2)} pp)`);
+  // Paired on the same seed and test images: FxP-QNet's top-1, then its agreement with float,
+  // minus each baseline's. Agreement counts every changed prediction, so it separates the methods'
+  // fidelity far more finely than top-1, where most changes cancel.
+  const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`;
+  const paired = (key: 'top1' | 'agree') => (methods[0].label.startsWith('fxpqnet') ? methods.slice(1) : []).map((m) => ({
+    m, d: res.get(methods[0].label)!.map((x, i) => x[key] - res.get(m.label)![i][key]),
+  }));
+  for (const { m, d } of paired('top1')) {
+    diffs.push(`${z.name}: FxP-QNet minus ${m.label}: ${signed(mean(d))} pp on average (per seed ${d.map(signed).join(', ')}; standard error of the mean ${(sd(d) / Math.sqrt(d.length)).toFixed(2)} pp)`);
   }
-  // Agreement with float, paired the same way: every changed prediction counts, so it separates
-  // the methods' fidelity far more finely than top-1, where most changes cancel.
-  for (const m of methods[0].label.startsWith('fxpqnet') ? methods.slice(1) : []) {
-    const d = res.get(methods[0].label)!.map((x, i) => x.agree - res.get(m.label)![i].agree);
-    diffs.push(`${z.name}: FxP-QNet agreement with float minus ${m.label}'s: ${mean(d) >= 0 ? '+' : ''}${mean(d).toFixed(2)} pp on average (per seed ${d.map((x) => `${x >= 0 ? '+' : ''}${x.toFixed(2)}`).join(', ')})`);
+  for (const { m, d } of paired('agree')) {
+    diffs.push(`${z.name}: FxP-QNet agreement with float minus ${m.label}'s: ${signed(mean(d))} pp on average (per seed ${d.map(signed).join(', ')})`);
   }
   if (full) diffs.push(`${z.name}: top-1 per seed on the first 1,000 of these images (\`data/test_x.npy\`): ${methods.map((m) => `${m.label} ${res.get(m.label)!.map((x) => x.first.toFixed(1)).join(', ')}`).join('; ')}`);
   // Per seed: does FxP-QNet compress more than both baselines at no lower top-1? (Only when both ran.)

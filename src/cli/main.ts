@@ -3,6 +3,7 @@ import chalk from 'chalk';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { FxpqError } from '../errors.js';
+import { DEFAULT_REFERENCE_BITS } from '../search/quantize.js';
 import { cosimCommand } from './commands/cosim.js';
 import { estimateCommand } from './commands/estimate.js';
 import { evalCommand } from './commands/eval.js';
@@ -63,7 +64,7 @@ await yargs(hideBin(process.argv))
     .option('method', { type: 'string', default: 'fxpqnet', choices: ['fxpqnet', 'uniform', 'ristretto'], describe: 'fxpqnet search, smallest uniform word length, or the Ristretto baseline' })
     .option('uniform', { type: 'number', describe: 'No search: every data structure at N bits, fraction lengths by the max rule' })
     .option('max-drop', { type: 'number', default: 1, describe: 'Allowed top-1 drop in percentage points, checked on both halves of the calibration images (search and held-back)' })
-    .option('reference-bits', { type: 'number', default: 8, describe: 'fxpqnet: never less faithful (mean KL to the float model on the held-back images) than every data structure at N bits; 0 = off' })
+    .option('reference-bits', { type: 'number', default: DEFAULT_REFERENCE_BITS, describe: 'fxpqnet: never less faithful (mean KL to the float model on the held-back images) than every data structure at N bits; 0 = off' })
     .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the search may use' })
     .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
     .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the search minimises' })
@@ -150,7 +151,7 @@ await yargs(hideBin(process.argv))
     .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the searches may use' })
     .option('start-bits', { type: 'number', default: 16, describe: 'Word length the searches start at' })
     .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the FxP-QNet searches minimise' })
-    .option('reference-bits', { type: 'number', default: 8, describe: 'FxP-QNet searches: never less faithful (mean KL on the held-back images) than every data structure at N bits; 0 = off' })
+    .option('reference-bits', { type: 'number', default: DEFAULT_REFERENCE_BITS, describe: 'FxP-QNet searches: never less faithful (mean KL on the held-back images) than every data structure at N bits; 0 = off' })
     .option('rounding', { type: 'string', default: 'gptq', choices: ['gptq', 'nearest'], describe: 'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('workers', { type: 'number', describe: 'Threads: configurations run side by side (default: 2)' })

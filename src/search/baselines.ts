@@ -3,7 +3,7 @@ import type { ValueStats } from '../quant/calibrate.js';
 import type { FusedGraph } from '../quant/fuse.js';
 import type { Backend } from './backend.js';
 import { uniformAssignment as maxRuleAssignment } from '../quant/uniform.js';
-import { dataStructures, getFormat, withFormat } from './structures.js';
+import { dataStructures, getFormat, isActivation, withFormat } from './structures.js';
 
 async function within(b: Backend, a: Assignment, baselineErrors: number, maxDrop: number): Promise<boolean> {
   const [v] = await b.evaluate([{ set: 'valid', a, from: 0, abortAbove: Infinity }]);
@@ -36,7 +36,7 @@ export async function ristrettoSearch(fg: FusedGraph, stats: Map<string, ValueSt
   const parts: Record<string, typeof ds> = {
     conv: ds.filter((d) => (d.kind === 'weights' || d.kind === 'bias') && kindOf(d.layer) === 'conv'),
     fc: ds.filter((d) => (d.kind === 'weights' || d.kind === 'bias') && kindOf(d.layer) === 'dense'),
-    activations: ds.filter((d) => d.kind === 'input' || d.kind === 'output'),
+    activations: ds.filter(isActivation),
   };
   const setPart = (a: Assignment, part: typeof ds, wl: number): Assignment => {
     for (const d of part) {

@@ -6,7 +6,7 @@ import type { FusedGraph } from '../quant/fuse.js';
 import { uniformAssignment as maxRuleAssignment } from '../quant/uniform.js';
 import type { Backend, EvalJob } from './backend.js';
 import type { Score } from './evaluator.js';
-import { CostModel, type DataStructure, dataStructures, getFormat, type Objective, withFormat } from './structures.js';
+import { CostModel, type DataStructure, dataStructures, getFormat, isActivation, type Objective, withFormat } from './structures.js';
 
 export interface SearchOptions {
   /** Allowed top-1 drop in percentage points on the validation images. */
@@ -166,7 +166,7 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     // tiny cost a tie-break) they won whenever their KL rose less than a weight's: on vgg_bn
     // (seed 2) the last 60 steps saved 0.5 % of the parameter bits and took agreement with float
     // on the 10,000 test images from 98.97 % to 98.24 %.
-    const open = ds.filter((d) => !frozen.has(d.key) && !(o.objective === 'params' && (d.kind === 'input' || d.kind === 'output')));
+    const open = ds.filter((d) => !frozen.has(d.key) && !(o.objective === 'params' && isActivation(d)));
     if (open.length === 0) {
       if (o.objective === 'params') log.push(`step ${step}: no weight or bias can be lowered within the budget; activations stay as they are`);
       break;

@@ -32,6 +32,9 @@ export function dataStructures(fg: FusedGraph): DataStructure[] {
   return ds;
 }
 
+/** The input image and layer outputs: tensors of one inference, not stored parameters. */
+export const isActivation = (d: DataStructure): boolean => d.kind === 'input' || d.kind === 'output';
+
 export function getFormat(a: Assignment, d: DataStructure): FxFormat {
   if (d.kind === 'input') return a.input;
   return a.layers[d.layer!][d.kind]!;
