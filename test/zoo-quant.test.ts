@@ -14,11 +14,12 @@ const dir = tempDir();
 const X = 'models/data/test_x.npy', Y = 'models/data/test_y.npy';
 
 /** Heavy work runs in CLI subprocesses, as a user runs it (and so vitest's worker stays responsive). */
-async function top1(model: string): Promise<number> {
+async function evalJson(model: string): Promise<{ top1: number; ties: number }> {
   const r = await fxpqAsync('eval', model, '--data', X, '--labels', Y, '--json');
   expect(r.code, r.stderr).toBe(0);
-  return JSON.parse(r.stdout).top1;
+  return JSON.parse(r.stdout);
 }
+const top1 = async (model: string) => (await evalJson(model)).top1;
 async function quantize(model: string, bits: number): Promise<string> {
   const out = join(dir, `${model.replace(/\W/g, '_')}-${bits}`);
   const r = await fxpqAsync('quantize', model, '--calib', 'models/data/calib_x.npy', '--uniform', String(bits), '--out', out, '--json');
@@ -44,6 +45,18 @@ describe('uniform quantization of the zoo, measured by the integer reference on 
       let maxErr = 0, maxAbs = 0;
       for (let i = 0; i < yq.length; i++) { maxErr = Math.max(maxErr, Math.abs(toReal(yq[i], outF) - yf[i])); maxAbs = Math.max(maxAbs, Math.abs(yf[i])); }
       expect(maxErr / maxAbs).toBeLessThan(0.02);
+      if (z.name !== 'lenet5') return;
+      // Its 8-bit logits step by 0.25, so some images tie: eval's count equals the rows whose two
+      // largest integer logits, sorted here, are equal.
+      const all = loadImages(X, g.input.shape);
+      const y8 = runQGraph(readFxpFile(q8).q, all.data, all.count).output;
+      let ties = 0;
+      for (let b = 0; b < all.count; b++) {
+        const row = Array.from(y8.subarray(b * 10, b * 10 + 10)).sort((u, v) => v - u);
+        if (row[0] === row[1]) ties++;
+      }
+      expect(ties).toBeGreaterThan(0);
+      expect((await evalJson(q8)).ties).toBe(ties);
     });
   }
 });

@@ -50,6 +50,25 @@ export function runGraph(g: Graph, x: Float64Array | Float32Array, batch: number
   return { output: values.get(g.output)!, values: keepAll ? values : undefined };
 }
 
+/**
+ * 1 for each row whose largest value occurs more than once. argmaxRows then takes the first such
+ * class, so the prediction is decided by class order, not by the network: a coarse output format
+ * (uniform 8 on lenet5 gives logits in steps of 0.25) can leave a few percent of images tied.
+ */
+export function tiedRows(y: Float64Array, batch: number): Uint8Array {
+  const n = y.length / batch;
+  const out = new Uint8Array(batch);
+  for (let b = 0; b < batch; b++) {
+    let best = y[b * n], count = 1;
+    for (let i = 1; i < n; i++) {
+      const v = y[b * n + i];
+      if (v > best) { best = v; count = 1; } else if (v === best) count++;
+    }
+    out[b] = count > 1 ? 1 : 0;
+  }
+  return out;
+}
+
 /** Index of the largest value in each row (first one on ties, as numpy.argmax). */
 export function argmaxRows(y: Float64Array, batch: number): Int32Array {
   const n = y.length / batch;

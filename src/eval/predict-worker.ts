@@ -4,6 +4,6 @@ import { type Predictor, predictBatch } from './predict.js';
 /** Runs batches of images for predictAll. */
 const p = workerData as Predictor;
 parentPort!.on('message', (m: { x: Float64Array; n: number }) => {
-  const pred = predictBatch(p, m.x, m.n);
-  parentPort!.postMessage(pred, [pred.buffer as ArrayBuffer]);
+  const r = predictBatch(p, m.x, m.n);
+  parentPort!.postMessage(r, [r.pred.buffer as ArrayBuffer, r.tied.buffer as ArrayBuffer]);
 });

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { argmaxRows, runGraph } from '../engine/run.js';
+import { argmaxRows, runGraph, tiedRows } from '../engine/run.js';
 import { runQGraph } from '../intref/run.js';
 import type { Graph } from '../ir/types.js';
 import type { QGraph } from '../quant/qgraph.js';
@@ -8,9 +8,12 @@ import { workerScript } from '../util/worker-script.js';
 /** A float graph (engine) or a quantized graph (integer reference). */
 export type Predictor = { kind: 'float'; graph: Graph } | { kind: 'int'; q: QGraph };
 
-export function predictBatch(p: Predictor, x: Float64Array, n: number): Int32Array {
+/** Top-1 class per image, and whether its largest output was shared (see tiedRows). */
+export interface Predictions { pred: Int32Array; tied: Uint8Array }
+
+export function predictBatch(p: Predictor, x: Float64Array, n: number): Predictions {
   const y = p.kind === 'float' ? runGraph(p.graph, x, n).output : runQGraph(p.q, x, n).output;
-  return argmaxRows(y, n);
+  return { pred: argmaxRows(y, n), tied: tiedRows(y, n) };
 }
 
 export interface PredictOptions { workers?: number; batch?: number; onProgress?: (done: number) => void }
@@ -19,19 +22,22 @@ export interface PredictOptions { workers?: number; batch?: number; onProgress?:
  * Top-1 predictions for `count` images, on `workers` threads (chunks are handed out as workers
  * free up; the answer does not depend on the worker count).
  */
-export async function predictAll(p: Predictor, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<Int32Array> {
+export async function predictAll(p: Predictor, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<Predictions> {
   const batch = o.batch ?? 32;
   const out = new Int32Array(count);
+  const tied = new Uint8Array(count);
   const chunks = Math.ceil(count / batch);
   const workers = Math.max(1, Math.min(o.workers ?? 1, chunks));
   let done = 0;
   if (workers === 1) {
     for (let s = 0; s < count; s += batch) {
       const n = Math.min(batch, count - s);
-      out.set(predictBatch(p, data.subarray(s * per, (s + n) * per), n), s);
+      const r = predictBatch(p, data.subarray(s * per, (s + n) * per), n);
+      out.set(r.pred, s);
+      tied.set(r.tied, s);
       o.onProgress?.((done += n));
     }
-    return out;
+    return { pred: out, tied };
   }
   let next = 0;
   const pool = Array.from({ length: workers }, () => new Worker(workerScript(import.meta.url, 'predict-worker'), { workerData: p }));
@@ -46,9 +52,10 @@ export async function predictAll(p: Predictor, data: Float64Array, count: number
         const x = data.slice(s * per, (s + n) * per);
         w.postMessage({ x, n }, [x.buffer]);
       };
-      w.on('message', (pred: Int32Array) => {
-        out.set(pred, s);
-        o.onProgress?.((done += pred.length));
+      w.on('message', (r: Predictions) => {
+        out.set(r.pred, s);
+        tied.set(r.tied, s);
+        o.onProgress?.((done += r.pred.length));
         send();
       });
       w.on('error', reject);
@@ -57,5 +64,5 @@ export async function predictAll(p: Predictor, data: Float64Array, count: number
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }
-  return out;
+  return { pred: out, tied };
 }

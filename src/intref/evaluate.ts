@@ -1,4 +1,4 @@
-import { argmaxRows } from '../engine/run.js';
+import { argmaxRows, tiedRows } from '../engine/run.js';
 import type { Images } from '../io/dataset.js';
 import { size } from '../ir/types.js';
 import type { QGraph } from '../quant/qgraph.js';
@@ -9,6 +9,8 @@ export interface IntEvalResult {
   top1: number | null;
   /** Percent of images whose top-1 equals the float model's, or null without it. */
   agreement: number | null;
+  /** Images whose largest integer logit is shared by two or more classes (engine/run.ts tiedRows). */
+  ties: number;
   seconds: number;
   predictions: Int32Array;
 }
@@ -22,9 +24,12 @@ export function evaluateInt(
   const per = size(q.values[q.input].shape);
   const predictions = new Int32Array(imgs.count);
   const t0 = performance.now();
+  let ties = 0;
   for (let s = 0; s < imgs.count; s += batch) {
     const n = Math.min(batch, imgs.count - s);
-    predictions.set(argmaxRows(runQGraph(q, imgs.data.subarray(s * per, (s + n) * per), n).output, n), s);
+    const y = runQGraph(q, imgs.data.subarray(s * per, (s + n) * per), n).output;
+    predictions.set(argmaxRows(y, n), s);
+    ties += tiedRows(y, n).reduce((acc, t) => acc + t, 0);
     opts.onProgress?.(s + n);
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -34,5 +39,5 @@ export function evaluateInt(
     for (let i = 0; i < imgs.count; i++) if (predictions[i] === ref[i]) ok++;
     return (100 * ok) / imgs.count;
   };
-  return { images: imgs.count, top1: share(opts.labels), agreement: share(opts.floatPredictions), seconds, predictions };
+  return { images: imgs.count, top1: share(opts.labels), agreement: share(opts.floatPredictions), ties, seconds, predictions };
 }

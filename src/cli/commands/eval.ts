@@ -30,13 +30,19 @@ const share = (pred: Int32Array, ref?: Int32Array): number | null => {
   return (100 * ok) / pred.length;
 };
 
-async function predict(p: Predictor, imgs: Images, label: string, a: EvalArgs): Promise<{ pred: Int32Array; seconds: number }> {
+async function predict(p: Predictor, imgs: Images, label: string, a: EvalArgs): Promise<{ pred: Int32Array; ties: number; seconds: number }> {
   const bar = new Progress(label, imgs.count, 'images', !a.json);
   const t0 = performance.now();
-  const pred = await predictAll(p, imgs.data, imgs.count, size(imgs.shape), { workers: a.workers ?? defaultWorkers(), onProgress: (d) => bar.update(d) });
+  const r = await predictAll(p, imgs.data, imgs.count, size(imgs.shape), { workers: a.workers ?? defaultWorkers(), onProgress: (d) => bar.update(d) });
   bar.done();
-  return { pred, seconds: (performance.now() - t0) / 1000 };
+  return { pred: r.pred, ties: r.tied.reduce((acc, t) => acc + t, 0), seconds: (performance.now() - t0) / 1000 };
 }
+
+/**
+ * Images whose largest output is shared by two or more classes: the first is taken, so class
+ * order, not the network, decides them. Shown only when there are any.
+ */
+const tiesText = (ties: number, n: number) => (ties ? chalk.yellow(`  ${ties} tied (${((100 * ties) / n).toFixed(2)} %, first class taken)`) : '');
 
 /** Float engine for .onnx; the integer reference (plus agreement with the float model) for .fxp.json. */
 export async function evalCommand(a: EvalArgs): Promise<void> {
@@ -48,11 +54,11 @@ export async function evalCommand(a: EvalArgs): Promise<void> {
   const r = await predict({ kind: 'float', graph: g }, imgs, 'eval', a);
   const top1 = share(r.pred, labels);
   if (a.json) {
-    console.log(JSON.stringify({ images: imgs.count, top1, seconds: r.seconds }));
+    console.log(JSON.stringify({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds }));
     return;
   }
   const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
-  console.log(`${acc}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s)`);
+  console.log(`${acc}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s)`);
 }
 
 async function evalFxp(a: EvalArgs): Promise<void> {
@@ -71,10 +77,10 @@ async function evalFxp(a: EvalArgs): Promise<void> {
   const r = await predict({ kind: 'int', q }, imgs, 'eval (integer)', a);
   const top1 = share(r.pred, labels), agreement = share(r.pred, floatPred);
   if (a.json) {
-    console.log(JSON.stringify({ images: imgs.count, top1, seconds: r.seconds, agreement }));
+    console.log(JSON.stringify({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds, agreement }));
     return;
   }
   const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
   const agree = agreement === null ? '' : `  agreement with float ${agreement.toFixed(2)} %`;
-  console.log(`${acc}${agree}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, integer reference)${note}`);
+  console.log(`${acc}${agree}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, integer reference)${note}`);
 }
