@@ -13,10 +13,14 @@
 import { readFileSync } from 'node:fs';
 import { writeSection } from './readme-section.js';
 import { evaluate } from '../src/eval/evaluate.js';
-import { evaluateInt } from '../src/intref/evaluate.js';
 import { loadImages, loadLabels } from '../src/io/dataset.js';
 import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize.js';
 import { fashionMnistTest } from './fashion-mnist.js';
+import { discordant, mcnemarP, noisyTop1, rmsDiff, sharedTop1 } from './paired.js';
+import { argmaxRows, runGraph, tiedRows } from '../src/engine/run.js';
+import { runQGraph } from '../src/intref/run.js';
+import type { Graph } from '../src/ir/types.js';
+import type { QGraph } from '../src/quant/qgraph.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
@@ -32,6 +36,9 @@ if (full) {
   const bl = loadLabels('models/data/test_y.npy', b, 10);
   if (b.data.some((v, i) => v !== full.images.data[i]) || bl.some((v, i) => v !== full.labels[i])) throw new Error('--test full: data/test_x.npy is not the first 1,000 images of the IDX test split');
 }
+// Every zoo model reads 1x28x28 images.
+const test = full?.images ?? loadImages('models/data/test_x.npy', [1, 28, 28]);
+const labels = full?.labels ?? loadLabels('models/data/test_y.npy', test, 10);
 const maxDrop = Number(arg('--max-drop') ?? 1);
 const base: Omit<QuantizeModelOptions, 'model' | 'method' | 'seed'> = { calib: 'models/data/calib_x.npy', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params' };
 const methods: { label: string; o: Partial<QuantizeModelOptions> }[] = [
@@ -43,38 +50,71 @@ const onlyMethods = arg('--methods')?.split(',');
 if (onlyMethods && process.argv.includes('--write')) throw new Error('--write needs all three methods (no --methods)');
 if (onlyMethods) methods.splice(0, methods.length, ...methods.filter((m) => onlyMethods.some((x) => m.label.startsWith(x))));
 
+/** Logits of the float model, or the real value of the integer reference's, over the test images. */
+function logits(m: { g: Graph } | { q: QGraph }, data: Float64Array, n: number): Float64Array {
+  const out: Float64Array[] = [];
+  for (let s = 0; s < n; s += 100) {
+    const x = data.subarray(s * 784, Math.min(n, s + 100) * 784);
+    const b = Math.min(100, n - s);
+    if ('g' in m) out.push(runGraph(m.g, x, b).output);
+    else out.push(runQGraph(m.q, x, b).output.map((v) => v * 2 ** -m.q.values[m.q.output].format.fl));
+  }
+  const all = new Float64Array(out.reduce((a, o) => a + o.length, 0));
+  let k = 0;
+  for (const o of out) { all.set(o, k); k += o.length; }
+  return all;
+}
+
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => { const m = mean(xs); return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)); };
-const rows = ['| model | method | params compression, mean (min-max) | overall compression, mean | quantized top-1, mean ± sd | top-1 per seed | agreement with float, mean (per seed) | float top-1 |', '|---|---|---|---|---|---|---|---|'];
+const rows = ['| model | method | params compression, mean (min-max) | overall compression, mean | quantized top-1, mean ± sd | top-1 per seed | agreement with float, mean (per seed) | tied images, mean | top-1 with ties shared, mean | float top-1 |', '|---|---|---|---|---|---|---|---|---|---|'];
+const noise: string[] = [];
 const wins: string[] = [];
 const diffs: string[] = [];
 for (const z of cnns) {
-  const res = new Map<string, { params: number; overall: number; top1: number; agree: number; first: number }[]>();
+  const res = new Map<string, { params: number; overall: number; top1: number; agree: number; first: number; ties: number; fair: number; pred: Int32Array }[]>();
+  let noiseSigma: number | null = null;
+  let floatLogits: Float64Array | null = null;
   // The float model and the test images are the same for every seed and method: scored once.
   let fe: ReturnType<typeof evaluate> | null = null;
   for (const seed of seeds) {
     for (const m of methods) {
       const r = await quantizeModel({ ...base, model: `models/${z.file}`, method: 'fxpqnet', seed, ...m.o } as QuantizeModelOptions);
-      const test = full?.images ?? loadImages('models/data/test_x.npy', r.graph.input.shape);
-      const labels = full?.labels ?? loadLabels('models/data/test_y.npy', test, 10);
       fe ??= evaluate(r.graph, test, labels);
-      const ev = evaluateInt(r.q, test, { labels, floatPredictions: fe.predictions });
-      const top1 = ev.top1!;
-      const agree = ev.agreement!;
+      // The integer reference's logits once: top-1, agreement, ties and the tie-shared top-1 all
+      // come from them (as in intref/evaluate.ts).
+      const y = logits({ q: r.q }, test.data, test.count);
+      const ev = { predictions: argmaxRows(y, test.count), ties: tiedRows(y, test.count).reduce((a, t) => a + t, 0) };
+      const share = (ref: Int32Array) => (100 * ev.predictions.reduce((a, p, i) => a + (p === ref[i] ? 1 : 0), 0)) / test.count;
+      const top1 = share(labels);
+      const agree = share(fe.predictions);
+      const fair = sharedTop1(y, labels);
       // The bundled 1,000 images are the first 1,000 of the full split: their top-1 too, for
       // comparison with runs on those alone.
       let first = 0;
       if (full) for (let i = 0; i < 1000; i++) if (ev.predictions[i] === labels[i]) first++;
       const list = res.get(m.label) ?? [];
-      list.push({ params: r.report.compression.params, overall: r.report.compression.overall, top1, agree, first: first / 10 });
+      list.push({ params: r.report.compression.params, overall: r.report.compression.overall, top1, agree, first: first / 10, ties: ev.ties, fair, pred: ev.predictions });
+      // The size of uniform 8's perturbation of the logits, for the noise control below.
+      if (m.label === 'uniform 8' && noiseSigma === null) {
+        floatLogits = logits({ g: r.graph }, test.data, test.count);
+        noiseSigma = rmsDiff(y, floatLogits);
+      }
       res.set(m.label, list);
-      console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x (overall ${r.report.compression.overall.toFixed(2)}x), top-1 ${top1.toFixed(2)} %${full ? ` (first 1,000: ${(first / 10).toFixed(1)} %)` : ''}, agreement ${agree.toFixed(2)} % (${r.report.seconds.toFixed(0)} s)`);
+      console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x (overall ${r.report.compression.overall.toFixed(2)}x), top-1 ${top1.toFixed(2)} %${full ? ` (first 1,000: ${(first / 10).toFixed(1)} %)` : ''}, agreement ${agree.toFixed(2)} %, ${ev.ties} tied, top-1 with ties shared ${fair.toFixed(2)} % (${r.report.seconds.toFixed(0)} s)`);
     }
   }
   for (const m of methods) {
     const l = res.get(m.label)!;
     const p = l.map((x) => x.params), t = l.map((x) => x.top1), ag = l.map((x) => x.agree);
-    rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(l.map((x) => x.overall)).toFixed(2)}x | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${mean(ag).toFixed(2)} % (${ag.map((x) => x.toFixed(full ? 2 : 1)).join(', ')}) | ${fe!.top1!.toFixed(2)} % |`);
+    rows.push(`| ${z.name} | ${m.label} | ${mean(p).toFixed(2)}x (${Math.min(...p).toFixed(2)}-${Math.max(...p).toFixed(2)}) | ${mean(l.map((x) => x.overall)).toFixed(2)}x | ${mean(t).toFixed(2)} ± ${sd(t).toFixed(2)} % | ${t.map((x) => x.toFixed(full ? 2 : 1)).join(', ')} | ${mean(ag).toFixed(2)} % (${ag.map((x) => x.toFixed(full ? 2 : 1)).join(', ')}) | ${mean(l.map((x) => x.ties)).toFixed(0)} | ${mean(l.map((x) => x.fair)).toFixed(2)} % | ${fe!.top1!.toFixed(2)} % |`);
+  }
+  // What a perturbation of the float logits as large as uniform 8's, but random, scores: the
+  // spread of top-1 among networks that are equally faithful, and whether perturbing this model
+  // at all tends to raise its top-1 on these images.
+  if (noiseSigma !== null && floatLogits !== null) {
+    const t = noisyTop1(floatLogits, labels, noiseSigma, 20, 1);
+    noise.push(`${z.name}: float model plus random Gaussian logit noise as large as uniform 8's logit error (σ = ${(noiseSigma as number).toFixed(3)}), 20 draws: top-1 ${mean(t).toFixed(2)} % on average (${Math.min(...t).toFixed(2)}-${Math.max(...t).toFixed(2)} %; float ${fe!.top1!.toFixed(2)} %)`);
   }
   // Paired on the same seed and test images: FxP-QNet's top-1, then its agreement with float,
   // minus each baseline's. Agreement counts every changed prediction, so it separates the methods'
@@ -84,7 +124,11 @@ for (const z of cnns) {
     m, d: res.get(methods[0].label)!.map((x, i) => x[key] - res.get(m.label)![i][key]),
   }));
   for (const { m, d } of paired('top1')) {
-    diffs.push(`${z.name}: FxP-QNet minus ${m.label}: ${signed(mean(d))} pp on average (per seed ${d.map(signed).join(', ')}; standard error of the mean ${(sd(d) / Math.sqrt(d.length)).toFixed(2)} pp)`);
+    // Exact McNemar per seed: how likely a split of the images only one of the two gets right at
+    // least this uneven is when the two are equally accurate.
+    const fl = res.get(methods[0].label)!, bl = res.get(m.label)!;
+    const ps = fl.map((x, i) => { const { onlyA, onlyB } = discordant(x.pred, bl[i].pred, labels); return `${onlyA}/${onlyB}, p ${mcnemarP(onlyA, onlyB).toFixed(2)}`; });
+    diffs.push(`${z.name}: FxP-QNet minus ${m.label}: ${signed(mean(d))} pp on average (per seed ${d.map(signed).join(', ')}; standard error of the mean ${(sd(d) / Math.sqrt(d.length)).toFixed(2)} pp; images only FxP-QNet / only ${m.label} gets right, and the exact McNemar p, per seed: ${ps.join('; ')})`);
   }
   for (const { m, d } of paired('agree')) {
     diffs.push(`${z.name}: FxP-QNet agreement with float minus ${m.label}'s: ${signed(mean(d))} pp on average (per seed ${d.map(signed).join(', ')})`);
@@ -101,6 +145,7 @@ for (const z of cnns) {
 console.log(rows.join('\n'));
 console.log(wins.join('\n'));
 console.log(diffs.join('\n'));
+console.log(noise.join('\n'));
 if (process.argv.includes('--write')) {
   writeSection('models/README.md', full ? 'On the whole test split' : 'Across calibration splits', `Produced by \`node dist/bench/compare-seeds.js ${full ? '--test full ' : ''}--write\`: the comparison above under \`--seed\` ${seeds.join(', ')}. The seed
 decides which half of the 512 calibration images is searched on (and feeds the compensated rounding) and which is held
@@ -110,5 +155,12 @@ Agreement is the share of those images on which the quantized network predicts w
 
 ${rows.join('\n')}
 
-${[...wins, ...diffs].map((w) => `- ${w}`).join('\n')}`);
+${[...wins, ...diffs].map((w) => `- ${w}`).join('\n')}
+
+*Tied images*: images whose largest integer logit is shared by two or more classes; the first class is taken, so
+class order decides them (\`fxpq eval\` reports the count). *Top-1 with ties shared*: a tied image whose label is
+one of its k tied classes counts 1/k, the top-1 expected when class order carries no information. *Noise control*: the float model's logits plus random
+Gaussian noise of the same root-mean-square size as uniform 8's logit error (seed 0), scored on the same images.
+
+${noise.map((w) => `- ${w}`).join('\n')}`);
 }
