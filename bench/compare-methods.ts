@@ -2,8 +2,9 @@
  * FxP-QNet against the uniform and Ristretto baselines on every zoo CNN: compression, float and
  * quantized top-1 on the 1,000 held-out test images (integer reference), and time. Where the
  * Fashion-MNIST IDX files are on the machine (bench/fashion-mnist.ts), also top-1 and agreement
- * with the float model on all 10,000 test images: on 1,000 images one image is 0.1 pp, and single
- * differences between methods are mostly noise.
+ * with the float model on all 10,000 test images (on 1,000 images one image is 0.1 pp, and single
+ * differences between methods are mostly noise), the images whose top logits tie, and top-1 with
+ * those ties broken at random instead of toward the first class.
  *   npm run build && node dist/bench/compare-methods.js [--write] [--models lenet5,vgg_bn] [--methods 'LABEL;...']
  * --write puts the table into models/README.md under "## FxP-QNet against the baselines"; with
  * --methods (labels as in the table) only those rows are measured and replaced, the others kept.
@@ -15,6 +16,7 @@ import { evaluateInt } from '../src/intref/evaluate.js';
 import { loadImages, loadLabels } from '../src/io/dataset.js';
 import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize.js';
 import { fashionMnistTest } from './fashion-mnist.js';
+import { logits, sharedTop1 } from './paired.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
@@ -36,7 +38,7 @@ const full = fashionMnistTest();
 if (!full) console.log('the Fashion-MNIST IDX files are not on this machine: no 10,000-image columns');
 const pct = (x: number) => `${x.toFixed(2)} %`;
 const measured = new Map<string, string>();
-const rows = ['| model | method | params compression | overall compression | float top-1 | quantized top-1 | drop (pp) | top-1 on 10,000 (float) | agreement with float on 10,000 | time |', '|---|---|---|---|---|---|---|---|---|---|'];
+const rows = ['| model | method | params compression | overall compression | float top-1 | quantized top-1 | drop (pp) | top-1 on 10,000 (float) | agreement with float on 10,000 | tied on 10,000 | top-1 on 10,000, ties shared | time |', '|---|---|---|---|---|---|---|---|---|---|---|---|'];
 for (const z of cnns) {
   // The float model's scores on the 10,000 images are the same for every configuration.
   let floatFull: ReturnType<typeof evaluate> | null = null;
@@ -48,11 +50,11 @@ for (const z of cnns) {
     const fl = evaluate(res.graph, test, labels).top1!;
     const q = evaluateInt(res.q, test, { labels }).top1!;
     const r = res.report;
-    let wide = '- | -';
+    let wide = '- | - | - | -';
     if (full) {
       floatFull ??= evaluate(res.graph, full.images, full.labels);
       const qe = evaluateInt(res.q, full.images, { labels: full.labels, floatPredictions: floatFull.predictions });
-      wide = `${pct(qe.top1!)} (${pct(floatFull.top1!)}) | ${pct(qe.agreement!)}`;
+      wide = `${pct(qe.top1!)} (${pct(floatFull.top1!)}) | ${pct(qe.agreement!)} | ${qe.ties} | ${pct(sharedTop1(logits({ q: res.q }, full.images.data, full.images.count), full.labels))}`;
     }
     const row = `| ${z.name} | ${c.label} | ${r.compression.params.toFixed(2)}x | ${r.compression.overall.toFixed(2)}x | ${pct(fl)} | ${pct(q)} | ${(fl - q).toFixed(2)} | ${wide} | ${r.seconds.toFixed(1)} s |`;
     measured.set(`${z.name}|${c.label}`, row);
@@ -86,7 +88,10 @@ The two columns before the time score the same networks on all 10,000 images of 
 is 0.01 pp; the 1,000 are its first images): top-1 with the float model's in brackets, and *agreement*, the share of
 images on which the quantized network predicts what the float network predicts. Agreement is what the search budgets
 (on calibration images) and the steadier measure of how faithful a network is: every changed prediction costs it,
-while top-1 nets the changes that happen to fix a float error against those that break a correct one.
+while top-1 nets the changes that happen to fix a float error against those that break a correct one. *Tied*: images
+whose largest integer logit is shared by two or more classes, where the first class is taken and class order decides
+(\`fxpq eval\` reports the count); *ties shared* counts such an image 1/k when its label is one of the k tied classes,
+the top-1 expected were ties broken at random.
 Each row ran alone on the machine.
 
 ${rows.join('\n')}`);

@@ -7,6 +7,9 @@
  * `--test full` on the whole 10,000-image Fashion-MNIST test split read from its IDX files
  * (bench/fashion-mnist.ts), which resolves differences ten times finer.
  *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--methods fxpqnet,uniform] [--test full] [--max-drop 1] [--write]
+ * Per seed, the exact McNemar test of FxP-QNet against each baseline (images only one of the two
+ * gets right); per method, tied images and top-1 with ties broken at random; per model, a noise
+ * control: the float logits plus random noise as large as uniform 8's logit error.
  * --write puts the table into models/README.md under "## Across calibration splits" (with --test full:
  * "## On the whole test split").
  */
@@ -16,11 +19,8 @@ import { evaluate } from '../src/eval/evaluate.js';
 import { loadImages, loadLabels } from '../src/io/dataset.js';
 import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize.js';
 import { fashionMnistTest } from './fashion-mnist.js';
-import { discordant, mcnemarP, noisyTop1, rmsDiff, sharedTop1 } from './paired.js';
-import { argmaxRows, runGraph, tiedRows } from '../src/engine/run.js';
-import { runQGraph } from '../src/intref/run.js';
-import type { Graph } from '../src/ir/types.js';
-import type { QGraph } from '../src/quant/qgraph.js';
+import { discordant, logits, mcnemarP, noisyTop1, rmsDiff, sharedTop1 } from './paired.js';
+import { argmaxRows, tiedRows } from '../src/engine/run.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
@@ -49,21 +49,6 @@ const methods: { label: string; o: Partial<QuantizeModelOptions> }[] = [
 const onlyMethods = arg('--methods')?.split(',');
 if (onlyMethods && process.argv.includes('--write')) throw new Error('--write needs all three methods (no --methods)');
 if (onlyMethods) methods.splice(0, methods.length, ...methods.filter((m) => onlyMethods.some((x) => m.label.startsWith(x))));
-
-/** Logits of the float model, or the real value of the integer reference's, over the test images. */
-function logits(m: { g: Graph } | { q: QGraph }, data: Float64Array, n: number): Float64Array {
-  const out: Float64Array[] = [];
-  for (let s = 0; s < n; s += 100) {
-    const x = data.subarray(s * 784, Math.min(n, s + 100) * 784);
-    const b = Math.min(100, n - s);
-    if ('g' in m) out.push(runGraph(m.g, x, b).output);
-    else out.push(runQGraph(m.q, x, b).output.map((v) => v * 2 ** -m.q.values[m.q.output].format.fl));
-  }
-  const all = new Float64Array(out.reduce((a, o) => a + o.length, 0));
-  let k = 0;
-  for (const o of out) { all.set(o, k); k += o.length; }
-  return all;
-}
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => { const m = mean(xs); return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1)); };

@@ -4,8 +4,27 @@
  * float model reaches when its logits are perturbed at random by as much as a quantizer perturbs
  * them (no quantizer can be expected to beat that spread by fidelity alone).
  */
-import { argmaxRows } from '../src/engine/run.js';
+import { argmaxRows, runGraph } from '../src/engine/run.js';
+import { runQGraph } from '../src/intref/run.js';
+import type { Graph } from '../src/ir/types.js';
 import { rng } from '../src/onnx/builder.js';
+import type { QGraph } from '../src/quant/qgraph.js';
+
+/** Logits of the float model, or the real value of the integer reference's, over the test images. */
+export function logits(m: { g: Graph } | { q: QGraph }, data: Float64Array, n: number): Float64Array {
+  const per = data.length / n;
+  const out: Float64Array[] = [];
+  for (let s = 0; s < n; s += 100) {
+    const x = data.subarray(s * per, Math.min(n, s + 100) * per);
+    const b = Math.min(100, n - s);
+    if ('g' in m) out.push(runGraph(m.g, x, b).output);
+    else out.push(runQGraph(m.q, x, b).output.map((v) => v * 2 ** -m.q.values[m.q.output].format.fl));
+  }
+  const all = new Float64Array(out.reduce((a, o) => a + o.length, 0));
+  let k = 0;
+  for (const o of out) { all.set(o, k); k += o.length; }
+  return all;
+}
 
 /** Images only `a` gets right (b) and only `b` gets right (c). */
 export function discordant(a: Int32Array, b: Int32Array, labels: Int32Array): { onlyA: number; onlyB: number } {
