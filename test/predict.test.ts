@@ -36,6 +36,13 @@ describe('parallel prediction', () => {
     expect(sortedTies.reduce((u, v) => u + v, 0)).toBeGreaterThan(0);
   });
 
+  it('an error while taking a worker\'s answer rejects instead of hanging', async () => {
+    const g = importOnnxFile('models/lenet5.onnx');
+    const imgs = loadImages('models/data/test_x.npy', g.input.shape, { limit: 40 });
+    const run = predictAll({ kind: 'float', graph: g }, imgs.data, imgs.count, 784, { workers: 2, batch: 16, onProgress: () => { throw new Error('progress failed'); } });
+    await expect(run).rejects.toThrow('progress failed');
+  }, 20000);
+
   it('a tie is the largest value shared, and argmax then takes the first such class', () => {
     const y = Float64Array.from([1, 3, 3, /**/ 2, 1, 0, /**/ 5, 5, 5, /**/ 0, 2, 2.5, /**/ -1, -1, -2]);
     expect(Array.from(tiedRows(y, 5))).toEqual([1, 0, 1, 0, 1]);

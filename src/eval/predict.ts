@@ -52,11 +52,17 @@ export async function predictAll(p: Predictor, data: Float64Array, count: number
         const x = data.slice(s * per, (s + n) * per);
         w.postMessage({ x, n }, [x.buffer]);
       };
+      // A throw in here would otherwise leave this promise pending for good (seen with a worker
+      // script from an older build answering in another shape).
       w.on('message', (r: Predictions) => {
-        out.set(r.pred, s);
-        tied.set(r.tied, s);
-        o.onProgress?.((done += r.pred.length));
-        send();
+        try {
+          out.set(r.pred, s);
+          tied.set(r.tied, s);
+          o.onProgress?.((done += r.pred.length));
+          send();
+        } catch (e) {
+          reject(e);
+        }
       });
       w.on('error', reject);
       send();
