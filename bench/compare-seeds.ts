@@ -19,8 +19,7 @@ import { evaluate } from '../src/eval/evaluate.js';
 import { loadImages, loadLabels } from '../src/io/dataset.js';
 import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize.js';
 import { fashionMnistTest } from './fashion-mnist.js';
-import { discordant, logits, mcnemarP, noisyTop1, rmsDiff, sharedTop1 } from './paired.js';
-import { argmaxRows, tiedRows } from '../src/engine/run.js';
+import { discordant, logits, mcnemarP, noisyTop1, rmsDiff, scoreLogits } from './paired.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
@@ -58,8 +57,8 @@ const wins: string[] = [];
 const diffs: string[] = [];
 for (const z of cnns) {
   const res = new Map<string, { params: number; overall: number; top1: number; agree: number; first: number; ties: number; fair: number; pred: Int32Array }[]>();
-  let noiseSigma: number | null = null;
-  let floatLogits: Float64Array | null = null;
+  // uniform 8's logit error (first seed) and the float logits it was measured against.
+  let noiseRef: { sigma: number; floatLogits: Float64Array } | null = null;
   // The float model and the test images are the same for every seed and method: scored once.
   let fe: ReturnType<typeof evaluate> | null = null;
   for (const seed of seeds) {
@@ -67,13 +66,10 @@ for (const z of cnns) {
       const r = await quantizeModel({ ...base, model: `models/${z.file}`, method: 'fxpqnet', seed, ...m.o } as QuantizeModelOptions);
       fe ??= evaluate(r.graph, test, labels);
       // The integer reference's logits once: top-1, agreement, ties and the tie-shared top-1 all
-      // come from them (as in intref/evaluate.ts).
+      // come from them.
       const y = logits({ q: r.q }, test.data, test.count);
-      const ev = { predictions: argmaxRows(y, test.count), ties: tiedRows(y, test.count).reduce((a, t) => a + t, 0) };
-      const share = (ref: Int32Array) => (100 * ev.predictions.reduce((a, p, i) => a + (p === ref[i] ? 1 : 0), 0)) / test.count;
-      const top1 = share(labels);
-      const agree = share(fe.predictions);
-      const fair = sharedTop1(y, labels);
+      const ev = scoreLogits(y, labels, fe.predictions);
+      const { top1, agreement: agree, shared: fair } = ev;
       // The bundled 1,000 images are the first 1,000 of the full split: their top-1 too, for
       // comparison with runs on those alone.
       let first = 0;
@@ -81,9 +77,9 @@ for (const z of cnns) {
       const list = res.get(m.label) ?? [];
       list.push({ params: r.report.compression.params, overall: r.report.compression.overall, top1, agree, first: first / 10, ties: ev.ties, fair, pred: ev.predictions });
       // The size of uniform 8's perturbation of the logits, for the noise control below.
-      if (m.label === 'uniform 8' && noiseSigma === null) {
-        floatLogits = logits({ g: r.graph }, test.data, test.count);
-        noiseSigma = rmsDiff(y, floatLogits);
+      if (m.label === 'uniform 8' && noiseRef === null) {
+        const floatLogits = logits({ g: r.graph }, test.data, test.count);
+        noiseRef = { sigma: rmsDiff(y, floatLogits), floatLogits };
       }
       res.set(m.label, list);
       console.log(`${z.name} seed ${seed} ${m.label}: params ${r.report.compression.params.toFixed(2)}x (overall ${r.report.compression.overall.toFixed(2)}x), top-1 ${top1.toFixed(2)} %${full ? ` (first 1,000: ${(first / 10).toFixed(1)} %)` : ''}, agreement ${agree.toFixed(2)} %, ${ev.ties} tied, top-1 with ties shared ${fair.toFixed(2)} % (${r.report.seconds.toFixed(0)} s)`);
@@ -97,9 +93,10 @@ for (const z of cnns) {
   // What a perturbation of the float logits as large as uniform 8's, but random, scores: the
   // spread of top-1 among networks that are equally faithful, and whether perturbing this model
   // at all tends to raise its top-1 on these images.
-  if (noiseSigma !== null && floatLogits !== null) {
-    const t = noisyTop1(floatLogits, labels, noiseSigma, 20, 1);
-    noise.push(`${z.name}: float model plus random Gaussian logit noise as large as uniform 8's logit error (σ = ${(noiseSigma as number).toFixed(3)}), 20 draws: top-1 ${mean(t).toFixed(2)} % on average (${Math.min(...t).toFixed(2)}-${Math.max(...t).toFixed(2)} %; float ${fe!.top1!.toFixed(2)} %)`);
+  if (noiseRef !== null) {
+    const { sigma, floatLogits } = noiseRef;
+    const t = noisyTop1(floatLogits, labels, sigma, 20, 1);
+    noise.push(`${z.name}: float model plus random Gaussian logit noise as large as uniform 8's logit error (σ = ${sigma.toFixed(3)}), 20 draws: top-1 ${mean(t).toFixed(2)} % on average (${Math.min(...t).toFixed(2)}-${Math.max(...t).toFixed(2)} %; float ${fe!.top1!.toFixed(2)} %)`);
   }
   // Paired on the same seed and test images: FxP-QNet's top-1, then its agreement with float,
   // minus each baseline's. Agreement counts every changed prediction, so it separates the methods'

@@ -4,7 +4,7 @@
  * float model reaches when its logits are perturbed at random by as much as a quantizer perturbs
  * them (no quantizer can be expected to beat that spread by fidelity alone).
  */
-import { argmaxRows, runGraph } from '../src/engine/run.js';
+import { argmaxRows, runGraph, tiedRows } from '../src/engine/run.js';
 import { runQGraph } from '../src/intref/run.js';
 import type { Graph } from '../src/ir/types.js';
 import { rng } from '../src/onnx/builder.js';
@@ -24,6 +24,20 @@ export function logits(m: { g: Graph } | { q: QGraph }, data: Float64Array, n: n
   let k = 0;
   for (const o of out) { all.set(o, k); k += o.length; }
   return all;
+}
+
+/**
+ * Everything the benches read off one network's logits on labelled test images: predictions,
+ * top-1, agreement with the float predictions, tied images and top-1 with ties shared.
+ */
+export function scoreLogits(y: Float64Array, labels: Int32Array, floatPredictions: Int32Array) {
+  const n = labels.length;
+  const predictions = argmaxRows(y, n);
+  const share = (ref: Int32Array) => (100 * predictions.reduce((a, p, i) => a + (p === ref[i] ? 1 : 0), 0)) / n;
+  return {
+    predictions, top1: share(labels), agreement: share(floatPredictions),
+    ties: tiedRows(y, n).reduce((a, t) => a + t, 0), shared: sharedTop1(y, labels),
+  };
 }
 
 /** Images only `a` gets right (b) and only `b` gets right (c). */
