@@ -4,6 +4,7 @@ import { size } from '../ir/types.js';
 import { actBounds } from '../intref/ops.js';
 import { type AccRange, layerAccRange, reciprocal } from '../quant/accumulator.js';
 import type { QGraph, QLayer } from '../quant/qgraph.js';
+import { Budget, fmtShape, shortName } from '../util/limits.js';
 import { engineCycles, HANDOFF_CYCLES, LOAD_TO_START_CYCLES } from './cycles.js';
 
 /**
@@ -133,7 +134,45 @@ const chw = (shape: number[]): [number, number, number] => {
   if (shape.length === 1) return [shape[0], 1, 1];
   throw new UnsupportedError(`the generator handles [C, H, W] and [C] tensors, not [${shape.join(', ')}]`);
 };
-const divisors = (n: number): number[] => { const d: number[] = []; for (let i = 1; i <= n; i++) if (n % i === 0) d.push(i); return d; };
+const divisors = (n: number): number[] => {
+  const lo: number[] = [], hi: number[] = [];
+  for (let i = 1; i * i <= n; i++) if (n % i === 0) { lo.push(i); if (i * i !== n) hi.push(n / i); }
+  return [...lo, ...hi.reverse()];
+};
+
+/**
+ * Bytes charged per element when a plan is checked against the memory limit, measured on
+ * `fxpq generate` (the most demanding user of a plan): each input element costs about 90 bytes per
+ * test-vector image (8 by default) as hex text; every other activation a float64 in the simulator's
+ * buffer plus 8 images of reference values; every weight its float64 copy and a line of ROM text;
+ * every window tap an int32 in the simulator's address table.
+ */
+export const PLAN_BYTES = { input: 800, activation: 72, weight: 64, tap: 4 } as const;
+
+/**
+ * Checks what a plan for `q` will need against the memory limit before building it: the sizes come
+ * from a .fxp.json, so a small file can declare buffers and ROMs of any size.
+ */
+export function checkPlanMemory(q: QGraph, model = 'model'): void {
+  const plan = `the hardware plan of '${shortName(model)}'`;
+  const budget = new Budget(`${plan} (buffers, weight ROMs, test vectors)`);
+  const inShape = q.values[q.input].shape;
+  budget.take(shapeCount(inShape), PLAN_BYTES.input, `${plan}: the input buffer ${fmtShape(inShape)} with its test vectors`);
+  for (const l of q.layers) {
+    if (l.op.kind === 'flatten') continue;
+    const shape = q.values[l.output].shape;
+    const what = `${plan}: layer '${shortName(l.name)}'`;
+    budget.take(shapeCount(shape), PLAN_BYTES.activation, `${what}: its output buffer ${fmtShape(shape)}`);
+    if (l.op.kind === 'conv' || l.op.kind === 'dense') budget.take(l.op.weight.data.length + l.op.bias.length, PLAN_BYTES.weight, `${what}: its weight ROM`);
+    const inS = q.values[l.inputs[0]].shape;
+    const taps = l.op.kind === 'conv' ? shapeCount(shape.slice(1)) * l.op.weight.shape[2] * l.op.weight.shape[3]
+      : l.op.kind === 'maxpool' || l.op.kind === 'avgpool' ? shapeCount(shape.slice(1)) * l.op.kernel[0] * l.op.kernel[1]
+        : l.op.kind === 'gap' ? shapeCount(inS.slice(1)) : 0;
+    budget.take(taps, PLAN_BYTES.tap, `${what}: its window table`);
+  }
+}
+
+const shapeCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 class UnionFind {
   private p = new Map<string, string>();
@@ -153,6 +192,7 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   for (const [t, v] of Object.entries(q.values)) {
     if (v.shape.some((d) => d < 1)) throw new FxpqError(`tensor '${t}' has the empty shape [${v.shape.join(', ')}]`);
   }
+  checkPlanMemory(q, opts.model);
   // Resolve aliases: flatten output is its input's buffer, viewed as the same [C, H, W].
   const alias = new Map<string, string>();
   const root = (t: string): string => alias.get(t) ?? t;

@@ -33,6 +33,10 @@ export function loadImages(path: string, shape: number[], opts: { scale?: number
     throw new FxpqError(`${path}: shape [${a.shape.join(', ')}] does not match the model input ${want}`);
   }
   if (a.shape[0] === 0) throw new FxpqError(`${path}: holds no images`);
+  // parseNpy guarantees whole dimensions and data of exactly that size; keep the promise visible.
+  if (!Number.isInteger(a.shape[0]) || a.shape[0] < 1 || a.data.length !== a.shape[0] * size(shape)) {
+    throw new FxpqError(`${path}: holds ${a.data.length} values, not a whole number of images of ${want}`);
+  }
   const isFloat = a.dtype === 'float32' || a.dtype === 'float64';
   if (!isFloat && a.dtype !== 'uint8') throw new FxpqError(`${path}: dtype ${a.dtype} is not supported for images (float32 NCHW, or uint8 with --scale)`);
   if (a.dtype === 'uint8' && opts.scale === undefined) throw new FxpqError(`${path}: uint8 images need --scale (for example --scale 1/255)`);

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { FxpqError } from '../errors.js';
 import { type FxFormat, fmtText, maxInt, minInt } from '../fixed/format.js';
@@ -7,6 +7,10 @@ import { size } from '../ir/types.js';
 import { layerAccRange } from '../quant/accumulator.js';
 import type { Activation, QGraph, QLayer, QOp } from '../quant/qgraph.js';
 import { PASS_THROUGH } from '../quant/qgraph.js';
+import { checkAlloc, checkConvWork, checkShape, fmtShape } from '../util/limits.js';
+
+/** Bytes charged per element of one sample's activation (float64 in the integer reference). */
+const ACT_BYTES = 8;
 
 /**
  * The quantized model file (*.fxp.json): the graph, every format, the integer weights and biases
@@ -68,6 +72,17 @@ function b64(a: Int32Array): string {
   for (let i = 0; i < a.length; i++) buf.writeInt32LE(a[i], i * 4);
   return buf.toString('base64');
 }
+/** Bytes that base64 text `s` decodes to, from its length alone (before decoding it). */
+function b64Bytes(s: string): number {
+  let n = 0, pad = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 61) pad++; // '='
+    else if (c !== 32 && c !== 10 && c !== 13 && c !== 9) n++;
+  }
+  return Math.floor(((n + pad) * 3) / 4) - pad;
+}
+
 function unb64(s: string, where: string): Int32Array {
   const buf = Buffer.from(s, 'base64');
   if (buf.length % 4 !== 0 || buf.toString('base64') !== s.replace(/\s/g, '')) throw new FxpqError(`${where}: data is not base64 of little-endian int32 values`);
@@ -114,8 +129,12 @@ const sameFormat = (a: FxFormat, b: FxFormat) => a.wl === b.wl && a.fl === b.fl 
 export function readFxpFile(path: string): LoadedFxp {
   let text: string;
   try {
+    // Read whole: a file larger than the memory limit is refused before it is read.
+    const st = statSync(path);
+    if (st.isFile()) checkAlloc(st.size, 1, `${path}: the file`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof FxpqError) throw e;
     throw new FxpqError(`${path}: cannot read quantized model (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   }
   let json: unknown;
@@ -143,6 +162,8 @@ export function parseFxp(json: unknown, file = 'model.fxp.json'): LoadedFxp {
     throw new FxpqError(`${file}: ${where}: ${issue.message}`);
   }
   const f = r.data;
+  // Shapes are declared by the file: one sample's tensors must fit the memory limit.
+  checkShape(f.input.shape, ACT_BYTES, `${file}: field input.shape: per-sample input ${fmtShape(f.input.shape)}`);
   const values: QGraph['values'] = { [f.input.name]: { shape: f.input.shape, format: f.input.format } };
   const layers: QLayer[] = [];
   const names = new Set<string>();
@@ -169,7 +190,16 @@ export function parseFxp(json: unknown, file = 'model.fxp.json'): LoadedFxp {
     }
     const op = buildOp(L, ins[0].shape, where);
     const shape = outShape(op, ins[0].shape, where);
-    if (shape.join(',') !== L.outputShape.join(',')) throw new FxpqError(`${where} field outputShape: [${L.outputShape}] but the layer computes [${shape}]`);
+    if (shape.join(',') !== L.outputShape.join(',')) throw new FxpqError(`${where} field outputShape: ${fmtShape(L.outputShape)} but the layer computes ${fmtShape(shape)}`);
+    checkShape(shape, ACT_BYTES, `${where} field outputShape: per-sample output ${fmtShape(shape)}`);
+    if (op.kind === 'conv') {
+      const [cout, cinG, kh, kw] = op.weight.shape;
+      checkConvWork({ cout, cinG, kh, kw, inElements: size(ins[0].shape), outPixels: shape[1] * shape[2] }, where);
+    } else if (op.kind === 'maxpool' || op.kind === 'avgpool') {
+      // Work per sample (and the simulator's window table) grows with outputs x window taps.
+      const [kh, kw] = op.kernel;
+      checkAlloc(shape[1] * shape[2] * kh * kw, 4, `${where}: its ${shape[1]}x${shape[2]} outputs of ${kh}x${kw} taps`);
+    }
     if (L.kind === 'add' && ins[1].shape.join(',') !== ins[0].shape.join(',')) throw new FxpqError(`${where} field inputs: operand shapes differ`);
     values[L.output] = { shape, format: L.formats.output };
     const layer: QLayer = { name: L.name, op, inputs: L.inputs, output: L.output };
@@ -211,10 +241,17 @@ function buildOp(L: FileLayer, inShape: number[], where: string): QOp {
       const bF = need(L.formats.bias, where, 'formats.bias');
       const W = need(L.weights, where, 'weights');
       const shape = need(W.shape, where, 'weights.shape');
+      // Sizes before decoding: the declared shape must be affordable and match the data's length.
+      const count = checkShape(shape, 4, `${where} field weights.shape ${fmtShape(shape)}`);
+      const nW = b64Bytes(W.data) / 4;
+      if (Number.isInteger(nW) && nW !== count) throw new FxpqError(`${where} field weights.data: ${nW} values for shape ${fmtShape(shape)}`);
       const data = unb64(W.data, `${where} field weights.data`);
-      if (data.length !== size(shape)) throw new FxpqError(`${where} field weights.data: ${data.length} values for shape [${shape}]`);
+      if (data.length !== size(shape)) throw new FxpqError(`${where} field weights.data: ${data.length} values for shape ${fmtShape(shape)}`);
       checkFits(data, wF, where, 'weights.data');
-      const bias = unb64(need(L.bias, where, 'bias').data, `${where} field bias.data`);
+      const biasText = need(L.bias, where, 'bias').data;
+      const nB = b64Bytes(biasText) / 4;
+      if (Number.isInteger(nB) && nB !== shape[0]) throw new FxpqError(`${where} field bias.data: ${nB} values for ${shape[0]} outputs`);
+      const bias = unb64(biasText, `${where} field bias.data`);
       if (bias.length !== shape[0]) throw new FxpqError(`${where} field bias.data: ${bias.length} values for ${shape[0]} outputs`);
       checkFits(bias, bF, where, 'bias.data');
       const accFl = wF.fl + L.formats.inputs[0].fl;

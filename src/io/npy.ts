@@ -1,5 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { FxpqError } from '../errors.js';
+import { checkAlloc, fmtShape, LimitError, shapeElements } from '../util/limits.js';
 
 export type NpyDtype = 'float32' | 'float64' | 'uint8' | 'int8' | 'int32' | 'int64';
 
@@ -16,16 +17,25 @@ const DESCR: Record<string, NpyDtype> = {
 };
 const BYTES: Record<NpyDtype, number> = { float32: 4, float64: 8, uint8: 1, int8: 1, int32: 4, int64: 8 };
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+/** NumPy writes headers of a few hundred bytes (np.load refuses more than 10,000 by default). */
+export const MAX_NPY_HEADER = 1 << 20;
 
-/** Parses a NumPy .npy file (format 1.0-3.0, C order, little endian). */
+/**
+ * Parses a NumPy .npy file (format 1.0-3.0, C order, little endian). The header is untrusted: every
+ * dimension must be a whole number written in decimal, and the data must be exactly as long as the
+ * shape says, both checked before the float64 copy is allocated (and that copy against the limit).
+ */
 export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   if (buf.length < 10 || MAGIC.some((b, i) => buf[i] !== b)) {
     throw new FxpqError(`${what}: not a NumPy .npy file (bad magic)`);
   }
   const major = buf[6];
+  if (major < 1 || major > 3) throw new FxpqError(`${what}: unsupported .npy format version ${major}.${buf[7]} (1.0 to 3.0 are supported)`);
+  if (major > 1 && buf.length < 12) throw new FxpqError(`${what}: truncated .npy header`);
   const headerLen = major === 1 ? buf[8] | (buf[9] << 8) : new DataView(buf.buffer, buf.byteOffset + 8, 4).getUint32(0, true);
   const headerStart = major === 1 ? 10 : 12;
-  if (buf.length < headerStart + headerLen) throw new FxpqError(`${what}: truncated .npy header`);
+  if (headerLen > MAX_NPY_HEADER) throw new LimitError(`${what}: .npy header of ${headerLen} bytes is longer than the ${MAX_NPY_HEADER} allowed`);
+  if (buf.length < headerStart + headerLen) throw new FxpqError(`${what}: truncated .npy header (it claims ${headerLen} bytes, the file has ${buf.length - headerStart} after the preamble)`);
   const header = new TextDecoder('latin1').decode(buf.subarray(headerStart, headerStart + headerLen));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
@@ -38,13 +48,25 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
     throw new FxpqError(`${what}: unsupported dtype '${descr}' (supported: float32, float64, uint8, int8, int32, int64, little endian)`);
   }
   if (fortran === 'True') throw new FxpqError(`${what}: Fortran-order arrays are not supported; save with np.ascontiguousarray`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
-  const count = shape.reduce((a, b) => a * b, 1);
+  const dimTexts = shapeText.split(',').map((s) => s.trim());
+  if (dimTexts.length > 1 && dimTexts[dimTexts.length - 1] === '') dimTexts.pop(); // "(5,)"
+  if (dimTexts.length === 1 && dimTexts[0] === '') dimTexts.pop(); // "()": a scalar
+  const bad = dimTexts.find((d) => !/^\d+L?$/.test(d));
+  if (bad !== undefined) {
+    throw new FxpqError(`${what}: .npy shape (${shortText(shapeText)}) has the dimension '${shortText(bad)}'; every dimension must be a whole, non-negative number`);
+  }
+  const shape = dimTexts.map((d) => Number(d.replace(/L$/, '')));
+  const count = shapeElements(shape, `${what}: .npy shape`);
   const dataStart = headerStart + headerLen;
   const need = count * BYTES[dtype];
-  if (buf.length - dataStart < need) {
-    throw new FxpqError(`${what}: truncated .npy data (expected ${need} bytes for shape [${shape.join(', ')}], found ${buf.length - dataStart})`);
+  const have = buf.length - dataStart;
+  if (have < need) {
+    throw new FxpqError(`${what}: truncated .npy data (expected ${need} bytes for shape ${fmtShape(shape)}, found ${have})`);
   }
+  if (have > need) {
+    throw new FxpqError(`${what}: .npy data holds ${have} bytes, more than the ${need} of shape ${fmtShape(shape)}`);
+  }
+  checkAlloc(count, 8, `${what}: .npy array of shape ${fmtShape(shape)}`);
   // Copy into an aligned buffer: the data offset inside the file is not guaranteed to be aligned.
   const raw = new Uint8Array(need);
   raw.set(buf.subarray(dataStart, dataStart + need));
@@ -69,12 +91,19 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   return { dtype, shape, data };
 }
 
+const shortText = (t: string): string => (t.length > 40 ? `${t.slice(0, 37)}...` : t);
+
 export function readNpy(path: string, what = path): NpyArray {
+  const cannot = (e: unknown) => new FxpqError(`${what}: cannot read file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
   let buf: Buffer;
   try {
+    // The file is read whole: one larger than the memory limit is refused before it is read.
+    const st = statSync(path);
+    if (st.isFile()) checkAlloc(st.size, 1, `${what}: the file`);
     buf = readFileSync(path);
   } catch (e) {
-    throw new FxpqError(`${what}: cannot read file (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    if (e instanceof FxpqError) throw e;
+    throw cannot(e);
   }
   return parseNpy(buf, what);
 }

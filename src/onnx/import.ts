@@ -4,6 +4,7 @@ import { FxpqError, UnsupportedError } from '../errors.js';
 import { inferShape } from '../ir/shapes.js';
 import type { Graph, Node, Op, PoolGeometry } from '../ir/types.js';
 import { size } from '../ir/types.js';
+import { Budget, checkAlloc, checkConvWork, fmtShape, shapeElements, shortName } from '../util/limits.js';
 import { BATCH_SENTINEL, evalConstNode } from './constfold.js';
 import { Attrs, type ConstTensor, decodeModel, type NodeProto, tensorValues, toNum } from './proto.js';
 
@@ -41,10 +42,15 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
   const graph = model.graph!;
   const opset = readOpset(model.opsetImport ?? [], file);
 
+  // Sizes are declared by the file, so each is checked before it is allocated, and so is the running
+  // total of initializers, folded constants and the activations of one sample (the buffers an
+  // engine needs per image).
+  const budget = new Budget(`${shortName(file)}: the constants and one sample's activations`);
   const consts = new Map<string, ConstTensor>();
   for (const init of graph.initializer ?? []) {
-    const t = tensorValues(init, `initializer '${init.name}'`);
-    checkFinite(t, `initializer '${init.name}'`, file);
+    const what = `initializer '${shortName(init.name ?? '')}'`;
+    const t = tensorValues(init, `${shortName(file)}: ${what}`, budget);
+    checkFinite(t, what, file);
     consts.set(init.name ?? '', t);
   }
 
@@ -54,6 +60,8 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
   }
   const inputName = realInputs[0].name ?? '';
   const inputShape = readInputShape(realInputs[0], file);
+  const inWhat = `${shortName(file)}: input '${shortName(inputName)}' of per-sample shape ${fmtShape(inputShape)}`;
+  budget.take(shapeElements(inputShape, inWhat), ACT_BYTES, inWhat);
   if ((graph.output ?? []).length !== 1) {
     throw new UnsupportedError(`${file}: the graph must have exactly one output, found ${(graph.output ?? []).length}`);
   }
@@ -70,7 +78,7 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     let name = at.nodeName;
     for (let k = 1; usedNames.has(name); k++) name = `${at.nodeName}_${k}`;
     usedNames.add(name);
-    const where = `node '${name}' (${op})`;
+    const where = `node '${shortName(name)}' (${shortName(op, 30)})`;
     if (node.domain && node.domain !== 'ai.onnx') {
       throw new UnsupportedError(`${where}: custom domain '${node.domain}' is not supported; supported ops: ${SUPPORTED_OPS.join(', ')}`);
     }
@@ -84,7 +92,7 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     }
     const dynamic = ins.filter((i) => i !== '' && !consts.has(i));
     if (dynamic.length === 0) {
-      const vals = evalConstNode(node, ins.map((i) => (i === '' ? undefined : consts.get(i))), opset);
+      const vals = evalConstNode(node, ins.map((i) => (i === '' ? undefined : consts.get(i))), opset, budget, shortName(name));
       vals.forEach((v, k) => { if (outs[k]) consts.set(outs[k], v); });
       continue;
     }
@@ -105,7 +113,18 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     };
     const emit = (o: PreOp, inputs: string[] = [ins[0]]): void => {
       const pn: PreNode = { name, op: o, inputs, output: outs[0] };
-      shapes[outs[0]] = o.kind === 'affine' ? [...shapes[inputs[0]]] : inferShape(pn as Node, inputs.map((i) => shapes[i]));
+      const shape = o.kind === 'affine' ? [...shapes[inputs[0]]] : inferShape(pn as Node, inputs.map((i) => shapes[i]));
+      const outWhat = `${where}: its per-sample output ${fmtShape(shape)}`;
+      budget.take(shapeElements(shape, outWhat), ACT_BYTES, outWhat);
+      if (o.kind === 'conv') {
+        const [cout, cinG, kh, kw] = o.weight.shape;
+        checkConvWork({ cout, cinG, kh, kw, inElements: size(shapes[inputs[0]]), outPixels: shape[1] * shape[2] }, where);
+      } else if (o.kind === 'maxpool' || o.kind === 'avgpool') {
+        // Work per sample (and the simulator's window table) grows with outputs x window taps.
+        const [kh, kw] = o.kernel;
+        checkAlloc(shape[1] * shape[2] * kh * kw, 4, `${where}: its ${shape[1]}x${shape[2]} outputs of ${kh}x${kw} taps`);
+      }
+      shapes[outs[0]] = shape;
       pre.push(pn);
     };
     const xShape = shapes[ins[0]] ?? [];
@@ -120,8 +139,8 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
         if (w.dims.length !== 4) throw new UnsupportedError(`${where}: only 2-D convolutions (4-D weights) are supported, weight is [${w.dims}]`);
         const b = c(2);
         const k: [number, number] = [w.dims[2], w.dims[3]];
-        const strides = pair(at.ints('strides', [1, 1])!);
-        const dil = pair(at.ints('dilations', [1, 1])!);
+        const strides = positive(pair(at.ints('strides', [1, 1])!), 'strides', where);
+        const dil = positive(pair(at.ints('dilations', [1, 1])!), 'dilations', where);
         const pads = resolvePads(at, xShape, k, strides, dil, where);
         emit({
           kind: 'conv', weight: { shape: w.dims, data: w.data }, bias: b ? b.data.slice() : new Float64Array(w.dims[0]),
@@ -132,6 +151,7 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
       case 'Gemm': {
         if (at.int('transA', 0) !== 0) throw new UnsupportedError(`${where}: transA=1 is not supported (the batch is the first dimension of A)`);
         const b = needConst(1, 'B (the weight)');
+        if (b.dims.length !== 2) throw new UnsupportedError(`${where}: B (the weight) must be 2-D, got ${fmtShape(b.dims)}`);
         const alpha = at.float('alpha', 1);
         const beta = at.float('beta', 1);
         const transB = at.int('transB', 0) === 1;
@@ -325,6 +345,14 @@ function topoSort(nodes: NodeProto[], consts: Map<string, ConstTensor>, input: s
   return out;
 }
 
+/** Bytes per element charged for an activation of one sample (float64 buffers). */
+const ACT_BYTES = 8;
+
+const positive = (v: [number, number], attr: string, where: string): [number, number] => {
+  if (!v.every((d) => Number.isInteger(d) && d >= 1)) throw new UnsupportedError(`${where}: ${attr} [${v}] must be positive integers`);
+  return v;
+};
+
 const pair = (v: number[]): [number, number] => {
   if (v.length !== 2) throw new UnsupportedError(`only 2-D spatial attributes are supported, got [${v}]`);
   return [v[0], v[1]];
@@ -348,9 +376,9 @@ function resolvePads(at: Attrs, x: number[], k: [number, number], s: [number, nu
 function poolGeometry(at: Attrs, x: number[], where: string): PoolGeometry {
   if (at.int('ceil_mode', 0) !== 0) throw new UnsupportedError(`${where}: ceil_mode=1 is not supported; use floor mode (the PyTorch default)`);
   if (at.int('storage_order', 0) !== 0) throw new UnsupportedError(`${where}: storage_order=1 is not supported`);
-  const kernel = pair(at.ints('kernel_shape', undefined) ?? []);
-  const strides = pair(at.ints('strides', [1, 1])!);
-  const dilations = pair(at.ints('dilations', [1, 1])!);
+  const kernel = positive(pair(at.ints('kernel_shape', undefined) ?? []), 'kernel_shape', where);
+  const strides = positive(pair(at.ints('strides', [1, 1])!), 'strides', where);
+  const dilations = positive(pair(at.ints('dilations', [1, 1])!), 'dilations', where);
   return { kernel, strides, dilations, pads: resolvePads(at, x, kernel, strides, dilations, where), ceilMode: false };
 }
 

@@ -1,5 +1,6 @@
 import onnxProto from 'onnx-proto';
 import { FxpqError, UnsupportedError } from '../errors.js';
+import { type Budget, checkAlloc, fmtShape, shapeElements } from '../util/limits.js';
 
 const { onnx } = onnxProto;
 export type ModelProto = onnxProto.onnx.ModelProto;
@@ -49,33 +50,40 @@ export function decodeModel(buf: Uint8Array, file: string): ModelProto {
   return model;
 }
 
-/** Converts an initializer or Constant value to float64, from raw_data or the typed fields. */
-export function tensorValues(t: TensorProto, what: string): ConstTensor {
+/**
+ * Converts an initializer or Constant value to float64, from raw_data or the typed fields. The
+ * declared dims are untrusted: their element count must match the data actually stored, and the
+ * float64 copy must fit the memory limit, both checked before anything is allocated.
+ */
+export function tensorValues(t: TensorProto, what: string, budget?: Budget): ConstTensor {
   const dims = (t.dims ?? []).map(toNum);
-  const count = dims.reduce((a, b) => a * b, 1);
   const dt = DTYPE[t.dataType ?? 0];
   if (!dt) throw new UnsupportedError(`${what}: tensor element type ${t.dataType} is not supported (float32, float64, int8..int64, uint8, bool)`);
   if (t.dataLocation === 1) throw new UnsupportedError(`${what}: external tensor data is not supported; save the model with all tensors inside the file`);
-  const data = new Float64Array(count);
-  if (t.rawData && t.rawData.length > 0) {
-    if (t.rawData.length !== count * dt.bytes) {
-      throw new FxpqError(`${what}: raw_data holds ${t.rawData.length} bytes, expected ${count * dt.bytes} for dims [${dims.join(', ')}]`);
+  const count = shapeElements(dims, what);
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
+  const typed: ArrayLike<number | Long> | null | undefined = raw ? null
+    : dt.name === 'float32' ? t.floatData
+      : dt.name === 'float64' ? t.doubleData
+        : dt.name === 'int64' ? t.int64Data
+          : dt.name === 'uint32' ? t.uint64Data
+            : t.int32Data; // int8..int32, uint8, uint16, bool all live in int32_data
+  if (raw) {
+    if (raw.length !== count * dt.bytes) {
+      throw new FxpqError(`${what}: raw_data holds ${raw.length} bytes, expected ${count * dt.bytes} for dims ${fmtShape(dims)}`);
     }
+  } else {
+    const n = typed?.length ?? 0;
+    if (n !== count) throw new FxpqError(`${what}: holds ${n} values, expected ${count} for dims ${fmtShape(dims)}`);
+  }
+  if (budget) budget.take(count, 8, what); else checkAlloc(count, 8, what);
+  const data = new Float64Array(count);
+  if (raw) {
     // Copy into an aligned buffer before viewing it.
-    const copy = t.rawData.slice();
+    const copy = raw.slice();
     const view = new DataView(copy.buffer, copy.byteOffset, copy.byteLength);
     for (let i = 0; i < count; i++) data[i] = dt.read(view, i * dt.bytes);
   } else {
-    const typed: ArrayLike<number | Long> | null | undefined =
-      dt.name === 'float32' ? t.floatData
-        : dt.name === 'float64' ? t.doubleData
-          : dt.name === 'int64' ? t.int64Data
-            : dt.name === 'uint32' ? t.uint64Data
-              : t.int32Data; // int8..int32, uint8, uint16, bool all live in int32_data
-    const n = typed?.length ?? 0;
-    if (n !== count) {
-      throw new FxpqError(`${what}: holds ${n} values, expected ${count} for dims [${dims.join(', ')}]`);
-    }
     for (let i = 0; i < count; i++) data[i] = toNum(typed![i]);
   }
   return { dims, data, dtype: dt.name };
