@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { FxpqError } from '../errors.js';
 import { fmtText, maxInt, minInt } from '../fixed/format.js';
 import { argmaxRows } from '../engine/run.js';
@@ -6,6 +7,8 @@ import { rng } from '../onnx/builder.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { buildPlan, type HwPlan, engineSummary } from './plan.js';
 import { renderDesign, renderTestbench, type Vectors } from './render.js';
+import { identifierProblem, MAX_IDENTIFIER, VERILOG_KEYWORDS } from './verilog.js';
+import { asciiJson, commentText, isPrintableAscii, terminalText } from '../util/text.js';
 
 /** Everything `fxpq generate` writes, as file name -> contents. */
 export interface GeneratedDesign {
@@ -30,10 +33,28 @@ export interface GenerateOptions {
   seed?: number;
 }
 
+/** Longest name verilogName returns; longer ones keep a prefix and a hash of the whole name. */
+const MAX_DERIVED = 64;
+
+/**
+ * A Verilog identifier (also a safe file name) made from any text, e.g. a model name: every
+ * character outside [A-Za-z0-9_] becomes `_`, runs of `_` shrink to one, a name that does not start
+ * with a letter or is a reserved word gets `m_` in front, and a name longer than 64 characters keeps
+ * its first 55 and a hash of the whole. Deterministic; never user text verbatim unless it already is
+ * such an identifier.
+ */
 export const verilogName = (s: string): string => {
-  const t = s.replace(/[^A-Za-z0-9_]/g, '_').replace(/_+/g, '_');
-  return /^[A-Za-z]/.test(t) ? t : `m_${t}`;
+  let t = s.replace(/[^A-Za-z0-9_]/g, '_').replace(/_+/g, '_');
+  if (!/^[A-Za-z]/.test(t) || VERILOG_KEYWORDS.has(t)) t = `m_${t}`;
+  if (t.length > MAX_DERIVED) t = `${t.slice(0, MAX_DERIVED - 9)}_${createHash('sha256').update(s).digest('hex').slice(0, 8)}`;
+  return t;
 };
+
+/** Throws the user's error for a top module name that is not a legal, unreserved Verilog identifier. */
+export function checkTop(top: string): void {
+  const why = identifierProblem(top);
+  if (why) throw new FxpqError(`--top '${terminalText(top, 60)}' ${why}`);
+}
 
 /** Uniformly random words of the input format: a stress test that reaches every code. */
 export function randomInputs(q: QGraph, images: number, seed: number): Float64Array {
@@ -53,6 +74,7 @@ export function referenceVectors(q: QGraph, inputs: Float64Array, images: number
 }
 
 export function generateDesign(q: QGraph, opts: GenerateOptions): GeneratedDesign {
+  if (opts.top !== undefined) checkTop(opts.top);
   const top = opts.top ?? verilogName(`fxpq_${opts.model}`);
   const plan = buildPlan(q, { macs: opts.macs, model: opts.model });
   const r = renderDesign(plan, { top, source: opts.source });
@@ -62,9 +84,80 @@ export function generateDesign(q: QGraph, opts: GenerateOptions): GeneratedDesig
   const tb = renderTestbench(plan, referenceVectors(q, inputs, images), { top, source: opts.source });
   const files: Record<string, string> = { ...r.files, ...tb };
   files['files.f'] = r.sources.join('\n') + '\n';
-  files['plan.json'] = JSON.stringify(planJson(plan), null, 2) + '\n';
+  files['plan.json'] = asciiJson(planJson(plan), 2) + '\n';
   files['README.md'] = readme(plan, top, opts, r.sources, images);
+  checkGenerated(files);
   return { plan, top, files, sources: r.sources };
+}
+
+/**
+ * System tasks the templates (and render.ts) write, per file: the design uses $readmemh and
+ * $signed only; the test bench also prints, reads plusargs and writes its dump files.
+ */
+export const DESIGN_SYSTEM_TASKS: ReadonlySet<string> = new Set(['$readmemh', '$signed']);
+export const TB_SYSTEM_TASKS: ReadonlySet<string> = new Set([
+  '$display', '$dumpfile', '$dumpvars', '$fatal', '$fclose', '$finish', '$fopen', '$fwrite', '$readmemh', '$test$plusargs', '$value$plusargs',
+]);
+/** Compiler directives the templates write. */
+const DIRECTIVES = new Set(['`timescale', '`default_nettype']);
+/** The only block comments the templates write: Verilator lint pragmas. */
+const BLOCK_COMMENT = /^\/\* verilator lint_(?:on|off) [A-Z]+ \*\/$/;
+
+/**
+ * The code of one Verilog line without its comments: `//` to the end of the line and the block
+ * comments (one-line Verilator pragmas only; anything else is a generator bug), outside string
+ * literals.
+ */
+function verilogCode(line: string, file: string, n: number): string {
+  let code = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (c === '"') {
+      let j = i + 1;
+      while (j < line.length && line[j] !== '"') j += line[j] === '\\' ? 2 : 1;
+      if (j >= line.length) throw new Error(`generated ${file}:${n}: unterminated string literal`);
+      code += line.slice(i, j + 1);
+      i = j;
+    } else if (c === '/' && line[i + 1] === '/') {
+      break;
+    } else if (c === '/' && line[i + 1] === '*') {
+      const end = line.indexOf('*/', i + 2);
+      if (end < 0 || !BLOCK_COMMENT.test(line.slice(i, end + 2))) throw new Error(`generated ${file}:${n}: unexpected block comment`);
+      i = end + 1;
+    } else {
+      code += c;
+    }
+  }
+  return code;
+}
+
+/**
+ * Defence in depth against text from the model reaching the generated files as code (render.ts
+ * puts names only into comments, through commentText): every Verilog, ROM image, file list,
+ * README and plan file is printable ASCII plus newlines, and outside comments a Verilog line calls
+ * only the system tasks and directives the templates use. A failure is a bug in fxpq, not in the
+ * user's input, so it throws a plain Error.
+ */
+export function checkGenerated(files: Record<string, string>): void {
+  for (const [name, text] of Object.entries(files)) {
+    if (!/^[A-Za-z0-9_.]+$/.test(name) || name.length > MAX_IDENTIFIER + 40) throw new Error(`generated file name '${commentText(name)}' is not a plain file name`);
+    if (!/\.(v|hex|f|md|json)$/.test(name)) throw new Error(`generated file ${name} has an unexpected type`);
+    if (!isPrintableAscii(text)) {
+      const i = text.search(/[^\x20-\x7e\n]/);
+      throw new Error(`generated ${name} is not printable ASCII: ${commentText(text.slice(i, i + 1))} at offset ${i}`);
+    }
+    if (!name.endsWith('.v')) continue;
+    const allowed = name === 'tb.v' ? TB_SYSTEM_TASKS : DESIGN_SYSTEM_TASKS;
+    text.split('\n').forEach((line, k) => {
+      const code = verilogCode(line, name, k + 1);
+      for (const m of code.matchAll(/\$[A-Za-z0-9_$]+/g)) {
+        if (!allowed.has(m[0])) throw new Error(`generated ${name}:${k + 1}: system task ${m[0]} is not one the templates use`);
+      }
+      for (const m of code.matchAll(/`[A-Za-z_]*/g)) {
+        if (!DIRECTIVES.has(m[0])) throw new Error(`generated ${name}:${k + 1}: directive ${m[0]} is not one the templates use`);
+      }
+    });
+  }
 }
 
 /** The plan without weight arrays, for users and tools. */
@@ -84,9 +177,9 @@ export function planJson(plan: HwPlan): unknown {
 const kbit = (bits: number) => `${(bits / 1024).toFixed(1)} kbit`;
 
 function readme(plan: HwPlan, top: string, opts: GenerateOptions, sources: string[], images: number): string {
-  const rows = plan.engines.map((e) => `| ${e.id} | ${e.layer} | ${engineSummary(e)} | ${e.cycles} |`);
-  const bufRows = plan.buffers.map((b) => `| b${b.id} | ${b.tensor} | ${b.c}x${b.h}x${b.w} | ${fmtText(b.format)} | ${b.lanes} | ${b.words} x ${b.wordBits} | ${kbit(b.words * b.wordBits)} |`);
-  return `# ${top}: RTL generated by fxpq from ${opts.source}
+  const rows = plan.engines.map((e) => `| ${e.id} | ${commentText(e.layer)} | ${engineSummary(e)} | ${e.cycles} |`);
+  const bufRows = plan.buffers.map((b) => `| b${b.id} | ${commentText(b.tensor)} | ${b.c}x${b.h}x${b.w} | ${fmtText(b.format)} | ${b.lanes} | ${b.words} x ${b.wordBits} | ${kbit(b.words * b.wordBits)} |`);
+  return `# ${top}: RTL generated by fxpq from ${commentText(opts.source)}
 
 Verilog 2005 (synthesizable subset), one engine per layer with the widths of that layer's formats.
 Architecture: docs/architecture.md in the fxpq repository. Do not edit; regenerate with \`fxpq generate\`.

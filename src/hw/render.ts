@@ -7,12 +7,16 @@ import { TOOL_VERSION as VERSION } from '../version.js';
 import { engineTaps } from './cycles.js';
 import { type AddEngine, type BufferPlan, type EnginePlan, type HwPlan, type LinearEngine, type PoolEngine, type Window, engineSummary } from './plan.js';
 import { addWidths, linearWidths, poolWidths } from './widths.js';
-import { clog2, counterBits, ext, hexLit, hexWord, packHex, requantRtl, slit, ulit } from './verilog.js';
+import { commentText } from '../util/text.js';
+import { clog2, counterBits, ext, hexLit, hexWord, identifierProblem, packHex, requantRtl, slit, ulit } from './verilog.js';
 
 /**
  * Renders a hardware plan into Verilog text through the handlebars templates in templates/.
  * Every width, constant and literal is computed here from the plan (and through it from
- * fixed/format.ts); the templates only arrange text.
+ * fixed/format.ts); the templates only arrange text. Templates are compiled without escaping, so
+ * text from the user (model, source, layer and tensor names) enters a context only through
+ * commentText, which keeps it inside its `//` comment; identifiers are generated (the top module
+ * name is validated by generate.ts, engine ids are l<index>_<op>).
  */
 
 /** templates/ at the package root: two levels above src/hw, three above dist/src/hw. */
@@ -79,7 +83,7 @@ function windowCtx(win: Window, inBuf: BufferPlan, outBuf: BufferPlan, groups: n
 function requantCtx(module: string, layer: string, accW: number, accFl: number, out: FxFormat, lo: number, hi: number) {
   const r = requantRtl(accW, accFl, out, lo, hi);
   return {
-    module, layer, shift: r.shift, right: r.shift > 0, left: r.shift < 0, leftShift: -r.shift, half: r.half,
+    module, layer: commentText(layer), shift: r.shift, right: r.shift > 0, left: r.shift < 0, leftShift: -r.shift, half: r.half,
     accW1: accW - 1, tW1: r.width - 1, accExt: ext('acc', accW, r.width, true),
     lo: r.lo, hi: r.hi, loOut: r.loOut, hiOut: r.hiOut, yW1: out.wl - 1, yFmt: fmtText(out),
     loText: String(Math.max(lo, minInt(out))), hiText: String(Math.min(hi, maxInt(out))),
@@ -258,10 +262,17 @@ function add(ctx: Ctx, plan: HwPlan, e: AddEngine): void {
   });
 }
 
+/** The top module name is an identifier in every file: a caller that did not validate it has a bug. */
+function checkedTop(top: string): string {
+  const why = identifierProblem(top);
+  if (why) throw new Error(`render: the top module name '${commentText(top, 40)}' ${why}`);
+  return top;
+}
+
 /** Renders the design (no test bench). */
 export function renderDesign(plan: HwPlan, opts: RenderOptions): RenderedDesign {
-  const top = opts.top;
-  const ctx: Ctx = { base: { top, version: VERSION, source: opts.source }, files: {}, sources: [], top };
+  const top = checkedTop(opts.top);
+  const ctx: Ctx = { base: { top, version: VERSION, source: commentText(opts.source) }, files: {}, sources: [], top };
   for (const m of ['rom', 'ram', 'regfile']) emit(ctx, `${top}_${m}`, m, {});
   for (const e of plan.engines) {
     if (e.kind === 'linear') linear(ctx, plan, e);
@@ -293,13 +304,13 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
   const outLaneW = counterBits(outB.lanes);
   const outF = plan.output.format;
   return {
-    model: plan.model, latency: plan.latency,
+    model: commentText(plan.model), latency: plan.latency,
     inElems: plan.input.elements, outElems: plan.output.elements,
     inFmt: fmtText(plan.input.format), outFmt: fmtText(outF),
     inW1: plan.input.format.wl - 1, outW: outF.wl, outW1: outF.wl - 1, clsW1: clsW - 1,
-    buffers: plan.buffers.map((b) => ({ ...b, fmt: fmtText(b.format), aw1: b.addrBits - 1, wb1: b.wordBits - 1 })),
+    buffers: plan.buffers.map((b) => ({ ...b, tensor: commentText(b.tensor), fmt: fmtText(b.format), aw1: b.addrBits - 1, wb1: b.wordBits - 1 })),
     engines: plan.engines.map((e) => ({
-      index: e.index, id: e.id, layer: e.layer, module: `${top}_${e.id}`, summary: engineSummary(e), cycles: e.cycles,
+      index: e.index, id: e.id, layer: commentText(e.layer), module: `${top}_${e.id}`, summary: engineSummary(e), cycles: e.cycles,
       curLit: ulit(e.index, curW), isAdd: e.kind === 'add', in0: e.inputs[0], in1: e.inputs[1] ?? -1, out: e.output,
       iaw1: plan.buffers[e.inputs[0]].addrBits - 1, oaw1: plan.buffers[e.output].addrBits - 1,
     })),
@@ -327,7 +338,7 @@ export function renderTestbench(plan: HwPlan, v: Vectors, opts: RenderOptions): 
   const inF = plan.input.format, outF = plan.output.format;
   const clsW = counterBits(plan.output.elements);
   const tb = template('tb.v')({
-    top: opts.top, version: VERSION, source: opts.source, file: 'tb.v',
+    top: checkedTop(opts.top), version: VERSION, source: commentText(opts.source), file: 'tb.v',
     images: v.images, inElems: plan.input.elements, outElems: plan.output.elements,
     inW1: inF.wl - 1, outW1: outF.wl - 1, clsW1: clsW - 1, inZero: ulit(0, inF.wl),
     timeout: 2 * plan.latency + 1000,

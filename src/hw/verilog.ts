@@ -107,3 +107,42 @@ export function requantSharedBits(accBits: number, accFl: number, out: FxFormat,
 
 /** Literal with the bit pattern of v in w bits, as an unsigned vector (the buffers store raw bits). */
 export const hexLit = (v: number, w: number): string => `${w}'h${hexWord(v, w)}`;
+
+/**
+ * Reserved words of Verilog-2005 and SystemVerilog (IEEE 1800-2017, which Verilator and
+ * `iverilog -g2012` read): none may name a module.
+ */
+export const VERILOG_KEYWORDS: ReadonlySet<string> = new Set(`
+accept_on alias always always_comb always_ff always_latch and assert assign assume automatic before begin bind
+bins binsof bit break buf bufif0 bufif1 byte case casex casez cell chandle checker class clocking cmos config
+const constraint context continue cover covergroup coverpoint cross deassign default defparam design disable
+dist do edge else end endcase endchecker endclass endclocking endconfig endfunction endgenerate endgroup
+endinterface endmodule endpackage endprimitive endprogram endproperty endspecify endsequence endtable endtask
+enum event eventually expect export extends extern final first_match for force foreach forever fork forkjoin
+function generate genvar global highz0 highz1 if iff ifnone ignore_bins illegal_bins implements implies import
+incdir include initial inout input inside instance int integer interconnect interface intersect join join_any
+join_none large let liblist library local localparam logic longint macromodule matches medium modport module
+nand negedge nettype new nexttime nmos nor noshowcancelled not notif0 notif1 null or output package packed
+parameter pmos posedge primitive priority program property protected pull0 pull1 pulldown pullup
+pulsestyle_ondetect pulsestyle_onevent pure rand randc randcase randsequence rcmos real realtime ref reg
+reject_on release repeat restrict return rnmos rpmos rtran rtranif0 rtranif1 s_always s_eventually s_nexttime
+s_until s_until_with scalared sequence shortint shortreal showcancelled signed small soft solve specify
+specparam static string strong strong0 strong1 struct super supply0 supply1 sync_accept_on sync_reject_on
+table tagged task this throughout time timeprecision timeunit tran tranif0 tranif1 tri tri0 tri1 triand trior
+trireg type typedef union unique unique0 unsigned until until_with untyped use uwire var vectored virtual void
+wait wait_order wand weak weak0 weak1 while wildcard wire with within wor xnor xor
+`.trim().split(/\s+/));
+
+/** Longest module name accepted: with the longest suffix (`_l99_avgpool_rq.v`) a file name stays short. */
+export const MAX_IDENTIFIER = 100;
+
+/**
+ * Why `s` cannot name the top module, or null when it can: a simple identifier (a letter, then
+ * letters, digits and underscores), at most MAX_IDENTIFIER characters, not a reserved word.
+ */
+export function identifierProblem(s: string): string | null {
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(s)) return 'is not a Verilog identifier';
+  if (s.length > MAX_IDENTIFIER) return `is longer than ${MAX_IDENTIFIER} characters`;
+  if (VERILOG_KEYWORDS.has(s)) return 'is a reserved word of Verilog/SystemVerilog';
+  return null;
+}
