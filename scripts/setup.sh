@@ -10,6 +10,8 @@ command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
 command -v verilator >/dev/null 2>&1 || missing+=(verilator)
 # Headless Chromium: the tests open the HTML reports in it and check their plots.
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# GNU time: the hostile-input tests measure each run's peak memory with /usr/bin/time -f %M.
+[ -x /usr/bin/time ] || missing+=(time)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -ne 0 ] && sudo="sudo"

@@ -2,7 +2,11 @@
 import chalk from 'chalk';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { FxpqError } from '../errors.js';
+import { environmentError, FxpqError, isSystemError } from '../errors.js';
+import { installSignalHandlers, runCleanups } from '../util/cleanup.js';
+import { DEFAULT_MAX_MEMORY_GIB, setMemoryLimitGiB } from '../util/limits.js';
+import { checkNumericOptions } from './options.js';
+import { installOutputGuard } from './output-guard.js';
 import { DEFAULT_REFERENCE_BITS } from '../search/quantize.js';
 import { cosimCommand } from './commands/cosim.js';
 import { estimateCommand } from './commands/estimate.js';
@@ -17,9 +21,20 @@ import { sweepCommand } from './commands/sweep.js';
 import { synthCommand } from './commands/synth.js';
 
 const debug = process.argv.includes('--debug');
+installOutputGuard();
+installSignalHandlers();
+// `fxpq info ... | head`: a closed pipe ends the output, not the program with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') { runCleanups(); process.exit(0); } });
+}
 
 /** One line for users; the stack only with --debug. */
 function fail(err: unknown): never {
+  runCleanups();
+  if (isSystemError(err)) err = environmentError(err);
+  else if (err instanceof RangeError && /allocation failed|Invalid typed array length|Invalid array length/.test(err.message)) {
+    err = new FxpqError(`out of memory: ${err.message} (a size fxpq did not check in advance; please report it)`, 74);
+  }
   if (err instanceof FxpqError) {
     console.error(chalk.red('fxpq: error: ') + err.message);
     if (debug && err.stack) console.error(err.stack);
@@ -43,6 +58,15 @@ await yargs(hideBin(process.argv))
   .scriptName('fxpq')
   .usage('$0 <command> [options]\n\nPost-training dynamic fixed-point quantization of ONNX networks into verified FPGA hardware.')
   .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces on errors' })
+  .option('max-memory', { type: 'number', describe: `GiB that a model, data file or design may ask for; larger declared sizes are refused before allocation (default ${DEFAULT_MAX_MEMORY_GIB}, or FXPQ_MAX_MEMORY)` })
+  .middleware((a) => {
+    try {
+      checkNumericOptions(a);
+      if (a['max-memory'] !== undefined) setMemoryLimitGiB(a['max-memory'] as number);
+    } catch (e) {
+      fail(e);
+    }
+  })
   .command('info <model>', 'Layers, shapes, parameters and MACs of an ONNX model', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
     .option('json', { type: 'boolean', default: false, describe: 'Print JSON instead of a table' }),
@@ -72,10 +96,11 @@ await yargs(hideBin(process.argv))
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('workers', { type: 'number', describe: 'Worker threads for the search (default: 2, or 1 on a single core); results do not depend on it' })
     .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
+    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
   run((a) => quantizeCommand({
     model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], uniform: a.uniform, method: a.method,
-    maxDrop: a['max-drop'], referenceBits: a['reference-bits'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, seed: a.seed, workers: a.workers, out: a.out, json: a.json,
+    maxDrop: a['max-drop'], referenceBits: a['reference-bits'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, seed: a.seed, workers: a.workers, out: a.out, force: a.force, json: a.json,
   })))
   .command('infer <model>', 'Run one image through the integer reference, optionally tracing every layer', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
@@ -83,8 +108,9 @@ await yargs(hideBin(process.argv))
     .option('index', { type: 'number', default: 0, describe: 'Which image' })
     .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
     .option('trace', { type: 'string', describe: 'Folder for one .npy per layer output plus trace.json with formats' })
+    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
-  run((a) => inferCommand({ model: a.model as string, data: a.data, index: a.index, scale: a.scale, trace: a.trace, json: a.json })))
+  run((a) => inferCommand({ model: a.model as string, data: a.data, index: a.index, scale: a.scale, trace: a.trace, force: a.force, json: a.json })))
   .command('generate <model>', 'Verilog for a mixed-precision accelerator of a .fxp.json, with ROM images, a self-checking test bench and its vectors', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
     .option('out', { type: 'string', describe: 'Output folder (default rtl-out/<model>; written atomically)' })
@@ -94,8 +120,9 @@ await yargs(hideBin(process.argv))
     .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
     .option('limit', { type: 'number', describe: 'Images in the test vectors (default 16 from --data, else 8 random)' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the random test vectors' })
+    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print the plan as JSON' }),
-  run((a) => generateCommand({ model: a.model as string, out: a.out, macs: a.macs, top: a.top, data: a.data, scale: a.scale, limit: a.limit, seed: a.seed, json: a.json })))
+  run((a) => generateCommand({ model: a.model as string, out: a.out, macs: a.macs, top: a.top, data: a.data, scale: a.scale, limit: a.limit, seed: a.seed, force: a.force, json: a.json })))
   .command('cosim <model>', 'Simulate the generated RTL (Icarus or Verilator) and compare every output with the integer reference', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
     .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
@@ -106,8 +133,9 @@ await yargs(hideBin(process.argv))
     .option('vcd', { type: 'string', describe: 'Write a waveform to this file' })
     .option('stall', { type: 'boolean', default: false, describe: 'Random gaps on in_valid and out_ready' })
     .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
+    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print {"images","mismatches","cycles_per_image","sim","seconds",...}' }),
-  run((a) => cosimCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, sim: a.sim, macs: a.macs, vcd: a.vcd, stall: a.stall, keep: a.keep, json: a.json })))
+  run((a) => cosimCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, sim: a.sim, macs: a.macs, vcd: a.vcd, stall: a.stall, keep: a.keep, force: a.force, json: a.json })))
   .command('simulate <model>', 'Run the cycle simulator of the generated accelerator on images: cycles, counters, and every logit checked against the integer reference', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
     .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
@@ -157,12 +185,13 @@ await yargs(hideBin(process.argv))
     .option('workers', { type: 'number', describe: 'Threads: configurations run side by side (default: 2)' })
     .option('cache', { type: 'string', default: '.fxpq-cache/sweep', describe: 'Result cache folder, keyed by content hash (--no-cache to disable)' })
     .option('out', { type: 'string', describe: 'Output folder (default out/sweep-NAME; written atomically)' })
+    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print sweep.json instead of the table' }),
   run((a) => sweepCommand({
     model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], test: a.test, testLabels: a['test-labels'],
     testScale: a['test-scale'], testLimit: a['test-limit'], target: a.target, macs: a.macs, clock: a.clock, uniformBits: a['uniform-bits'], maxDrops: a['max-drops'],
     ristretto: a.ristretto, chooseDrop: a['choose-drop'], seed: a.seed, minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, referenceBits: a['reference-bits'],
-    workers: a.workers, cache: a.cache as string | false, out: a.out, json: a.json,
+    workers: a.workers, cache: a.cache as string | false, out: a.out, force: a.force, json: a.json,
   })))
   .command('run [model]', 'The whole flow on one model (default: the bundled LeNet-5): quantize, generate RTL, simulate, co-simulate a sample, estimate, report', (y) => y
     .positional('model', { type: 'string', describe: 'ONNX file (default: models/lenet5.onnx of this package)' })
@@ -180,10 +209,11 @@ await yargs(hideBin(process.argv))
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('workers', { type: 'number', describe: 'Threads (default: 2)' })
     .option('cache', { type: 'string', default: '.fxpq-cache', describe: 'Cache folder for quantizations and Verilator builds (--no-cache to disable)' })
+    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print run.json instead of the summary' }),
   run((a) => runCommand({
     model: a.model, calib: a.calib, data: a.data, labels: a.labels, maxDrop: a['max-drop'], macs: a.macs, target: a.target, clock: a.clock,
-    sim: a.sim, cosimImages: a['cosim-images'], out: a.out, rtlOut: a['rtl-out'], seed: a.seed, workers: a.workers, cache: a.cache as string | false, json: a.json,
+    sim: a.sim, cosimImages: a['cosim-images'], out: a.out, rtlOut: a['rtl-out'], seed: a.seed, workers: a.workers, cache: a.cache as string | false, force: a.force, json: a.json,
   })))
   .demandCommand(1, 'Name a command: run, info, eval, quantize, infer, generate, simulate, cosim, estimate, synth, sweep')
   .strict()

@@ -4,7 +4,8 @@ import { join, resolve } from 'node:path';
 import { FxpqError } from '../errors.js';
 import { type FxFormat } from '../fixed/format.js';
 import { runQGraphInt } from '../intref/run.js';
-import { writeFolderAtomic } from '../io/atomic.js';
+import { type OutputOptions, placeFileAtomic, writeFolderAtomic } from '../io/atomic.js';
+import { removeOnInterrupt } from '../util/cleanup.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { generateDesign } from '../hw/generate.js';
 import type { HwPlan } from '../hw/plan.js';
@@ -24,6 +25,8 @@ export interface CosimOptions {
   /** Keep the generated folder here instead of a temporary one. */
   keep?: string;
   cacheDir?: string;
+  /** --force and the inputs never to replace, for --keep and --vcd. */
+  output?: OutputOptions;
   /** Also return every logit the RTL sent (the test bench writes them with +outs). */
   captureOutputs?: boolean;
   onImage?: (done: number) => void;
@@ -79,13 +82,16 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
   const t0 = performance.now();
   const d = generateDesign(q, { model: o.model, source: o.source, macs: o.macs, inputs: o.inputs, images: o.images });
   const dir = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), 'fxpq-cosim-'));
+  const unregister = o.keep ? () => {} : removeOnInterrupt(dir);
   try {
-    writeFolderAtomic(dir, d.files);
+    writeFolderAtomic(dir, d.files, o.keep ? { ...o.output, option: '--keep' } : {});
     const build = await buildSim(o.sim, dir, { trace: Boolean(o.vcd), cacheDir: o.cacheDir });
     const plus: string[] = [];
     if (o.stall) plus.push('+stall');
     if (o.captureOutputs) plus.push('+outs');
-    if (o.vcd) plus.push(`+vcd=${resolve(o.vcd)}`);
+    // The simulator writes the waveform next to the design; it reaches the user's path only
+    // through the same no-clobber rule as every other output.
+    if (o.vcd) plus.push('+vcd=fxpq-wave.vcd');
     const cycles: number[] = [];
     const spans: CosimResult['spans'] = [];
     let mismatches = -1;
@@ -103,6 +109,7 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
       if (m) mismatches = Number(m[2]);
     });
     const runSeconds = (performance.now() - tRun) / 1000;
+    if (o.vcd && existsSync(join(dir, 'fxpq-wave.vcd'))) placeFileAtomic(join(dir, 'fxpq-wave.vcd'), o.vcd, (h) => /^\s*\$(date|version|timescale|comment|scope)/.test(h), { ...o.output, option: '--vcd' });
     if (mismatches < 0) {
       const why = /FXPQ TIMEOUT.*/.exec(r.stdout)?.[0] ?? (r.stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${r.code}`);
       throw new FxpqError(`${o.sim} simulation did not finish: ${why}`);
@@ -130,6 +137,7 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
     };
   } finally {
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
+    unregister();
   }
 }
 

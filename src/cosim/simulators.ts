@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { FxpqError } from '../errors.js';
+import { removeOnInterrupt, trackChild } from '../util/cleanup.js';
 
 /**
  * Drivers for the real RTL simulators: Icarus Verilog (iverilog + vvp) and Verilator (--binary).
@@ -32,7 +33,9 @@ export interface SimRun {
 export function runProcess(cmd: string, args: string[], cwd: string, onLine?: (line: string) => void): Promise<SimRun> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group, so an interrupt kills the whole tree (make and g++ under verilator).
+    const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    trackChild(p);
     let out = '', err = '', partial = '';
     p.stdout.setEncoding('utf8');
     p.stderr.setEncoding('utf8');
@@ -90,10 +93,12 @@ export async function buildVerilator(dir: string, opts: { trace?: boolean; cache
     if (cached) {
       mkdirSync(opts.cacheDir!, { recursive: true });
       const tmp = `${cached}.tmp-${process.pid}`;
+      const unregister = removeOnInterrupt(tmp);
       mkdirSync(tmp, { recursive: true });
       cpSync(exe, join(tmp, 'Vtb'));
       rmSync(cached, { recursive: true, force: true });
       renameSync(tmp, cached);
+      unregister();
     }
   }
   return { buildSeconds, cached: hit, run: (plusargs, onLine) => runProcess(exe, plusargs, dir, onLine) };

@@ -5,7 +5,7 @@ import { FxpqError } from '../errors.js';
 import { estimatePlan, type DesignEstimate } from '../estimate/estimate.js';
 import { generateDesign, verilogName } from '../hw/generate.js';
 import { buildPlan, type HwPlan } from '../hw/plan.js';
-import { writeFolderAtomic } from '../io/atomic.js';
+import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../io/atomic.js';
 import { loadImages } from '../io/dataset.js';
 import { parseFxp } from '../io/fxpjson.js';
 import { quantizeInput } from '../intref/ops.js';
@@ -35,6 +35,8 @@ export interface RunOptions {
   workers: number;
   /** Cache root: quantization results under sweep/, Verilator builds under verilator/. */
   cacheDir: string | null;
+  /** Replace existing output paths that fxpq did not write (see io/atomic.ts). */
+  force?: boolean;
   onStage?: (stage: string, done: number, total: number) => void;
 }
 
@@ -68,6 +70,12 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   const modelFile = o.model ?? join(root, 'models', `${DEFAULT_RUN_MODEL}.onnx`);
   const g = importOnnxFile(modelFile);
   const name = basename(modelFile).replace(/\.onnx$/i, '');
+  const rtlOut = o.rtlOut ?? join('rtl-out', safeFolderName(verilogName(name)));
+  const out = o.out ?? join('out', safeFolderName(name));
+  // Both outputs are checked before hours of work, and again when they are written.
+  const guard = { force: o.force, protect: [modelFile, o.calib, o.data, o.labels] };
+  checkOutputPath(rtlOut, { ...guard, option: '--rtl-out' });
+  checkOutputPath(out, guard);
   const bundled = g.input.shape.length === 3 && g.input.shape.every((d, i) => d === BUNDLED_SHAPE[i]);
   const calib = o.calib ?? (bundled ? join(root, 'models/data/calib_x.npy') : null);
   if (!calib) throw new FxpqError(`${modelFile}: its input is [${g.input.shape.join(', ')}], not the bundled images' [1, 28, 28]; give --calib (and --data for test images)`);
@@ -88,7 +96,6 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   const q = parseFxp(files[0]).q;
 
   // 2. RTL.
-  const rtlOut = o.rtlOut ?? join('rtl-out', verilogName(name));
   const top = verilogName(`fxpq_${name}`);
   const inV = q.values[q.input];
   const test = data ? loadImages(data, inV.shape) : null;
@@ -97,7 +104,7 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   // The test bench written next to the RTL checks its first 16 test images on its own.
   const vecImages = test ? Math.min(16, test.count) : 8;
   const d = generateDesign(q, { model: name, source: basename(modelFile), macs: o.macs, top, inputs: inputs?.subarray(0, vecImages * perImage), images: vecImages, seed: o.seed });
-  writeFolderAtomic(rtlOut, d.files);
+  writeFolderAtomic(rtlOut, d.files, { ...guard, option: '--rtl-out' });
   const plan = d.plan;
 
   // 3. Cycle simulator over every test image, checked against the integer reference.
@@ -130,13 +137,12 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
 
   // 5. Resources, 6. report.
   const estimate = estimatePlan(plan, o.target);
-  const out = o.out ?? join('out', name);
   const result: RunResult = { model: name, modelFile, sweep, plan, estimate, simulate, cosim: co, out, rtlOut, seconds: (performance.now() - t0) / 1000 };
   writeFolderAtomic(out, {
     'model.fxp.json': JSON.stringify(files[0]) + '\n',
     'run.json': JSON.stringify(runJson(result), null, 2) + '\n',
     'report.html': sweepHtml({ ...sweep, chosen: cfg.id }, { title: `fxpq run: ${name}`, extra: runSection(result), chosenNote: 'The configuration this run built.' }),
-  });
+  }, guard);
   return result;
 }
 

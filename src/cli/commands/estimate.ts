@@ -1,4 +1,3 @@
-import chalk from 'chalk';
 import { FxpqError } from '../../errors.js';
 import { calibrations, estimatePlan } from '../../estimate/estimate.js';
 import { generateDesign, verilogName } from '../../hw/generate.js';
@@ -7,6 +6,7 @@ import { readFxpFile } from '../../io/fxpjson.js';
 import { synthesize, TARGETS, type Target } from '../../synth/yosys.js';
 import { fmtInt, table } from '../table.js';
 import { checkMacs, modelName } from './generate.js';
+import { asciiJson } from '../../util/text.js';
 
 export interface EstimateArgs { model: string; target: string; macs?: number; synth: boolean; json: boolean }
 
@@ -31,7 +31,7 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
   }
   const t = est.total;
   if (a.json) {
-    console.log(JSON.stringify({
+    console.log(asciiJson({
       target, lut: t.lut, ff: t.ff, dsp: t.dsp, bram: t.bram, lutram: t.lutram, multipliers: plan.macs,
       layers: est.blocks.map((b) => ({ block: b.block, kind: b.kind, layer: b.layer, lut: b.lut, ff: b.ff, dsp: b.dsp, bram: b.bram, lutram: b.lutram })),
       synth: synth ? { lut: synth.lut, ff: synth.ff, dsp: synth.dsp, bram: synth.bram, lutram: synth.lutram, seconds: Number(synth.seconds.toFixed(1)) } : null,
@@ -41,7 +41,7 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
   const rows = est.blocks.filter((b) => b.lut + b.ff + b.dsp + b.bram + b.lutram > 0)
     .map((b) => [b.block, b.kind, b.layer, fmtInt(b.lut), fmtInt(b.ff), b.dsp, b.bram, b.lutram]);
   rows.push(['total', '', '', fmtInt(t.lut), fmtInt(t.ff), t.dsp, t.bram, t.lutram]);
-  if (synth) rows.push([chalk.bold('yosys'), '', `${synth.seconds.toFixed(0)} s`, fmtInt(synth.lut), fmtInt(synth.ff), synth.dsp, synth.bram, synth.lutram]);
+  if (synth) rows.push(['yosys', '', `${synth.seconds.toFixed(0)} s`, fmtInt(synth.lut), fmtInt(synth.ff), synth.dsp, synth.bram, synth.lutram]);
   if (synth) rows.push(['error', '', '', pctErr(t.lut, synth.lut), pctErr(t.ff, synth.ff), pctErr(t.dsp, synth.dsp), pctErr(t.bram, synth.bram), pctErr(t.lutram, synth.lutram)]);
   console.log(table(['block', 'kind', 'layer', 'LUT', 'FF', 'DSP', 'BRAM', 'LUTRAM'], rows));
   const fit = calibrations[target]!.fit;

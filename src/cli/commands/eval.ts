@@ -9,6 +9,7 @@ import { importOnnxFile } from '../../onnx/import.js';
 import { defaultWorkers } from '../../search/backend.js';
 import { FxpqError } from '../../errors.js';
 import { Progress } from '../progress.js';
+import { asciiJson } from '../../util/text.js';
 
 export interface EvalArgs {
   model: string;
@@ -54,7 +55,7 @@ export async function evalCommand(a: EvalArgs): Promise<void> {
   const r = await predict({ kind: 'float', graph: g }, imgs, 'eval', a);
   const top1 = share(r.pred, labels);
   if (a.json) {
-    console.log(JSON.stringify({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds }));
+    console.log(asciiJson({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds }));
     return;
   }
   const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
@@ -77,7 +78,7 @@ async function evalFxp(a: EvalArgs): Promise<void> {
   const r = await predict({ kind: 'int', q }, imgs, 'eval (integer)', a);
   const top1 = share(r.pred, labels), agreement = share(r.pred, floatPred);
   if (a.json) {
-    console.log(JSON.stringify({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds, agreement }));
+    console.log(asciiJson({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds, agreement }));
     return;
   }
   const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;

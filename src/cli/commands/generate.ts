@@ -3,16 +3,17 @@ import { basename, join } from 'node:path';
 import { FxpqError } from '../../errors.js';
 import { fmtText } from '../../fixed/format.js';
 import { quantizeInput } from '../../intref/ops.js';
-import { writeFolderAtomic } from '../../io/atomic.js';
+import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../../io/atomic.js';
 import { loadImages, parseScale } from '../../io/dataset.js';
 import { type LoadedFxp, readFxpFile } from '../../io/fxpjson.js';
-import { generateDesign, planJson, verilogName } from '../../hw/generate.js';
+import { checkTop, generateDesign, planJson, verilogName } from '../../hw/generate.js';
 import { engineSummary } from '../../hw/plan.js';
+import { asciiJson } from '../../util/text.js';
 import { table } from '../table.js';
 
 export interface GenerateArgs {
   model: string; out?: string; macs?: number; top?: string;
-  data?: string; scale?: string; limit?: number; seed: number; json: boolean;
+  data?: string; scale?: string; limit?: number; seed: number; force?: boolean; json: boolean;
 }
 
 /** Model name for file headers and default folders: the ONNX file the .fxp.json came from. */
@@ -35,19 +36,21 @@ export function vectorInputs(f: LoadedFxp, data: string, scale?: string, limit?:
 export function generateCommand(a: GenerateArgs): void {
   checkMacs(a.macs);
   if (!Number.isInteger(a.seed)) throw new FxpqError(`--seed must be an integer, got ${a.seed}`);
-  if (a.top !== undefined && !/^[A-Za-z][A-Za-z0-9_]*$/.test(a.top)) throw new FxpqError(`--top '${a.top}' is not a Verilog identifier`);
+  if (a.top !== undefined) checkTop(a.top);
   const f = readFxpFile(a.model);
   const name = modelName(a.model, f);
+  const out = a.out ?? join('rtl-out', safeFolderName(verilogName(name)));
+  const guard = { force: a.force, protect: [a.model, a.data] };
+  checkOutputPath(out, guard);
   const vec = a.data ? vectorInputs(f, a.data, a.scale, a.limit ?? 16) : undefined;
   const d = generateDesign(f.q, {
     model: name, source: basename(f.meta.source.file || a.model), macs: a.macs, top: a.top ?? verilogName(`fxpq_${name}`),
     inputs: vec?.inputs, images: vec?.images ?? a.limit ?? 8, seed: a.seed,
   });
-  const out = a.out ?? join('rtl-out', verilogName(name));
-  writeFolderAtomic(out, d.files);
+  writeFolderAtomic(out, d.files, guard);
   const p = d.plan;
   if (a.json) {
-    console.log(JSON.stringify({ out, top: d.top, files: Object.keys(d.files).length, plan: planJson(p) }));
+    console.log(asciiJson({ out, top: d.top, files: Object.keys(d.files).length, plan: planJson(p) }));
     return;
   }
   console.log(table(['engine', 'layer', 'datapath', 'cycles'], p.engines.map((e) => [e.id, e.layer, engineSummary(e), e.cycles])));

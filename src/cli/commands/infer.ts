@@ -3,16 +3,19 @@ import { join } from 'node:path';
 import { FxpqError } from '../../errors.js';
 import { fmtText, toReal } from '../../fixed/format.js';
 import { runQGraph } from '../../intref/run.js';
-import { writeFolderAtomic } from '../../io/atomic.js';
+import { checkOutputPath, writeFolderAtomic } from '../../io/atomic.js';
 import { loadImages, parseScale } from '../../io/dataset.js';
 import { readFxpFile } from '../../io/fxpjson.js';
 import { encodeNpy } from '../../io/npy.js';
 import { size } from '../../ir/types.js';
+import { asciiJson } from '../../util/text.js';
 
-export interface InferArgs { model: string; data: string; index: number; scale?: string; trace?: string; json: boolean }
+export interface InferArgs { model: string; data: string; index: number; scale?: string; trace?: string; force?: boolean; json: boolean }
 
 /** One image through the integer reference; --trace writes every layer's integer tensor as .npy. */
 export function inferCommand(a: InferArgs): void {
+  const guard = { force: a.force, protect: [a.model, a.data], option: '--trace' };
+  if (a.trace) checkOutputPath(a.trace, guard);
   const { q } = readFxpFile(a.model);
   const inShape = q.values[q.input].shape;
   const imgs = loadImages(a.data, inShape, { scale: parseScale(a.scale) });
@@ -30,16 +33,17 @@ export function inferCommand(a: InferArgs): void {
     tensors.forEach((t, k) => {
       const v = q.values[t];
       const layer = q.layers.find((l) => l.output === t);
-      const file = `${String(k).padStart(2, '0')}_${t.replace(/[^A-Za-z0-9_.-]+/g, '_')}.npy`;
+      // File names are generated; the tensor's own name (untrusted) is only in trace.json.
+      const file = `${String(k).padStart(2, '0')}_${layer?.op.kind ?? 'input'}.npy`;
       const dtype = v.format.wl === 32 && !v.format.signed ? 'int64' : 'int32';
       files[file] = encodeNpy(dtype, [1, ...v.shape], r.values!.get(t)!);
       index.push({ tensor: t, layer: layer?.name ?? null, kind: layer?.op.kind ?? 'input', file, shape: [1, ...v.shape], format: v.format });
     });
     files['trace.json'] = JSON.stringify({ model: a.model, data: a.data, index: a.index, top1: best, tensors: index }, null, 2) + '\n';
-    writeFolderAtomic(a.trace, files);
+    writeFolderAtomic(a.trace, files, guard);
   }
   if (a.json) {
-    console.log(JSON.stringify({ index: a.index, top1: best, logits, format: outF }));
+    console.log(asciiJson({ index: a.index, top1: best, logits, format: outF }));
     return;
   }
   console.log(`image ${a.index}: class ${chalk.bold(String(best))}; logits (${fmtText(outF)}) ${logits.map((v) => `${v} (${toReal(v, outF)})`).join(', ')}`);

@@ -1,13 +1,14 @@
 import chalk from 'chalk';
 import { join } from 'node:path';
 import { fmtText } from '../../fixed/format.js';
-import { writeFolderAtomic } from '../../io/atomic.js';
+import { checkOutputPath, writeFolderAtomic } from '../../io/atomic.js';
 import { parseScale } from '../../io/dataset.js';
 import { type Method, quantizeModel, type Rounding } from '../../search/quantize.js';
 import type { Objective } from '../../search/structures.js';
 import type { QuantReport } from '../../quant/report.js';
 import { stageBars } from '../progress.js';
 import { table } from '../table.js';
+import { asciiJson } from '../../util/text.js';
 
 export interface QuantizeArgs {
   model: string;
@@ -25,6 +26,7 @@ export interface QuantizeArgs {
   seed: number;
   workers?: number;
   out: string;
+  force?: boolean;
   json: boolean;
 }
 
@@ -39,6 +41,8 @@ export function printReport(r: QuantReport): void {
 }
 
 export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
+  const guard = { force: a.force, protect: [a.model, a.calib, a.calibLabels] };
+  checkOutputPath(a.out, guard);
   const res = await quantizeModel({
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels, uniformBits: a.uniform,
     method: a.method as Method, maxDrop: a.maxDrop, referenceBits: a.referenceBits, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding, seed: a.seed, workers: a.workers,
@@ -47,10 +51,10 @@ export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
   writeFolderAtomic(a.out, {
     'model.fxp.json': JSON.stringify(res.file) + '\n',
     'report.json': JSON.stringify(res.report, null, 2) + '\n',
-  });
+  }, guard);
   const r = res.report;
   if (a.json) {
-    console.log(JSON.stringify(r));
+    console.log(asciiJson(r));
     return;
   }
   printReport(r);

@@ -7,10 +7,11 @@ import { TARGETS, type Target } from '../../synth/yosys.js';
 import { stageBars } from '../progress.js';
 import { fmtInt } from '../table.js';
 import { checkMacs } from './generate.js';
+import { asciiJson } from '../../util/text.js';
 
 export interface RunArgs {
   model?: string; calib?: string; data?: string; labels?: string; maxDrop: number; macs: number; target: string; clock: number;
-  sim: string; cosimImages: number; out?: string; rtlOut?: string; seed: number; workers?: number; cache: string | false; json: boolean;
+  sim: string; cosimImages: number; out?: string; rtlOut?: string; seed: number; workers?: number; cache: string | false; force?: boolean; json: boolean;
 }
 
 /** `fxpq run`: the whole flow on one model, one screen of summary at the end. */
@@ -22,12 +23,12 @@ export async function runCommand(a: RunArgs): Promise<void> {
   const r = await runFlow({
     model: a.model, calib: a.calib, data: a.data, labels: a.labels, maxDrop: a.maxDrop, macs: a.macs, target: a.target as Target, clockMhz: a.clock,
     sim: a.sim as 'auto', cosimImages: a.cosimImages, out: a.out, rtlOut: a.rtlOut, seed: a.seed, workers: a.workers ?? defaultWorkers(),
-    cacheDir: a.cache === false ? null : a.cache,
+    cacheDir: a.cache === false ? null : a.cache, force: a.force,
     onStage: stageBars(!a.json, (stage) => (stage === 'quantize' ? 'configurations' : 'images')),
   });
   const failed = r.simulate.mismatches > 0 || (!('skipped' in r.cosim) && r.cosim.mismatches > 0);
   if (a.json) {
-    console.log(JSON.stringify(runJson(r)));
+    console.log(asciiJson(runJson(r)));
   } else {
     const c = r.sweep.configs[0];
     const t = r.estimate.total;

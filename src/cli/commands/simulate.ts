@@ -8,6 +8,7 @@ import { alwaysReady, TbStall } from '../../../sim/handshake.js';
 import { Progress } from '../progress.js';
 import { fmtInt, table } from '../table.js';
 import { checkMacs, modelName, vectorInputs } from './generate.js';
+import { asciiJson } from '../../util/text.js';
 
 export interface SimulateArgs {
   model: string; data: string; scale?: string; limit?: number; macs?: number; stall: boolean; clock: number; workers?: number; json: boolean;
@@ -34,7 +35,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
   const c = r.counters;
   const hwRate = (a.clock * 1e6) / c.interval_cycles;
   if (a.json) {
-    console.log(JSON.stringify({
+    console.log(asciiJson({
       images: r.counters.images, cycles_per_image: c.latency_cycles.max, mismatches_vs_reference: r.mismatches,
       utilization: c.utilization, layers: c.layers, seconds: Number(seconds.toFixed(3)),
       latency_cycles: c.latency_cycles, interval_cycles: c.interval_cycles, planned_latency: plan.latency,

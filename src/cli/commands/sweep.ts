@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { basename, join } from 'node:path';
 import { FxpqError } from '../../errors.js';
-import { writeFolderAtomic } from '../../io/atomic.js';
+import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../../io/atomic.js';
 import { parseScale } from '../../io/dataset.js';
 import { sweepHtml } from '../../report/html.js';
 import { defaultWorkers } from '../../search/backend.js';
@@ -12,13 +12,14 @@ import { runSweep, type SweepResult } from '../../sweep/sweep.js';
 import { TARGETS, type Target } from '../../synth/yosys.js';
 import { Progress } from '../progress.js';
 import { fmtInt, table } from '../table.js';
+import { asciiJson } from '../../util/text.js';
 
 export interface SweepArgs {
   model: string; calib: string; calibScale?: string; calibLabels?: string;
   test?: string; testLabels?: string; testScale?: string; testLimit?: number;
   target: string; macs?: string; clock: number; uniformBits?: string; maxDrops?: string; ristretto: boolean;
   chooseDrop: number; seed: number; minBits: number; startBits: number; objective: string; rounding: string; referenceBits: number;
-  workers?: number; cache: string | false; out?: string; json: boolean;
+  workers?: number; cache: string | false; out?: string; force?: boolean; json: boolean;
 }
 
 export function printSweep(s: SweepResult): void {
@@ -35,6 +36,9 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
   if (a.testLabels && !a.test) throw new FxpqError('--test-labels needs --test');
   checkReferenceBits(a.referenceBits);
+  const out = a.out ?? join('out', safeFolderName(`sweep-${basename(a.model).replace(/\.onnx$/i, '')}`));
+  const guard = { force: a.force, protect: [a.model, a.calib, a.calibLabels, a.test, a.testLabels] };
+  checkOutputPath(out, guard);
   const configs = sweepConfigs({
     uniformBits: numberList(a.uniformBits, '--uniform-bits') ?? DEFAULT_CHOICE.uniformBits,
     maxDrops: numberList(a.maxDrops, '--max-drops') ?? DEFAULT_CHOICE.maxDrops,
@@ -50,11 +54,10 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
     onProgress: (done) => bar.update(done),
   });
   bar.done();
-  const out = a.out ?? join('out', `sweep-${basename(a.model).replace(/\.onnx$/i, '')}`);
   const models = Object.fromEntries(s.configs.map((c, i) => [`models/${c.id}.fxp.json`, JSON.stringify(files[i]) + '\n']));
-  writeFolderAtomic(out, { 'sweep.json': JSON.stringify(s, null, 2) + '\n', 'report.html': sweepHtml(s), ...models });
+  writeFolderAtomic(out, { 'sweep.json': JSON.stringify(s, null, 2) + '\n', 'report.html': sweepHtml(s), ...models }, guard);
   if (a.json) {
-    console.log(JSON.stringify(s));
+    console.log(asciiJson(s));
     return;
   }
   printSweep(s);

@@ -5,6 +5,7 @@ import { generateDesign, verilogName } from '../../hw/generate.js';
 import { readFxpFile } from '../../io/fxpjson.js';
 import { synthesize, type Target, TARGETS } from '../../synth/yosys.js';
 import { checkMacs, modelName } from './generate.js';
+import { asciiJson } from '../../util/text.js';
 
 export interface SynthArgs { model: string; target: string; macs?: number; json: boolean }
 
@@ -20,6 +21,6 @@ export async function synthCommand(a: SynthArgs): Promise<void> {
   if (!a.json) process.stderr.write(`synthesizing ${d.top} for ${a.target} with Yosys (WebAssembly); this takes minutes for a whole network...\n`);
   const s = await synthesize({ files, sources: d.sources, top: d.top, target: a.target as Target });
   const out = { target: s.target, top: d.top, macs: d.plan.macs, lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, cells: s.cells, seconds: Number(s.seconds.toFixed(1)) };
-  if (a.json) { console.log(JSON.stringify(out)); return; }
+  if (a.json) { console.log(asciiJson(out)); return; }
   console.log(`${chalk.bold(d.top)} on ${s.target}: ${s.lut} LUT, ${s.ff} FF, ${s.dsp} DSP, ${s.bram} BRAM, ${s.lutram} LUTRAM (${s.seconds.toFixed(1)} s)`);
 }
