@@ -55,7 +55,7 @@ describe('.fxp.json', () => {
     const r = fxpq('eval', model, '--data', 'models/data/test_x.npy', '--labels', 'models/data/test_y.npy', '--limit', '200', '--json');
     expect(r.code).toBe(0);
     const o = JSON.parse(r.stdout);
-    expect(Object.keys(o).sort()).toEqual(['agreement', 'images', 'seconds', 'ties', 'top1']);
+    expect(Object.keys(o).sort()).toEqual(['agreement', 'float_engine', 'images', 'seconds', 'ties', 'top1']);
     expect(o.agreement).toBeGreaterThan(95);
     expect(Number.isInteger(o.ties) && o.ties >= 0 && o.ties <= o.images).toBe(true);
   });

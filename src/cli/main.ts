@@ -7,6 +7,7 @@ import { installSignalHandlers, runCleanups } from '../util/cleanup.js';
 import { DEFAULT_MAX_MEMORY_GIB, setMemoryLimitGiB } from '../util/limits.js';
 import { checkNumericOptions } from './options.js';
 import { installOutputGuard } from './output-guard.js';
+import type { FloatEngine } from '../engine/ort.js';
 import { DEFAULT_REFERENCE_BITS } from '../search/quantize.js';
 import { cosimCommand } from './commands/cosim.js';
 import { estimateCommand } from './commands/estimate.js';
@@ -78,8 +79,9 @@ await yargs(hideBin(process.argv))
     .option('limit', { type: 'number', describe: 'Use only the first N images' })
     .option('scale', { type: 'string', describe: 'Multiply uint8 pixels by this, e.g. 1/255' })
     .option('workers', { type: 'number', describe: 'Worker threads (default: 2, or 1 on a single core)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","top1","seconds"} (plus "agreement" for .fxp.json)' }),
-  run((a) => evalCommand({ model: a.model as string, data: a.data, labels: a.labels, limit: a.limit, scale: a.scale, workers: a.workers, json: a.json })))
+    .option('float-engine', { type: 'string', default: 'auto', choices: ['auto', 'fxpq', 'onnxruntime'], describe: 'Float model (the .onnx, or the agreement of a .fxp.json): onnxruntime-node when installed (auto), or fxpq\'s own float64 engine' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","top1","ties","seconds","float_engine"} (plus "agreement" for .fxp.json)' }),
+  run((a) => evalCommand({ model: a.model as string, data: a.data, labels: a.labels, limit: a.limit, scale: a.scale, workers: a.workers, floatEngine: a['float-engine'] as FloatEngine, json: a.json })))
   .command('quantize <model>', 'Quantize an ONNX model to dynamic fixed point; writes DIR/model.fxp.json and DIR/report.json', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
     .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })

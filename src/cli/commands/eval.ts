@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { type FloatEngine, predictOrt, resolveFloatEngine } from '../../engine/ort.js';
 import { type Predictor, predictAll } from '../../eval/predict.js';
 import { type Images, loadImages, loadLabels, parseScale } from '../../io/dataset.js';
 import { readFxpFile } from '../../io/fxpjson.js';
@@ -18,6 +19,8 @@ export interface EvalArgs {
   limit?: number;
   scale?: string;
   workers?: number;
+  /** Float model runner: onnxruntime when installed (auto), or fxpq's own float64 engine. */
+  floatEngine?: FloatEngine;
   json: boolean;
 }
 
@@ -31,10 +34,13 @@ const share = (pred: Int32Array, ref?: Int32Array): number | null => {
   return (100 * ok) / pred.length;
 };
 
-async function predict(p: Predictor, imgs: Images, label: string, a: EvalArgs): Promise<{ pred: Int32Array; ties: number; seconds: number }> {
+async function predict(p: Predictor, imgs: Images, label: string, a: EvalArgs, onnx?: { bytes: Uint8Array; engine: 'fxpq' | 'onnxruntime' }): Promise<{ pred: Int32Array; ties: number; seconds: number }> {
   const bar = new Progress(label, imgs.count, 'images', !a.json);
   const t0 = performance.now();
-  const r = await predictAll(p, imgs.data, imgs.count, size(imgs.shape), { workers: a.workers ?? defaultWorkers(), onProgress: (d) => bar.update(d) });
+  const o = { workers: a.workers ?? defaultWorkers(), onProgress: (d: number) => bar.update(d) };
+  const r = onnx?.engine === 'onnxruntime'
+    ? await predictOrt(onnx.bytes, imgs.data, imgs.count, imgs.shape, { threads: o.workers, onProgress: o.onProgress })
+    : await predictAll(p, imgs.data, imgs.count, size(imgs.shape), o);
   bar.done();
   return { pred: r.pred, ties: r.tied.reduce((acc, t) => acc + t, 0), seconds: (performance.now() - t0) / 1000 };
 }
@@ -50,16 +56,17 @@ export async function evalCommand(a: EvalArgs): Promise<void> {
   if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) throw new FxpqError('--workers must be a positive integer');
   if (isFxp(a.model)) return evalFxp(a);
   const g = importOnnxFile(a.model);
+  const engine = await resolveFloatEngine(a.floatEngine ?? 'auto');
   const imgs = loadImages(a.data, g.input.shape, { scale: parseScale(a.scale), limit: a.limit });
   const labels = a.labels ? loadLabels(a.labels, imgs, size(g.shapes[g.output])) : undefined;
-  const r = await predict({ kind: 'float', graph: g }, imgs, 'eval', a);
+  const r = await predict({ kind: 'float', graph: g }, imgs, 'eval', a, { bytes: readFileSync(a.model), engine });
   const top1 = share(r.pred, labels);
   if (a.json) {
-    console.log(asciiJson({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds }));
+    console.log(asciiJson({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds, float_engine: engine }));
     return;
   }
   const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
-  console.log(`${acc}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s)`);
+  console.log(`${acc}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, ${engine})`);
 }
 
 async function evalFxp(a: EvalArgs): Promise<void> {
@@ -68,17 +75,20 @@ async function evalFxp(a: EvalArgs): Promise<void> {
   const imgs = loadImages(a.data, inShape, { scale: parseScale(a.scale), limit: a.limit });
   const labels = a.labels ? loadLabels(a.labels, imgs, size(q.values[q.output].shape)) : undefined;
   let floatPred: Int32Array | undefined;
+  let floatEngine: 'fxpq' | 'onnxruntime' | null = null;
   let note = '';
   const src = meta.source.file;
-  if (existsSync(src) && createHash('sha256').update(readFileSync(src)).digest('hex') === meta.source.sha256) {
-    floatPred = (await predict({ kind: 'float', graph: importOnnxFile(src) }, imgs, 'eval (float)', a)).pred;
+  const bytes = existsSync(src) ? readFileSync(src) : null;
+  if (bytes && createHash('sha256').update(bytes).digest('hex') === meta.source.sha256) {
+    floatEngine = await resolveFloatEngine(a.floatEngine ?? 'auto');
+    floatPred = (await predict({ kind: 'float', graph: importOnnxFile(src) }, imgs, 'eval (float)', a, { bytes, engine: floatEngine })).pred;
   } else {
     note = ` (source model ${src} not found or changed: no agreement)`;
   }
   const r = await predict({ kind: 'int', q }, imgs, 'eval (integer)', a);
   const top1 = share(r.pred, labels), agreement = share(r.pred, floatPred);
   if (a.json) {
-    console.log(asciiJson({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds, agreement }));
+    console.log(asciiJson({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds, agreement, float_engine: floatEngine }));
     return;
   }
   const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
