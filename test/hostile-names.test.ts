@@ -127,7 +127,11 @@ describe('output guard', () => {
     expect(guardText('\x9b\u202e\u2066\x00\x7f', false)).toBe('\\u009b\\u202e\\u2066\\u0000\\u007f');
   });
   it('keeps the progress bar\'s \\r and erase-line on a terminal only', () => {
-    expect(guardText('\rbar\x1b[2K', true)).toBe('\rbar\x1b[2K');
+    expect(guardText('\rbar [###---] 3/6', true)).toBe('\rbar [###---] 3/6');
+    expect(guardText('\r\x1b[2K', true)).toBe('\r\x1b[2K');
+    // Anywhere else they would let a name overwrite what was printed before it.
+    expect(guardText('\rbar\x1b[2K', true)).toBe('\rbar\\u001b[2K');
+    expect(guardText('a\rb', true)).toBe('a\\u000db');
     expect(guardText('\rbar\x1b[2K', false)).toBe('\\u000dbar\\u001b[2K');
   });
   it('an error line stays one line: newlines and colour codes in the message are escaped', () => {

@@ -1,9 +1,12 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { chownSync } from 'node:fs';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from './helpers/cli.js';
+import { placeFileAtomic } from '../src/io/atomic.js';
+import { guardText } from '../src/cli/output-guard.js';
 
 /**
  * Hostile and unlucky runs against the outputs and processes fxpq owns: --out on paths it did not
@@ -324,5 +327,72 @@ describe('numeric options and pipes', () => {
     const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" info "${join(MODELS, 'resnet8.onnx')}" | head -c 10 >/dev/null`], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+});
+
+describe('what a review found, kept fixed', () => {
+  it('a symbolic link planted at the waveform\'s temporary name is never followed', () => {
+    const victim = join(base, 'victim.txt');
+    writeFileSync(victim, 'victim\n');
+    const src = join(base, 'src.vcd');
+    writeFileSync(src, '$date today $end\n');
+    const dest = join(base, 'planted.vcd');
+    symlinkSync(victim, join(base, `.planted.vcd.tmp-${process.pid}`));
+    expect(() => placeFileAtomic(src, dest, () => true)).toThrow(/EEXIST/);
+    expect(readFileSync(victim, 'utf8')).toBe('victim\n');
+    expect(existsSync(dest)).toBe(false);
+  });
+
+  it('look-alike leftovers of another user, or dangling links, neither block a run nor get restored', () => {
+    const d = join(base, 'shared-out');
+    const planted = join(base, '.shared-out.old-1');
+    mkdirSync(planted);
+    writeFileSync(join(planted, '.fxpq-output'), '{"tool":"fxpq","forged":true}\n');
+    writeFileSync(join(planted, 'evil.v'), 'module evil; endmodule\n');
+    chownSync(planted, 2001, 2001);
+    const blocker = join(base, '.shared-out.tmp-1');
+    mkdirSync(blocker, { mode: 0o700 });
+    writeFileSync(join(blocker, 'x'), 'x');
+    chownSync(blocker, 2001, 2001);
+    symlinkSync('/nonexistent', join(base, '.shared-out.tmp-7'));
+    const r = run(generate(d));
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(join(d, 'evil.v'))).toBe(false);
+    expect(existsSync(join(d, 'tb.v'))).toBe(true);
+    expect(existsSync(planted)).toBe(true);
+  });
+
+  it('eval never reads a device named as the source model of a .fxp.json', () => {
+    const f = join(base, 'devzero.fxp.json');
+    const j = JSON.parse(readFileSync(fxp, 'utf8'));
+    j.source.file = '/dev/zero.onnx';
+    writeFileSync(f, JSON.stringify(j));
+    const j2 = { ...j, source: { ...j.source, file: '/dev/zero' } };
+    const f2 = join(base, 'devzero2.fxp.json');
+    writeFileSync(f2, JSON.stringify(j2));
+    for (const file of [f, f2]) {
+      const t0 = Date.now();
+      const r = run(['eval', file, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', '5', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).agreement).toBeNull();
+      expect(Date.now() - t0).toBeLessThan(20_000);
+    }
+  });
+
+  it('SIGTERM ends a long synchronous stretch at once (no handler waits behind it)', async () => {
+    const p = spawn(process.execPath, [CLI, 'synth', fxp, '--target', 'ice40up'], { cwd: base, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 3000));
+    const t0 = Date.now();
+    p.kill('SIGTERM');
+    const [code, sig] = await new Promise<[number | null, string | null]>((res) => p.on('exit', (c, s2) => res([c, s2])));
+    expect(Date.now() - t0).toBeLessThan(2000);
+    expect(code === 143 || sig === 'SIGTERM').toBe(true);
+  }, 60_000);
+
+  it('the output guard keeps only the colour codes fxpq itself writes', () => {
+    expect(guardText('\x1b[1mbold\x1b[22m \x1b[31mred\x1b[39m\n', true)).toBe('\x1b[1mbold\x1b[22m \x1b[31mred\x1b[39m\n');
+    expect(guardText('a\x1b[8mhidden\x1b[0m\n', true)).toBe('a\\u001b[8mhidden\x1b[0m\n');
+    expect(guardText('top-1 50 %\rtop-1 99 %\n', true)).toBe('top-1 50 %\\u000dtop-1 99 %\n');
+    expect(guardText('\r\x1b[2K', true)).toBe('\r\x1b[2K');
   });
 });

@@ -20,6 +20,12 @@ const ANY_CONTROL = /[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u
 /** The CLI's error prefix with chalk's colour codes around it (main.ts `fail`). */
 const ERROR_PREFIX = /^(?:\x1b\[[0-9;]*m)*fxpq: (?:internal )?error: (?:\x1b\[[0-9;]*m)*/;
 
+/**
+ * The colour codes fxpq's own output uses through chalk (reset, bold, dim, red, green, yellow and
+ * their ends); anything else, such as conceal (8) or a background, is text from elsewhere.
+ */
+const CHALK_SGR = /^\x1b\[(?:0|1|2|22|31|32|33|39)m$/;
+
 const hex4 = (c: string): string => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** The guard's transformation of one chunk of text for a stream (a terminal or not). */
@@ -32,9 +38,10 @@ export function guardText(text: string, tty: boolean): string {
     const nl = rest.endsWith('\n');
     return err[0] + (nl ? rest.slice(0, -1) : rest).replace(ANY_CONTROL, hex4) + (nl ? '\n' : '');
   }
-  return text.replace(CONTROL, (m) => {
-    if (m.length > 1 && m.endsWith('m')) return m;
-    if (tty && (m === '\r' || m === '\x1b[2K')) return m;
+  return text.replace(CONTROL, (m, at: number) => {
+    if (m.length > 1 && m.endsWith('m') && CHALK_SGR.test(m)) return m;
+    // The progress bar's redraw: a carriage return starting the chunk, an erase-line right after it.
+    if (tty && ((m === '\r' && at === 0) || (m === '\x1b[2K' && at === 1 && text[0] === '\r'))) return m;
     return m.replace(/[^\x20-\x7e]/g, hex4);
   });
 }

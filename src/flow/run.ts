@@ -1,4 +1,5 @@
 import { basename, isAbsolute, join, relative } from 'node:path';
+import { asciiJson } from '../util/text.js';
 import { cosim, type CosimResult } from '../cosim/cosim.js';
 import { hasTool, type SimName } from '../cosim/simulators.js';
 import { FxpqError } from '../errors.js';
@@ -139,8 +140,8 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   const estimate = estimatePlan(plan, o.target);
   const result: RunResult = { model: name, modelFile, sweep, plan, estimate, simulate, cosim: co, out, rtlOut, seconds: (performance.now() - t0) / 1000 };
   writeFolderAtomic(out, {
-    'model.fxp.json': JSON.stringify(files[0]) + '\n',
-    'run.json': JSON.stringify(runJson(result), null, 2) + '\n',
+    'model.fxp.json': asciiJson(files[0]) + '\n',
+    'run.json': asciiJson(runJson(result), 2) + '\n',
     'report.html': sweepHtml({ ...sweep, chosen: cfg.id }, { title: `fxpq run: ${name}`, extra: runSection(result), chosenNote: 'The configuration this run built.' }),
   }, guard);
   return result;

@@ -1,4 +1,4 @@
-import { closeSync, copyFileSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, parse, resolve, sep } from 'node:path';
 import { BusyError, FxpqError, isSystemError } from '../errors.js';
@@ -148,23 +148,31 @@ export function recoverStale(target: string): string[] {
   let names: string[];
   try { names = readdirSync(parent); } catch { return said; }
   const mine = (kind: string) => names.filter((n) => n.startsWith(`.${base}.${kind}-`) && /^\d+$/.test(n.slice(base.length + kind.length + 3)));
+  // Only real folders of this user's: in a shared folder another user could plant a look-alike
+  // (to be "restored" as fxpq's output, or to make every run fail on it).
+  const ours = (p: string) => {
+    try {
+      const st = lstatSync(p);
+      return st.isDirectory() && (process.getuid === undefined || st.uid === process.getuid());
+    } catch {
+      return false;
+    }
+  };
+  const attempt = (what: string, f: () => void) => {
+    try { f(); said.push(what); } catch (e) { said.push(`could not clean up (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ${what}`); }
+  };
   for (const n of mine('old')) {
     const p = join(parent, n);
-    if (!exists(target) && isFxpqOutput(p)) {
-      renameSync(p, target);
-      said.push(`restored ${target} from ${n}, left by an interrupted run`);
-    } else if (isFxpqOutput(p)) {
-      rmSync(p, { recursive: true, force: true });
-      said.push(`removed ${n}, left by an interrupted run`);
-    }
+    if (!ours(p) || !isFxpqOutput(p)) continue;
+    if (!exists(target)) attempt(`restored ${target} from ${n}, left by an interrupted run`, () => renameSync(p, target));
+    else attempt(`removed ${n}, left by an interrupted run`, () => rmSync(p, { recursive: true, force: true }));
   }
   for (const n of mine('tmp')) {
     const p = join(parent, n);
     // A temporary folder gets the marker before anything else, so one without it is not ours.
-    if (isFxpqOutput(p) || (statSync(p).isDirectory() && readdirSync(p).length === 0)) {
-      rmSync(p, { recursive: true, force: true });
-      said.push(`removed ${n}, left by an interrupted run`);
-    }
+    let empty = false;
+    try { empty = readdirSync(p).length === 0; } catch { continue; }
+    if (ours(p) && (isFxpqOutput(p) || empty)) attempt(`removed ${n}, left by an interrupted run`, () => rmSync(p, { recursive: true, force: true }));
   }
   return said;
 }
@@ -284,7 +292,10 @@ export function placeFileAtomic(src: string, dest: string, looksLike: (head: str
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
   const unregister = onInterrupt(() => rmSync(tmp, { force: true }));
   try {
-    copyFileSync(src, tmp);
+    // Created exclusively (O_EXCL does not follow a symbolic link planted under this name), so
+    // the copy can only ever land in a new file of ours.
+    const fd = openSync(tmp, 'wx', 0o644);
+    try { writeSync(fd, readFileSync(src)); } finally { closeSync(fd); }
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { force: true });

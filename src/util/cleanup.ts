@@ -15,7 +15,8 @@ const children = new Set<ChildProcess>();
 export function onInterrupt(fn: () => void): () => void {
   const id = nextId++;
   cleanups.set(id, fn);
-  return () => { cleanups.delete(id); };
+  sync();
+  return () => { cleanups.delete(id); sync(); };
 }
 
 /** A temporary path removed on interruption; call the returned function once it is gone or kept. */
@@ -28,8 +29,9 @@ export const removeOnInterrupt = (path: string, kind: 'dir' | 'file' = 'dir'): (
  */
 export function trackChild(p: ChildProcess): void {
   children.add(p);
-  p.once('exit', () => children.delete(p));
-  p.once('error', () => children.delete(p));
+  sync();
+  p.once('exit', () => { children.delete(p); sync(); });
+  p.once('error', () => { children.delete(p); sync(); });
 }
 
 export function killChildren(): void {
@@ -58,12 +60,32 @@ export function runCleanups(): void {
  */
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-/** SIGINT, SIGTERM, SIGHUP: kill children, clean up, one line on stderr, exit 128+signal. */
+let enabled = false;
+let attached = false;
+
+function handler(s: NodeJS.Signals): void {
+  runCleanups();
+  try { process.stderr.write(`fxpq: interrupted (${s}); stopped the simulators and removed temporary files\n`); } catch { /* stderr closed */ }
+  process.exit(SIGNAL_EXIT[s] ?? 1);
+}
+
+/**
+ * The handlers are attached only while there is something to undo. Otherwise the signal's default
+ * action ends the process at once, even in the middle of a long synchronous stretch (an import, a
+ * Yosys run), where a JavaScript handler would wait until that stretch is over.
+ */
+function sync(): void {
+  const want = enabled && (cleanups.size > 0 || children.size > 0);
+  if (want === attached) return;
+  for (const sig of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) {
+    if (want) process.on(sig, handler);
+    else process.off(sig, handler);
+  }
+  attached = want;
+}
+
+/** SIGINT, SIGTERM, SIGHUP while children run or temporary files exist: kill, clean up, exit 128+signal. */
 export function installSignalHandlers(): void {
-  const handler = (s: NodeJS.Signals) => {
-    runCleanups();
-    try { process.stderr.write(`fxpq: interrupted (${s}); stopped the simulators and removed temporary files\n`); } catch { /* stderr closed */ }
-    process.exit(SIGNAL_EXIT[s] ?? 1);
-  };
-  for (const s of Object.keys(SIGNAL_EXIT) as NodeJS.Signals[]) process.on(s, handler);
+  enabled = true;
+  sync();
 }

@@ -6,7 +6,7 @@ import { readFxpFile } from '../../io/fxpjson.js';
 import { synthesize, TARGETS, type Target } from '../../synth/yosys.js';
 import { fmtInt, table } from '../table.js';
 import { checkMacs, modelName } from './generate.js';
-import { asciiJson } from '../../util/text.js';
+import { asciiJson, terminalText } from '../../util/text.js';
 
 export interface EstimateArgs { model: string; target: string; macs?: number; synth: boolean; json: boolean }
 
@@ -45,5 +45,5 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
   if (synth) rows.push(['error', '', '', pctErr(t.lut, synth.lut), pctErr(t.ff, synth.ff), pctErr(t.dsp, synth.dsp), pctErr(t.bram, synth.bram), pctErr(t.lutram, synth.lutram)]);
   console.log(table(['block', 'kind', 'layer', 'LUT', 'FF', 'DSP', 'BRAM', 'LUTRAM'], rows));
   const fit = calibrations[target]!.fit;
-  console.log(`${name} on ${target}, ${plan.macs} multipliers: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM (analytical; calibrated on ${fit.samples} designs against Yosys ${fit.yosys})`);
+  console.log(`${terminalText(name, 80)} on ${target}, ${plan.macs} multipliers: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM (analytical; calibrated on ${fit.samples} designs against Yosys ${fit.yosys})`);
 }

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { type FloatEngine, predictOrt, resolveFloatEngine } from '../../engine/ort.js';
 import { type Predictor, predictAll } from '../../eval/predict.js';
 import { type Images, loadImages, loadLabels, parseScale } from '../../io/dataset.js';
@@ -10,7 +10,8 @@ import { importOnnxFile } from '../../onnx/import.js';
 import { defaultWorkers } from '../../search/backend.js';
 import { FxpqError } from '../../errors.js';
 import { Progress } from '../progress.js';
-import { asciiJson } from '../../util/text.js';
+import { checkAlloc } from '../../util/limits.js';
+import { asciiJson, terminalText } from '../../util/text.js';
 
 export interface EvalArgs {
   model: string;
@@ -69,6 +70,23 @@ export async function evalCommand(a: EvalArgs): Promise<void> {
   console.log(`${acc}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, ${engine})`);
 }
 
+/**
+ * The float model a .fxp.json names, for the agreement figure. The path comes from an untrusted
+ * file, so it is only read when it is an existing regular .onnx file within the memory limit (not
+ * /dev/zero, a FIFO or a terminal); its contents must then hash to the recorded sha256.
+ */
+function sourceModel(src: string): Buffer | null {
+  if (typeof src !== 'string' || !/\.onnx$/i.test(src)) return null;
+  try {
+    const st = statSync(src);
+    if (!st.isFile()) return null;
+    checkAlloc(st.size, 1, 'the source model named in the .fxp.json');
+    return readFileSync(src);
+  } catch {
+    return null;
+  }
+}
+
 async function evalFxp(a: EvalArgs): Promise<void> {
   const { q, meta } = readFxpFile(a.model);
   const inShape = q.values[q.input].shape;
@@ -78,12 +96,12 @@ async function evalFxp(a: EvalArgs): Promise<void> {
   let floatEngine: 'fxpq' | 'onnxruntime' | null = null;
   let note = '';
   const src = meta.source.file;
-  const bytes = existsSync(src) ? readFileSync(src) : null;
+  const bytes = sourceModel(src);
   if (bytes && createHash('sha256').update(bytes).digest('hex') === meta.source.sha256) {
     floatEngine = await resolveFloatEngine(a.floatEngine ?? 'auto');
     floatPred = (await predict({ kind: 'float', graph: importOnnxFile(src) }, imgs, 'eval (float)', a, { bytes, engine: floatEngine })).pred;
   } else {
-    note = ` (source model ${src} not found or changed: no agreement)`;
+    note = ` (source model ${terminalText(String(src), 80)} not found or changed: no agreement)`;
   }
   const r = await predict({ kind: 'int', q }, imgs, 'eval (integer)', a);
   const top1 = share(r.pred, labels), agreement = share(r.pred, floatPred);

@@ -39,7 +39,7 @@ export function inferCommand(a: InferArgs): void {
       files[file] = encodeNpy(dtype, [1, ...v.shape], r.values!.get(t)!);
       index.push({ tensor: t, layer: layer?.name ?? null, kind: layer?.op.kind ?? 'input', file, shape: [1, ...v.shape], format: v.format });
     });
-    files['trace.json'] = JSON.stringify({ model: a.model, data: a.data, index: a.index, top1: best, tensors: index }, null, 2) + '\n';
+    files['trace.json'] = asciiJson({ model: a.model, data: a.data, index: a.index, top1: best, tensors: index }, 2) + '\n';
     writeFolderAtomic(a.trace, files, guard);
   }
   if (a.json) {

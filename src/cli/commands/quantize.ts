@@ -49,8 +49,8 @@ export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
     onProgress: stageBars(!a.json, (stage) => (stage === 'search' ? 'data structures settled' : 'images')),
   });
   writeFolderAtomic(a.out, {
-    'model.fxp.json': JSON.stringify(res.file) + '\n',
-    'report.json': JSON.stringify(res.report, null, 2) + '\n',
+    'model.fxp.json': asciiJson(res.file) + '\n',
+    'report.json': asciiJson(res.report, 2) + '\n',
   }, guard);
   const r = res.report;
   if (a.json) {

@@ -54,8 +54,8 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
     onProgress: (done) => bar.update(done),
   });
   bar.done();
-  const models = Object.fromEntries(s.configs.map((c, i) => [`models/${c.id}.fxp.json`, JSON.stringify(files[i]) + '\n']));
-  writeFolderAtomic(out, { 'sweep.json': JSON.stringify(s, null, 2) + '\n', 'report.html': sweepHtml(s), ...models }, guard);
+  const models = Object.fromEntries(s.configs.map((c, i) => [`models/${c.id}.fxp.json`, asciiJson(files[i]) + '\n']));
+  writeFolderAtomic(out, { 'sweep.json': asciiJson(s, 2) + '\n', 'report.html': sweepHtml(s), ...models }, guard);
   if (a.json) {
     console.log(asciiJson(s));
     return;
