@@ -106,6 +106,58 @@ const ONNX: Record<string, Uint8Array> = {
     inputShape: ['N', 1, 8000, 8000], inits: [{ name: 'w', dims: [8, 1, 1, 1], values: [1, 2, 3, 4, 5, 6, 7, 8] }],
     nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], name: 'fan' }],
   }),
+  // An empty [0, 20000, 8000] initializer squeezed on its zero axis: dims [20000, 8000] with no data.
+  'squeeze-gemm.onnx': buildModel({
+    inputShape: ['N', 20000], opset: 13,
+    inits: [{ name: 'Z', dims: [0, 20000, 8000], values: [] }, { name: 'ax', dims: [1], values: [0], type: 'int64' }],
+    nodes: [{ op: 'Squeeze', inputs: ['Z', 'ax'], outputs: ['B'], name: 'sq' }, { op: 'Gemm', inputs: ['x', 'B'], outputs: ['y'] }],
+  }),
+  // Folded weights that are not finite: a Div by zero, and a NaN in a Constant node.
+  'inf-div.onnx': buildModel({
+    inputShape: ['N', 4], opset: 13,
+    inits: [{ name: 'W0', dims: [4, 3], values: new Float32Array(12).fill(0.5) }, { name: 'z', dims: [1], values: [0] }],
+    nodes: [{ op: 'Div', inputs: ['W0', 'z'], outputs: ['W'], name: 'div' }, { op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] }],
+  }),
+  'nan-const.onnx': buildModel({
+    inputShape: ['N', 4], opset: 13,
+    nodes: [
+      { op: 'Constant', inputs: [], outputs: ['W'], name: 'k', attrs: { value: { tensor: { name: 'W', dims: [4, 3], values: [1, 2, NaN, 4, 5, 6, 7, 8, 9, 10, 11, 12] } } } },
+      { op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'] },
+    ],
+  }),
+  'pool-bigpad.onnx': buildModel({
+    inputShape: ['N', 1, 4, 4],
+    nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], name: 'mp', attrs: { kernel_shape: [2, 2], pads: [8, 8, 8, 8] } }],
+  }),
+  'conv-negpad.onnx': buildModel({
+    inputShape: ['N', 1, 8, 8], inits: [{ name: 'w', dims: [2, 1, 3, 3], values: randn(r, 18) }],
+    nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], name: 'neg', attrs: { pads: [-3, -3, -3, -3] } }],
+  }),
+  'zero-k.onnx': buildModel({
+    inputShape: ['N', 1, 6, 6], inits: [{ name: 'w', dims: [2, 1, 0, 0], values: [] }],
+    nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], name: 'zk' }],
+  }),
+  'zero-out.onnx': buildModel({ inputShape: ['N', 4], inits: [{ name: 'W', dims: [4, 0], values: [] }], nodes: [{ op: 'MatMul', inputs: ['x', 'W'], outputs: ['y'], name: 'mm' }] }),
+  'zero-cout.onnx': buildModel({
+    inputShape: ['N', 1, 6, 6], inits: [{ name: 'w', dims: [0, 1, 3, 3], values: [] }],
+    nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['c'], name: 'zc' }, { op: 'Flatten', inputs: ['c'], outputs: ['y'] }],
+  }),
+  'noout.onnx': buildModel({ inputShape: ['N', 4], nodes: [{ op: 'Relu', inputs: ['x'], outputs: [] }], output: 'x' }),
+  // Tensor and node names that are also names on Object.prototype.
+  'proto-names.onnx': buildModel({
+    inputShape: ['N', 4], input: 'constructor',
+    inits: [{ name: 'toString', dims: [4, 3], values: randn(r, 12) }, { name: 'hasOwnProperty', dims: [3, 3], values: randn(r, 9) }],
+    nodes: [
+      { op: 'MatMul', inputs: ['constructor', 'toString'], outputs: ['__proto__'], name: '__proto__' },
+      { op: 'Relu', inputs: ['__proto__'], outputs: ['valueOf'], name: 'constructor' },
+      { op: 'MatMul', inputs: ['valueOf', 'hasOwnProperty'], outputs: ['toString_out'], name: 'toString' },
+    ],
+    output: 'toString_out',
+  }),
+  'proto-out.onnx': buildModel({
+    inputShape: ['N', 4], inits: [{ name: 'W', dims: [4, 3], values: randn(r, 12) }],
+    nodes: [{ op: 'MatMul', inputs: ['x', 'W'], outputs: ['toString'] }], output: 'toString',
+  }),
   // A 5x5 output whose every window has 3.6e9 taps.
   'pool-window.onnx': buildModel({
     inputShape: ['N', 1, 4, 4],
@@ -172,6 +224,7 @@ beforeAll(() => {
     ],
   }));
   writeFileSync(p('x.npy'), encodeNpy('float32', [5, 1, 4, 4], randn(r, 80)));
+  writeFileSync(p('x4.npy'), encodeNpy('float32', [5, 4], randn(r, 20)));
   const q = fxpqRss(['quantize', p('good.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q8'), '--json']);
   expect(q.code, q.stderr).toBe(0);
   base = JSON.parse(readFileSync(p('q8/model.fxp.json'), 'utf8'));
@@ -228,6 +281,48 @@ describe('hostile sizes: one line, exit 1 (2 for what is not folded), bounded me
     });
     it('a Reshape of 4 values to [1e6, 1e6] is an inconsistent shape, not a size', () => {
       expectRefused(fxpqRss(['info', p('reshape.onnx')]), 1, /node 'grow' \(Reshape\): cannot reshape a constant of shape \[4\] \(4 elements\) to \[1000000, 1000000\]/);
+    });
+  });
+
+  describe('ONNX constants, attributes and names that are wrong, not big', () => {
+    it('a Squeeze of an empty constant on an axis that is not 1 (info, eval, quantize)', () => {
+      const m = p('squeeze-gemm.onnx');
+      const msg = /node 'sq' \(Squeeze\): cannot squeeze axis 0 of \[0, 20000, 8000\], whose size is 0, not 1/;
+      expectRefused(fxpqRss(['info', m]), 1, msg);
+      expectRefused(fxpqRss(['eval', m, '--data', p('x4.npy')]), 1, msg);
+      expectRefused(fxpqRss(['quantize', m, '--calib', p('x4.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
+    });
+    it('folded constants that are not finite: Div by zero, NaN in a Constant node', () => {
+      expectRefused(fxpqRss(['info', p('inf-div.onnx')]), 1, /node 'div' \(Div\): folded constant 'W' holds Infinity at flat index 0; constants .* must be finite/);
+      expectRefused(fxpqRss(['eval', p('nan-const.onnx'), '--data', p('x4.npy')]), 1, /node 'k' \(Constant\): folded constant 'W' holds NaN at flat index 2/);
+    });
+    it('pool pads not smaller than the kernel, negative conv pads, a zero-size kernel', () => {
+      expectRefused(fxpqRss(['eval', p('pool-bigpad.onnx'), '--data', p('x.npy')]), 1, /node 'mp' \(MaxPool\): pads \[8,8,8,8\] must each be smaller than the kernel 2x2/);
+      expectRefused(fxpqRss(['info', p('conv-negpad.onnx')]), 1, /node 'neg' \(Conv\): pads \[-3,-3,-3,-3\] must be non-negative integers/);
+      expectRefused(fxpqRss(['info', p('zero-k.onnx')]), 1, /node 'zk' \(Conv\): the weight of shape \[2, 1, 0, 0\] has a zero-size dimension/);
+    });
+    it('zero-size weights and a graph without layers', () => {
+      expectRefused(fxpqRss(['info', p('zero-out.onnx')]), 1, /node 'mm' \(MatMul\): the weight of shape \[4, 0\] has a zero-size dimension/);
+      expectRefused(fxpqRss(['quantize', p('zero-cout.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, /node 'zc' \(Conv\): the weight of shape \[0, 1, 3, 3\] has a zero-size dimension/);
+      expectRefused(fxpqRss(['info', p('noout.onnx')]), 2, /noout\.onnx: the graph has no layers/);
+    });
+    it('names like __proto__, constructor and toString are just names (info, eval, quantize, generate, simulate)', () => {
+      for (const f of ['proto-names.onnx', 'proto-out.onnx']) {
+        const m = p(f);
+        const info = fxpqRss(['info', m, '--json']);
+        expect(info.code, info.stderr).toBe(0);
+        expect(JSON.parse(info.stdout).layers.length).toBeGreaterThan(0);
+        const e = fxpqRss(['eval', m, '--data', p('x4.npy')]);
+        expect(e.code, e.stderr).toBe(0);
+        const out = p(`q-${f}`);
+        const q = fxpqRss(['quantize', m, '--calib', p('x4.npy'), '--uniform', '8', '--out', out]);
+        expect(q.code, q.stderr).toBe(0);
+        const qm = join(out, 'model.fxp.json');
+        for (const c of [['eval', qm, '--data', p('x4.npy')], ['simulate', qm, '--data', p('x4.npy')], ['generate', qm, '--out', p(`rtl-${f}`)]]) {
+          const res = fxpqRss(c);
+          expect(res.code, `${c.join(' ')}: ${res.stderr}`).toBe(0);
+        }
+      }
     });
   });
 
@@ -360,6 +455,38 @@ describe('hostile sizes: one line, exit 1 (2 for what is not folded), bounded me
       const frac = fxp('frac.fxp.json', (f) => { f.layers[0].weights.shape = [2, 1, 1.5, 3]; });
       expectRefused(fxpqRss(['eval', neg, '--data', p('x.npy')]), 1, /neg\.fxp\.json: field input\.shape\.1: Too small: expected number to be >0/);
       expectRefused(fxpqRss(['generate', frac, '--out', p('never-rtl')]), 1, /frac\.fxp\.json: layer '[^']+' \(layers\[0\]\) field weights\.shape\.2: Invalid input: expected int, received number/);
+    });
+    it('six pad layers of 1.2e8 elements in a 2 KB file: refused by their total (eval, simulate)', () => {
+      const m = fxp('padchain.fxp.json', (f) => {
+        f.input.shape = [1, 1, 1];
+        f.output = 'p5';
+        const fm = f.input.format;
+        f.layers = Array.from({ length: 6 }, (_, i) => ({
+          name: `p${i}`, kind: 'pad', inputs: [i === 0 ? f.input.name : `p${i - 1}`], output: `p${i}`, outputShape: [1, 11001, 11001],
+          formats: { inputs: [fm], output: fm }, attrs: { pads: i === 0 ? [0, 0, 11000, 11000] : [0, 0, 0, 0] },
+        }));
+      });
+      expect(readFileSync(m).length).toBeLessThan(4096);
+      const msg = /padchain\.fxp\.json: the weights and one sample's activations need more than the memory limit of 1\.0 GiB in all/;
+      expectRefused(fxpqRss(['eval', m, '--data', p('x.npy')], { FXPQ_MAX_MEMORY: '1' }), 1, msg);
+      expectRefused(fxpqRss(['simulate', m, '--data', p('x.npy'), '--max-memory', '1']), 1, msg);
+    });
+    it('clip bounds beyond 2^32 do not wrap into range', () => {
+      const m = fxp('actwrap.fxp.json', (f) => { f.layers[2].attrs.act = { kind: 'clip', min: 0, max: 1, lo: 2 ** 32 + 3, hi: 2 ** 32 + 200 }; });
+      expectRefused(fxpqRss(['eval', m, '--data', p('x.npy')]), 1, /layer '[^']+' field attrs\.act: value 4294967299 at index 0 does not fit/);
+    });
+    it('tensor names __proto__, constructor, toString, hasOwnProperty (eval, simulate, generate)', () => {
+      const m = fxp('proto-names.fxp.json', (f) => {
+        const names = ['__proto__', 'toString', 'hasOwnProperty'];
+        const rename = new Map<string, string>([[f.input.name, 'constructor'], ...f.layers.map((l: any, i: number) => [l.output, names[i]] as [string, string])]);
+        f.input.name = 'constructor';
+        f.output = rename.get(f.output);
+        f.layers.forEach((l: any, i: number) => { l.inputs = l.inputs.map((x: string) => rename.get(x) ?? x); l.output = names[i]; l.name = ['constructor', '__proto__', 'valueOf'][i]; });
+      });
+      for (const c of [['eval', m, '--data', p('x.npy')], ['simulate', m, '--data', p('x.npy')], ['generate', m, '--out', p('rtl-proto')]]) {
+        const res = fxpqRss(c);
+        expect(res.code, `${c.join(' ')}: ${res.stderr}`).toBe(0);
+      }
     });
     it('a dimension beyond 2^53', () => {
       const m = fxp('2p60.fxp.json', (f) => { f.input.shape = [2 ** 60, 1, 1]; });

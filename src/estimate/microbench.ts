@@ -1,3 +1,4 @@
+import { dict } from '../util/dict.js';
 import { type FxFormat, maxInt, minInt } from '../fixed/format.js';
 import { convOutHW } from '../ir/shapes.js';
 import { rng } from '../onnx/builder.js';
@@ -30,7 +31,7 @@ const relu: Activation = { kind: 'relu' };
 export function microGraph(s: MicroSpec): QGraph {
   const r = rng(s.seed);
   const ints = (n: number, f: FxFormat) => Int32Array.from({ length: n }, () => minInt(f) + Math.floor(r() * (maxInt(f) - minInt(f) + 1)));
-  const values: QGraph['values'] = {};
+  const values = dict<QGraph['values'][string]>();
   const layers: QLayer[] = [];
   const inF = fmt(8, 0, false);
   values.x = { shape: [1, s.hw, s.hw], format: inF };

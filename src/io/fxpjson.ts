@@ -7,7 +7,8 @@ import { size } from '../ir/types.js';
 import { layerAccRange } from '../quant/accumulator.js';
 import type { Activation, QGraph, QLayer, QOp } from '../quant/qgraph.js';
 import { PASS_THROUGH } from '../quant/qgraph.js';
-import { checkAlloc, checkConvWork, checkShape, fmtShape } from '../util/limits.js';
+import { dict } from '../util/dict.js';
+import { Budget, checkAlloc, checkConvWork, checkShape, fmtShape, shortName } from '../util/limits.js';
 
 /** Bytes charged per element of one sample's activation (float64 in the integer reference). */
 const ACT_BYTES = 8;
@@ -163,8 +164,11 @@ export function parseFxp(json: unknown, file = 'model.fxp.json'): LoadedFxp {
   }
   const f = r.data;
   // Shapes are declared by the file: one sample's tensors must fit the memory limit.
-  checkShape(f.input.shape, ACT_BYTES, `${file}: field input.shape: per-sample input ${fmtShape(f.input.shape)}`);
-  const values: QGraph['values'] = { [f.input.name]: { shape: f.input.shape, format: f.input.format } };
+  // One running total, like the ONNX import's: the weights and every layer's per-sample output.
+  const budget = new Budget(`${shortName(file)}: the weights and one sample's activations`);
+  const inWhat = `${file}: field input.shape: per-sample input ${fmtShape(f.input.shape)}`;
+  budget.take(checkShape(f.input.shape, ACT_BYTES, inWhat), ACT_BYTES, inWhat);
+  const values = dict<QGraph['values'][string]>([[f.input.name, { shape: f.input.shape, format: f.input.format }]]);
   const layers: QLayer[] = [];
   const names = new Set<string>();
   for (const L of f.layers) {
@@ -188,10 +192,11 @@ export function parseFxp(json: unknown, file = 'model.fxp.json'): LoadedFxp {
     for (const [k, fm] of [['output', L.formats.output], ['weights', L.formats.weights], ['bias', L.formats.bias]] as const) {
       if (fm && fm.signed && fm.wl < 2) throw new FxpqError(`${where} field formats.${k}: a signed format needs at least 2 bits`);
     }
-    const op = buildOp(L, ins[0].shape, where);
+    const op = buildOp(L, ins[0].shape, where, budget);
     const shape = outShape(op, ins[0].shape, where);
     if (shape.join(',') !== L.outputShape.join(',')) throw new FxpqError(`${where} field outputShape: ${fmtShape(L.outputShape)} but the layer computes ${fmtShape(shape)}`);
-    checkShape(shape, ACT_BYTES, `${where} field outputShape: per-sample output ${fmtShape(shape)}`);
+    const outWhat = `${where} field outputShape: per-sample output ${fmtShape(shape)}`;
+    budget.take(checkShape(shape, ACT_BYTES, outWhat), ACT_BYTES, outWhat);
     if (op.kind === 'conv') {
       const [cout, cinG, kh, kw] = op.weight.shape;
       checkConvWork({ cout, cinG, kh, kw, inElements: size(ins[0].shape), outPixels: shape[1] * shape[2] }, where);
@@ -224,17 +229,18 @@ function need<T>(v: T | undefined, where: string, field: string): T {
   return v;
 }
 
-function checkFits(data: Int32Array, fm: FxFormat, where: string, field: string): void {
+function checkFits(data: ArrayLike<number>, fm: FxFormat, where: string, field: string): void {
   const lo = minInt(fm), hi = maxInt(fm);
   for (let i = 0; i < data.length; i++) {
     if (data[i] < lo || data[i] > hi) throw new FxpqError(`${where} field ${field}: value ${data[i]} at index ${i} does not fit ${fmtText(fm)} (range ${lo}..${hi})`);
   }
 }
 
-function buildOp(L: FileLayer, inShape: number[], where: string): QOp {
+function buildOp(L: FileLayer, inShape: number[], where: string, budget: Budget): QOp {
   const a = L.attrs;
   const act = (a.act ?? { kind: 'none' }) as Activation;
-  if (act.kind === 'clip') checkFits(Int32Array.from([act.lo, act.hi]), L.formats.output, where, 'attrs.act');
+  // As numbers: an Int32Array would wrap a value beyond 2^31 into range.
+  if (act.kind === 'clip') checkFits([act.lo, act.hi], L.formats.output, where, 'attrs.act');
   switch (L.kind) {
     case 'conv': case 'dense': {
       const wF = need(L.formats.weights, where, 'formats.weights');
@@ -243,6 +249,8 @@ function buildOp(L: FileLayer, inShape: number[], where: string): QOp {
       const shape = need(W.shape, where, 'weights.shape');
       // Sizes before decoding: the declared shape must be affordable and match the data's length.
       const count = checkShape(shape, 4, `${where} field weights.shape ${fmtShape(shape)}`);
+      // Decoded as int32, then held as float64 by the engines: charged at 16 bytes a value.
+      budget.take(count + shape[0], 16, `${where} field weights.shape ${fmtShape(shape)}`);
       const nW = b64Bytes(W.data) / 4;
       if (Number.isInteger(nW) && nW !== count) throw new FxpqError(`${where} field weights.data: ${nW} values for shape ${fmtShape(shape)}`);
       const data = unb64(W.data, `${where} field weights.data`);

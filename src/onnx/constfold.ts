@@ -136,6 +136,10 @@ export function evalConstNode(node: NodeProto, ins: (ConstTensor | undefined)[],
     case 'Squeeze': {
       const given = opset >= 13 ? (ins[1] ? Array.from(ins[1].data) : undefined) : at.ints('axes', undefined);
       const axes = given?.map((a) => normAxis(a, x.dims.length));
+      for (const a of axes ?? []) {
+        if (!(Number.isInteger(a) && a >= 0 && a < x.dims.length)) throw new FxpqError(`${what}: axis ${a} is out of range for rank ${x.dims.length}`);
+        if (x.dims[a] !== 1) throw new FxpqError(`${what}: cannot squeeze axis ${a} of ${fmtShape(x.dims)}, whose size is ${x.dims[a]}, not 1`);
+      }
       return [T(x.dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)), x.data, x.dtype)];
     }
     case 'Concat': {

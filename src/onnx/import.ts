@@ -4,6 +4,7 @@ import { FxpqError, UnsupportedError } from '../errors.js';
 import { inferShape } from '../ir/shapes.js';
 import type { Graph, Node, Op, PoolGeometry } from '../ir/types.js';
 import { size } from '../ir/types.js';
+import { dict } from '../util/dict.js';
 import { Budget, checkAlloc, checkConvWork, fmtShape, shapeElements, shortName } from '../util/limits.js';
 import { BATCH_SENTINEL, evalConstNode } from './constfold.js';
 import { Attrs, type ConstTensor, decodeModel, type NodeProto, tensorValues, toNum } from './proto.js';
@@ -47,11 +48,19 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
   // engine needs per image).
   const budget = new Budget(`${shortName(file)}: the constants and one sample's activations`);
   const consts = new Map<string, ConstTensor>();
+  // Every constant, read or folded, is stored here: its data must fill its dims exactly and be finite.
+  const putConst = (name: string, t: ConstTensor, what: string): void => {
+    const n = shapeElements(t.dims, `${shortName(file)}: ${what} of shape ${fmtShape(t.dims)}`);
+    if (t.data.length !== n) {
+      throw new FxpqError(`${shortName(file)}: ${what} holds ${t.data.length} values, but its shape ${fmtShape(t.dims)} has ${n} elements`);
+    }
+    checkFinite(t, what, file);
+    consts.set(name, t);
+  };
   for (const init of graph.initializer ?? []) {
     const what = `initializer '${shortName(init.name ?? '')}'`;
     const t = tensorValues(init, `${shortName(file)}: ${what}`, budget);
-    checkFinite(t, what, file);
-    consts.set(init.name ?? '', t);
+    putConst(init.name ?? '', t, what);
   }
 
   const realInputs = (graph.input ?? []).filter((i) => !consts.has(i.name ?? ''));
@@ -66,7 +75,7 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     throw new UnsupportedError(`${file}: the graph must have exactly one output, found ${(graph.output ?? []).length}`);
   }
 
-  const shapes: Record<string, number[]> = { [inputName]: inputShape };
+  const shapes = dict<number[]>([[inputName, inputShape]]);
   const alias = new Map<string, string>();
   const resolve = (n: string): string => { let r = n; while (alias.has(r)) r = alias.get(r)!; return r; };
   const pre: PreNode[] = [];
@@ -93,7 +102,7 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     const dynamic = ins.filter((i) => i !== '' && !consts.has(i));
     if (dynamic.length === 0) {
       const vals = evalConstNode(node, ins.map((i) => (i === '' ? undefined : consts.get(i))), opset, budget, shortName(name));
-      vals.forEach((v, k) => { if (outs[k]) consts.set(outs[k], v); });
+      vals.forEach((v, k) => { if (outs[k]) putConst(outs[k], v, `${where}: folded constant '${shortName(outs[k])}'`); });
       continue;
     }
     for (const d of dynamic) {
@@ -116,6 +125,7 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
       const shape = o.kind === 'affine' ? [...shapes[inputs[0]]] : inferShape(pn as Node, inputs.map((i) => shapes[i]));
       const outWhat = `${where}: its per-sample output ${fmtShape(shape)}`;
       budget.take(shapeElements(shape, outWhat), ACT_BYTES, outWhat);
+      if (shape.some((d) => d === 0)) throw new FxpqError(`${where}: its per-sample output ${fmtShape(shape)} has a zero-size dimension`);
       if (o.kind === 'conv') {
         const [cout, cinG, kh, kw] = o.weight.shape;
         checkConvWork({ cout, cinG, kh, kw, inElements: size(shapes[inputs[0]]), outPixels: shape[1] * shape[2] }, where);
@@ -137,11 +147,16 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
         if (!shapes[ins[0]]) throw new UnsupportedError(`${where}: the data input must be the dynamic tensor`);
         const w = needConst(1, 'the weight');
         if (w.dims.length !== 4) throw new UnsupportedError(`${where}: only 2-D convolutions (4-D weights) are supported, weight is [${w.dims}]`);
+        nonEmpty(w.dims, 'the weight', where);
         const b = c(2);
+        if (ins[2] && !b) throw new UnsupportedError(`${where}: the bias must be a constant`);
+        if (b && b.data.length !== w.dims[0]) throw new FxpqError(`${where}: the bias of shape ${fmtShape(b.dims)} must hold one value per output channel (${w.dims[0]})`);
+        budget.take(w.dims[0], 8, `${where}: its bias`);
         const k: [number, number] = [w.dims[2], w.dims[3]];
         const strides = positive(pair(at.ints('strides', [1, 1])!), 'strides', where);
         const dil = positive(pair(at.ints('dilations', [1, 1])!), 'dilations', where);
         const pads = resolvePads(at, xShape, k, strides, dil, where);
+        if (!pads.every((v) => Number.isInteger(v) && v >= 0)) throw new FxpqError(`${where}: pads [${pads}] must be non-negative integers`);
         emit({
           kind: 'conv', weight: { shape: w.dims, data: w.data }, bias: b ? b.data.slice() : new Float64Array(w.dims[0]),
           strides, pads, dilations: dil, group: at.int('group', 1),
@@ -157,6 +172,8 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
         const transB = at.int('transB', 0) === 1;
         const [r, cc] = b.dims;
         const [out, inp] = transB ? [r, cc] : [cc, r];
+        nonEmpty(b.dims, 'B (the weight)', where);
+        budget.take(out * inp + out, 8, `${where}: its weight ${fmtShape([out, inp])} and bias`);
         const w = new Float64Array(out * inp);
         for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) w[o * inp + i] = alpha * (transB ? b.data[o * inp + i] : b.data[i * out + o]);
         const bias = new Float64Array(out);
@@ -173,6 +190,8 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
         const b = needConst(1, 'the second operand (the weight)');
         if (b.dims.length !== 2 || xShape.length !== 1) throw new UnsupportedError(`${where}: only [batch, K] x [K, M] with a constant right operand is supported`);
         const [inp, out] = b.dims;
+        nonEmpty(b.dims, 'the weight', where);
+        budget.take(out * inp + out, 8, `${where}: its weight ${fmtShape([out, inp])} and bias`);
         const w = new Float64Array(out * inp);
         for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) w[o * inp + i] = b.data[i * out + o];
         emit({ kind: 'dense', weight: { shape: [out, inp], data: w }, bias: new Float64Array(out) });
@@ -199,6 +218,10 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
         const [g, beta, mean, v] = [1, 2, 3, 4].map((k) => needConst(k, 'scale, B, mean and var'));
         const eps = at.float('epsilon', 1e-5);
         const ch = g.data.length;
+        if (ch !== xShape[0] || [beta, mean, v].some((t) => t.data.length !== ch)) {
+          throw new FxpqError(`${where}: scale, B, mean and var must each hold one value per channel (${xShape[0]})`);
+        }
+        budget.take(2 * ch, 8, `${where}: its folded scale and shift`);
         // BN is defined in float32 by ONNX; compute the folded scale in float64 for a tight match.
         const scale = new Float64Array(ch), shift = new Float64Array(ch);
         for (let i = 0; i < ch; i++) {
@@ -214,8 +237,13 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
       case 'Clip': {
         let lo = -Infinity, hi = Infinity;
         if (opset < 11) { lo = at.float('min', -Infinity); hi = at.float('max', Infinity); } else {
-          if (ins[1]) lo = needConst(1, 'min').data[0];
-          if (ins[2]) hi = needConst(2, 'max').data[0];
+          const scalar = (k: number, role: string): number => {
+            const t = needConst(k, role);
+            if (t.data.length !== 1) throw new FxpqError(`${where}: ${role} must be one value, got shape ${fmtShape(t.dims)}`);
+            return t.data[0];
+          };
+          if (ins[1]) lo = scalar(1, 'min');
+          if (ins[2]) hi = scalar(2, 'max');
         }
         emit(lo === 0 && hi === Infinity ? { kind: 'relu' } : { kind: 'clip', min: lo, max: hi });
         break;
@@ -282,7 +310,8 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     throw new UnsupportedError(`node '${nodes[softmaxAt].name}' (Softmax): Softmax is only supported as the last node`);
   }
   const live = liveNodes(nodes, outName);
-  const liveShapes: Record<string, number[]> = { [inputName]: inputShape };
+  if (live.length === 0) throw new UnsupportedError(`${file}: the graph has no layers (its output '${shortName(outName)}' is its input)`);
+  const liveShapes = dict<number[]>([[inputName, inputShape]]);
   for (const n of live) liveShapes[n.output] = shapes[n.output];
   return {
     input: { name: inputName, shape: inputShape },
@@ -317,7 +346,7 @@ function readInputShape(vi: { name?: string | null; type?: { tensorType?: { shap
 function checkFinite(t: ConstTensor, what: string, file: string): void {
   for (let i = 0; i < t.data.length; i++) {
     if (!Number.isFinite(t.data[i])) {
-      throw new FxpqError(`${file}: ${what} holds ${t.data[i]} at flat index ${i}; weights must be finite`);
+      throw new FxpqError(`${file}: ${what} holds ${t.data[i]} at flat index ${i}; constants (weights, biases, parameters) must be finite`);
     }
   }
 }
@@ -343,6 +372,11 @@ function topoSort(nodes: NodeProto[], consts: Map<string, ConstTensor>, input: s
     out.push(n);
   }
   return out;
+}
+
+/** A weight with a zero-size dimension computes nothing: refused at import. */
+function nonEmpty(dims: number[], role: string, where: string): void {
+  if (dims.some((d) => d === 0)) throw new FxpqError(`${where}: ${role} of shape ${fmtShape(dims)} has a zero-size dimension`);
 }
 
 /** Bytes per element charged for an activation of one sample (float64 buffers). */
@@ -379,7 +413,11 @@ function poolGeometry(at: Attrs, x: number[], where: string): PoolGeometry {
   const kernel = positive(pair(at.ints('kernel_shape', undefined) ?? []), 'kernel_shape', where);
   const strides = positive(pair(at.ints('strides', [1, 1])!), 'strides', where);
   const dilations = positive(pair(at.ints('dilations', [1, 1])!), 'dilations', where);
-  return { kernel, strides, dilations, pads: resolvePads(at, x, kernel, strides, dilations, where), ceilMode: false };
+  const pads = resolvePads(at, x, kernel, strides, dilations, where);
+  if (!pads.every((v) => Number.isInteger(v) && v >= 0)) throw new FxpqError(`${where}: pads [${pads}] must be non-negative integers`);
+  // ONNX requires each pad to be smaller than the kernel along its axis (a window of padding only).
+  if (pads.some((v, i) => v >= kernel[i % 2])) throw new FxpqError(`${where}: pads [${pads}] must each be smaller than the kernel ${kernel.join('x')}`);
+  return { kernel, strides, dilations, pads, ceilMode: false };
 }
 
 /** Reads a constant operand of Add/Mul as one value per channel (feature maps) or per feature (vectors). */

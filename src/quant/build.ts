@@ -1,3 +1,4 @@
+import { dict } from '../util/dict.js';
 import { FxpqError } from '../errors.js';
 import { type FxFormat, checkFormat, quantize, quantizeArray } from '../fixed/format.js';
 import type { FloatAct, FusedGraph, FusedLayer } from './fuse.js';
@@ -59,7 +60,7 @@ function quantizeAll(data: Float64Array, f: FxFormat, comp?: Compensation): Int3
 export function buildQGraph(fg: FusedGraph, a: Assignment): QGraph {
   const shapes = fg.graph.shapes;
   checkFormat(a.input, 'input');
-  const values: QGraph['values'] = { [fg.input]: { shape: shapes[fg.input], format: a.input } };
+  const values = dict<QGraph['values'][string]>([[fg.input, { shape: shapes[fg.input], format: a.input }]]);
   const layers: QLayer[] = [];
   for (const l of fg.layers) {
     const f = a.layers[l.name] ?? {};

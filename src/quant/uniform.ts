@@ -1,3 +1,4 @@
+import { dict } from '../util/dict.js';
 import { type FxFormat, maxRuleFormat } from '../fixed/format.js';
 import type { Assignment } from './build.js';
 import { maxAbsOf, type ValueStats } from './calibrate.js';
@@ -16,7 +17,7 @@ export function maxRuleActivation(st: ValueStats | undefined, wl: number): FxFor
 
 /** Every data structure at `wl` bits with max-rule fraction lengths (also the search's start). */
 export function uniformAssignment(fg: FusedGraph, stats: Map<string, ValueStats>, wl: number): Assignment {
-  const a: Assignment = { input: maxRuleActivation(stats.get(fg.input), wl), layers: {} };
+  const a: Assignment = { input: maxRuleActivation(stats.get(fg.input), wl), layers: dict() };
   for (const l of fg.layers) {
     const f: Assignment['layers'][string] = { output: maxRuleActivation(stats.get(l.output), wl) };
     if (l.op.kind === 'conv' || l.op.kind === 'dense') {
