@@ -39,29 +39,11 @@ from onnx import numpy_helper
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from train_zoo import load_fmnist, to_float, inline_identity_initializers, run_onnx_numpy  # noqa: E402
+from train_zoo import BasicBlock, load_fmnist, to_float, inline_identity_initializers, run_onnx_numpy  # noqa: E402
 
 OUT_DIR = os.path.join(HERE, "big")
 OPSET = 13
 BATCH = 128
-
-
-class Block(nn.Module):
-    """ResNet BasicBlock: conv3x3-BN-ReLU-conv3x3-BN plus identity or 1x1conv-BN, Add, ReLU."""
-
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.shortcut = nn.Identity()
-        if stride != 1 or cin != cout:
-            self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        return F.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
 
 class ResNet18(nn.Module):
@@ -73,7 +55,7 @@ class ResNet18(nn.Module):
         self.stem = nn.Sequential(nn.Conv2d(1, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2))
         widths, layers, cin = [64, 128, 256, 512], [], 64
         for i, w in enumerate(widths):
-            layers += [Block(cin, w, 1 if i == 0 else 2), Block(w, w, 1)]
+            layers += [BasicBlock(cin, w, 1 if i == 0 else 2), BasicBlock(w, w, 1)]
             cin = w
         self.layers = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
