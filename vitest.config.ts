@@ -30,10 +30,5 @@ export default defineConfig({
     sequence: { sequencer: SlowFirst },
     // The JSON file lets .ci/run print a plain "N passed, N failed" line.
     reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
-    // A test that blocks its worker with back-to-back spawnSync calls can delay vitest's own
-    // progress RPC past its 60 s timeout ("Timeout calling onTaskUpdate"); that is reported as an
-    // unhandled error of the runner, not of a test. Test failures still fail the run. The hostile
-    // tests are to move to async spawns (test/helpers/cli.ts fxpqAsync) so this can go.
-    dangerouslyIgnoreUnhandledErrors: true,
   },
 });

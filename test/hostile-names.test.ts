@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -10,7 +9,7 @@ import { renderDesign, TEMPLATE_DIR } from '../src/hw/render.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { buildModel, randn, rng } from '../src/onnx/builder.js';
 import { asciiJson, commentText, terminalText } from '../src/util/text.js';
-import { CLI, fxpq, fxpqAsync, tempDir } from './helpers/cli.js';
+import { CLI, fxpqAsync, fxpqAwait, spawnAsync, tempDir } from './helpers/cli.js';
 import { icarusBuild, lint } from './helpers/rtl.js';
 
 /**
@@ -44,7 +43,7 @@ const RAW_CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e
 const PRINTABLE = /^[\x20-\x7e\n]*$/;
 const sentinelsAbsent = () => SENT.filter((s) => existsSync(s));
 
-beforeAll(() => {
+beforeAll(async () => {
   const r = rng(3);
   writeFileSync(p('h.onnx'), buildModel({
     inputShape: ['N', 1, 4, 4],
@@ -61,7 +60,7 @@ beforeAll(() => {
     inputShape: ['N', 4], nodes: [{ op: 'Tanh', inputs: ['x'], outputs: ['t'], name: 'tanh\n\x1b]0;pwned\x07\x1b[2J\u202e' }, { op: 'Relu', inputs: ['t'], outputs: ['y'] }],
   }));
   writeFileSync(p('x.npy'), encodeNpy('float32', [8, 1, 4, 4], randn(r, 128)));
-  const q = fxpq('quantize', p('h.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q'), '--json');
+  const q = await fxpqAwait('quantize', p('h.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q'), '--json');
   if (q.code !== 0) throw new Error(`quantize of the hostile model failed: ${q.stderr}`);
   // The same network with a hostile .fxp.json: source file and layer names.
   const j = JSON.parse(readFileSync(p('q/model.fxp.json'), 'utf8'));
@@ -138,11 +137,11 @@ describe('output guard', () => {
     expect(guardText("\x1b[31mfxpq: error: \x1b[39mnode 'a\nb\x1b[31m\r'\n", true)).toBe("\x1b[31mfxpq: error: \x1b[39mnode 'a\\u000ab\\u001b[31m\\u000d'\n");
     expect(guardText("fxpq: internal error: x\ny\n", false)).toBe('fxpq: internal error: x\\u000ay\n');
   });
-  it('installOutputGuard wraps string and byte writes on stdout and stderr', () => {
+  it('installOutputGuard wraps string and byte writes on stdout and stderr', async () => {
     const guard = join(CLI, '..', 'output-guard.js');
     const code = `const { installOutputGuard } = await import(${JSON.stringify(`file://${guard}`)}); installOutputGuard(); installOutputGuard();
 process.stdout.write('a\\x1b[2Jb\\n'); process.stdout.write(Buffer.from('c\\u202ed\\n')); process.stderr.write('e\\x9bf\\n', () => {}); console.log(JSON.stringify({ k: '\\x1b' }));`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8' });
+    const r = await spawnAsync(process.execPath, ['--input-type=module', '-e', code]);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('a\\u001b[2Jb\nc\\u202ed\n{"k":"\\u001b"}\n');
     expect(r.stderr).toBe('e\\u009bf\n');
@@ -196,8 +195,8 @@ describe('generated identifiers and the defence-in-depth check', () => {
 });
 
 describe('hostile names from an ONNX model', () => {
-  it('fxpq info: names escaped on their own row, no raw control or bidi character', () => {
-    const r = fxpq('info', p('h.onnx'));
+  it('fxpq info: names escaped on their own row, no raw control or bidi character', async () => {
+    const r = await fxpqAwait('info', p('h.onnx'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     const lines = r.stdout.trimEnd().split('\n');
@@ -207,24 +206,24 @@ describe('hostile names from an ONNX model', () => {
     expect(lines[5]).toMatch(/^pool\\x1b\]0;title\\x07\\x1b\[2J\\x9b\\u\{202e\}\\x00\.\.\/\.\.\/etc\/passwdL+\.\.\. +maxpool /);
     expect(lines[7]).toMatch(/^gemm\\x0a\\x0a +dense /);
   });
-  it('fxpq info --json: ASCII JSON with the names exactly as in the model', () => {
-    const r = fxpq('info', p('h.onnx'), '--json');
+  it('fxpq info --json: ASCII JSON with the names exactly as in the model', async () => {
+    const r = await fxpqAwait('info', p('h.onnx'), '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(PRINTABLE);
     expect(JSON.parse(r.stdout).layers.map((l: { name: string }) => l.name)).toEqual(LAYER_NAMES);
   });
-  it('fxpq quantize: table rows stay rows, --json is ASCII', () => {
-    const r = fxpq('quantize', p('h.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q2'));
+  it('fxpq quantize: table rows stay rows, --json is ASCII', async () => {
+    const r = await fxpqAwait('quantize', p('h.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q2'));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(2 + 4 + 2);
-    const j = fxpq('quantize', p('h.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q3'), '--json');
+    const j = await fxpqAwait('quantize', p('h.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q3'), '--json');
     expect(j.code, j.stderr).toBe(0);
     expect(j.stdout).toMatch(PRINTABLE);
     expect(JSON.parse(j.stdout).layers.map((l: { name: string }) => l.name)).toEqual([N.conv, N.pool, N.flat, N.gemm]);
   });
-  it('an error naming a hostile node is one escaped line', () => {
-    const r = fxpq('info', p('unsupported.onnx'));
+  it('an error naming a hostile node is one escaped line', async () => {
+    const r = await fxpqAwait('info', p('unsupported.onnx'));
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).not.toMatch(RAW_CONTROL);
@@ -232,9 +231,9 @@ describe('hostile names from an ONNX model', () => {
   });
 
   let rtl = '';
-  it('fxpq generate: identifiers generated, names only inside comments, every file printable ASCII', () => {
+  it('fxpq generate: identifiers generated, names only inside comments, every file printable ASCII', async () => {
     rtl = p('rtl');
-    const r = fxpq('generate', p('q/model.fxp.json'), '--out', rtl);
+    const r = await fxpqAwait('generate', p('q/model.fxp.json'), '--out', rtl);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(2 + 3 + 2);
@@ -268,28 +267,28 @@ describe('hostile names from an ONNX model', () => {
     expect((await lint(rtl, 'fxpq_h')).out.trim()).toBe('');
     expect((await icarusBuild(rtl)).out.trim()).toBe('');
   });
-  it('fxpq generate --json: ASCII JSON with the raw names', () => {
-    const r = fxpq('generate', p('q/model.fxp.json'), '--out', p('rtl-json'), '--json');
+  it('fxpq generate --json: ASCII JSON with the raw names', async () => {
+    const r = await fxpqAwait('generate', p('q/model.fxp.json'), '--out', p('rtl-json'), '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(PRINTABLE);
     const j = JSON.parse(r.stdout);
     expect(j.top).toBe('fxpq_h');
     expect(j.plan.engines[1].layer).toBe(N.pool);
   });
-  it('fxpq simulate and fxpq estimate: tables escaped, --json ASCII', () => {
-    const sim = fxpq('simulate', p('q/model.fxp.json'), '--data', p('x.npy'), '--limit', '2');
+  it('fxpq simulate and fxpq estimate: tables escaped, --json ASCII', async () => {
+    const sim = await fxpqAwait('simulate', p('q/model.fxp.json'), '--data', p('x.npy'), '--limit', '2');
     expect(sim.code, sim.stderr).toBe(0);
     expect(sim.stdout).not.toMatch(RAW_CONTROL);
     expect(sim.stdout.split('\n')[2]).toMatch(/^l00_conv +conv\\x0ainitial \$system\("touch .*SENT_A"\);/);
-    const simJ = fxpq('simulate', p('q/model.fxp.json'), '--data', p('x.npy'), '--limit', '2', '--json');
+    const simJ = await fxpqAwait('simulate', p('q/model.fxp.json'), '--data', p('x.npy'), '--limit', '2', '--json');
     expect(simJ.code, simJ.stderr).toBe(0);
     expect(simJ.stdout).toMatch(PRINTABLE);
     expect(JSON.parse(simJ.stdout).mismatches_vs_reference).toBe(0);
-    const est = fxpq('estimate', p('q/model.fxp.json'));
+    const est = await fxpqAwait('estimate', p('q/model.fxp.json'));
     expect(est.code, est.stderr).toBe(0);
     expect(est.stdout).not.toMatch(RAW_CONTROL);
     expect(est.stdout.trimEnd().split('\n')).toHaveLength(2 + 3 + 4 + 2 + 1);
-    const estJ = fxpq('estimate', p('q/model.fxp.json'), '--json');
+    const estJ = await fxpqAwait('estimate', p('q/model.fxp.json'), '--json');
     expect(estJ.code, estJ.stderr).toBe(0);
     expect(estJ.stdout).toMatch(PRINTABLE);
     expect(JSON.parse(estJ.stdout).layers.map((l: { layer: string }) => l.layer).slice(0, 3)).toEqual([N.conv, N.pool, N.gemm]);
@@ -315,7 +314,7 @@ describe('hostile fields of a .fxp.json', () => {
   });
   it('source file and layer names stay in comments; the default top is generated', async () => {
     const out = p('rtl-fxp');
-    const r = fxpq('generate', p('fxp/model.fxp.json'), '--out', out);
+    const r = await fxpqAwait('generate', p('fxp/model.fxp.json'), '--out', out);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout).toContain(`${top}: 3 engines`);
@@ -333,7 +332,7 @@ describe('hostile fields of a .fxp.json', () => {
 });
 
 describe('--top', () => {
-  it('a bad identifier is exit 1 and one line, and nothing is written', () => {
+  it('a bad identifier is exit 1 and one line, and nothing is written', async () => {
     const cases: [string, string][] = [
       ['9bad', "--top '9bad' is not a Verilog identifier"],
       ['module', "--top 'module' is a reserved word of Verilog/SystemVerilog"],
@@ -343,15 +342,15 @@ describe('--top', () => {
     ];
     for (const [t, msg] of cases) {
       const out = p(`rtl-top-${cases.findIndex((c) => c[0] === t)}`);
-      const r = fxpq('generate', p('q/model.fxp.json'), '--out', out, '--top', t);
+      const r = await fxpqAwait('generate', p('q/model.fxp.json'), '--out', out, '--top', t);
       expect(r.code).toBe(1);
       expect(r.stderr).toBe(`fxpq: error: ${msg}\n`);
       expect(existsSync(out)).toBe(false);
     }
   });
-  it('a good one names the top module and every file', () => {
+  it('a good one names the top module and every file', async () => {
     const out = p('rtl-top-ok');
-    const r = fxpq('generate', p('q/model.fxp.json'), '--out', out, '--top', 'my_accel');
+    const r = await fxpqAwait('generate', p('q/model.fxp.json'), '--out', out, '--top', 'my_accel');
     expect(r.code, r.stderr).toBe(0);
     expect(readdirSync(out).filter((f) => f.endsWith('.v')).sort()).toEqual(['my_accel.v', 'my_accel_l00_conv.v', 'my_accel_l00_conv_rq.v', 'my_accel_l01_maxpool.v',
       'my_accel_l02_dense.v', 'my_accel_l02_dense_rq.v', 'my_accel_ram.v', 'my_accel_regfile.v', 'my_accel_rom.v', 'tb.v']);

@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chownSync } from 'node:fs';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI } from './helpers/cli.js';
+import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { CLI, spawnAsync } from './helpers/cli.js';
 import { placeFileAtomic } from '../src/io/atomic.js';
 import { guardText } from '../src/cli/output-guard.js';
 
@@ -22,9 +22,10 @@ let fxp = '';
 
 interface Res { code: number | null; signal: string | null; stdout: string; stderr: string }
 
-function run(args: string[], o: { cwd?: string; env?: Record<string, string> } = {}): Res {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: o.cwd ?? base, encoding: 'utf8', timeout: 120_000, env: { ...process.env, FORCE_COLOR: '0', ...o.env },
+/** Awaited, not spawnSync: back-to-back blocking runs starve vitest's progress RPC. */
+async function run(args: string[], o: { cwd?: string; env?: Record<string, string> } = {}): Promise<Res> {
+  const r = await spawnAsync(process.execPath, [CLI, ...args], {
+    cwd: o.cwd ?? base, timeout: 120_000, env: { ...process.env, FORCE_COLOR: '0', ...o.env },
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
@@ -64,106 +65,106 @@ function userFolder(name: string): string {
 const generate = (out: string, ...extra: string[]) => ['generate', fxp, '--out', out, ...extra];
 const leftovers = (parent: string, name: string) => readdirSync(parent).filter((n) => n.startsWith(`.${name}.`));
 
-beforeAll(() => {
+beforeAll(async () => {
   const q = join(base, 'q8');
-  const r = run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', q]);
+  const r = await run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', q]);
   expect(r.code, r.stderr).toBe(0);
   fxp = join(q, 'model.fxp.json');
 });
 
 describe('--out never deletes what fxpq did not write', () => {
-  it('refuses an existing regular file and leaves it as it was', () => {
+  it('refuses an existing regular file and leaves it as it was', async () => {
     const f = join(base, 'precious.txt');
     writeFileSync(f, 'precious\n');
-    oneLine(run(generate(f)), 1, /is an existing file .*add --force/);
+    oneLine(await run(generate(f)), 1, /is an existing file .*add --force/);
     expect(readFileSync(f, 'utf8')).toBe('precious\n');
   });
 
-  it('refuses a folder of unrelated files, for every command that writes one', () => {
+  it('refuses a folder of unrelated files, for every command that writes one', async () => {
     const d = userFolder('mine');
     const before = snapshot(d);
-    oneLine(run(generate(d)), 1, /a folder that fxpq did not write/);
-    oneLine(run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', d]), 1, /--out .* folder that fxpq did not write/);
-    oneLine(run(['infer', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--trace', d]), 1, /--trace .* folder that fxpq did not write/);
-    oneLine(run(['cosim', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', '1', '--keep', d]), 1, /--keep .* folder that fxpq did not write/);
-    oneLine(run(['sweep', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--out', d, '--no-cache']), 1, /--out .* folder that fxpq did not write/);
-    oneLine(run(['run', join(MODELS, 'mlp.onnx'), '--out', d]), 1, /--out .* folder that fxpq did not write/);
-    oneLine(run(['run', join(MODELS, 'mlp.onnx'), '--rtl-out', d]), 1, /--rtl-out .* folder that fxpq did not write/);
+    oneLine(await run(generate(d)), 1, /a folder that fxpq did not write/);
+    oneLine(await run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', d]), 1, /--out .* folder that fxpq did not write/);
+    oneLine(await run(['infer', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--trace', d]), 1, /--trace .* folder that fxpq did not write/);
+    oneLine(await run(['cosim', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', '1', '--keep', d]), 1, /--keep .* folder that fxpq did not write/);
+    oneLine(await run(['sweep', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--out', d, '--no-cache']), 1, /--out .* folder that fxpq did not write/);
+    oneLine(await run(['run', join(MODELS, 'mlp.onnx'), '--out', d]), 1, /--out .* folder that fxpq did not write/);
+    oneLine(await run(['run', join(MODELS, 'mlp.onnx'), '--rtl-out', d]), 1, /--rtl-out .* folder that fxpq did not write/);
     expect(snapshot(d)).toEqual(before);
   });
 
-  it('refuses the working directory, with and without --force', () => {
+  it('refuses the working directory, with and without --force', async () => {
     const d = userFolder('project');
     const before = snapshot(d);
-    oneLine(run(generate('.'), { cwd: d }), 1, /working directory .* never replaces it, even with --force/);
-    oneLine(run(generate('.', '--force'), { cwd: d }), 1, /working directory/);
-    oneLine(run(generate(d, '--force'), { cwd: d }), 1, /working directory/);
-    oneLine(run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', '.', '--force'], { cwd: d }), 1, /working directory/);
+    oneLine(await run(generate('.'), { cwd: d }), 1, /working directory .* never replaces it, even with --force/);
+    oneLine(await run(generate('.', '--force'), { cwd: d }), 1, /working directory/);
+    oneLine(await run(generate(d, '--force'), { cwd: d }), 1, /working directory/);
+    oneLine(await run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', '.', '--force'], { cwd: d }), 1, /working directory/);
     expect(snapshot(d)).toEqual(before);
   });
 
-  it('refuses a parent of the working directory and the root, even with --force', () => {
+  it('refuses a parent of the working directory and the root, even with --force', async () => {
     const d = userFolder('deep');
     const before = snapshot(d);
-    oneLine(run(generate('..', '--force'), { cwd: join(d, 'sub') }), 1, /working directory or a folder above it/);
-    oneLine(run(generate('/', '--force'), { cwd: join(d, 'sub') }), 1, /working directory or a folder above it|root/);
+    oneLine(await run(generate('..', '--force'), { cwd: join(d, 'sub') }), 1, /working directory or a folder above it/);
+    oneLine(await run(generate('/', '--force'), { cwd: join(d, 'sub') }), 1, /working directory or a folder above it|root/);
     expect(snapshot(d)).toEqual(before);
   });
 
-  it('refuses a folder holding an input, and the input itself, even with --force', () => {
+  it('refuses a folder holding an input, and the input itself, even with --force', async () => {
     const d = join(base, 'inputs');
     mkdirSync(d, { recursive: true });
     const model = join(d, 'model.fxp.json');
     writeFileSync(model, readFileSync(fxp));
-    oneLine(run(['generate', model, '--out', d, '--force']), 1, /holds .*model\.fxp\.json, an input of this command/);
-    oneLine(run(['generate', model, '--out', model, '--force']), 1, /an input of this command/);
+    oneLine(await run(['generate', model, '--out', d, '--force']), 1, /holds .*model\.fxp\.json, an input of this command/);
+    oneLine(await run(['generate', model, '--out', model, '--force']), 1, /an input of this command/);
     expect(readFileSync(model)).toEqual(readFileSync(fxp));
   });
 
-  it('refuses a symbolic link to a folder of the user\'s and leaves both', () => {
+  it('refuses a symbolic link to a folder of the user\'s and leaves both', async () => {
     const d = userFolder('linked');
     const before = snapshot(d);
     const link = join(base, 'link-out');
     symlinkSync(d, link);
-    oneLine(run(generate(link)), 1, /fxpq did not write|symbolic link/);
+    oneLine(await run(generate(link)), 1, /fxpq did not write|symbolic link/);
     expect(snapshot(d)).toEqual(before);
   });
 
-  it('names a file in the way of the output folder as a user error, not a crash', () => {
+  it('names a file in the way of the output folder as a user error, not a crash', async () => {
     const f = join(base, 'afile');
     writeFileSync(f, 'x');
-    oneLine(run(generate(join(f, 'rtl'))), 1, /is a file, not a folder/);
+    oneLine(await run(generate(join(f, 'rtl'))), 1, /is a file, not a folder/);
   });
 
-  it('writes into a new or empty folder, marks it, and replaces its own output on a re-run', () => {
+  it('writes into a new or empty folder, marks it, and replaces its own output on a re-run', async () => {
     const d = join(base, 'fresh');
     mkdirSync(d);
-    expect(run(generate(d)).code).toBe(0);
+    expect((await run(generate(d))).code).toBe(0);
     expect(readFileSync(join(d, '.fxpq-output'), 'utf8')).toMatch(/^\{"tool":"fxpq"/);
     writeFileSync(join(d, 'stale.txt'), 'from an older run');
-    expect(run(generate(d, '--macs', '16')).code).toBe(0);
+    expect((await run(generate(d, '--macs', '16'))).code).toBe(0);
     expect(existsSync(join(d, 'stale.txt'))).toBe(false);
     expect(readFileSync(join(d, 'README.md'), 'utf8')).toMatch(/budget 16/);
     expect(leftovers(base, 'fresh')).toEqual([]);
   });
 
-  it('replaces a foreign folder only with --force', () => {
+  it('replaces a foreign folder only with --force', async () => {
     const d = userFolder('forced');
-    expect(run(generate(d, '--force')).code).toBe(0);
+    expect((await run(generate(d, '--force'))).code).toBe(0);
     expect(existsSync(join(d, 'notes.txt'))).toBe(false);
     expect(existsSync(join(d, 'tb.v'))).toBe(true);
   });
 
-  it('writes --vcd only over a waveform, never over another file', () => {
+  it('writes --vcd only over a waveform, never over another file', async () => {
     const f = join(base, 'wave-precious.txt');
     writeFileSync(f, 'not a waveform\n');
     const args = ['cosim', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', '1', '--sim', 'icarus'];
-    oneLine(run([...args, '--vcd', f]), 1, /--vcd .* existing file of another kind/);
+    oneLine(await run([...args, '--vcd', f]), 1, /--vcd .* existing file of another kind/);
     expect(readFileSync(f, 'utf8')).toBe('not a waveform\n');
     const w = join(base, 'wave.vcd');
-    expect(run([...args, '--vcd', w]).code).toBe(0);
+    expect((await run([...args, '--vcd', w])).code).toBe(0);
     expect(readFileSync(w, 'utf8')).toMatch(/^\s*\$(date|version|timescale)/);
-    expect(run([...args, '--vcd', w]).code).toBe(0);
+    expect((await run([...args, '--vcd', w])).code).toBe(0);
   }, 120_000);
 });
 
@@ -184,12 +185,12 @@ async function killAt(stage: string, args: string[]): Promise<void> {
 describe('replacing an output is atomic under kills and I/O errors', () => {
   it('kill -9 between the two renames: the next run puts the old output back, then replaces it', async () => {
     const d = join(base, 'k-swap');
-    expect(run(generate(d)).code).toBe(0);
+    expect((await run(generate(d))).code).toBe(0);
     const before = snapshot(d);
     await killAt('swapped-out', generate(d, '--macs', '16'));
     expect(existsSync(d)).toBe(false);
     expect(leftovers(base, 'k-swap').some((n) => /^\.k-swap\.old-\d+$/.test(n))).toBe(true);
-    const ok = run(generate(d));
+    const ok = await run(generate(d));
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/restored .*k-swap from \.k-swap\.old-\d+/);
     expect(snapshot(d)).toEqual(before);
@@ -198,12 +199,12 @@ describe('replacing an output is atomic under kills and I/O errors', () => {
 
   it('kill -9 while writing: the old output stays whole and the next run removes the temporary folder', async () => {
     const d = join(base, 'k-write');
-    expect(run(generate(d)).code).toBe(0);
+    expect((await run(generate(d))).code).toBe(0);
     const before = snapshot(d);
     await killAt('write', generate(d, '--macs', '16'));
     expect(snapshot(d)).toEqual(before);
     expect(leftovers(base, 'k-write').some((n) => /^\.k-write\.tmp-\d+$/.test(n))).toBe(true);
-    const ok = run(generate(d, '--macs', '16'));
+    const ok = await run(generate(d, '--macs', '16'));
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toMatch(/removed \.k-write\.tmp-\d+/);
     expect(leftovers(base, 'k-write')).toEqual([]);
@@ -215,17 +216,17 @@ describe('replacing an output is atomic under kills and I/O errors', () => {
     ['write', 'ENOSPC', /no space left on device \(ENOSPC\)/],
     ['write', 'EACCES', /permission denied \(EACCES\)/],
     ['write', 'EROFS', /read-only file system \(EROFS\)/],
-  ])('an injected %s failure (%s) is an environment error (74) and leaves the old output whole', (stage, code, msg) => {
+  ])('an injected %s failure (%s) is an environment error (74) and leaves the old output whole', async (stage, code, msg) => {
     const d = join(base, `f-${stage}-${code}`);
-    expect(run(generate(d)).code).toBe(0);
+    expect((await run(generate(d))).code).toBe(0);
     const before = snapshot(d);
-    oneLine(run(generate(d, '--macs', '16'), { env: { FXPQ_TEST_FAULT: `fail:${stage}:${code}` } }), 74, msg);
+    oneLine(await run(generate(d, '--macs', '16'), { env: { FXPQ_TEST_FAULT: `fail:${stage}:${code}` } }), 74, msg);
     expect(snapshot(d)).toEqual(before);
     expect(leftovers(base, `f-${stage}-${code}`)).toEqual([]);
   });
 
-  it('a real OS error is one line with the system\'s reason and exit 74', () => {
-    oneLine(run(generate('/proc/self/fxpq-out')), 74, /\((ENOENT|EACCES|EPERM|EROFS)\)$/);
+  it('a real OS error is one line with the system\'s reason and exit 74', async () => {
+    oneLine(await run(generate('/proc/self/fxpq-out')), 74, /\((ENOENT|EACCES|EPERM|EROFS)\)$/);
   });
 
   it('a second run on an output in use fails at once with "in use" (75); a dead holder\'s lock is taken over', async () => {
@@ -235,10 +236,10 @@ describe('replacing an output is atomic under kills and I/O errors', () => {
       let err = '';
       p.stderr.on('data', (b: Buffer) => { err += b.toString(); if (err.includes('FXPQ_PAUSED')) res(); });
     });
-    oneLine(run(generate(d)), 75, new RegExp(`in use: another fxpq process \\(pid ${p.pid}\\)`));
+    oneLine(await run(generate(d)), 75, new RegExp(`in use: another fxpq process \\(pid ${p.pid}\\)`));
     p.kill('SIGKILL');
     await new Promise((res) => p.on('exit', res));
-    const ok = run(generate(d));
+    const ok = await run(generate(d));
     expect(ok.code, ok.stderr).toBe(0);
     expect(leftovers(base, 'busy')).toEqual([]);
   });
@@ -296,8 +297,12 @@ describe('interrupts stop the simulators and remove temporary folders', () => {
     const started = () => liveProcesses(tmp).some((l) => !l.startsWith(`${p.pid} `) && new RegExp(busy).test(l));
     let exited: string | null = null;
     p.on('exit', (c, s) => { exited = `exit ${c} ${s}`; });
-    while (Date.now() < deadline && !exited && !started()) await new Promise((r) => setTimeout(r, 50));
-    expect(started(), `the simulator never started (${exited}): ${stderr}`).toBe(true);
+    // A run left behind by a failed check would simulate its 1000 images for minutes: end it.
+    onTestFinished(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM'); });
+    // Check what the loop saw: asking again can fall between the compiler's exit and the simulator's start.
+    let seen = false;
+    while (Date.now() < deadline && !exited && !(seen = started())) await new Promise((r) => setTimeout(r, 50));
+    expect(seen, `the simulator never started (${exited}): ${stderr}`).toBe(true);
     p.kill(sig as NodeJS.Signals);
     const exit = await new Promise<number | null>((res) => p.on('exit', (c) => res(c)));
     expect(exit).toBe(code);
@@ -319,12 +324,12 @@ describe('numeric options and pipes', () => {
     [['--limit', '1e400'], /--limit must be a finite number/],
     [['--max-memory', '0'], /--max-memory must be a positive number, got 0/],
     [['--max-memory', '-1'], /--max-memory must be a positive number, got -1/],
-  ])('simulate %j is one line and exit 1', (extra, msg) => {
-    oneLine(run(['simulate', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), ...extra]), 1, msg);
+  ])('simulate %j is one line and exit 1', async (extra, msg) => {
+    oneLine(await run(['simulate', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), ...extra]), 1, msg);
   });
 
-  it('a closed pipe ends the output quietly, with exit 0', () => {
-    const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" info "${join(MODELS, 'resnet8.onnx')}" | head -c 10 >/dev/null`], { encoding: 'utf8' });
+  it('a closed pipe ends the output quietly, with exit 0', async () => {
+    const r = await spawnAsync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" info "${join(MODELS, 'resnet8.onnx')}" | head -c 10 >/dev/null`]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
@@ -343,7 +348,7 @@ describe('what a review found, kept fixed', () => {
     expect(existsSync(dest)).toBe(false);
   });
 
-  it('look-alike leftovers of another user, or dangling links, neither block a run nor get restored', () => {
+  it('look-alike leftovers of another user, or dangling links, neither block a run nor get restored', async () => {
     const d = join(base, 'shared-out');
     const planted = join(base, '.shared-out.old-1');
     mkdirSync(planted);
@@ -355,14 +360,14 @@ describe('what a review found, kept fixed', () => {
     writeFileSync(join(blocker, 'x'), 'x');
     chownSync(blocker, 2001, 2001);
     symlinkSync('/nonexistent', join(base, '.shared-out.tmp-7'));
-    const r = run(generate(d));
+    const r = await run(generate(d));
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(join(d, 'evil.v'))).toBe(false);
     expect(existsSync(join(d, 'tb.v'))).toBe(true);
     expect(existsSync(planted)).toBe(true);
   });
 
-  it('eval never reads a device named as the source model of a .fxp.json', () => {
+  it('eval never reads a device named as the source model of a .fxp.json', async () => {
     const f = join(base, 'devzero.fxp.json');
     const j = JSON.parse(readFileSync(fxp, 'utf8'));
     j.source.file = '/dev/zero.onnx';
@@ -372,7 +377,7 @@ describe('what a review found, kept fixed', () => {
     writeFileSync(f2, JSON.stringify(j2));
     for (const file of [f, f2]) {
       const t0 = Date.now();
-      const r = run(['eval', file, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', '5', '--json']);
+      const r = await run(['eval', file, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', '5', '--json']);
       expect(r.code, r.stderr).toBe(0);
       expect(JSON.parse(r.stdout).agreement).toBeNull();
       expect(Date.now() - t0).toBeLessThan(20_000);

@@ -4,13 +4,12 @@
  * against the memory limit (src/util/limits.ts) before anything is allocated. Peak memory is
  * measured with GNU time (/usr/bin/time -f %M) where it is installed.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeNpy } from '../src/io/npy.js';
 import { buildModel, type ModelSpec, randn, rng } from '../src/onnx/builder.js';
-import { CLI, tempDir } from './helpers/cli.js';
+import { CLI, spawnAsync, tempDir } from './helpers/cli.js';
 
 const dir = tempDir('fxpq-hostile-');
 const p = (f: string) => join(dir, f);
@@ -23,13 +22,16 @@ interface Run { code: number; stdout: string; stderr: string; rssMiB: number | n
 const peaks: { what: string; rssMiB: number }[] = [];
 let runs = 0;
 
-/** Runs the built CLI under /usr/bin/time (when present) with FXPQ_MAX_MEMORY unset unless given. */
-function fxpqRss(args: string[], env: Record<string, string> = {}): Run {
+/**
+ * Runs the built CLI under /usr/bin/time (when present) with FXPQ_MAX_MEMORY unset unless given.
+ * Awaited, not spawnSync: back-to-back blocking runs starve vitest's progress RPC.
+ */
+async function fxpqRss(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const rssFile = p(`rss-${runs++}.txt`);
   const baseEnv: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0', ...env };
   if (!('FXPQ_MAX_MEMORY' in env)) delete baseEnv.FXPQ_MAX_MEMORY;
   const [cmd, argv] = TIME ? [TIME, ['-f', '%M', '-o', rssFile, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
-  const r = spawnSync(cmd, argv, { encoding: 'utf8', env: baseEnv, timeout: 60_000 });
+  const r = await spawnAsync(cmd, argv, { env: baseEnv, timeout: 60_000 });
   let rssMiB: number | null = null;
   if (TIME) {
     // GNU time writes "Command exited with non-zero status N" first, then the format.
@@ -211,7 +213,7 @@ const gapOnly = (shape: number[]) => (f: any) => {
   f.layers = [{ name: 'gap', kind: 'gap', inputs: [f.input.name], output: 'g', outputShape: [shape[0], 1, 1], formats: { inputs: [f.input.format], output: { wl: 16, fl: 8, signed: true } }, attrs: { recipBits: 16 } }];
 };
 
-beforeAll(() => {
+beforeAll(async () => {
   for (const [name, bytes] of Object.entries(ONNX)) writeFileSync(p(name), bytes);
   for (const [name, bytes] of Object.entries(NPY)) writeFileSync(p(name), bytes);
   writeFileSync(p('good.onnx'), buildModel({
@@ -225,7 +227,7 @@ beforeAll(() => {
   }));
   writeFileSync(p('x.npy'), encodeNpy('float32', [5, 1, 4, 4], randn(r, 80)));
   writeFileSync(p('x4.npy'), encodeNpy('float32', [5, 4], randn(r, 20)));
-  const q = fxpqRss(['quantize', p('good.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q8'), '--json']);
+  const q = await fxpqRss(['quantize', p('good.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q8'), '--json']);
   expect(q.code, q.stderr).toBe(0);
   base = JSON.parse(readFileSync(p('q8/model.fxp.json'), 'utf8'));
 });
@@ -238,88 +240,88 @@ afterAll(() => {
 });
 
 describe('hostile sizes: one line, exit 1 (2 for what is not folded), bounded memory', () => {
-  it('the fixtures are sound: the good model, data and .fxp.json work', () => {
+  it('the fixtures are sound: the good model, data and .fxp.json work', async () => {
     expect(base.layers.map((l: any) => l.kind)).toEqual(['conv', 'flatten', 'dense']);
-    const e = fxpqRss(['eval', p('good.onnx'), '--data', p('x.npy'), '--json']);
+    const e = await fxpqRss(['eval', p('good.onnx'), '--data', p('x.npy'), '--json']);
     expect(e.code, e.stderr).toBe(0);
-    const s = fxpqRss(['simulate', p('q8/model.fxp.json'), '--data', p('x.npy'), '--json']);
+    const s = await fxpqRss(['simulate', p('q8/model.fxp.json'), '--data', p('x.npy'), '--json']);
     expect(s.code, s.stderr).toBe(0);
     expect(JSON.parse(s.stdout)).toMatchObject({ images: 5, mismatches_vs_reference: 0 });
     if (!TIME) console.warn('hostile-sizes: /usr/bin/time is not installed; peak memory is not asserted');
   });
 
   describe('ONNX constant folding', () => {
-    it('ConstantOfShape [1e5, 1e5]: refused before allocating 75 GiB (info, eval, quantize)', () => {
+    it('ConstantOfShape [1e5, 1e5]: refused before allocating 75 GiB (info, eval, quantize)', async () => {
       const m = p('cos-1e5x1e5.onnx');
       const msg = /node 'bomb' \(ConstantOfShape\): folded constant of shape \[100000, 100000\] needs 75 GiB \(1\.000e\+10 elements\)/;
-      expectRefused(fxpqRss(['info', m]), 1, msg, LIMIT_8G);
-      expectRefused(fxpqRss(['eval', m, '--data', p('x.npy')]), 1, msg);
-      expectRefused(fxpqRss(['quantize', m, '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
+      expectRefused(await fxpqRss(['info', m]), 1, msg, LIMIT_8G);
+      expectRefused(await fxpqRss(['eval', m, '--data', p('x.npy')]), 1, msg);
+      expectRefused(await fxpqRss(['quantize', m, '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
       expect(existsSync(p('never'))).toBe(false);
     });
-    it('ConstantOfShape [2^40]: beyond the typed-array limit, still exit 1 (not 70)', () => {
-      expectRefused(fxpqRss(['info', p('cos-2p40.onnx')]), 1, /node 'bomb' \(ConstantOfShape\): folded constant of shape \[1099511627776\] needs 8192 GiB/);
+    it('ConstantOfShape [2^40]: beyond the typed-array limit, still exit 1 (not 70)', async () => {
+      expectRefused(await fxpqRss(['info', p('cos-2p40.onnx')]), 1, /node 'bomb' \(ConstantOfShape\): folded constant of shape \[1099511627776\] needs 8192 GiB/);
     });
-    it('ConstantOfShape [2^30, 2^30]: a count beyond 2^53 is refused as uncountable', () => {
-      expectRefused(fxpqRss(['info', p('cos-2p60.onnx')]), 1, /folded constant of shape \[1073741824, 1073741824\]: shape \[1073741824, 1073741824\] has more elements than can be counted/);
+    it('ConstantOfShape [2^30, 2^30]: a count beyond 2^53 is refused as uncountable', async () => {
+      expectRefused(await fxpqRss(['info', p('cos-2p60.onnx')]), 1, /folded constant of shape \[1073741824, 1073741824\]: shape \[1073741824, 1073741824\] has more elements than can be counted/);
     });
-    it('Expand and Tile are not folded: exit 2 at once, naming the op', () => {
-      expectRefused(fxpqRss(['info', p('expand.onnx')]), 2, /node 'expand' \(Expand\): op 'Expand' on constant inputs cannot be folded/);
-      expectRefused(fxpqRss(['quantize', p('tile.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 2, /node 'tile' \(Tile\): op 'Tile' on constant inputs cannot be folded/);
+    it('Expand and Tile are not folded: exit 2 at once, naming the op', async () => {
+      expectRefused(await fxpqRss(['info', p('expand.onnx')]), 2, /node 'expand' \(Expand\): op 'Expand' on constant inputs cannot be folded/);
+      expectRefused(await fxpqRss(['quantize', p('tile.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 2, /node 'tile' \(Tile\): op 'Tile' on constant inputs cannot be folded/);
     });
-    it('a broadcasting Add of [1e5, 1] and [1, 1e5] is refused from the shapes', () => {
-      expectRefused(fxpqRss(['info', p('broadcast.onnx')]), 1, /node 'outer' \(Add\): folded constant of shape \[100000, 100000\] needs 75 GiB/, LIMIT_8G);
+    it('a broadcasting Add of [1e5, 1] and [1, 1e5] is refused from the shapes', async () => {
+      expectRefused(await fxpqRss(['info', p('broadcast.onnx')]), 1, /node 'outer' \(Add\): folded constant of shape \[100000, 100000\] needs 75 GiB/, LIMIT_8G);
     });
-    it('a Gather that repeats a row a million times is refused from the shapes', () => {
-      expectRefused(fxpqRss(['eval', p('gather.onnx'), '--data', p('x.npy')]), 1, /node 'repeat' \(Gather\): folded constant of shape \[1000000, 10000\] needs 75 GiB/);
+    it('a Gather that repeats a row a million times is refused from the shapes', async () => {
+      expectRefused(await fxpqRss(['eval', p('gather.onnx'), '--data', p('x.npy')]), 1, /node 'repeat' \(Gather\): folded constant of shape \[1000000, 10000\] needs 75 GiB/);
     });
-    it('the running total of folded constants is bounded, not only each one', () => {
-      expectRefused(fxpqRss(['info', p('many.onnx')], { FXPQ_MAX_MEMORY: String(10 / 1024) }), 1,
+    it('the running total of folded constants is bounded, not only each one', async () => {
+      expectRefused(await fxpqRss(['info', p('many.onnx')], { FXPQ_MAX_MEMORY: String(10 / 1024) }), 1,
         /many\.onnx: the constants and one sample's activations need more than the memory limit of 10\.0 MiB in all \(raise it with --max-memory GiB\)/);
       // Each of them alone fits: with the default limit the model imports.
-      expect(fxpqRss(['info', p('many.onnx')]).code).toBe(0);
+      expect((await fxpqRss(['info', p('many.onnx')])).code).toBe(0);
     });
-    it('a Reshape of 4 values to [1e6, 1e6] is an inconsistent shape, not a size', () => {
-      expectRefused(fxpqRss(['info', p('reshape.onnx')]), 1, /node 'grow' \(Reshape\): cannot reshape a constant of shape \[4\] \(4 elements\) to \[1000000, 1000000\]/);
+    it('a Reshape of 4 values to [1e6, 1e6] is an inconsistent shape, not a size', async () => {
+      expectRefused(await fxpqRss(['info', p('reshape.onnx')]), 1, /node 'grow' \(Reshape\): cannot reshape a constant of shape \[4\] \(4 elements\) to \[1000000, 1000000\]/);
     });
   });
 
   describe('ONNX constants, attributes and names that are wrong, not big', () => {
-    it('a Squeeze of an empty constant on an axis that is not 1 (info, eval, quantize)', () => {
+    it('a Squeeze of an empty constant on an axis that is not 1 (info, eval, quantize)', async () => {
       const m = p('squeeze-gemm.onnx');
       const msg = /node 'sq' \(Squeeze\): cannot squeeze axis 0 of \[0, 20000, 8000\], whose size is 0, not 1/;
-      expectRefused(fxpqRss(['info', m]), 1, msg);
-      expectRefused(fxpqRss(['eval', m, '--data', p('x4.npy')]), 1, msg);
-      expectRefused(fxpqRss(['quantize', m, '--calib', p('x4.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
+      expectRefused(await fxpqRss(['info', m]), 1, msg);
+      expectRefused(await fxpqRss(['eval', m, '--data', p('x4.npy')]), 1, msg);
+      expectRefused(await fxpqRss(['quantize', m, '--calib', p('x4.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
     });
-    it('folded constants that are not finite: Div by zero, NaN in a Constant node', () => {
-      expectRefused(fxpqRss(['info', p('inf-div.onnx')]), 1, /node 'div' \(Div\): folded constant 'W' holds Infinity at flat index 0; constants .* must be finite/);
-      expectRefused(fxpqRss(['eval', p('nan-const.onnx'), '--data', p('x4.npy')]), 1, /node 'k' \(Constant\): folded constant 'W' holds NaN at flat index 2/);
+    it('folded constants that are not finite: Div by zero, NaN in a Constant node', async () => {
+      expectRefused(await fxpqRss(['info', p('inf-div.onnx')]), 1, /node 'div' \(Div\): folded constant 'W' holds Infinity at flat index 0; constants .* must be finite/);
+      expectRefused(await fxpqRss(['eval', p('nan-const.onnx'), '--data', p('x4.npy')]), 1, /node 'k' \(Constant\): folded constant 'W' holds NaN at flat index 2/);
     });
-    it('pool pads not smaller than the kernel, negative conv pads, a zero-size kernel', () => {
-      expectRefused(fxpqRss(['eval', p('pool-bigpad.onnx'), '--data', p('x.npy')]), 1, /node 'mp' \(MaxPool\): pads \[8,8,8,8\] must each be smaller than the kernel 2x2/);
-      expectRefused(fxpqRss(['info', p('conv-negpad.onnx')]), 1, /node 'neg' \(Conv\): pads \[-3,-3,-3,-3\] must be non-negative integers/);
-      expectRefused(fxpqRss(['info', p('zero-k.onnx')]), 1, /node 'zk' \(Conv\): the weight of shape \[2, 1, 0, 0\] has a zero-size dimension/);
+    it('pool pads not smaller than the kernel, negative conv pads, a zero-size kernel', async () => {
+      expectRefused(await fxpqRss(['eval', p('pool-bigpad.onnx'), '--data', p('x.npy')]), 1, /node 'mp' \(MaxPool\): pads \[8,8,8,8\] must each be smaller than the kernel 2x2/);
+      expectRefused(await fxpqRss(['info', p('conv-negpad.onnx')]), 1, /node 'neg' \(Conv\): pads \[-3,-3,-3,-3\] must be non-negative integers/);
+      expectRefused(await fxpqRss(['info', p('zero-k.onnx')]), 1, /node 'zk' \(Conv\): the weight of shape \[2, 1, 0, 0\] has a zero-size dimension/);
     });
-    it('zero-size weights and a graph without layers', () => {
-      expectRefused(fxpqRss(['info', p('zero-out.onnx')]), 1, /node 'mm' \(MatMul\): the weight of shape \[4, 0\] has a zero-size dimension/);
-      expectRefused(fxpqRss(['quantize', p('zero-cout.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, /node 'zc' \(Conv\): the weight of shape \[0, 1, 3, 3\] has a zero-size dimension/);
-      expectRefused(fxpqRss(['info', p('noout.onnx')]), 2, /noout\.onnx: the graph has no layers/);
+    it('zero-size weights and a graph without layers', async () => {
+      expectRefused(await fxpqRss(['info', p('zero-out.onnx')]), 1, /node 'mm' \(MatMul\): the weight of shape \[4, 0\] has a zero-size dimension/);
+      expectRefused(await fxpqRss(['quantize', p('zero-cout.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, /node 'zc' \(Conv\): the weight of shape \[0, 1, 3, 3\] has a zero-size dimension/);
+      expectRefused(await fxpqRss(['info', p('noout.onnx')]), 2, /noout\.onnx: the graph has no layers/);
     });
-    it('names like __proto__, constructor and toString are just names (info, eval, quantize, generate, simulate)', () => {
+    it('names like __proto__, constructor and toString are just names (info, eval, quantize, generate, simulate)', async () => {
       for (const f of ['proto-names.onnx', 'proto-out.onnx']) {
         const m = p(f);
-        const info = fxpqRss(['info', m, '--json']);
+        const info = await fxpqRss(['info', m, '--json']);
         expect(info.code, info.stderr).toBe(0);
         expect(JSON.parse(info.stdout).layers.length).toBeGreaterThan(0);
-        const e = fxpqRss(['eval', m, '--data', p('x4.npy')]);
+        const e = await fxpqRss(['eval', m, '--data', p('x4.npy')]);
         expect(e.code, e.stderr).toBe(0);
         const out = p(`q-${f}`);
-        const q = fxpqRss(['quantize', m, '--calib', p('x4.npy'), '--uniform', '8', '--out', out]);
+        const q = await fxpqRss(['quantize', m, '--calib', p('x4.npy'), '--uniform', '8', '--out', out]);
         expect(q.code, q.stderr).toBe(0);
         const qm = join(out, 'model.fxp.json');
         for (const c of [['eval', qm, '--data', p('x4.npy')], ['simulate', qm, '--data', p('x4.npy')], ['generate', qm, '--out', p(`rtl-${f}`)]]) {
-          const res = fxpqRss(c);
+          const res = await fxpqRss(c);
           expect(res.code, `${c.join(' ')}: ${res.stderr}`).toBe(0);
         }
       }
@@ -327,90 +329,90 @@ describe('hostile sizes: one line, exit 1 (2 for what is not folded), bounded me
   });
 
   describe('ONNX initializers', () => {
-    it('dims claiming 1e12 elements over 4 bytes of raw_data (info, eval, quantize)', () => {
+    it('dims claiming 1e12 elements over 4 bytes of raw_data (info, eval, quantize)', async () => {
       const m = p('init-1e12.onnx');
       const msg = /initializer 'w': raw_data holds 4 bytes, expected 4000000000000 for dims \[1000000, 1000000\]/;
-      expectRefused(fxpqRss(['info', m]), 1, msg);
-      expectRefused(fxpqRss(['eval', m, '--data', p('x.npy')]), 1, msg);
-      expectRefused(fxpqRss(['quantize', m, '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
+      expectRefused(await fxpqRss(['info', m]), 1, msg);
+      expectRefused(await fxpqRss(['eval', m, '--data', p('x.npy')]), 1, msg);
+      expectRefused(await fxpqRss(['quantize', m, '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
     });
-    it('dims claiming 1e12 elements over one typed value', () => {
-      expectRefused(fxpqRss(['info', p('init-1e12-typed.onnx')]), 1, /initializer 'w': holds 1 values, expected 1000000000000 for dims \[1000000, 1000000\]/);
+    it('dims claiming 1e12 elements over one typed value', async () => {
+      expectRefused(await fxpqRss(['info', p('init-1e12-typed.onnx')]), 1, /initializer 'w': holds 1 values, expected 1000000000000 for dims \[1000000, 1000000\]/);
     });
-    it('raw_data one element short of its dims', () => {
-      expectRefused(fxpqRss(['info', p('init-mismatch.onnx')]), 1, /initializer 'w': raw_data holds 20 bytes, expected 24 for dims \[2, 3\]/);
+    it('raw_data one element short of its dims', async () => {
+      expectRefused(await fxpqRss(['info', p('init-mismatch.onnx')]), 1, /initializer 'w': raw_data holds 20 bytes, expected 24 for dims \[2, 3\]/);
     });
-    it('a negative dimension', () => {
-      expectRefused(fxpqRss(['info', p('init-negative.onnx')]), 1, /initializer 'w': dimension -1 of \[-1, 4\] is not a whole, non-negative number/);
+    it('a negative dimension', async () => {
+      expectRefused(await fxpqRss(['info', p('init-negative.onnx')]), 1, /initializer 'w': dimension -1 of \[-1, 4\] is not a whole, non-negative number/);
     });
-    it('dims whose product is beyond 2^53', () => {
-      expectRefused(fxpqRss(['info', p('init-2p62.onnx')]), 1, /initializer 'w': shape \[2147483648, 2147483648, 2\] has more elements than can be counted/);
+    it('dims whose product is beyond 2^53', async () => {
+      expectRefused(await fxpqRss(['info', p('init-2p62.onnx')]), 1, /initializer 'w': shape \[2147483648, 2147483648, 2\] has more elements than can be counted/);
     });
   });
 
   describe('ONNX activation shapes', () => {
-    it('an input of 1x1x100000x100000 followed by a Conv (info, eval, quantize)', () => {
+    it('an input of 1x1x100000x100000 followed by a Conv (info, eval, quantize)', async () => {
       const m = p('input-1e10-conv.onnx');
       const msg = /input 'x' of per-sample shape \[1, 100000, 100000\] needs 75 GiB/;
-      expectRefused(fxpqRss(['info', m]), 1, msg, LIMIT_8G);
-      expectRefused(fxpqRss(['eval', m, '--data', p('x.npy')]), 1, msg);
-      expectRefused(fxpqRss(['quantize', m, '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
+      expectRefused(await fxpqRss(['info', m]), 1, msg, LIMIT_8G);
+      expectRefused(await fxpqRss(['eval', m, '--data', p('x.npy')]), 1, msg);
+      expectRefused(await fxpqRss(['quantize', m, '--calib', p('x.npy'), '--uniform', '8', '--out', p('never')]), 1, msg);
     });
-    it('an input dimension of 2^60', () => {
-      expectRefused(fxpqRss(['info', p('input-2p60.onnx')]), 1, /input 'x' of per-sample shape \[1152921504606847000, 1\]: shape .* has more elements than can be counted/);
+    it('an input dimension of 2^60', async () => {
+      expectRefused(await fxpqRss(['info', p('input-2p60.onnx')]), 1, /input 'x' of per-sample shape \[1152921504606847000, 1\]: shape .* has more elements than can be counted/);
     });
-    it('a Conv padded by 50,000 on each side of a 4x4 input', () => {
-      expectRefused(fxpqRss(['eval', p('conv-pads.onnx'), '--data', p('x.npy')]), 1, /node 'padded' \(Conv\): its per-sample output \[2, 100002, 100002\] needs 149 GiB/);
+    it('a Conv padded by 50,000 on each side of a 4x4 input', async () => {
+      expectRefused(await fxpqRss(['eval', p('conv-pads.onnx'), '--data', p('x.npy')]), 1, /node 'padded' \(Conv\): its per-sample output \[2, 100002, 100002\] needs 149 GiB/);
     });
-    it('a Conv whose im2col buffer would hold 2.6e9 values per image (info, eval)', () => {
+    it('a Conv whose im2col buffer would hold 2.6e9 values per image (info, eval)', async () => {
       const msg = /node 'wide' \(Conv\): its im2col buffer \(2601 taps x 1000000 outputs\) needs 39 GiB/;
-      expectRefused(fxpqRss(['info', p('conv-im2col.onnx')]), 1, msg, LIMIT_8G);
-      expectRefused(fxpqRss(['eval', p('conv-im2col.onnx'), '--data', p('x.npy')]), 1, msg);
+      expectRefused(await fxpqRss(['info', p('conv-im2col.onnx')]), 1, msg, LIMIT_8G);
+      expectRefused(await fxpqRss(['eval', p('conv-im2col.onnx'), '--data', p('x.npy')]), 1, msg);
     });
-    it('a Conv whose one image does not fit the 4 GiB of WebAssembly memory', () => {
-      expectRefused(fxpqRss(['info', p('conv-wasm.onnx')]), 1, /node 'fan' \(Conv\): one image needs 9\.1 GiB of WebAssembly memory, more than the 4 GiB it can address/);
+    it('a Conv whose one image does not fit the 4 GiB of WebAssembly memory', async () => {
+      expectRefused(await fxpqRss(['info', p('conv-wasm.onnx')]), 1, /node 'fan' \(Conv\): one image needs 9\.1 GiB of WebAssembly memory, more than the 4 GiB it can address/);
     });
-    it('a MaxPool window of 60000x60000 taps', () => {
-      expectRefused(fxpqRss(['info', p('pool-window.onnx')]), 1, /node 'wide' \(MaxPool\): its 5x5 outputs of 60000x60000 taps needs 335 GiB/);
+    it('a MaxPool window of 60000x60000 taps', async () => {
+      expectRefused(await fxpqRss(['info', p('pool-window.onnx')]), 1, /node 'wide' \(MaxPool\): its 5x5 outputs of 60000x60000 taps needs 335 GiB/);
     });
   });
 
   describe('.npy headers', () => {
     const onnxEval = (f: string) => fxpqRss(['eval', p('good.onnx'), '--data', p(f)]);
     const simulate = (f: string) => fxpqRss(['simulate', p('q8/model.fxp.json'), '--data', p(f)]);
-    it('a NaN dimension (eval, simulate)', () => {
+    it('a NaN dimension (eval, simulate)', async () => {
       const msg = /nan\.npy: \.npy shape \(nan, 1, 4, 4\) has the dimension 'nan'; every dimension must be a whole, non-negative number/;
-      expectRefused(onnxEval('nan.npy'), 1, msg);
-      expectRefused(simulate('nan.npy'), 1, msg);
+      expectRefused(await onnxEval('nan.npy'), 1, msg);
+      expectRefused(await simulate('nan.npy'), 1, msg);
     });
-    it('a negative dimension (eval, simulate)', () => {
+    it('a negative dimension (eval, simulate)', async () => {
       const msg = /negative\.npy: \.npy shape \(-5, 1, 4, 4\) has the dimension '-5'/;
-      expectRefused(onnxEval('negative.npy'), 1, msg);
-      expectRefused(simulate('negative.npy'), 1, msg);
+      expectRefused(await onnxEval('negative.npy'), 1, msg);
+      expectRefused(await simulate('negative.npy'), 1, msg);
     });
-    it('a fractional dimension (eval, simulate)', () => {
+    it('a fractional dimension (eval, simulate)', async () => {
       const msg = /fraction\.npy: \.npy shape \(2\.5, 1, 4, 4\) has the dimension '2\.5'/;
-      expectRefused(onnxEval('fraction.npy'), 1, msg);
-      expectRefused(simulate('fraction.npy'), 1, msg);
+      expectRefused(await onnxEval('fraction.npy'), 1, msg);
+      expectRefused(await simulate('fraction.npy'), 1, msg);
     });
-    it('a huge dimension over 320 bytes of data (eval, simulate)', () => {
+    it('a huge dimension over 320 bytes of data (eval, simulate)', async () => {
       const msg = /huge\.npy: truncated \.npy data \(expected 6400000000000 bytes for shape \[100000000000, 1, 4, 4\], found 320\)/;
-      expectRefused(onnxEval('huge.npy'), 1, msg);
-      expectRefused(simulate('huge.npy'), 1, msg);
+      expectRefused(await onnxEval('huge.npy'), 1, msg);
+      expectRefused(await simulate('huge.npy'), 1, msg);
     });
-    it('shape (2^62,)', () => {
-      expectRefused(onnxEval('2p62.npy'), 1, /2p62\.npy: \.npy shape: shape \[4611686018427388000\] has more elements than can be counted/);
+    it('shape (2^62,)', async () => {
+      expectRefused(await onnxEval('2p62.npy'), 1, /2p62\.npy: \.npy shape: shape \[4611686018427388000\] has more elements than can be counted/);
     });
-    it('a header length pointing past the end of the file (eval, simulate)', () => {
+    it('a header length pointing past the end of the file (eval, simulate)', async () => {
       const msg = /header-past-end\.npy: truncated \.npy header \(it claims 60000 bytes/;
-      expectRefused(onnxEval('header-past-end.npy'), 1, msg);
-      expectRefused(simulate('header-past-end.npy'), 1, msg);
+      expectRefused(await onnxEval('header-past-end.npy'), 1, msg);
+      expectRefused(await simulate('header-past-end.npy'), 1, msg);
     });
-    it('a version 2 header length of 4 GiB', () => {
-      expectRefused(onnxEval('header-4g.npy'), 1, /header-4g\.npy: \.npy header of 4294967295 bytes is longer than the 1048576 allowed/);
+    it('a version 2 header length of 4 GiB', async () => {
+      expectRefused(await onnxEval('header-4g.npy'), 1, /header-4g\.npy: \.npy header of 4294967295 bytes is longer than the 1048576 allowed/);
     });
-    it('data longer than the shape says', () => {
-      expectRefused(simulate('trailing.npy'), 1, /trailing\.npy: \.npy data holds 324 bytes, more than the 320 of shape \[5, 1, 4, 4\]/);
+    it('data longer than the shape says', async () => {
+      expectRefused(await simulate('trailing.npy'), 1, /trailing\.npy: \.npy data holds 324 bytes, more than the 320 of shape \[5, 1, 4, 4\]/);
     });
   });
 
@@ -421,42 +423,42 @@ describe('hostile sizes: one line, exit 1 (2 for what is not folded), bounded me
       ['simulate', m, '--data', p('x.npy')],
       ['estimate', m],
     ];
-    it('an input shape of [1, 100000, 100000] in a 1 KB file (eval, generate, simulate, estimate)', () => {
+    it('an input shape of [1, 100000, 100000] in a 1 KB file (eval, generate, simulate, estimate)', async () => {
       const m = fxp('huge-input.fxp.json', gapOnly([1, 100000, 100000]));
       expect(readFileSync(m).length).toBeLessThan(2048);
-      for (const c of commands(m)) expectRefused(fxpqRss(c), 1, /huge-input\.fxp\.json: field input\.shape: per-sample input \[1, 100000, 100000\] needs 75 GiB/, LIMIT_8G);
+      for (const c of commands(m)) expectRefused(await fxpqRss(c), 1, /huge-input\.fxp\.json: field input\.shape: per-sample input \[1, 100000, 100000\] needs 75 GiB/, LIMIT_8G);
       expect(existsSync(p('never-rtl'))).toBe(false);
     });
-    it('an input of [1, 4000, 4000]: one sample fits, the hardware plan does not (generate, simulate, estimate)', () => {
+    it('an input of [1, 4000, 4000]: one sample fits, the hardware plan does not (generate, simulate, estimate)', async () => {
       const m = fxp('big-plan.fxp.json', gapOnly([1, 4000, 4000]));
       for (const c of commands(m).slice(1)) {
-        expectRefused(fxpqRss(c), 1, /^fxpq: error: the hardware plan of 'good': the input buffer \[1, 4000, 4000\] with its test vectors needs 12 GiB \(1\.600e\+7 elements\)/, LIMIT_8G);
+        expectRefused(await fxpqRss(c), 1, /^fxpq: error: the hardware plan of 'good': the input buffer \[1, 4000, 4000\] with its test vectors needs 12 GiB \(1\.600e\+7 elements\)/, LIMIT_8G);
       }
       expect(existsSync(p('never-rtl'))).toBe(false);
     });
-    it('a weight array shorter than its declared shape (eval, generate, simulate, estimate)', () => {
+    it('a weight array shorter than its declared shape (eval, generate, simulate, estimate)', async () => {
       const m = fxp('short-w.fxp.json', (f) => { f.layers[0].weights.data = Buffer.from(f.layers[0].weights.data, 'base64').subarray(0, 17 * 4).toString('base64'); });
-      for (const c of commands(m)) expectRefused(fxpqRss(c), 1, /layer '[^']+' field weights\.data: 17 values for shape \[2, 1, 3, 3\]/);
+      for (const c of commands(m)) expectRefused(await fxpqRss(c), 1, /layer '[^']+' field weights\.data: 17 values for shape \[2, 1, 3, 3\]/);
     });
-    it('a weight array longer than its declared shape', () => {
+    it('a weight array longer than its declared shape', async () => {
       const m = fxp('long-w.fxp.json', (f) => { f.layers[2].weights.data = Buffer.concat([Buffer.from(f.layers[2].weights.data, 'base64'), Buffer.alloc(8)]).toString('base64'); });
-      expectRefused(fxpqRss(['generate', m, '--out', p('never-rtl')]), 1, /field weights\.data: 26 values for shape \[3, 8\]/);
+      expectRefused(await fxpqRss(['generate', m, '--out', p('never-rtl')]), 1, /field weights\.data: 26 values for shape \[3, 8\]/);
     });
-    it('a huge output channel count over a short weight array (eval, generate, simulate, estimate)', () => {
+    it('a huge output channel count over a short weight array (eval, generate, simulate, estimate)', async () => {
       const m = fxp('huge-cout.fxp.json', (f) => { f.layers[2].weights.shape = [1e9, 8]; f.layers[2].outputShape = [1e9]; });
-      for (const c of commands(m)) expectRefused(fxpqRss(c), 1, /field weights\.shape \[1000000000, 8\] needs 30 GiB \(8\.000e\+9 elements\)/, LIMIT_8G);
+      for (const c of commands(m)) expectRefused(await fxpqRss(c), 1, /field weights\.shape \[1000000000, 8\] needs 30 GiB \(8\.000e\+9 elements\)/, LIMIT_8G);
     });
-    it('a conv padded by 50,000 on each side', () => {
+    it('a conv padded by 50,000 on each side', async () => {
       const m = fxp('huge-pads.fxp.json', (f) => { f.layers[0].attrs.pads = [50000, 50000, 50000, 50000]; f.layers[0].outputShape = [2, 100002, 100002]; });
-      expectRefused(fxpqRss(['eval', m, '--data', p('x.npy')]), 1, /field outputShape: per-sample output \[2, 100002, 100002\] needs 149 GiB/);
+      expectRefused(await fxpqRss(['eval', m, '--data', p('x.npy')]), 1, /field outputShape: per-sample output \[2, 100002, 100002\] needs 149 GiB/);
     });
-    it('negative and fractional dimensions (eval, generate)', () => {
+    it('negative and fractional dimensions (eval, generate)', async () => {
       const neg = fxp('neg.fxp.json', (f) => { f.input.shape = [1, -4, 4]; });
       const frac = fxp('frac.fxp.json', (f) => { f.layers[0].weights.shape = [2, 1, 1.5, 3]; });
-      expectRefused(fxpqRss(['eval', neg, '--data', p('x.npy')]), 1, /neg\.fxp\.json: field input\.shape\.1: Too small: expected number to be >0/);
-      expectRefused(fxpqRss(['generate', frac, '--out', p('never-rtl')]), 1, /frac\.fxp\.json: layer '[^']+' \(layers\[0\]\) field weights\.shape\.2: Invalid input: expected int, received number/);
+      expectRefused(await fxpqRss(['eval', neg, '--data', p('x.npy')]), 1, /neg\.fxp\.json: field input\.shape\.1: Too small: expected number to be >0/);
+      expectRefused(await fxpqRss(['generate', frac, '--out', p('never-rtl')]), 1, /frac\.fxp\.json: layer '[^']+' \(layers\[0\]\) field weights\.shape\.2: Invalid input: expected int, received number/);
     });
-    it('six pad layers of 1.2e8 elements in a 2 KB file: refused by their total (eval, simulate)', () => {
+    it('six pad layers of 1.2e8 elements in a 2 KB file: refused by their total (eval, simulate)', async () => {
       const m = fxp('padchain.fxp.json', (f) => {
         f.input.shape = [1, 1, 1];
         f.output = 'p5';
@@ -468,14 +470,14 @@ describe('hostile sizes: one line, exit 1 (2 for what is not folded), bounded me
       });
       expect(readFileSync(m).length).toBeLessThan(4096);
       const msg = /padchain\.fxp\.json: the weights and one sample's activations need more than the memory limit of 1\.0 GiB in all/;
-      expectRefused(fxpqRss(['eval', m, '--data', p('x.npy')], { FXPQ_MAX_MEMORY: '1' }), 1, msg);
-      expectRefused(fxpqRss(['simulate', m, '--data', p('x.npy'), '--max-memory', '1']), 1, msg);
+      expectRefused(await fxpqRss(['eval', m, '--data', p('x.npy')], { FXPQ_MAX_MEMORY: '1' }), 1, msg);
+      expectRefused(await fxpqRss(['simulate', m, '--data', p('x.npy'), '--max-memory', '1']), 1, msg);
     });
-    it('clip bounds beyond 2^32 do not wrap into range', () => {
+    it('clip bounds beyond 2^32 do not wrap into range', async () => {
       const m = fxp('actwrap.fxp.json', (f) => { f.layers[2].attrs.act = { kind: 'clip', min: 0, max: 1, lo: 2 ** 32 + 3, hi: 2 ** 32 + 200 }; });
-      expectRefused(fxpqRss(['eval', m, '--data', p('x.npy')]), 1, /layer '[^']+' field attrs\.act: value 4294967299 at index 0 does not fit/);
+      expectRefused(await fxpqRss(['eval', m, '--data', p('x.npy')]), 1, /layer '[^']+' field attrs\.act: value 4294967299 at index 0 does not fit/);
     });
-    it('tensor names __proto__, constructor, toString, hasOwnProperty (eval, simulate, generate)', () => {
+    it('tensor names __proto__, constructor, toString, hasOwnProperty (eval, simulate, generate)', async () => {
       const m = fxp('proto-names.fxp.json', (f) => {
         const names = ['__proto__', 'toString', 'hasOwnProperty'];
         const rename = new Map<string, string>([[f.input.name, 'constructor'], ...f.layers.map((l: any, i: number) => [l.output, names[i]] as [string, string])]);
@@ -484,27 +486,27 @@ describe('hostile sizes: one line, exit 1 (2 for what is not folded), bounded me
         f.layers.forEach((l: any, i: number) => { l.inputs = l.inputs.map((x: string) => rename.get(x) ?? x); l.output = names[i]; l.name = ['constructor', '__proto__', 'valueOf'][i]; });
       });
       for (const c of [['eval', m, '--data', p('x.npy')], ['simulate', m, '--data', p('x.npy')], ['generate', m, '--out', p('rtl-proto')]]) {
-        const res = fxpqRss(c);
+        const res = await fxpqRss(c);
         expect(res.code, `${c.join(' ')}: ${res.stderr}`).toBe(0);
       }
     });
-    it('a dimension beyond 2^53', () => {
+    it('a dimension beyond 2^53', async () => {
       const m = fxp('2p60.fxp.json', (f) => { f.input.shape = [2 ** 60, 1, 1]; });
-      expectRefused(fxpqRss(['estimate', m]), 1, /2p60\.fxp\.json: field input\.shape\.0: Too big: expected int to be <=9007199254740991/);
+      expectRefused(await fxpqRss(['estimate', m]), 1, /2p60\.fxp\.json: field input\.shape\.0: Too big: expected int to be <=9007199254740991/);
     });
   });
 
   describe('the limit itself', () => {
-    it('the default lets every zoo model through', () => {
+    it('the default lets every zoo model through', async () => {
       const models = readdirSync('models').filter((f) => f.endsWith('.onnx'));
       expect(models.length).toBeGreaterThanOrEqual(4);
       for (const m of models) {
-        const res = fxpqRss(['info', join('models', m), '--json']);
+        const res = await fxpqRss(['info', join('models', m), '--json']);
         expect(res.code, `${m}: ${res.stderr}`).toBe(0);
       }
     });
-    it('FXPQ_MAX_MEMORY=0.001 (1 MiB) stops a zoo model at import with the limit message', () => {
-      expectRefused(fxpqRss(['info', 'models/vgg_bn.onnx'], { FXPQ_MAX_MEMORY: '0.001' }), 1,
+    it('FXPQ_MAX_MEMORY=0.001 (1 MiB) stops a zoo model at import with the limit message', async () => {
+      expectRefused(await fxpqRss(['info', 'models/vgg_bn.onnx'], { FXPQ_MAX_MEMORY: '0.001' }), 1,
         /models\/vgg_bn\.onnx: the constants and one sample's activations need more than the memory limit of 1\.0 MiB in all \(raise it with --max-memory GiB\)/);
     });
   });
