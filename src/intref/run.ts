@@ -1,4 +1,5 @@
 import { FxpqError } from '../errors.js';
+import { freeResident, fromResident, type Resident, toResident } from '../engine/gemm.js';
 import * as K from '../engine/kernels.js';
 import { size } from '../ir/types.js';
 import type { QGraph } from '../quant/qgraph.js';
@@ -36,29 +37,102 @@ export function runLayers(q: QGraph, from: number, values: Map<string, Float64Ar
   return runFrom(q, values, batch, keepAll, from);
 }
 
+/**
+ * A tensor during a run: float64 integers (NCHW), a resident tensor (channel-last integers in the
+ * integer kernels' memory, see engine/gemm.ts), or both once converted. Convolutions, dense
+ * layers, residual adds and max pooling whose integer forms apply (intref/ops.ts) pass resident
+ * tensors from one to the next, so nothing is converted or copied between them; the other layers,
+ * the output and (with keepAll) every value are converted to float64.
+ */
+interface Val { f?: Float64Array; r?: Resident }
+
 function runFrom(q: QGraph, values: Map<string, Float64Array>, batch: number, keepAll: boolean, from = 0): IntRunResult {
   const lastUse = new Map<string, number>();
   q.layers.forEach((l, i) => l.inputs.forEach((v) => lastUse.set(v, i)));
   const scratch = new K.Scratch();
-  q.layers.forEach((l, i) => {
-    if (i < from) return;
-    const x = values.get(l.inputs[0])!;
-    const inV = q.values[l.inputs[0]];
-    const outF = q.values[l.output].format;
-    const op = l.op;
-    let y: Float64Array;
-    switch (op.kind) {
-      case 'conv': y = I.conv(op, x, batch, inV.shape, inV.format, outF, scratch); break;
-      case 'dense': y = I.dense(op, x, batch, inV.format, outF); break;
-      case 'add': y = I.add(op, x, values.get(l.inputs[1])!, inV.format, q.values[l.inputs[1]].format, outF); break;
-      case 'maxpool': y = K.maxpool({ ...op, kind: 'maxpool' }, x, batch, inV.shape); break;
-      case 'avgpool': y = I.avgpool(op, x, batch, inV.shape, inV.format, outF); break;
-      case 'gap': y = I.gap(op, x, batch, inV.shape, inV.format, outF); break;
-      case 'flatten': y = x; break;
-      case 'pad': y = K.pad(op, x, batch, inV.shape); break;
-    }
-    values.set(l.output, y);
-    if (!keepAll) for (const v of l.inputs) if (lastUse.get(v) === i && v !== q.output) values.delete(v);
-  });
+  const vals = new Map<string, Val>();
+  // Names per Val (flatten passes its input on): a resident tensor is freed when none is left.
+  const names = new Map<Val, number>();
+  for (const [k, v] of values) {
+    const val = { f: v };
+    vals.set(k, val);
+    names.set(val, 1);
+  }
+  const made: Resident[] = [];
+  const dims = (name: string): [number, number, number] => {
+    const s = q.values[name].shape;
+    return s.length === 3 ? [s[0], s[1], s[2]] : [s.reduce((a, b) => a * b, 1), 1, 1];
+  };
+  const f64 = (v: Val): Float64Array => v.f ?? (v.f = fromResident(v.r!));
+  /** The value as a resident tensor (converted on first use), or null where its format does not fit int32. */
+  const res = (name: string, v: Val): Resident | null => {
+    if (v.r) return v.r;
+    const es = I.residentBytes(q.values[name].format);
+    if (!es) return null;
+    const [c, h, w] = dims(name);
+    v.r = toResident(v.f!, batch, c, h, w, es);
+    made.push(v.r);
+    return v.r;
+  };
+  const resident = (r: Resident | null): Val | null => {
+    if (!r) return null;
+    made.push(r);
+    return { r };
+  };
+  try {
+    q.layers.forEach((l, i) => {
+      if (i < from) return;
+      const xv = vals.get(l.inputs[0])!;
+      const inV = q.values[l.inputs[0]];
+      const outF = q.values[l.output].format;
+      const op = l.op;
+      let y: Val | null = null;
+      switch (op.kind) {
+        case 'conv': {
+          const xr = I.intForm(op, inV.format, outF) ? res(l.inputs[0], xv) : null;
+          y = (xr && resident(I.convResidentOp(op, xr, inV.format, outF))) ?? { f: I.conv(op, f64(xv), batch, inV.shape, inV.format, outF, scratch) };
+          break;
+        }
+        case 'dense': {
+          const xr = I.intForm(op, inV.format, outF) ? res(l.inputs[0], xv) : null;
+          y = (xr && resident(I.denseResidentOp(op, xr, inV.format, outF))) ?? { f: I.dense(op, f64(xv), batch, inV.format, outF) };
+          break;
+        }
+        case 'add': {
+          const bv = vals.get(l.inputs[1])!;
+          const bF = q.values[l.inputs[1]].format;
+          if (xv.r || bv.r) {
+            const a = res(l.inputs[0], xv), b = res(l.inputs[1], bv);
+            if (a && b) y = resident(I.addResidentOp(op, a, b, inV.format, bF, outF));
+          }
+          y ??= { f: I.add(op, f64(xv), f64(bv), inV.format, bF, outF) };
+          break;
+        }
+        case 'maxpool':
+          y = (xv.r && resident(I.maxpoolResidentOp(op, xv.r))) ?? { f: I.maxpool(op, f64(xv), batch, inV.shape) };
+          break;
+        case 'avgpool': y = { f: I.avgpool(op, f64(xv), batch, inV.shape, inV.format, outF) }; break;
+        case 'gap': y = { f: I.gap(op, f64(xv), batch, inV.shape, inV.format, outF) }; break;
+        case 'flatten': y = xv; break;
+        case 'pad': y = { f: K.pad(op, f64(xv), batch, inV.shape) }; break;
+      }
+      vals.set(l.output, y!);
+      names.set(y!, (names.get(y!) ?? 0) + 1);
+      if (!keepAll) {
+        for (const v of l.inputs) {
+          const val = vals.get(v);
+          if (lastUse.get(v) !== i || v === q.output || !val) continue;
+          vals.delete(v);
+          values.delete(v);
+          const left = names.get(val)! - 1;
+          names.set(val, left);
+          if (left <= 0 && val.r && val.r.at >= 0) freeResident(val.r);
+        }
+      }
+    });
+    for (const [k, v] of vals) if (keepAll || k === q.output) values.set(k, f64(v));
+  } finally {
+    for (const r of made) if (r.at >= 0) freeResident(r);
+  }
   return { output: values.get(q.output)!, values: keepAll ? values : undefined };
 }
