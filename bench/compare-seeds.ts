@@ -6,7 +6,7 @@
  * Top-1 is by the integer reference on the 1,000 bundled test images (one image is 0.1 pp), or with
  * `--test full` on the whole 10,000-image Fashion-MNIST test split read from its IDX files
  * (bench/fashion-mnist.ts), which resolves differences ten times finer.
- *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--methods fxpqnet,uniform] [--test full] [--max-drop 1] [--write]
+ *   npm run build && node dist/bench/compare-seeds.js [--seeds 0,1,2,3,4] [--models resnet8] [--methods fxpqnet,uniform] [--test full] [--max-drop 1] [--schedule sensitivity|greedy] [--sensitivity-images N] [--write]
  * Per seed, the exact McNemar test of FxP-QNet against each baseline (images only one of the two
  * gets right); per method, tied images and top-1 with ties broken at random; per model, a noise
  * control: the float logits plus random noise as large as uniform 8's logit error.
@@ -39,7 +39,9 @@ if (full) {
 const test = full?.images ?? loadImages('models/data/test_x.npy', [1, 28, 28]);
 const labels = full?.labels ?? loadLabels('models/data/test_y.npy', test, 10);
 const maxDrop = Number(arg('--max-drop') ?? 1);
-const base: Omit<QuantizeModelOptions, 'model' | 'method' | 'seed'> = { calib: 'models/data/calib_x.npy', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params' };
+const schedule = arg('--schedule') as QuantizeModelOptions['schedule'];
+const sensitivityImages = arg('--sensitivity-images') === undefined ? undefined : Number(arg('--sensitivity-images'));
+const base: Omit<QuantizeModelOptions, 'model' | 'method' | 'seed'> = { calib: 'models/data/calib_x.npy', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params', schedule, sensitivityImages };
 const methods: { label: string; o: Partial<QuantizeModelOptions> }[] = [
   { label: `fxpqnet (max-drop ${maxDrop})`, o: { method: 'fxpqnet', maxDrop } },
   { label: 'uniform 8', o: { method: 'uniform', uniformBits: 8 } },

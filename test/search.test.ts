@@ -125,8 +125,10 @@ describe('FxP-QNet search', () => {
     expect(own).toBeLessThanOrEqual(ref);
     // The bound did the refusing at least once: a step within the top-1 budget on both halves
     // was undone because its KL rose above uniform 8's (else this test could not tell it from none).
-    const refused = (report.log as string[]).map((l) => /exceeds the budget \(validation ([\d.]+) pp, search ([\d.]+) pp, validation KL ([\d.e+-]+)\)/.exec(l)).filter((m) => m !== null);
-    expect(refused.some((m) => Number(m![1]) <= 1 && Number(m![2]) <= 1 && Number(m![3]) > ref)).toBe(true);
+    // (The sensitivity schedule checks the validation images first and skips the search images'
+    // pass when they already refuse a step: then no search drop is logged.)
+    const refused = (report.log as string[]).map((l) => /exceeds the budget \(validation ([\d.]+) pp(?:, search ([\d.]+) pp)?, validation KL ([\d.e+-]+)\)/.exec(l)).filter((m) => m !== null);
+    expect(refused.some((m) => Number(m![1]) <= 1 && (m![2] === undefined || Number(m![2]) <= 1) && Number(m![3]) > ref)).toBe(true);
   });
 
   it('under --objective params, lowers only weights and biases after the fast start (activations keep its word length)', () => {
@@ -135,7 +137,7 @@ describe('FxP-QNet search', () => {
     expect(steps.length).toBeGreaterThan(10);
     const end = steps.pop()!;
     expect(steps.every((l) => /^step \d+: [^ ]+:(weights|bias) /.test(l))).toBe(true);
-    expect(end).toMatch(/no weight or bias can be lowered/);
+    expect(end).toMatch(/activations stay as they are/);
     const fast = log.filter((l) => l.startsWith('fast start: ')).map((l) => Number(/at (\d+) bits/.exec(l)![1]));
     const wl = fast.length ? Math.min(...fast) : 16;
     const acts = report.layers.flatMap((l: any) => [l.input?.wl, l.output.wl]).filter((v: unknown) => v !== undefined);

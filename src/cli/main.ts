@@ -8,7 +8,7 @@ import { DEFAULT_MAX_MEMORY_GIB, setMemoryLimitGiB } from '../util/limits.js';
 import { checkNumericOptions } from './options.js';
 import { installOutputGuard } from './output-guard.js';
 import type { FloatEngine } from '../engine/ort.js';
-import { DEFAULT_REFERENCE_BITS } from '../search/quantize.js';
+import { DEFAULT_REFERENCE_BITS, DEFAULT_SENSITIVITY_IMAGES } from '../search/quantize.js';
 import { cosimCommand } from './commands/cosim.js';
 import { estimateCommand } from './commands/estimate.js';
 import { evalCommand } from './commands/eval.js';
@@ -95,6 +95,8 @@ await yargs(hideBin(process.argv))
     .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
     .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the search minimises' })
     .option('rounding', { type: 'string', default: 'gptq', choices: ['gptq', 'nearest'], describe: 'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone' })
+    .option('schedule', { type: 'string', default: 'sensitivity', choices: ['sensitivity', 'greedy'], describe: 'fxpqnet: sensitivity measures each data structure once and checks the predicted order with a few full evaluations; greedy re-scores every candidate at every step (cost grows with network x steps)' })
+    .option('sensitivity-images', { type: 'number', default: DEFAULT_SENSITIVITY_IMAGES, describe: 'fxpqnet, sensitivity schedule: search images each data structure\'s sensitivity is measured on (what is kept is checked on all of them)' })
     .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
     .option('workers', { type: 'number', describe: 'Worker threads for the search (default: 2, or 1 on a single core); results do not depend on it' })
     .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
@@ -102,7 +104,7 @@ await yargs(hideBin(process.argv))
     .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
   run((a) => quantizeCommand({
     model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], uniform: a.uniform, method: a.method,
-    maxDrop: a['max-drop'], referenceBits: a['reference-bits'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, seed: a.seed, workers: a.workers, out: a.out, force: a.force, json: a.json,
+    maxDrop: a['max-drop'], referenceBits: a['reference-bits'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, schedule: a.schedule, sensitivityImages: a['sensitivity-images'], seed: a.seed, workers: a.workers, out: a.out, force: a.force, json: a.json,
   })))
   .command('infer <model>', 'Run one image through the integer reference, optionally tracing every layer', (y) => y
     .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })

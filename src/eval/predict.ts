@@ -12,53 +12,67 @@ export type Predictor = { kind: 'float'; graph: Graph } | { kind: 'int'; q: QGra
 export interface Predictions { pred: Int32Array; tied: Uint8Array }
 
 export function predictBatch(p: Predictor, x: Float64Array, n: number): Predictions {
-  const y = p.kind === 'float' ? runGraph(p.graph, x, n).output : runQGraph(p.q, x, n).output;
+  const y = outputsBatch(p, x, n);
   return { pred: argmaxRows(y, n), tied: tiedRows(y, n) };
 }
 
 export interface PredictOptions { workers?: number; batch?: number; onProgress?: (done: number) => void }
+
+/** Output rows (logits) of one batch: what the workers compute. */
+export function outputsBatch(p: Predictor, x: Float64Array, n: number): Float64Array {
+  return p.kind === 'float' ? runGraph(p.graph, x, n).output : runQGraph(p.q, x, n).output;
+}
 
 /**
  * Top-1 predictions for `count` images, on `workers` threads (chunks are handed out as workers
  * free up; the answer does not depend on the worker count).
  */
 export async function predictAll(p: Predictor, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<Predictions> {
+  const y = await outputsAll(p, data, count, per, o);
+  return { pred: argmaxRows(y, count), tied: tiedRows(y, count) };
+}
+
+/**
+ * The output rows of `count` images, in image order, on `workers` threads. Each image's row is
+ * computed on its own (no cross-image arithmetic), so the result is the same on any worker count.
+ */
+export async function outputsAll(p: Predictor, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<Float64Array> {
   const batch = o.batch ?? 32;
-  const out = new Int32Array(count);
-  const tied = new Uint8Array(count);
   const chunks = Math.ceil(count / batch);
   const workers = Math.max(1, Math.min(o.workers ?? 1, chunks));
+  let out: Float64Array | null = null;
+  const place = (y: Float64Array, s: number, n: number) => {
+    out ??= new Float64Array((y.length / n) * count);
+    out.set(y, (s * y.length) / n);
+  };
   let done = 0;
   if (workers === 1) {
     for (let s = 0; s < count; s += batch) {
       const n = Math.min(batch, count - s);
-      const r = predictBatch(p, data.subarray(s * per, (s + n) * per), n);
-      out.set(r.pred, s);
-      tied.set(r.tied, s);
+      place(outputsBatch(p, data.subarray(s * per, (s + n) * per), n), s, n);
       o.onProgress?.((done += n));
     }
-    return { pred: out, tied };
+    return out ?? new Float64Array(0);
   }
   let next = 0;
   const pool = Array.from({ length: workers }, () => new Worker(workerScript(import.meta.url, 'predict-worker'), { workerData: p }));
   try {
     await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
-      let s = 0;
+      let s = 0, n = 0;
       const send = () => {
         const k = next++;
         if (k >= chunks) { resolve(); return; }
         s = k * batch;
-        const n = Math.min(batch, count - s);
+        n = Math.min(batch, count - s);
         const x = data.slice(s * per, (s + n) * per);
         w.postMessage({ x, n }, [x.buffer]);
       };
       // A throw in here would otherwise leave this promise pending for good (seen with a worker
       // script from an older build answering in another shape).
-      w.on('message', (r: Predictions) => {
+      w.on('message', (y: Float64Array) => {
         try {
-          out.set(r.pred, s);
-          tied.set(r.tied, s);
-          o.onProgress?.((done += r.pred.length));
+          place(y, s, n);
+          o.onProgress?.((done += n));
           send();
         } catch (e) {
           reject(e);
@@ -70,5 +84,5 @@ export async function predictAll(p: Predictor, data: Float64Array, count: number
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }
-  return { pred: out, tied };
+  return out ?? new Float64Array(0);
 }

@@ -37,17 +37,34 @@ function compId(c: Compensation): number {
   return id;
 }
 
-/** Quantized copies of each parameter tensor per format: the search rebuilds graphs often. */
-const quantCache = new WeakMap<Float64Array, Map<string, Int32Array>>();
+/**
+ * Quantized copies of parameter tensors per format, least recently used first: the search rebuilds
+ * graphs from the same few formats over and over, and tries hundreds of others once. The cache is
+ * bounded in bytes so a ResNet-18-size search stays within its memory: each search worker scores
+ * with two sets of compensated weights, 2 x 45 MB of int32 for one configuration of ResNet-18; an evicted copy is recomputed, with the same integers, when needed again.
+ */
+const QUANT_CACHE_BYTES = 160 * 2 ** 20;
+const tensorIds = new WeakMap<Float64Array, number>();
+let nextTensorId = 0;
+const quantCache = new Map<string, Int32Array>();
+let quantBytes = 0;
 function quantizeAll(data: Float64Array, f: FxFormat, comp?: Compensation): Int32Array {
-  let m = quantCache.get(data);
-  if (!m) { m = new Map(); quantCache.set(data, m); }
-  const key = `${f.wl},${f.fl},${f.signed},${comp ? compId(comp) : 'n'}`;
-  let q = m.get(key);
-  if (!q) {
+  let id = tensorIds.get(data);
+  if (id === undefined) { id = nextTensorId++; tensorIds.set(data, id); }
+  const key = `${id}:${f.wl},${f.fl},${f.signed},${comp ? compId(comp) : 'n'}`;
+  let q = quantCache.get(key);
+  if (q) {
+    quantCache.delete(key); // re-inserted below as the most recently used
+  } else {
     q = comp ? compensatedQuantize(data, f, comp) : quantizeArray(data, f, new Int32Array(data.length)) as Int32Array;
-    m.set(key, q);
+    quantBytes += q.byteLength;
+    for (const [k, v] of quantCache) {
+      if (quantBytes <= QUANT_CACHE_BYTES) break;
+      quantCache.delete(k);
+      quantBytes -= v.byteLength;
+    }
   }
+  quantCache.set(key, q);
   return q;
 }
 

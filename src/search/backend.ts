@@ -7,7 +7,11 @@ import type { FusedGraph } from '../quant/fuse.js';
 import { Evaluator, type Score } from './evaluator.js';
 
 export type EvalSet = 'search' | 'valid';
-export interface EvalJob { set: EvalSet; a: Assignment; from: number; abortAbove: number }
+/**
+ * `images`: score only this many images of the set (the first ceil(images / SHARDS) of each shard,
+ * so the subset, and the score, do not depend on the worker count); all when absent.
+ */
+export interface EvalJob { set: EvalSet; a: Assignment; from: number; abortAbove: number; images?: number }
 
 /**
  * Where the search's evaluations run. Jobs of one call are independent; their results do not
@@ -22,6 +26,14 @@ export interface Backend {
   stageValid(a: Assignment, from: number): Promise<Score>;
   /** Commits the configuration last staged with `stageValid` (the validation part is not recomputed). */
   commitStaged(a: Assignment, from: number): Promise<{ search: Score; valid: Score }>;
+  /**
+   * Scores `a` on the given sets (both by default) and keeps its outputs: `promote` then commits it
+   * without recomputing, `discard` drops it. A set staged earlier stays staged; `promote` commits a
+   * configuration only after both sets hold it.
+   */
+  stage(a: Assignment, from: number, sets?: EvalSet[]): Promise<{ search: Score | null; valid: Score | null }>;
+  promote(): Promise<void>;
+  discard(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,7 +100,8 @@ export class Replica {
     this.v = new Evaluator(d.fg, d.valid.images, d.valid.teacher, d.valid.labels);
   }
   evaluateSync(j: EvalJob): Score {
-    const { q: _q, ...score } = (j.set === 'search' ? this.s : this.v).evaluate(j.a, j.from, j.abortAbove);
+    const e = j.set === 'search' ? this.s : this.v;
+    const { q: _q, ...score } = e.evaluate(j.a, j.from, j.abortAbove, j.images === undefined ? e.n : Math.ceil(j.images / SHARDS));
     return score;
   }
   commitSync(a: Assignment, from: number): { search: Score; valid: Score } {
@@ -98,8 +111,17 @@ export class Replica {
   commitStagedSync(a: Assignment, from: number): { search: Score; valid: Score } {
     return { search: this.s.commit(a, from), valid: this.v.promote() };
   }
+  stageSync(a: Assignment, from: number, sets: EvalSet[] = ['search', 'valid']): { search: Score | null; valid: Score | null } {
+    return { search: sets.includes('search') ? this.s.stage(a, from) : null, valid: sets.includes('valid') ? this.v.stage(a, from) : null };
+  }
+  promoteSync(): void { this.s.promote(); this.v.promote(); }
+  discardSync(): void { this.s.discard(); this.v.discard(); }
 }
 
+const combineStaged = (rs: { search: Score | null; valid: Score | null }[]) => ({
+  search: rs[0].search === null ? null : combine(rs.map((r) => r.search!)),
+  valid: rs[0].valid === null ? null : combine(rs.map((r) => r.valid!)),
+});
 const combinePairs = (rs: { search: Score; valid: Score }[]) => ({ search: combine(rs.map((r) => r.search)), valid: combine(rs.map((r) => r.valid)) });
 
 /** Every shard in this thread, one after the other. */
@@ -116,6 +138,9 @@ export class LocalBackend implements Backend {
   async commit(a: Assignment, from: number) { return combinePairs(this.shards.map((r) => r.commitSync(a, from))); }
   async stageValid(a: Assignment, from: number) { return combine(this.shards.map((r) => r.stageValidSync(a, from))); }
   async commitStaged(a: Assignment, from: number) { return combinePairs(this.shards.map((r) => r.commitStagedSync(a, from))); }
+  async stage(a: Assignment, from: number, sets?: EvalSet[]) { return combineStaged(this.shards.map((r) => r.stageSync(a, from, sets))); }
+  async promote() { for (const r of this.shards) r.promoteSync(); }
+  async discard() { for (const r of this.shards) r.discardSync(); }
   async close(): Promise<void> { /* nothing to release */ }
 }
 
@@ -185,6 +210,13 @@ export class PoolBackend implements Backend {
   async commitStaged(a: Assignment, from: number): Promise<{ search: Score; valid: Score }> {
     return combinePairs(await this.all<{ search: Score; valid: Score }>({ type: 'commitStaged', a, from }));
   }
+
+  async stage(a: Assignment, from: number, sets?: EvalSet[]): Promise<{ search: Score | null; valid: Score | null }> {
+    return combineStaged(await this.all<{ search: Score | null; valid: Score | null }>({ type: 'stageBoth', a, from, sets }));
+  }
+
+  async promote(): Promise<void> { await this.all({ type: 'promote' }); }
+  async discard(): Promise<void> { await this.all({ type: 'discard' }); }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map(({ w }) => w.terminate()));

@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FxpqError } from '../errors.js';
-import { runGraph } from '../engine/run.js';
-import { runQGraph } from '../intref/run.js';
+import { outputsAll } from '../eval/predict.js';
 import { argmaxRows } from '../engine/run.js';
 import { type FxpFile, toFxpFile } from '../io/fxpjson.js';
 import { type Images, loadImages, loadLabels } from '../io/dataset.js';
@@ -20,7 +19,7 @@ import { rng } from '../onnx/builder.js';
 import { TOOL_VERSION } from '../version.js';
 import { ristrettoSearch, uniformSearch } from './baselines.js';
 import { defaultWorkers, makeBackend, shardRanges } from './backend.js';
-import { fxpqnetSearch } from './fxpqnet.js';
+import { fxpqnetSearch, SCHEDULES, type Schedule } from './fxpqnet.js';
 import type { Objective } from './structures.js';
 
 export type Method = 'fxpqnet' | 'uniform' | 'ristretto';
@@ -46,6 +45,10 @@ export interface QuantizeModelOptions {
   seed: number;
   /** Weight rounding: to nearest, or error-compensating (quant/compensate.ts). Default gptq. */
   rounding?: Rounding;
+  /** FxP-QNet's schedule after the fast start (fxpqnet.ts). Default sensitivity. */
+  schedule?: Schedule;
+  /** Search images each sensitivity point is scored on (sensitivity schedule). */
+  sensitivityImages?: number;
   /** Worker threads for the search (default: both cores). Results do not depend on it. */
   workers?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
@@ -56,11 +59,16 @@ export interface QuantizeModelResult { graph: Graph; q: QGraph; file: FxpFile; r
 /** The uniform network FxP-QNet results are held to by default: the usual 8-bit deployment. */
 export const DEFAULT_REFERENCE_BITS = 8;
 
+/** Search images the sensitivity curves are measured on by default (see fxpqnet.ts). */
+export const DEFAULT_SENSITIVITY_IMAGES = 128;
+
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 export function checkOptions(o: QuantizeModelOptions): void {
   if (!['fxpqnet', 'uniform', 'ristretto'].includes(o.method)) throw new FxpqError(`--method must be fxpqnet, uniform or ristretto, got '${o.method}'`);
   if (o.rounding !== undefined && !['nearest', 'gptq'].includes(o.rounding)) throw new FxpqError(`--rounding must be nearest or gptq, got '${o.rounding}'`);
+  if (o.sensitivityImages !== undefined && (!Number.isInteger(o.sensitivityImages) || o.sensitivityImages < 2)) throw new FxpqError(`--sensitivity-images must be an integer of at least 2, got ${o.sensitivityImages}`);
+  if (o.schedule !== undefined && !SCHEDULES.includes(o.schedule)) throw new FxpqError(`--schedule must be ${SCHEDULES.join(' or ')}, got '${o.schedule}'`);
   if (!['params', 'overall', 'bops'].includes(o.objective)) throw new FxpqError(`--objective must be params, overall or bops, got '${o.objective}'`);
   if (!(o.maxDrop >= 0) || !Number.isFinite(o.maxDrop)) throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${o.maxDrop}`);
   if (!Number.isInteger(o.startBits) || o.startBits < 2 || o.startBits > 32) throw new FxpqError(`--start-bits must be an integer in 2..32, got ${o.startBits}`);
@@ -83,18 +91,17 @@ function subset(imgs: Images, idx: number[], shape: number[]): Float64Array {
   return out;
 }
 
-/** Float logits of the teacher (log-probabilities when the graph ends in Softmax: same softmax). */
-function teacherLogits(g: Graph, data: Float64Array, n: number): Float64Array {
+/**
+ * Float logits of the teacher (log-probabilities when the graph ends in Softmax: same softmax), from
+ * fxpq's float64 engine on `workers` threads. Not onnxruntime: its float32 kernels differ by CPU
+ * (MLAS picks AVX2 or AVX-512 code at run time), and the search must write the same bytes for the
+ * same inputs and seed on any machine (docs/float-engine.md).
+ */
+async function teacherLogits(g: Graph, data: Float64Array, n: number, workers: number): Promise<Float64Array> {
   const per = size(g.input.shape);
-  const classes = size(g.shapes[g.output]);
-  const out = new Float64Array(n * classes);
   const soft = g.nodes[g.nodes.length - 1].op.kind === 'softmax';
-  for (let s = 0; s < n; s += 64) {
-    const b = Math.min(64, n - s);
-    const y = runGraph(g, data.subarray(s * per, (s + b) * per), b).output;
-    out.set(soft ? y.map(Math.log) : y, s * classes);
-  }
-  return out;
+  const y = await outputsAll({ kind: 'float', graph: g }, data, n, per, { workers, batch: 32 });
+  return soft ? y.map(Math.log) : y;
 }
 
 /**
@@ -105,6 +112,11 @@ function teacherLogits(g: Graph, data: Float64Array, n: number): Float64Array {
 export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeModelResult> {
   checkOptions(o);
   const t0 = performance.now();
+  // Wall seconds per stage, for report.json: where a run's time went.
+  const timings: Record<string, number> = {};
+  let tMark = t0;
+  const lap = (stage: string) => { const t = performance.now(); timings[stage] = Math.round(t - tMark) / 1000; tMark = t; };
+  const workers = o.workers ?? defaultWorkers();
   const g = importOnnxFile(o.model);
   const cal = loadImages(o.calib, g.input.shape, { scale: o.calibScale });
   const classes = size(g.shapes[g.output]);
@@ -113,6 +125,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   o.onProgress?.('calibrate', 0, cal.count);
   const stats = calibrate(g, cal, { onProgress: (d) => o.onProgress?.('calibrate', d, cal.count) });
   const fg = fuseGraph(g);
+  lap('calibrate');
 
   // Seeded split: half of the images is held back to check the budget (1 point of top-1 must be
   // several images, not one).
@@ -134,7 +147,9 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       crossFg = crossFittedCompensations(fg, sData, shardRanges(sIdx.length)).map((c) => withCompensations(fg, c));
     }
   }
-  const sT = teacherLogits(g, sData, sIdx.length), vT = teacherLogits(g, vData, vIdx.length);
+  lap('compensate');
+  const sT = await teacherLogits(g, sData, sIdx.length, workers), vT = await teacherLogits(g, vData, vIdx.length, workers);
+  lap('teacher');
   const pick = (idx: number[]) => (labels ? Int32Array.from(idx, (k) => labels[k]) : undefined);
   const vLabels = pick(vIdx);
   const sLabels = pick(sIdx);
@@ -143,7 +158,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const searchBaselineErrors = floatErrors(sT, sIdx.length, sLabels);
   const backend = makeBackend({
     fg, crossFg, search: { images: sData, teacher: sT, labels: sLabels }, valid: { images: vData, teacher: vT, labels: vLabels },
-  }, fxpSearch ? (o.workers ?? defaultWorkers()) : 1);
+  }, fxpSearch ? workers : 1);
 
   let assignment!: Assignment;
   const extra: Record<string, unknown> = {};
@@ -169,7 +184,9 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     } else {
       const res = await fxpqnetSearch(fg, stats, backend, baselineErrors, {
         maxDrop: o.maxDrop, referenceBits: referenceBits || null, searchBaselineErrors, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
+        schedule: o.schedule ?? 'sensitivity', sensitivityImages: o.sensitivityImages ?? DEFAULT_SENSITIVITY_IMAGES,
         onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
+        onPhase: (p, d, t) => o.onProgress?.(p, d, t),
       });
       assignment = res.assignment;
       referenceKl = res.referenceKl;
@@ -185,17 +202,22 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   } finally {
     await backend.close();
   }
+  lap('search');
   const q = buildQGraph(fg, assignment);
-  // Agreement with the teacher over all calibration images.
-  const all = subset(cal, perm.slice().sort((x, y) => x - y), g.input.shape);
-  const allT = argmaxRows(teacherLogits(g, all, cal.count), cal.count);
-  const allQ = argmaxRows(runQGraph(q, all, cal.count).output, cal.count);
+  // Agreement with the teacher over all calibration images, with the network as written (the
+  // search images were scored with cross-fitted weights).
+  const qPred = argmaxRows(await outputsAll({ kind: 'int', q }, cal.data, cal.count, size(g.input.shape), { workers }), cal.count);
+  const tPred = new Int32Array(cal.count);
+  argmaxRows(sT, sIdx.length).forEach((p, i) => { tPred[sIdx[i]] = p; });
+  argmaxRows(vT, nV).forEach((p, i) => { tPred[vIdx[i]] = p; });
   let agree = 0;
-  for (let i = 0; i < cal.count; i++) if (allT[i] === allQ[i]) agree++;
+  for (let i = 0; i < cal.count; i++) if (tPred[i] === qPred[i]) agree++;
+  lap('agreement');
   const seconds = (performance.now() - t0) / 1000;
   const method = o.uniformBits !== undefined ? 'uniform' : o.method;
   const options = {
-    method, bits: o.uniformBits ?? null, rounding: o.rounding ?? 'gptq', max_drop: o.maxDrop, reference_bits: fxpSearch ? referenceBits : null, min_bits: o.minBits, start_bits: o.startBits, objective: o.objective, seed: o.seed,
+    method, bits: o.uniformBits ?? null, rounding: o.rounding ?? 'gptq', max_drop: o.maxDrop, reference_bits: fxpSearch ? referenceBits : null, schedule: fxpSearch ? (o.schedule ?? 'sensitivity') : null,
+    sensitivity_images: fxpSearch && (o.schedule ?? 'sensitivity') === 'sensitivity' ? (o.sensitivityImages ?? DEFAULT_SENSITIVITY_IMAGES) : null, min_bits: o.minBits, start_bits: o.startBits, objective: o.objective, seed: o.seed,
     calib: { file: o.calib, sha256: sha256(o.calib), images: cal.count, scale: o.calibScale ?? null, labels: o.calibLabels ?? null },
   };
   const file = toFxpFile(q, {
@@ -214,6 +236,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       reference: fxpSearch && referenceBits ? { bits: referenceBits, validation_kl: referenceKl } : null,
     },
     options,
+    timings,
     rounding: {
       weights: o.rounding ?? 'gptq',
       // Layers whose weights the search moved back to nearest rounding (lower KL that way).

@@ -5,6 +5,7 @@ import { checkOutputPath, writeFolderAtomic } from '../../io/atomic.js';
 import { parseScale } from '../../io/dataset.js';
 import { type Method, quantizeModel, type Rounding } from '../../search/quantize.js';
 import type { Objective } from '../../search/structures.js';
+import type { Schedule } from '../../search/fxpqnet.js';
 import type { QuantReport } from '../../quant/report.js';
 import { stageBars } from '../progress.js';
 import { table } from '../table.js';
@@ -23,12 +24,19 @@ export interface QuantizeArgs {
   startBits: number;
   objective: string;
   rounding: string;
+  schedule?: string;
+  sensitivityImages?: number;
   seed: number;
   workers?: number;
   out: string;
   force?: boolean;
   json: boolean;
 }
+
+/** What each stage's progress bar counts. */
+const STAGE_UNITS: Record<string, string> = {
+  search: 'data structures settled', sensitivity: 'word lengths measured', bisection: 'halvings', refinement: 'steps tried',
+};
 
 export function printReport(r: QuantReport): void {
   const total = r.bits.params_quantized || 1;
@@ -45,8 +53,8 @@ export async function quantizeCommand(a: QuantizeArgs): Promise<void> {
   checkOutputPath(a.out, guard);
   const res = await quantizeModel({
     model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels, uniformBits: a.uniform,
-    method: a.method as Method, maxDrop: a.maxDrop, referenceBits: a.referenceBits, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding, seed: a.seed, workers: a.workers,
-    onProgress: stageBars(!a.json, (stage) => (stage === 'search' ? 'data structures settled' : 'images')),
+    method: a.method as Method, maxDrop: a.maxDrop, referenceBits: a.referenceBits, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding, schedule: a.schedule as Schedule | undefined, sensitivityImages: a.sensitivityImages, seed: a.seed, workers: a.workers,
+    onProgress: stageBars(!a.json, (stage) => STAGE_UNITS[stage] ?? 'images'),
   });
   writeFolderAtomic(a.out, {
     'model.fxp.json': asciiJson(res.file) + '\n',
