@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { argmaxRows, runGraph, tiedRows } from '../engine/run.js';
 import { runQGraph } from '../intref/run.js';
 import type { Graph } from '../ir/types.js';
+import { mergeRange, mergeRanges, type ValueStats } from '../quant/calibrate.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { workerScript } from '../util/worker-script.js';
 
@@ -23,6 +24,16 @@ export function outputsBatch(p: Predictor, x: Float64Array, n: number): Float64A
   return p.kind === 'float' ? runGraph(p.graph, x, n).output : runQGraph(p.q, x, n).output;
 }
 
+/** A batch's output rows and, for a float graph, the range of every tensor (calibration). */
+export interface BatchResult { y: Float64Array; ranges?: [string, number, number][] }
+export function batchResult(p: Predictor, x: Float64Array, n: number, ranges: boolean): BatchResult {
+  if (!ranges || p.kind !== 'float') return { y: outputsBatch(p, x, n) };
+  const r = runGraph(p.graph, x, n, true);
+  const stats = new Map<string, ValueStats>();
+  mergeRanges(stats, r.values!);
+  return { y: r.output, ranges: [...stats].map(([name, st]) => [name, st.min, st.max]) };
+}
+
 /**
  * Top-1 predictions for `count` images, on `workers` threads (chunks are handed out as workers
  * free up; the answer does not depend on the worker count).
@@ -37,22 +48,39 @@ export async function predictAll(p: Predictor, data: Float64Array, count: number
  * computed on its own (no cross-image arithmetic), so the result is the same on any worker count.
  */
 export async function outputsAll(p: Predictor, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<Float64Array> {
+  return (await runAll(p, data, count, per, false, o)).y;
+}
+
+/**
+ * The float network's outputs on `count` images and the range of every tensor over them (what
+ * quant/calibrate.ts computes), in one pass on `workers` threads. Ranges merge by min and max, so
+ * they too are the same on any worker count.
+ */
+export async function calibrateAll(g: Graph, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<{ y: Float64Array; stats: Map<string, ValueStats> }> {
+  const r = await runAll({ kind: 'float', graph: g }, data, count, per, true, o);
+  return { y: r.y, stats: r.stats! };
+}
+
+async function runAll(p: Predictor, data: Float64Array, count: number, per: number, ranges: boolean, o: PredictOptions): Promise<{ y: Float64Array; stats?: Map<string, ValueStats> }> {
   const batch = o.batch ?? 32;
   const chunks = Math.ceil(count / batch);
   const workers = Math.max(1, Math.min(o.workers ?? 1, chunks));
   let out: Float64Array | null = null;
-  const place = (y: Float64Array, s: number, n: number) => {
-    out ??= new Float64Array((y.length / n) * count);
-    out.set(y, (s * y.length) / n);
+  const stats = ranges ? new Map<string, ValueStats>() : undefined;
+  const place = (r: BatchResult, s: number, n: number) => {
+    out ??= new Float64Array((r.y.length / n) * count);
+    out.set(r.y, (s * r.y.length) / n);
+    if (stats) for (const [name, lo, hi] of r.ranges!) mergeRange(stats, name, lo, hi);
   };
+  const result = () => ({ y: out ?? new Float64Array(0), stats });
   let done = 0;
   if (workers === 1) {
     for (let s = 0; s < count; s += batch) {
       const n = Math.min(batch, count - s);
-      place(outputsBatch(p, data.subarray(s * per, (s + n) * per), n), s, n);
+      place(batchResult(p, data.subarray(s * per, (s + n) * per), n, ranges), s, n);
       o.onProgress?.((done += n));
     }
-    return out ?? new Float64Array(0);
+    return result();
   }
   let next = 0;
   const pool = Array.from({ length: workers }, () => new Worker(workerScript(import.meta.url, 'predict-worker'), { workerData: p }));
@@ -65,13 +93,13 @@ export async function outputsAll(p: Predictor, data: Float64Array, count: number
         s = k * batch;
         n = Math.min(batch, count - s);
         const x = data.slice(s * per, (s + n) * per);
-        w.postMessage({ x, n }, [x.buffer]);
+        w.postMessage({ x, n, ranges }, [x.buffer]);
       };
       // A throw in here would otherwise leave this promise pending for good (seen with a worker
       // script from an older build answering in another shape).
-      w.on('message', (y: Float64Array) => {
+      w.on('message', (r: BatchResult) => {
         try {
-          place(y, s, n);
+          place(r, s, n);
           o.onProgress?.((done += n));
           send();
         } catch (e) {
@@ -84,5 +112,5 @@ export async function outputsAll(p: Predictor, data: Float64Array, count: number
   } finally {
     await Promise.all(pool.map((w) => w.terminate()));
   }
-  return out ?? new Float64Array(0);
+  return result();
 }

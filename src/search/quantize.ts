@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FxpqError } from '../errors.js';
-import { outputsAll } from '../eval/predict.js';
+import { calibrateAll, outputsAll } from '../eval/predict.js';
 import { argmaxRows } from '../engine/run.js';
 import { type FxpFile, toFxpFile } from '../io/fxpjson.js';
 import { type Images, loadImages, loadLabels } from '../io/dataset.js';
@@ -9,7 +9,6 @@ import type { Graph } from '../ir/types.js';
 import { size } from '../ir/types.js';
 import { importOnnxFile } from '../onnx/import.js';
 import { type Assignment, buildQGraph } from '../quant/build.js';
-import { calibrate } from '../quant/calibrate.js';
 import { type FusedGraph, fuseGraph } from '../quant/fuse.js';
 import { attachCompensation, crossFittedCompensations, withCompensations } from '../quant/compensate.js';
 import type { QGraph } from '../quant/qgraph.js';
@@ -92,16 +91,15 @@ function subset(imgs: Images, idx: number[], shape: number[]): Float64Array {
 }
 
 /**
- * Float logits of the teacher (log-probabilities when the graph ends in Softmax: same softmax), from
- * fxpq's float64 engine on `workers` threads. Not onnxruntime: its float32 kernels differ by CPU
- * (MLAS picks AVX2 or AVX-512 code at run time), and the search must write the same bytes for the
- * same inputs and seed on any machine (docs/float-engine.md).
+ * Rows of `all` (one per calibration image) for the images `idx`, in that order. The teacher's
+ * logits come from fxpq's float64 engine, not onnxruntime: onnxruntime's float32 kernels differ by
+ * CPU (MLAS picks AVX2 or AVX-512 code at run time), and the search must write the same bytes for
+ * the same inputs and seed on any machine (docs/float-engine.md).
  */
-async function teacherLogits(g: Graph, data: Float64Array, n: number, workers: number): Promise<Float64Array> {
-  const per = size(g.input.shape);
-  const soft = g.nodes[g.nodes.length - 1].op.kind === 'softmax';
-  const y = await outputsAll({ kind: 'float', graph: g }, data, n, per, { workers, batch: 32 });
-  return soft ? y.map(Math.log) : y;
+function rows(all: Float64Array, idx: number[], width: number): Float64Array {
+  const out = new Float64Array(idx.length * width);
+  idx.forEach((k, i) => out.set(all.subarray(k * width, (k + 1) * width), i * width));
+  return out;
 }
 
 /**
@@ -123,7 +121,13 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const labels = o.calibLabels ? loadLabels(o.calibLabels, cal, classes) : undefined;
   if (cal.count < 8 && o.uniformBits === undefined) throw new FxpqError(`${o.calib}: ${cal.count} calibration images are too few for a search (need at least 8)`);
   o.onProgress?.('calibrate', 0, cal.count);
-  const stats = calibrate(g, cal, { onProgress: (d) => o.onProgress?.('calibrate', d, cal.count) });
+  // One pass of the float network over every calibration image on both cores: the range of every
+  // tensor (calibration) and the teacher's logits (log-probabilities when the graph ends in Softmax:
+  // the same softmax).
+  const calib = await calibrateAll(g, cal.data, cal.count, size(g.input.shape), { workers, onProgress: (d) => o.onProgress?.('calibrate', d, cal.count) });
+  const stats = calib.stats;
+  const soft = g.nodes[g.nodes.length - 1].op.kind === 'softmax';
+  const teacherAll = soft ? calib.y.map(Math.log) : calib.y;
   const fg = fuseGraph(g);
   lap('calibrate');
 
@@ -148,8 +152,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     }
   }
   lap('compensate');
-  const sT = await teacherLogits(g, sData, sIdx.length, workers), vT = await teacherLogits(g, vData, vIdx.length, workers);
-  lap('teacher');
+  const sT = rows(teacherAll, sIdx, classes), vT = rows(teacherAll, vIdx, classes);
   const pick = (idx: number[]) => (labels ? Int32Array.from(idx, (k) => labels[k]) : undefined);
   const vLabels = pick(vIdx);
   const sLabels = pick(sIdx);
@@ -207,9 +210,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   // Agreement with the teacher over all calibration images, with the network as written (the
   // search images were scored with cross-fitted weights).
   const qPred = argmaxRows(await outputsAll({ kind: 'int', q }, cal.data, cal.count, size(g.input.shape), { workers }), cal.count);
-  const tPred = new Int32Array(cal.count);
-  argmaxRows(sT, sIdx.length).forEach((p, i) => { tPred[sIdx[i]] = p; });
-  argmaxRows(vT, nV).forEach((p, i) => { tPred[vIdx[i]] = p; });
+  const tPred = argmaxRows(teacherAll, cal.count);
   let agree = 0;
   for (let i = 0; i < cal.count; i++) if (tPred[i] === qPred[i]) agree++;
   lap('agreement');
