@@ -1,10 +1,17 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runGraph } from '../src/engine/run.js';
 import { type FxFormat, quantizeArray } from '../src/fixed/format.js';
 import { loadImages } from '../src/io/dataset.js';
 import { importOnnxFile } from '../src/onnx/import.js';
-import { attachCompensation, blockRanges, compensatedQuantize, compensationFromBlocks, compensationFromHessian, crossFittedCompensations, layerHessians, MAX_BLOCK, withCompensations } from '../src/quant/compensate.js';
+import { attachCompensation, blockRanges, type Compensation, compensatedQuantize, compensationFromBlocks, compensationFromHessian, compensationParallel, crossFittedCompensations, layerHessians, MAX_BLOCK, partStatistics, withCompensations } from '../src/quant/compensate.js';
+import { denseToPacked } from '../src/quant/hessian.js';
+import { type CompJob, type CompResult, runCompJob } from '../src/quant/compensate-jobs.js';
+import { runJobsSync, workerStats } from '../src/quant/sync-workers.js';
+import type { Graph } from '../src/ir/types.js';
+import { workerScript } from '../src/util/worker-script.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { uniformAssignment } from '../src/quant/uniform.js';
 import { LocalBackend, shardRanges } from '../src/search/backend.js';
@@ -249,5 +256,244 @@ describe('--rounding on a zoo model (CLI, integer reference on held-out test ima
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/rounding/);
+  });
+});
+
+describe('compensation statistics: the fast paths give the same H and the same compensation', () => {
+  // A small float network: conv 4->116 (3x3, pad 1) + ReLU, conv 116->16 (3x3, stride 2, pads
+  // 1/1/0/0: 1,044 inputs, so two blocks of 522, each several tiles), flatten, dense 144 -> 10.
+  const r = mk(11);
+  const rnd = (n: number, s: number) => Float64Array.from({ length: n }, () => (r() - 0.5) * s);
+  const conv = (cin: number, cout: number, strides: [number, number], pads: [number, number, number, number]) => ({
+    kind: 'conv' as const, weight: { shape: [cout, cin, 3, 3], data: rnd(cout * cin * 9, 0.5) }, bias: rnd(cout, 0.1), strides, pads, dilations: [1, 1] as [number, number], group: 1,
+  });
+  const g: Graph = {
+    input: { name: 'x', shape: [4, 6, 6] },
+    output: 'y',
+    nodes: [
+      { name: 'c1', op: conv(4, 116, [1, 1], [1, 1, 1, 1]), inputs: ['x'], output: 'c1' },
+      { name: 'r1', op: { kind: 'relu' }, inputs: ['c1'], output: 'r1' },
+      { name: 'c2', op: conv(116, 16, [2, 2], [1, 1, 0, 0]), inputs: ['r1'], output: 'c2' },
+      { name: 'f', op: { kind: 'flatten' }, inputs: ['c2'], output: 'f' },
+      { name: 'd', op: { kind: 'dense', weight: { shape: [10, 144], data: rnd(1440, 0.2) }, bias: rnd(10, 0.1) }, inputs: ['f'], output: 'y' },
+    ],
+    shapes: { x: [4, 6, 6], c1: [116, 6, 6], r1: [116, 6, 6], c2: [16, 3, 3], f: [144], y: [10] },
+    source: { opset: 13, producer: 'test', sha256: '' },
+  };
+  const count = 40, per = 144;
+  const x = rnd(count * per, 2);
+  const name = (node: string) => fuseGraph(g).layers.find((l) => l.output === node || l.name === node)!.name;
+
+  /** H of one layer the plain way: every input vector (im2col column) of every image, in order. */
+  function directH(layer: string, n: number, images: number): Float64Array {
+    const { values } = runGraph(g, x.subarray(0, images * per), images, true);
+    const h = new Float64Array(n * n);
+    const v = new Float64Array(n);
+    const add = () => { for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += v[i] * v[j]; };
+    const l = fuseGraph(g).layers.find((q) => q.name === layer)!;
+    const xin = values!.get(l.inputs[0])!;
+    if (l.op.kind === 'dense') {
+      for (let b = 0; b < images; b++) { v.set(xin.subarray(b * n, (b + 1) * n)); add(); }
+      return h;
+    }
+    const op = l.op as Extract<typeof l.op, { kind: 'conv' }>;
+    const [cin, hh, ww] = g.shapes[l.inputs[0]];
+    const [ho, wo] = [g.shapes[l.output][1], g.shapes[l.output][2]];
+    for (let b = 0; b < images; b++) {
+      for (let oy = 0; oy < ho; oy++) {
+        for (let ox = 0; ox < wo; ox++) {
+          let k = 0;
+          for (let c = 0; c < cin; c++) {
+            for (let ky = 0; ky < 3; ky++) {
+              for (let kx = 0; kx < 3; kx++, k++) {
+                const iy = oy * op.strides[0] - op.pads[0] + ky, ix = ox * op.strides[1] - op.pads[1] + kx;
+                v[k] = iy < 0 || ix < 0 || iy >= hh || ix >= ww ? 0 : xin[((b * cin + c) * hh + iy) * ww + ix];
+              }
+            }
+          }
+          add();
+        }
+      }
+    }
+    return h;
+  }
+  const blockOf = (h: Float64Array, n: number, [a, b]: [number, number]) => {
+    const sz = b - a, out = new Float64Array(sz * sz);
+    for (let i = 0; i < sz; i++) for (let j = 0; j < sz; j++) out[i * sz + j] = h[(a + i) * n + a + j];
+    return out;
+  };
+  const differing = (p: ArrayLike<number>, q: ArrayLike<number>) => { let d = p.length === q.length ? 0 : Infinity; for (let i = 0; i < p.length; i++) if (!Object.is(p[i], q[i])) d++; return d; };
+  const sameComp = (p: Compensation, q: Compensation) => p.n === q.n && p.blocks.length === q.blocks.length
+    && p.blocks.every((b, i) => differing(b.perm, q.blocks[i].perm) === 0 && differing(b.u, q.blocks[i].u) === 0);
+
+  it('forms only the lower triangle of H, tile by tile over many columns, with the bytes of the plain sum (blocks, caps)', () => {
+    // conv2 has 4.9 M multiply-adds per image: this budget caps it at 33 of the 40 images.
+    const budget = 33 * 2 * 522 * 522 * 9;
+    const hs = layerHessians(fuseGraph(g), x, count, 32, budget);
+    expect([...hs.values()].map((s) => [s.n, s.hs.length, s.images])).toEqual([[36, 1, 40], [1044, 2, 33], [144, 1, 40]]);
+    for (const [node, n, images] of [['c1', 36, 40], ['c2', 1044, 33], ['d', 144, 40]] as const) {
+      const want = directH(name(node), n, images);
+      const got = hs.get(name(node))!;
+      blockRanges(n).forEach((rg, i) => expect(differing(got.hs[i], blockOf(want, n, rg))).toBe(0));
+    }
+  });
+
+  it('takes the full H as the sum of the halves\' H and fits each cross-fitted compensation on the other half alone', () => {
+    const fg = fuseGraph(g);
+    attachCompensation(fg, x, count, 1);
+    const cross = crossFittedCompensations(fg, x, [[0, 20], [20, 40]], 1);
+    const halves = [0, 1].map((k) => layerHessians(fg, x.subarray(k * 20 * per, (k + 1) * 20 * per), 20, 32, 4e9));
+    let layers = 0;
+    for (const l of fg.layers) {
+      if (!l.comp) continue;
+      layers++;
+      const [h0, h1] = halves.map((m) => m.get(l.name)!);
+      // (0 + H0) + H1, element by element: the full statistics need no pass of their own.
+      const sum = h0.hs.map((h, i) => { const s = new Float64Array(h.length); for (let e = 0; e < h.length; e++) s[e] += h[e]; for (let e = 0; e < h.length; e++) s[e] += h1.hs[i][e]; return s; });
+      expect(sameComp(l.comp, compensationFromBlocks(sum, h0.n))).toBe(true);
+      expect(sameComp(cross[0].get(l.name)!, compensationFromBlocks(h1.hs, h1.n))).toBe(true);
+      expect(sameComp(cross[1].get(l.name)!, compensationFromBlocks(h0.hs, h0.n))).toBe(true);
+    }
+    expect(layers).toBe(3);
+    // Without the halves kept by attachCompensation (another graph), the same compensations.
+    const again = crossFittedCompensations(fuseGraph(g), x, [[0, 20], [20, 40]], 1);
+    for (const k of [0, 1]) for (const [n, c] of cross[k]) expect(sameComp(again[k].get(n)!, c)).toBe(true);
+  });
+
+  it('forms the full H from each half\'s share and the halves\' own H in one pass each, where the budget caps a layer', () => {
+    // 80 images, halves of 40. conv2 (4.9 M multiply-adds per image) is capped at its first 50
+    // images in the full H (all of the first half, 10 of the second) and at 35 in each half's own.
+    const p2 = 2 * 522 * 522 * 9;
+    const xs = rnd(80 * per, 2);
+    const fg = fuseGraph(g);
+    const stats = partStatistics(fg, xs, [[0, 40], [40, 80]], 35 * p2, 1, { count: 80, budget: 50 * p2 });
+    const c2 = name('c2');
+    const half = (k: number) => xs.subarray(k * 40 * per, (k + 1) * 40 * per);
+    const packed = (h: { hs: Float64Array[]; n: number }) => h.hs.map((m, i) => { const [a, b] = blockRanges(h.n)[i]; return denseToPacked(m, b - a); });
+    const same = (p: Float64Array[], q: Float64Array[]) => p.length === q.length && p.every((m, i) => differing(m, q[i]) === 0);
+    for (const k of [0, 1]) {
+      const s = stats[k].get(c2)!;
+      // Each half's own H: its first 35 images, as a pass of its own would give.
+      expect(s.images).toBe(35);
+      expect(same(s.hs, packed(layerHessians(fg, half(k), 40, 32, 35 * p2).get(c2)!))).toBe(true);
+      // Its share of the full H: the first 40 (first half) or 10 (second half) of its images.
+      expect(s.full!.images).toBe(k === 0 ? 40 : 10);
+      expect(same(s.full!.hs, packed(layerHessians(fg, half(k), k === 0 ? 40 : 10, 32).get(c2)!))).toBe(true);
+      // Layers the budget does not cap: the share is the half's own H.
+      expect(stats[k].get(name('c1'))!.full).toBeUndefined();
+    }
+    // The two shares add up to the H of the first 50 images (up to the order of the additions).
+    const whole = packed(layerHessians(fg, xs, 80, 32, 50 * p2).get(c2)!);
+    whole.forEach((m, i) => {
+      const s0 = stats[0].get(c2)!.full!.hs[i], s1 = stats[1].get(c2)!.full!.hs[i];
+      let worst = 0;
+      for (let e = 0; e < m.length; e++) worst = Math.max(worst, Math.abs(s0[e] + s1[e] - m[e]) / (Math.abs(m[e]) + 1e-300));
+      expect(worst).toBeLessThan(1e-12);
+    });
+  });
+
+  it('gives the same bytes on worker threads as on one thread', () => {
+    // The workers run the compiled module (npx tsc -p . first).
+    expect(existsSync(workerScript(pathToFileURL(join(process.cwd(), 'src/quant/compensate.ts')).href, 'compensate-worker'))).toBe(true);
+    const saved = compensationParallel.minWork;
+    compensationParallel.minWork = 0;
+    try {
+      const run = (threads: number) => {
+        const fg = fuseGraph(g);
+        attachCompensation(fg, x, count, threads);
+        return { full: new Map(fg.layers.filter((l) => l.comp).map((l) => [l.name, l.comp!])), cross: crossFittedCompensations(fg, x, [[0, 20], [20, 40]], threads) };
+      };
+      const before = workerStats.jobs;
+      const one = run(1), two = run(2);
+      expect(workerStats.jobs).toBeGreaterThan(before);
+      for (const [n, c] of one.full) expect(sameComp(two.full.get(n)!, c)).toBe(true);
+      for (const k of [0, 1]) for (const [n, c] of one.cross[k]) expect(sameComp(two.cross[k].get(n)!, c)).toBe(true);
+      // A capped layer's two sums, formed on a worker.
+      const p2 = 2 * 522 * 522 * 9;
+      const [s1, s2] = [1, 2].map((t) => partStatistics(fuseGraph(g), x, [[0, 20], [20, 40]], 15 * p2, t, { count: 40, budget: 25 * p2 }));
+      for (const k of [0, 1]) {
+        for (const [n, a] of s1[k]) {
+          const b = s2[k].get(n)!;
+          expect(a.hs.every((h, i) => differing(h, b.hs[i]) === 0)).toBe(true);
+          expect(a.full === undefined ? b.full === undefined : a.full.hs.every((h, i) => differing(h, b.full!.hs[i]) === 0)).toBe(true);
+        }
+      }
+    } finally {
+      compensationParallel.minWork = saved;
+    }
+  });
+
+  it('reports a job that fails on a worker instead of waiting for it', () => {
+    const ok = new Float64Array(3).fill(1), bad = Float64Array.of(1, Number.NaN, 1);
+    const script = workerScript(pathToFileURL(join(process.cwd(), 'src/quant/compensate.ts')).href, 'compensate-worker');
+    expect(() => runJobsSync<CompJob, CompResult>({
+      jobs: [{ kind: 'factor', h: ok, n: 2 }, { kind: 'factor', h: bad, n: 2 }], costs: [1, 1], threads: 2, script, run: runCompJob,
+    })).toThrow(/compensation worker: .*not positive definite/);
+  });
+
+  /** The factorisation before issue 26: Cholesky of H, its inverse, L^-T L^-1, Cholesky again. */
+  function directFactor(h: Float64Array, n: number): { perm: Int32Array; u: Float64Array } {
+    const chol = (a: Float64Array) => {
+      const l = new Float64Array(n * n);
+      for (let j = 0; j < n; j++) {
+        let d = a[j * n + j];
+        for (let k = 0; k < j; k++) d -= l[j * n + k] ** 2;
+        l[j * n + j] = Math.sqrt(d);
+        for (let i = j + 1; i < n; i++) {
+          let s = a[i * n + j];
+          for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+          l[i * n + j] = s / l[j * n + j];
+        }
+      }
+      return l;
+    };
+    const diag = Array.from({ length: n }, (_, i) => h[i * n + i]);
+    const perm = Int32Array.from(diag.map((_, i) => i).sort((p, q) => diag[q] - diag[p] || p - q));
+    const mean = diag.reduce((s, d) => s + d, 0) / n;
+    const hp = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) hp[i * n + j] = h[perm[i] * n + perm[j]];
+      if (hp[i * n + i] === 0) hp[i * n + i] = 1;
+      hp[i * n + i] += 0.01 * (mean > 0 ? mean : 1);
+    }
+    const l = chol(hp);
+    const m = new Float64Array(n * n);
+    for (let j = 0; j < n; j++) {
+      m[j * n + j] = 1 / l[j * n + j];
+      for (let i = j + 1; i < n; i++) {
+        let s = 0;
+        for (let k = j; k < i; k++) s -= l[i * n + k] * m[k * n + j];
+        m[i * n + j] = s / l[i * n + i];
+      }
+    }
+    const hinv = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let k = Math.max(i, j); k < n; k++) s += m[k * n + i] * m[k * n + j]; hinv[i * n + j] = s; }
+    const l2 = chol(hinv);
+    const u = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = l2[j * n + i];
+    return { perm, u };
+  }
+
+  it('factors H by one blocked Cholesky factorisation and one triangular inverse: the same U as the direct algorithm', () => {
+    const rr = mk(5);
+    for (const n of [1, 2, 63, 64, 65, 130, 300]) {
+      // Rank-deficient H (fewer samples than inputs), a dead input and two tied diagonals.
+      const samples = Math.max(1, Math.floor(n / 2));
+      const xs = Array.from({ length: samples }, () => Float64Array.from({ length: n }, () => rr() - 0.3));
+      for (const v of xs) { v[0] = 0; if (n > 2) v[2] = v[1]; }
+      const h = new Float64Array(n * n);
+      for (const v of xs) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += v[i] * v[j];
+      const want = directFactor(h, n);
+      const got = compensationFromHessian(h, n).blocks[0];
+      expect([...got.perm]).toEqual([...want.perm]);
+      let worst = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(got.u[i * n + j] - want.u[i * n + j]) / want.u[i * n + i]);
+      expect(worst).toBeLessThan(1e-9);
+      // The integers of a few formats: the same.
+      const w = Float64Array.from({ length: 4 * n }, () => (rr() - 0.5) * 2);
+      for (const f of [{ wl: 3, fl: 1, signed: true }, { wl: 6, fl: 5, signed: true }]) {
+        expect([...compensatedQuantize(w, f, { n, blocks: [got] })]).toEqual([...compensatedQuantize(w, f, { n, blocks: [want] })]);
+      }
+    }
   });
 });

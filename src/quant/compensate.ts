@@ -1,10 +1,11 @@
-import { runGraph } from '../engine/run.js';
-import { gemm } from '../engine/gemm.js';
-import { im2col } from '../engine/kernels.js';
 import { type FxFormat, quantize } from '../fixed/format.js';
-import { convOutHW } from '../ir/shapes.js';
 import { size } from '../ir/types.js';
-import type { FusedGraph, FusedLayer } from './fuse.js';
+import { workerScript } from '../util/worker-script.js';
+import { type CompJob, type CompResult, runCompJob } from './compensate-jobs.js';
+import { blockFactor } from './factor.js';
+import type { FusedGraph } from './fuse.js';
+import { accumulateHessians, denseToPacked, hessianTargets, type LayerStats, packedToDense } from './hessian.js';
+import { defaultThreads, runJobsSync } from './sync-workers.js';
 
 /**
  * Error-compensating weight rounding (the sequential scheme of OBQ/GPTQ, Frantar et al. 2022),
@@ -38,98 +39,6 @@ export interface Compensation {
 /** Largest block of inputs compensated together (covers every layer of the zoo whole). */
 export const MAX_BLOCK = 1024;
 
-/** Relative damping added to H's diagonal, as in GPTQ: keeps the factorisation well conditioned. */
-const DAMP = 0.01;
-
-/** Lower Cholesky factor of a symmetric positive definite n x n matrix (in place into a new array). */
-function cholesky(a: Float64Array, n: number): Float64Array {
-  const l = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    let d = a[j * n + j];
-    for (let k = 0; k < j; k++) d -= l[j * n + k] * l[j * n + k];
-    if (!(d > 0)) throw new Error('matrix is not positive definite');
-    const ljj = Math.sqrt(d);
-    l[j * n + j] = ljj;
-    for (let i = j + 1; i < n; i++) {
-      let s = a[i * n + j];
-      const ri = i * n, rj = j * n;
-      for (let k = 0; k < j; k++) s -= l[ri + k] * l[rj + k];
-      l[i * n + j] = s / ljj;
-    }
-  }
-  return l;
-}
-
-/** Inverse of a lower triangular matrix. */
-function invLower(l: Float64Array, n: number): Float64Array {
-  const m = new Float64Array(n * n);
-  for (let j = 0; j < n; j++) {
-    m[j * n + j] = 1 / l[j * n + j];
-    for (let i = j + 1; i < n; i++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s -= l[i * n + k] * m[k * n + j];
-      m[i * n + j] = s / l[i * n + i];
-    }
-  }
-  return m;
-}
-
-/** Block ranges for n inputs: as few blocks as MAX_BLOCK allows, of near-equal size. */
-export function blockRanges(n: number): [number, number][] {
-  const k = Math.ceil(n / MAX_BLOCK);
-  return Array.from({ length: k }, (_, i) => [Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
-}
-
-/** Compensation from the diagonal blocks (per `blockRanges(n)`) of H, each given as its own matrix. */
-export function compensationFromBlocks(hs: Float64Array[], n: number): Compensation {
-  const ranges = blockRanges(n);
-  return {
-    n,
-    blocks: ranges.map(([a, b], i) => {
-      const c = blockFactor(hs[i], b - a);
-      return { perm: c.perm.map((p) => p + a), u: c.u };
-    }),
-  };
-}
-
-/** Compensation from a whole n x n H (n <= MAX_BLOCK). */
-export function compensationFromHessian(h: Float64Array, n: number): Compensation {
-  if (n > MAX_BLOCK) throw new Error(`compensationFromHessian: ${n} inputs, at most ${MAX_BLOCK}`);
-  return compensationFromBlocks([h], n);
-}
-
-/** U (upper) with H^-1 = U^T U, after damping and act-order permutation. */
-function blockFactor(h: Float64Array, n: number): { perm: Int32Array; u: Float64Array } {
-  const diag = Array.from({ length: n }, (_, i) => h[i * n + i]);
-  const perm = Int32Array.from(diag.map((_, i) => i).sort((x, y) => diag[y] - diag[x] || x - y));
-  let mean = 0;
-  for (const d of diag) mean += d;
-  mean /= n;
-  const damp = DAMP * (mean > 0 ? mean : 1);
-  const hp = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) hp[i * n + j] = h[perm[i] * n + perm[j]];
-    // A dead input (never non-zero) gets a unit diagonal: its weight is then simply rounded.
-    if (hp[i * n + i] === 0) hp[i * n + i] = 1;
-    hp[i * n + i] += damp;
-  }
-  const linv = invLower(cholesky(hp, n), n);
-  // H^-1 = L^-T L^-1.
-  const hinv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = i; k < n; k++) s += linv[k * n + i] * linv[k * n + j];
-      hinv[i * n + j] = s;
-      hinv[j * n + i] = s;
-    }
-  }
-  const l2 = cholesky(hinv, n);
-  const u = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = l2[j * n + i];
-  return { perm, u };
-}
-
 /**
  * Integer weights of format `f` for a weight matrix [rows, n] (a conv's [Cout, Cin*kh*kw] in
  * im2col order). Each element is rounded by the project's one rule (round half up, then saturate,
@@ -157,82 +66,152 @@ export function compensatedQuantize(w: Float64Array, f: FxFormat, c: Compensatio
   return out;
 }
 
+/** Block ranges for n inputs: as few blocks as MAX_BLOCK allows, of near-equal size. */
+export function blockRanges(n: number): [number, number][] {
+  const k = Math.ceil(n / MAX_BLOCK);
+  return Array.from({ length: k }, (_, i) => [Math.floor((i * n) / k), Math.floor(((i + 1) * n) / k)]);
+}
+
+/** Compensation from the diagonal blocks (per `blockRanges(n)`) of H, each given as its own (symmetric) matrix. */
+export function compensationFromBlocks(hs: Float64Array[], n: number): Compensation {
+  return compensationFromPacked(hs.map((h, i) => { const [a, b] = blockRanges(n)[i]; return denseToPacked(h, b - a); }), n);
+}
+
+/** Compensation from a whole n x n H (n <= MAX_BLOCK). */
+export function compensationFromHessian(h: Float64Array, n: number): Compensation {
+  if (n > MAX_BLOCK) throw new Error(`compensationFromHessian: ${n} inputs, at most ${MAX_BLOCK}`);
+  return compensationFromBlocks([h], n);
+}
+
+/** Compensation from the diagonal blocks of H given as packed lower triangles (quant/hessian.ts). */
+export function compensationFromPacked(hs: Float64Array[], n: number): Compensation {
+  return assemble(n, hs.map((h, i) => { const [a, b] = blockRanges(n)[i]; return blockFactor(h, b - a); }));
+}
+
+function assemble(n: number, fs: { perm: Int32Array; u: Float64Array }[]): Compensation {
+  const ranges = blockRanges(n);
+  return { n, blocks: fs.map((f, i) => ({ perm: f.perm.map((p) => p + ranges[i][0]), u: f.u })) };
+}
+
 /** Multiply-adds spent on one layer's H at most: bounds the images used for very wide layers. */
 const H_BUDGET = 8e9;
 
 /**
  * The diagonal blocks of H = sum of x x^T over the float inputs each conv/dense layer sees on
- * `images` (conv: every im2col column). Very wide layers use the first images only, at least 32
- * (`budget`, H_BUDGET by default). Grouped convolutions are left to plain rounding.
+ * `images` (conv: every im2col column), in one pass over the images on this thread. Very wide
+ * layers use the first images only, at least 32 (`budget`, H_BUDGET by default). Grouped
+ * convolutions are left to plain rounding.
  */
 export function layerHessians(
   fg: FusedGraph, images: Float64Array, count: number, batch = 32, budget = H_BUDGET,
 ): Map<string, { hs: Float64Array[]; n: number; images: number }> {
-  const g = fg.graph;
-  const per = size(g.input.shape);
-  const out = new Map<string, { hs: Float64Array[]; n: number; images: number }>();
-  const rangesOf = new Map<string, [number, number][]>();
-  const targets = fg.layers.filter((l): l is FusedLayer & { op: { kind: 'conv' | 'dense' } } =>
-    l.op.kind === 'dense' || (l.op.kind === 'conv' && l.op.group === 1));
-  const cap = new Map<string, number>();
-  for (const l of targets) {
-    const n = l.op.weight.data.length / l.op.weight.shape[0];
-    const ranges = blockRanges(n);
-    rangesOf.set(l.name, ranges);
-    const cols = l.op.kind === 'dense' ? 1 : size(g.shapes[l.output]) / l.op.weight.shape[0];
-    const perImage = ranges.reduce((acc, [a, b]) => acc + (b - a) * (b - a), 0) * cols;
-    cap.set(l.name, Math.min(count, Math.max(32, Math.floor(budget / perImage))));
-    out.set(l.name, { hs: ranges.map(([a, b]) => new Float64Array((b - a) * (b - a))), n, images: 0 });
-  }
-  const need = Math.max(0, ...cap.values());
-  for (let s = 0; s < need; s += batch) {
-    const nb = Math.min(batch, need - s);
-    const { values } = runGraph(g, images.subarray(s * per, (s + nb) * per), nb, true);
-    for (const l of targets) {
-      const acc = out.get(l.name)!;
-      const b = Math.min(nb, cap.get(l.name)! - s);
-      if (b <= 0) continue;
-      acc.images += b;
-      const x = values!.get(l.inputs[0]);
-      if (!x) throw new Error(`layer '${l.name}': float input '${l.inputs[0]}' not found`);
-      const n = acc.n;
-      const ranges = rangesOf.get(l.name)!;
-      if (l.op.kind === 'dense') {
-        ranges.forEach(([a, e], k) => {
-          const sz = e - a;
-          const xb = new Float64Array(b * sz), xt = new Float64Array(sz * b);
-          for (let i = 0; i < b; i++) {
-            for (let j = 0; j < sz; j++) { const v = x[i * n + a + j]; xb[i * sz + j] = v; xt[j * b + i] = v; }
-          }
-          gemm(sz, sz, b, xt, 0, xb, 0, acc.hs[k], 0, true);
-        });
-      } else {
-        const op = l.op;
-        const [cin, hh, ww] = g.shapes[l.inputs[0]];
-        const [, , kh, kw] = op.weight.shape;
-        const [ho, wo] = convOutHW(hh, ww, [kh, kw], op.strides, op.pads, op.dilations);
-        const hwo = ho * wo;
-        const col = new Float64Array(n * hwo), colT = new Float64Array(n * hwo);
-        for (let i = 0; i < b; i++) {
-          im2col(x, i * cin * hh * ww, cin, hh, ww, kh, kw, ho, wo, op.strides[0], op.strides[1], op.pads[0], op.pads[1], op.dilations[0], op.dilations[1], col);
-          ranges.forEach(([a, e], k) => {
-            const sz = e - a;
-            for (let r = 0; r < sz; r++) for (let p = 0; p < hwo; p++) colT[p * sz + r] = col[(a + r) * hwo + p];
-            gemm(sz, sz, hwo, col, a * hwo, colT, 0, acc.hs[k], 0, true);
-          });
-        }
-      }
+  const targets = hessianTargets(fg, count, budget, blockRanges);
+  const stats = accumulateHessians(fg.graph, targets, images, count, batch);
+  return new Map([...stats].map(([name, s]) => [name, { n: s.n, images: s.images, hs: s.hs.map((h, i) => { const [a, b] = blockRanges(s.n)[i]; return packedToDense(h, b - a); }) }]));
+}
+
+/** Compiled worker of the compensation jobs (sync-workers.ts). */
+const WORKER = workerScript(import.meta.url, 'compensate-worker');
+/**
+ * `minWork`: multiply-adds (H: of the statistics; factorisations: sum of block size cubed) below
+ * which the work stays on the calling thread, as starting a worker costs about a third of a
+ * second (tests set it to 0 to exercise the workers on small layers).
+ */
+export const compensationParallel = { minWork: 4e9 };
+const threadsFor = (costs: number[], threads: number) => (costs.reduce((x, y) => x + y, 0) < compensationParallel.minWork ? 1 : threads);
+
+/**
+ * H of every layer on each part of the images, each part on its own (a thread per part), each with
+ * `budget` multiply-adds per layer. A part's H is the same whichever thread forms it. With `full`,
+ * each part also gives its share of the H of all `full.count` images under `full.budget` (where a
+ * layer's cap keeps the full H to the first images, that share differs from the part's own H).
+ */
+export function partStatistics(
+  fg: FusedGraph, images: Float64Array, parts: [number, number][], budget: number, threads = defaultThreads(),
+  full?: { count: number; budget: number },
+): Map<string, LayerStats>[] {
+  const per = size(fg.graph.input.shape);
+  const fullCap = full && new Map(hessianTargets(fg, full.count, full.budget, blockRanges).map((t) => [t.name, t.cap]));
+  const jobs: CompJob[] = parts.map(([a, b]) => ({
+    kind: 'stats', graph: fg.graph, images: images.slice(a * per, b * per), count: b - a, batch: 32,
+    targets: hessianTargets(fg, b - a, budget, blockRanges).map((t) => (fullCap ? { ...t, capFull: Math.max(0, Math.min(b - a, fullCap.get(t.name)! - a)) } : t)),
+  }));
+  const costs = jobs.map((j) => (j.kind === 'stats' ? j.targets.reduce((acc, t) => acc + Math.max(t.cap, t.capFull ?? 0) * t.cols * t.ranges.reduce((q, [x, y]) => q + (y - x) ** 2, 0), 0) : 0));
+  const res = runJobsSync<CompJob, CompResult>({
+    jobs, costs, threads: threadsFor(costs, threads), script: WORKER, run: runCompJob,
+    transferJob: (j) => (j.kind === 'stats' ? [j.images.buffer as ArrayBuffer] : []),
+  });
+  return res.map((r) => new Map((r as Extract<CompResult, { kind: 'stats' }>).stats));
+}
+
+/**
+ * Sum of the given parts' statistics (their share of the full H with `full`), per layer and
+ * block, added in part order from zero.
+ */
+function sumStats(stats: Map<string, LayerStats>[], which: number[], full = false): Map<string, LayerStats> {
+  const out = new Map<string, LayerStats>();
+  for (const [name, { n, hs }] of stats[0]) {
+    const sum = hs.map((h) => new Float64Array(h.length));
+    let images = 0;
+    for (const j of which) {
+      const s = stats[j].get(name)!;
+      const part = full && s.full ? s.full : s;
+      images += part.images;
+      part.hs.forEach((h, i) => { const d = sum[i]; for (let e = 0; e < h.length; e++) d[e] += h[e]; });
     }
+    out.set(name, { n, images, hs: sum });
   }
   return out;
 }
 
-/** Attaches a compensation to every conv/dense layer of `fg` (in place) from the search images. */
-export function attachCompensation(fg: FusedGraph, images: Float64Array, count: number): void {
-  for (const [name, { hs, n }] of layerHessians(fg, images, count)) {
-    const l = fg.layers.find((x) => x.name === name)!;
-    l.comp = compensationFromBlocks(hs, n);
+/**
+ * Compensations from several sets of statistics, every block's factorisation a job of its own on
+ * `threads` threads. The statistics' buffers are handed to the workers (detached here).
+ */
+export function compensationsFrom(sets: Map<string, LayerStats>[], threads = defaultThreads()): Map<string, Compensation>[] {
+  const jobs: CompJob[] = [];
+  for (const set of sets) {
+    for (const { n, hs } of set.values()) hs.forEach((h, i) => { const [a, b] = blockRanges(n)[i]; jobs.push({ kind: 'factor', h, n: b - a }); });
   }
+  const costs = jobs.map((j) => (j.kind === 'factor' ? j.n ** 3 : 0));
+  const res = runJobsSync<CompJob, CompResult>({
+    jobs, costs, threads: threadsFor(costs, threads), script: WORKER, run: runCompJob,
+    transferJob: (j) => (j.kind === 'factor' ? [j.h.buffer as ArrayBuffer] : []),
+  }) as Extract<CompResult, { kind: 'factor' }>[];
+  let k = 0;
+  return sets.map((set) => new Map([...set].map(([name, { n, hs }]) => [name, assemble(n, hs.map(() => res[k++]))])));
+}
+
+/** The two halves of `count` search images: the statistics' parts (the search's two shards). */
+function halves(count: number): [number, number][] {
+  return [[0, Math.floor(count / 2)], [Math.floor(count / 2), count]];
+}
+
+/**
+ * Statistics of the halves kept by `attachCompensation` for `crossFittedCompensations` on the same
+ * images and graph: the search needs both, and the full H is the sum of the halves' H.
+ */
+const pending = new WeakMap<Float64Array, { fg: FusedGraph; parts: [number, number][]; stats: Map<string, LayerStats>[] }>();
+
+/**
+ * Attaches a compensation to every conv/dense layer of `fg` (in place) from the search images.
+ *
+ * The images are taken in two halves (the search's two shards), each on its own thread. Each half
+ * gives its share of H (its images among the first that a layer's budget allows, all of them for
+ * every layer of the zoo) and, on the way, its own H under half the budget, which is kept for
+ * `crossFittedCompensations`: the search pays for one pass over the images, not two. H is the sum
+ * of the two shares: the same sum as one pass over all the images, added up in another order.
+ */
+export function attachCompensation(fg: FusedGraph, images: Float64Array, count: number, threads = defaultThreads()): void {
+  const parts = halves(count);
+  const stats = partStatistics(fg, images, parts, H_BUDGET / parts.length, threads, { count, budget: H_BUDGET });
+  const [comps] = compensationsFrom([sumStats(stats, parts.map((_, i) => i), true)], threads);
+  for (const l of fg.layers) if (comps.has(l.name)) l.comp = comps.get(l.name);
+  for (const m of stats) for (const s of m.values()) delete s.full;
+  pending.set(images, { fg, parts, stats });
+  // Kept only for a caller that asks for the cross-fitted compensations straight away (the search
+  // does, in the same synchronous step); `--uniform N` never does, so the memory is not held.
+  setImmediate(() => { if (pending.get(images)?.stats === stats) pending.delete(images); }).unref();
 }
 
 /**
@@ -247,20 +226,19 @@ export function attachCompensation(fg: FusedGraph, images: Float64Array, count: 
  * (vgg_bn, seed 0: 3.5e-4 against 1.85e-3), and the search bought its lowest word lengths there.
  * The network that is written keeps the compensation fitted on all search images.
  * Each part gets its share of the statistics budget, so the cost stays about that of one pass
- * (more for layers so wide that each part still needs its minimum of 32 images).
+ * (more for layers so wide that each part still needs its minimum of 32 images). Where the parts
+ * are the halves `attachCompensation` just used on these images, their statistics are reused.
  */
-export function crossFittedCompensations(fg: FusedGraph, images: Float64Array, parts: [number, number][]): Map<string, Compensation>[] {
-  const per = size(fg.graph.input.shape);
-  const hs = parts.map(([a, b]) => layerHessians(fg, images.subarray(a * per, b * per), b - a, 32, H_BUDGET / parts.length));
-  return parts.map((_, k) => {
-    const comps = new Map<string, Compensation>();
-    for (const [name, { n, hs: first }] of hs[0]) {
-      const sum = first.map((h) => new Float64Array(h.length));
-      hs.forEach((m, j) => { if (j !== k) m.get(name)!.hs.forEach((h, i) => { for (let e = 0; e < h.length; e++) sum[i][e] += h[e]; }); });
-      comps.set(name, compensationFromBlocks(sum, n));
-    }
-    return comps;
-  });
+export function crossFittedCompensations(fg: FusedGraph, images: Float64Array, parts: [number, number][], threads = defaultThreads()): Map<string, Compensation>[] {
+  const kept = pending.get(images);
+  let stats: Map<string, LayerStats>[];
+  if (kept && kept.fg === fg && kept.parts.length === parts.length && kept.parts.every(([a, b], i) => a === parts[i][0] && b === parts[i][1])) {
+    stats = kept.stats;
+    pending.delete(images);
+  } else {
+    stats = partStatistics(fg, images, parts, H_BUDGET / parts.length, threads);
+  }
+  return compensationsFrom(parts.map((_, k) => sumStats(stats, parts.map((__, j) => j).filter((j) => j !== k))), threads);
 }
 
 /** A copy of `fg` whose layers carry the given compensations instead of their own. */
