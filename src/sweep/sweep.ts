@@ -185,6 +185,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   // Part-way progress of running jobs (the search reports data structures settled), so the bar
   // and its ETA move during long searches, not only when a configuration finishes.
   const partial = new Map<number, number>();
+  const SEARCH_PHASES: Record<string, [number, number]> = { search: [0, 1], sensitivity: [0, 0.5], bisection: [0.5, 0.15], refinement: [0.65, 0.3] };
   const report = (what: string) => o.onProgress?.(finished + [...partial.values()].reduce((a, b) => a + b, 0), o.configs.length, what);
   await runJobs(jobs, o.workers, (j, r) => {
     const i = todo[j];
@@ -194,8 +195,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     finished++;
     report(o.configs[i].label);
   }, (j, stage, done, total) => {
-    if (stage !== 'search' || total <= 0) return;
-    partial.set(j, Math.min(0.95, done / total));
+    // The greedy schedule reports data structures settled; the sensitivity schedule its phases,
+    // weighted by their usual share of a search's time.
+    const phase = SEARCH_PHASES[stage];
+    if (!phase || total <= 0) return;
+    partial.set(j, Math.min(0.95, phase[0] + phase[1] * (done / total)));
     report(o.configs[todo[j]].label);
   });
 
