@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { size } from '../ir/types.js';
+import { shareLargeArrays } from '../util/shared.js';
 import { workerScript } from '../util/worker-script.js';
 import type { Assignment } from '../quant/build.js';
 import type { FusedGraph } from '../quant/fuse.js';
@@ -158,6 +159,8 @@ export class PoolBackend implements Backend {
   private failure: Error | null = null;
 
   constructor(d: EvalData, readonly searchImages: number, readonly validImages: number, count: number) {
+    // Every worker reads the same weights, compensation factors and images: one shared copy.
+    shareLargeArrays(d);
     for (let i = 0; i < count; i++) {
       const shard = i % SHARDS;
       const w = new Worker(workerScript(import.meta.url, 'worker'), { workerData: shardOf(d, shard) });
