@@ -1,8 +1,8 @@
 // Compiles the AssemblyScript kernels and embeds each module as base64 in a generated TypeScript
 // file, so nothing is looked up on disk at run time:
-//   wasm/gemm.ts    -> src/engine/gemm-wasm.generated.ts  (float64 GEMM of the inference engine)
-//   wasm/simconv.ts -> sim/conv-wasm.generated.ts         (int32 conv/dense of the cycle simulator)
-// Run after editing either: npm run build:wasm
+//   wasm/gemm.ts -> src/engine/gemm-wasm.generated.ts  (float64 GEMM of the inference engine; the
+//                   int16/int32 conv/dense of the integer reference, the search and the cycle simulator)
+// Run after editing it: npm run build:wasm
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,6 @@ import { join } from 'node:path';
 
 const modules = [
   { src: 'wasm/gemm.ts', out: 'src/engine/gemm-wasm.generated.ts', name: 'GEMM_WASM_BASE64' },
-  { src: 'wasm/simconv.ts', out: 'sim/conv-wasm.generated.ts', name: 'SIMCONV_WASM_BASE64' },
 ];
 const dir = mkdtempSync(join(tmpdir(), 'fxpq-wasm-'));
 for (const m of modules) {

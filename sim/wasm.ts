@@ -1,46 +1,45 @@
-import { SIMCONV_WASM_BASE64 } from './conv-wasm.generated.js';
+import { type IntKernels, newIntKernels } from '../src/engine/gemm.js';
 
 /**
- * The WebAssembly int32 conv/dense kernel (wasm/simconv.ts) with its own linear memory, and a bump
- * allocator over it: each engine places its weights and tap lists once, and all engines share the
- * scratch areas. One arena per Simulator, so worker threads never share memory.
+ * The integer reference's WebAssembly kernels (wasm/gemm.ts, the same `convInt` that
+ * src/intref/ops.ts calls) in an instance of their own, with a bump allocator over its memory: each
+ * engine places its packed weights and its input block once; the work areas (indirection table,
+ * accumulators, output) are one scratch block that all engines share, as they run one after
+ * another. One arena per Simulator, so worker threads never share memory.
  */
-interface SimconvExports {
-  memory: WebAssembly.Memory;
-  conv: (x: number, elem: number, row: number, offs: number, pix: number, w: number, bias: number, cout: number, acc: number, xs: number, rs: number) => void;
-}
-
-let module: WebAssembly.Module | null | undefined;
-function compiled(): WebAssembly.Module | null {
-  if (module === undefined) {
-    try {
-      module = process.env.FXPQ_NO_WASM === '1' ? null : new WebAssembly.Module(Buffer.from(SIMCONV_WASM_BASE64, 'base64'));
-    } catch {
-      module = null; // no SIMD support: the simulator's JavaScript kernels give the same results
-    }
-  }
-  return module;
-}
-
 export class WasmArena {
-  readonly k: SimconvExports;
   private top = 1024;
-  private constructor(inst: WebAssembly.Instance) { this.k = inst.exports as unknown as SimconvExports; }
+  private scratchBytes = 0;
+  private scratchAt = -1;
+  private constructor(readonly k: IntKernels) {}
 
   static create(): WasmArena | null {
-    const m = compiled();
-    return m ? new WasmArena(new WebAssembly.Instance(m, {})) : null;
+    const k = newIntKernels();
+    return k ? new WasmArena(k) : null;
   }
 
-  /** Byte offset of a fresh 16-byte-aligned block of `n` int32. */
-  alloc(n: number): number {
+  /** Byte offset of a fresh 16-byte-aligned block of `bytes` bytes (and 16 bytes of slack), zeroed. */
+  alloc(bytes: number): number {
     const at = this.top;
-    this.top = (at + 4 * n + 15) & ~15;
+    this.top = (at + bytes + 16 + 15) & ~15;
     const have = this.k.memory.buffer.byteLength;
     if (this.top > have) this.k.memory.grow(Math.ceil((this.top - have) / 65536));
     return at;
   }
 
-  /** A view of the whole memory (valid until the next alloc grows it). */
-  i32(): Int32Array { return new Int32Array(this.k.memory.buffer); }
+  /** Asks for a scratch block of at least `bytes` bytes. */
+  reserve(bytes: number): void {
+    if (bytes <= this.scratchBytes) return;
+    this.scratchBytes = bytes;
+    this.scratchAt = -1; // placed again, larger, on next use
+  }
+
+  /** Byte offset of the shared scratch block (placed on first use, after every engine has reserved). */
+  scratch(): number {
+    if (this.scratchAt < 0) this.scratchAt = this.alloc(this.scratchBytes);
+    return this.scratchAt;
+  }
+
+  /** The whole memory (a new view after an alloc has grown it). */
+  get buffer(): ArrayBuffer { return this.k.memory.buffer; }
 }

@@ -2,17 +2,19 @@ import fc from 'fast-check';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { FxFormat } from '../src/fixed/format.js';
+import { type FxFormat, maxInt, minInt } from '../src/fixed/format.js';
+import { wasmAvailable } from '../src/engine/gemm.js';
+import { convOutHW } from '../src/ir/shapes.js';
 import { randomInputs } from '../src/hw/generate.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { runQGraphInt } from '../src/intref/run.js';
 import { encodeNpy } from '../src/io/npy.js';
-import type { QGraph } from '../src/quant/qgraph.js';
+import type { Activation, QGraph } from '../src/quant/qgraph.js';
 import { lfsrStep, TbStall } from '../sim/handshake.js';
 import { simulate, simulateParallel } from '../sim/simulate.js';
 import { Simulator } from '../sim/simulator.js';
 import { fxpq, tempDir } from './helpers/cli.js';
-import { randomGraph } from './helpers/random-graph.js';
+import { int, mk, randomGraph } from './helpers/random-graph.js';
 import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
 
 describe('cycle simulator', () => {
@@ -124,6 +126,40 @@ describe('cycle simulator', () => {
     expect(Array.from(a.outputs)).toEqual(Array.from(runQGraphInt(q, x, 20).output));
   });
 
+  it('conv/dense engines on the shared integer kernel (int16 and int32 operands, window or flat, any lanes) give the logits of the float64 loop and the reference', () => {
+    // Formats chosen so that every way into the kernel occurs: int16 and int32 operands, the window
+    // walked by the kernel or gathered (few input channels, a dense layer), input and output
+    // buffers packed with every lane count, requantization in 32-bit lanes and in int64, right and
+    // left shifts, and accumulators beyond int32 on the float64 loop.
+    const seen = new Set<string>();
+    fc.assert(fc.property(fc.integer(), fc.integer({ min: 1, max: 96 }), (seed, macs) => {
+      const q = kernelGraph(seed);
+      const plan = buildPlan(q, { macs: Math.max(macs, 2) });
+      const x = randomInputs(q, 3, seed);
+      const a = new Simulator(plan), b = new Simulator(plan, { wasm: false });
+      for (const m of a.models) {
+        const e = m.engine;
+        if (e.kind !== 'linear') continue;
+        const s = e.acc.fl - e.outFormat.fl, int32 = (v: number) => v >= -(2 ** 31) && v < 2 ** 31;
+        const lanes = s > 0 ? s <= 31 && int32(e.acc.hi + 2 ** (s - 1)) : int32(e.acc.lo * 2 ** -s) && int32(e.acc.hi * 2 ** -s);
+        const inL = plan.buffers[e.inputs[0]].lanes, outL = plan.buffers[e.output].lanes;
+        seen.add(m.kernel!);
+        if (m.kernel !== 'float64') {
+          seen.add(`${lanes ? 'lanes' : 'int64'} ${s > 0 ? 'right' : 'left'}`);
+          seen.add(`in ${inL === 1 ? 1 : inL === e.cin ? 'c' : 'some'}, out ${outL === e.cout ? 'c' : 'some'}`);
+        }
+      }
+      const ra = Array.from(a.run(x, 3).outputs);
+      expect(ra).toEqual(Array.from(b.run(x, 3).outputs));
+      expect(ra).toEqual(Array.from(runQGraphInt(q, x, 3).output));
+    }), { numRuns: 300 });
+    // (Without WebAssembly SIMD every engine takes the float64 loop.)
+    if (wasmAvailable()) expect([...seen].sort()).toEqual([
+      'float64', 'in 1, out c', 'in 1, out some', 'in c, out c', 'in c, out some', 'in some, out c', 'in some, out some',
+      'int16', 'int16 flat', 'int32', 'int32 flat', 'int64 left', 'int64 right', 'lanes left', 'lanes right',
+    ]);
+  });
+
   it('the simulator object can be reused: a second run gives the same logits and cycles', () => {
     const q = randomGraph('conv', 11, { groups: false });
     const plan = buildPlan(q, { macs: 8 });
@@ -193,3 +229,54 @@ describe('fxpq simulate', () => {
     expect(r.stderr).toMatch(/--limit must be a positive integer/);
   });
 });
+
+/**
+ * A convolution followed by a convolution or a dense layer, with up to 12 channels, operands of 1
+ * to 16 bits (int16 in the kernel) or up to 24 (int32), biases up to 31 bits and output shifts
+ * from 12 left to 40 right.
+ */
+function kernelGraph(seed: number): QGraph {
+  const r = mk(seed);
+  const wide = r() < 0.5;
+  const fmt = (wl: number, signed: boolean, fl = int(r, -4, 12)): FxFormat => ({ wl, fl, signed });
+  const act = (out: FxFormat): Activation => {
+    const k = int(r, 0, 2);
+    if (k < 2) return { kind: k === 0 ? 'none' : 'relu' };
+    const lo = int(r, minInt(out), 0), hi = int(r, lo, maxInt(out));
+    return { kind: 'clip', lo, hi, min: lo, max: hi };
+  };
+  const operand = (): FxFormat => (wide ? (r() < 0.5 ? fmt(16, false) : fmt(int(r, 17, 24), true)) : fmt(int(r, 1, 15), r() < 0.5));
+  const ints = (n: number, f: FxFormat) => Int32Array.from({ length: n }, () => int(r, minInt(f), maxInt(f)));
+  const C = int(r, 1, 12), H = int(r, 1, 9), W = int(r, 1, 9);
+  const values: QGraph['values'] = { x: { shape: [C, H, W], format: operand() } };
+  const layers: QGraph['layers'] = [];
+  const linear = (name: string, input: string, cin: number, cout: number, kh: number, kw: number) => {
+    const inF = values[input].format;
+    const wF = fmt(wide ? int(r, 2, 8) : int(r, 2, 16), true);
+    const accFl = wF.fl + inF.fl;
+    const bF = { wl: int(r, 2, 31), fl: accFl - int(r, 0, 6), signed: true };
+    const out = name === 'y' ? fmt(int(r, 2, 16), r() < 0.5, accFl - int(r, -12, 40)) : { ...operand(), fl: accFl - int(r, -12, 40) };
+    return { weight: { shape: [cout, cin, kh, kw], data: ints(cout * cin * kh * kw, wF) }, bias: ints(cout, bF), weightFormat: wF, biasFormat: bF, act: act(out), out };
+  };
+  const conv = (name: string, input: string) => {
+    const [cin, h, w] = values[input].shape;
+    const kh = int(r, 1, Math.min(3, h)), kw = int(r, 1, Math.min(3, w));
+    const pads: [number, number, number, number] = [int(r, 0, kh - 1), int(r, 0, kw - 1), int(r, 0, kh - 1), int(r, 0, kw - 1)];
+    const strides: [number, number] = [int(r, 1, 2), int(r, 1, 2)];
+    const [ho, wo] = convOutHW(h, w, [kh, kw], strides, pads, [1, 1]);
+    const { out, ...l } = linear(name, input, cin, int(r, 1, 12), kh, kw);
+    values[name] = { shape: [l.bias.length, ho, wo], format: out };
+    layers.push({ name, inputs: [input], output: name, op: { kind: 'conv', ...l, strides, pads, dilations: [1, 1], group: 1 } });
+  };
+  conv('c', 'x');
+  if (r() < 0.5) conv('y', 'c');
+  else {
+    const [c, h, w] = values.c.shape;
+    values.f = { shape: [c * h * w], format: values.c.format };
+    layers.push({ name: 'f', inputs: ['c'], output: 'f', op: { kind: 'flatten' } });
+    const { out, weight, ...l } = linear('y', 'f', c, int(r, 1, 12), h, w);
+    values.y = { shape: [l.bias.length], format: out };
+    layers.push({ name: 'y', inputs: ['f'], output: 'y', op: { kind: 'dense', ...l, weight: { shape: [l.bias.length, c * h * w], data: weight.data } } });
+  }
+  return { input: 'x', output: 'y', layers, values };
+}

@@ -262,6 +262,21 @@ function heap(): IntHeap {
   return intHeap;
 }
 
+/** The integer kernels' exports (wasm/gemm.ts), for callers that lay out their own memory. */
+export type IntKernels = WasmInt;
+
+let intModule: WebAssembly.Module | undefined;
+/**
+ * A new instance of the integer kernels with a linear memory of its own (the cycle simulator keeps
+ * each engine's packed weights and buffers in one, apart from the integer reference's heap), or
+ * null where the WebAssembly kernels are unavailable.
+ */
+export function newIntKernels(): IntKernels | null {
+  if (!wasmAvailable()) return null;
+  intModule ??= new WebAssembly.Module(Buffer.from(GEMM_WASM_BASE64, 'base64'));
+  return new WebAssembly.Instance(intModule, {}).exports as unknown as WasmInt;
+}
+
 /** Bytes the integer kernels hold in their linear memory: resident tensors and cached weights. */
 export function intHeapInUse(): number { return intHeap ? intHeap.inUse : 0; }
 
