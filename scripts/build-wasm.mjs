@@ -2,7 +2,8 @@
 // file, so nothing is looked up on disk at run time:
 //   wasm/gemm.ts -> src/engine/gemm-wasm.generated.ts  (float64 GEMM of the inference engine; the
 //                   int16/int32 conv/dense of the integer reference, the search and the cycle simulator)
-// Run after editing it: npm run build:wasm
+//   wasm/gptq.ts -> src/quant/gptq-wasm.generated.ts  (error-compensating weight rounding)
+// Run after editing either: npm run build:wasm
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 
 const modules = [
   { src: 'wasm/gemm.ts', out: 'src/engine/gemm-wasm.generated.ts', name: 'GEMM_WASM_BASE64' },
+  { src: 'wasm/gptq.ts', out: 'src/quant/gptq-wasm.generated.ts', name: 'GPTQ_WASM_BASE64' },
 ];
 const dir = mkdtempSync(join(tmpdir(), 'fxpq-wasm-'));
 for (const m of modules) {

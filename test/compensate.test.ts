@@ -6,7 +6,7 @@ import { runGraph } from '../src/engine/run.js';
 import { type FxFormat, quantizeArray } from '../src/fixed/format.js';
 import { loadImages } from '../src/io/dataset.js';
 import { importOnnxFile } from '../src/onnx/import.js';
-import { attachCompensation, blockRanges, type Compensation, compensatedQuantize, compensationFromBlocks, compensationFromHessian, compensationParallel, crossFittedCompensations, layerHessians, MAX_BLOCK, partStatistics, withCompensations } from '../src/quant/compensate.js';
+import { attachCompensation, blockRanges, type Compensation, compensatedQuantize, compensatedQuantizeJs, compensationKernel, compensationFromBlocks, compensationFromHessian, compensationParallel, crossFittedCompensations, layerHessians, MAX_BLOCK, partStatistics, withCompensations } from '../src/quant/compensate.js';
 import { denseToPacked } from '../src/quant/hessian.js';
 import { type CompJob, type CompResult, runCompJob } from '../src/quant/compensate-jobs.js';
 import { runJobsSync, workerStats } from '../src/quant/sync-workers.js';
@@ -496,4 +496,42 @@ describe('compensation statistics: the fast paths give the same H and the same c
       }
     }
   });
+});
+
+describe('compensated rounding in WebAssembly', () => {
+  // The kernel (wasm/gptq.ts) must give the same integers as the TypeScript loop, which is the
+  // definition: same operations, same order. Blocks of odd and even size, rows not a multiple of
+  // the kernel's group of 16, permuted columns, saturation at both ends, exact ties (x * 2^fl
+  // ending in .5), unsigned formats and a 32-bit format whose top values wrap in an Int32Array.
+  let seed = 7;
+  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const block = (n: number, off: number) => {
+    const u = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) { u[i * n + i] = 0.5 + rnd(); for (let j = i + 1; j < n; j++) u[i * n + j] = (rnd() - 0.5) * 0.3; }
+    const perm = Int32Array.from({ length: n }, (_, i) => off + ((i * 5 + 3) % n));
+    return { perm, u };
+  };
+  const cases: { n: number[]; rows: number; f: FxFormat; spread: number }[] = [
+    { n: [7], rows: 3, f: { wl: 4, fl: 3, signed: true }, spread: 2 },
+    { n: [33, 32], rows: 37, f: { wl: 6, fl: 5, signed: true }, spread: 1 },
+    { n: [64], rows: 17, f: { wl: 8, fl: 0, signed: false }, spread: 600 },
+    { n: [20], rows: 16, f: { wl: 2, fl: 1, signed: true }, spread: 4 },
+    { n: [15], rows: 5, f: { wl: 32, fl: 30, signed: false }, spread: 8 },
+  ];
+  for (const c of cases) {
+    it(`${c.f.signed ? 's' : 'u'}${c.f.wl}.${c.f.fl}, blocks ${c.n.join('+')}, ${c.rows} rows`, () => {
+      let off = 0;
+      const blocks = c.n.map((n) => { const b = block(n, off); off += n; return b; });
+      const comp: Compensation = { n: off, blocks };
+      const w = Float64Array.from({ length: c.rows * off }, () => (rnd() - 0.5) * c.spread);
+      // Exact ties for the first inputs of every row: (k + 0.5) * 2^-fl.
+      for (let r = 0; r < c.rows; r++) w[r * off + blocks[0].perm[0]] = (Math.floor(rnd() * 6) - 3 + 0.5) * 2 ** -c.f.fl;
+      expect(compensationKernel()).toBe('wasm');
+      const js = compensatedQuantizeJs(w, c.f, comp);
+      const wasm = compensatedQuantize(w, c.f, comp);
+      expect(Array.from(wasm)).toEqual(Array.from(js));
+      // Not trivially equal: values vary, and some saturate where the range is tight.
+      expect(new Set(js).size).toBeGreaterThan(2);
+    });
+  }
 });

@@ -1,8 +1,9 @@
-import { type FxFormat, quantize } from '../fixed/format.js';
+import { type FxFormat, maxInt, minInt, quantize } from '../fixed/format.js';
 import { size } from '../ir/types.js';
 import { workerScript } from '../util/worker-script.js';
 import { type CompJob, type CompResult, runCompJob } from './compensate-jobs.js';
 import { blockFactor } from './factor.js';
+import { GPTQ_WASM_BASE64 } from './gptq-wasm.generated.js';
 import type { FusedGraph } from './fuse.js';
 import { accumulateHessians, denseToPacked, hessianTargets, type LayerStats, packedToDense } from './hessian.js';
 import { defaultThreads, runJobsSync } from './sync-workers.js';
@@ -45,6 +46,62 @@ export const MAX_BLOCK = 1024;
  * as `quantize`); only the values being rounded differ from plain rounding.
  */
 export function compensatedQuantize(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length)): Int32Array {
+  if (gptqWasm(w, f, c, out)) return out;
+  return compensatedQuantizeJs(w, f, c, out);
+}
+
+interface GptqKernel { memory: WebAssembly.Memory; gptqBlock: (r: number, u: number, n: number, g: number, scale: number, step: number, lo: number, hi: number, out: number) => void }
+let kernel: GptqKernel | null | undefined;
+/** Weight rows per call of the WebAssembly kernel: each row of U, read once, serves all of them. */
+const ROWS = 16;
+
+/**
+ * compensatedQuantize in WebAssembly SIMD (wasm/gptq.ts): the same operations in the same order,
+ * so the same integers; false when WebAssembly SIMD is unavailable (the loop below then runs).
+ */
+function gptqWasm(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array): boolean {
+  if (kernel === undefined) {
+    try {
+      kernel = process.env.FXPQ_NO_WASM === '1' ? null : new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(GPTQ_WASM_BASE64, 'base64')), {}).exports as unknown as GptqKernel;
+    } catch {
+      kernel = null;
+    }
+  }
+  if (!kernel) return false;
+  const k = kernel;
+  const rows = w.length / c.n;
+  const scale = 2 ** f.fl, step = 2 ** -f.fl, lo = minInt(f), hi = maxInt(f);
+  for (const { perm, u } of c.blocks) {
+    const n = perm.length;
+    const pu = 64, pr = pu + 8 * n * n, po = pr + 8 * ROWS * n, end = po + 4 * ROWS * n;
+    if (end > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
+    new Float64Array(k.memory.buffer, pu, n * n).set(u);
+    const r = new Float64Array(k.memory.buffer, pr, ROWS * n);
+    const o = new Int32Array(k.memory.buffer, po, ROWS * n);
+    for (let row0 = 0; row0 < rows; row0 += ROWS) {
+      const g = Math.min(ROWS, rows - row0);
+      for (let j = 0; j < g; j++) {
+        const base = (row0 + j) * c.n;
+        for (let i = 0; i < n; i++) r[j * n + i] = w[base + perm[i]];
+      }
+      k.gptqBlock(pr, pu, n, g, scale, step, lo, hi, po);
+      for (let j = 0; j < g; j++) {
+        const base = (row0 + j) * c.n;
+        for (let i = 0; i < n; i++) out[base + perm[i]] = o[j * n + i];
+      }
+    }
+  }
+  return true;
+}
+
+/** Which implementation compensatedQuantize runs here (tests check the kernel is really used). */
+export function compensationKernel(): 'wasm' | 'js' {
+  if (kernel === undefined) gptqWasm(new Float64Array(0), { wl: 8, fl: 0, signed: true }, { n: 1, blocks: [] }, new Int32Array(0));
+  return kernel ? 'wasm' : 'js';
+}
+
+/** The reference loop of compensatedQuantize (and its fallback without WebAssembly SIMD). */
+export function compensatedQuantizeJs(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length)): Int32Array {
   const rows = w.length / c.n;
   const step = 2 ** -f.fl;
   for (const { perm, u } of c.blocks) {
