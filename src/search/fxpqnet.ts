@@ -360,14 +360,19 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
   // First probe where the curves predict the slack to run out; then halve the interval.
   let guess: number | null = null;
   for (let p = path.length; p >= 1; p--) if (path[p - 1].predictedKl - sens.baseKl <= slack) { guess = p; break; }
+  let probes = 0;
+  const maxProbes = Math.ceil(Math.log2(path.length + 1)) + 1;
+  o.onPhase?.('bisection', 0, maxProbes);
   while (hi - lo > 1) {
     const p = guess !== null && guess > lo && guess < hi ? guess : Math.floor((lo + hi) / 2);
     guess = null;
     const r = await probe(p);
     log.push(`bisection: ${p} of ${path.length} steps ${r.ok ? 'within' : 'exceeds'} the budget (${r.s ? drops(r.v, r.s) : `validation ${c.drop(r.v).toFixed(2)} pp, validation KL ${r.v.kl.toExponential(2)}`})`);
     if (r.ok) lo = p; else hi = p;
-    o.onPhase?.('bisection', Math.log2(path.length + 1) - Math.log2(hi - lo), Math.log2(path.length + 1));
+    probes++;
+    o.onPhase?.('bisection', Math.min(probes, maxProbes - 1), maxProbes);
   }
+  o.onPhase?.('bisection', maxProbes, maxProbes);
   if (lo > 0) {
     a = path[lo - 1].a;
     const from = fromOf(lo);

@@ -53,6 +53,7 @@ export async function measureSensitivity(backend: Backend, base: Assignment, ds:
   const total = ds.reduce((s, _, i) => s + roundsLeft(i), 0);
   let done = 0;
   for (const i of [...open]) if (roundsLeft(i) === 0) open.delete(i);
+  o.onProgress?.(0, total);
   while (open.size > 0) {
     const idx = [...open];
     const cands: { i: number; fl: number; a: Assignment }[] = [];

@@ -35,7 +35,7 @@ export interface QuantizeArgs {
 
 /** What each stage's progress bar counts. */
 const STAGE_UNITS: Record<string, string> = {
-  search: 'data structures settled', sensitivity: 'word lengths measured', bisection: 'halvings', refinement: 'steps tried',
+  search: 'data structures settled', sensitivity: 'word lengths measured', bisection: 'probes', refinement: 'steps tried',
 };
 
 export function printReport(r: QuantReport): void {
