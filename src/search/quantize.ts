@@ -113,7 +113,14 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   // Wall seconds per stage, for report.json: where a run's time went.
   const timings: Record<string, number> = {};
   let tMark = t0;
-  const lap = (stage: string) => { const t = performance.now(); timings[stage] = Math.round(t - tMark) / 1000; tMark = t; };
+  // Resident memory of the process (worker threads included) at the end of each stage, in MiB.
+  const memory: Record<string, number> = {};
+  const lap = (stage: string) => {
+    const t = performance.now();
+    timings[stage] = Math.round(t - tMark) / 1000;
+    memory[stage] = Math.round(process.memoryUsage().rss / 2 ** 20);
+    tMark = t;
+  };
   const workers = o.workers ?? defaultWorkers();
   const g = importOnnxFile(o.model);
   const cal = loadImages(o.calib, g.input.shape, { scale: o.calibScale });
@@ -202,6 +209,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     validKl = vScore0.kl;
     searchErrors = sScore.errors;
     validErrors = vScore0.errors;
+    memory.search_workers = Math.round(process.memoryUsage().rss / 2 ** 20);
   } finally {
     await backend.close();
   }
@@ -238,6 +246,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     },
     options,
     timings,
+    rss_mib: memory,
     rounding: {
       weights: o.rounding ?? 'gptq',
       // Layers whose weights the search moved back to nearest rounding (lower KL that way).
