@@ -20,7 +20,7 @@ import { convOutHW } from '../src/ir/shapes.js';
 import { size } from '../src/ir/types.js';
 import { importOnnxFile } from '../src/onnx/import.js';
 import { attachCompensation, blockRanges, crossFittedCompensations, layerHessians } from '../src/quant/compensate.js';
-import { blockFactor } from '../src/quant/factor.js';
+import { blockFactor, upperIndex } from '../src/quant/factor.js';
 import { type FusedGraph, type FusedLayer, fuseGraph } from '../src/quant/fuse.js';
 import { denseToPacked } from '../src/quant/hessian.js';
 import { shardRanges } from '../src/search/backend.js';
@@ -68,7 +68,7 @@ for (const [name, { hs: blocks, n }] of hs) {
       t = performance.now();
       const o = oldBlockFactor(blocks[i], sz);
       k.before += performance.now() - t;
-      for (let e = 0; e < o.u.length; e++) k.diff = Math.max(k.diff, Math.abs(o.u[e] - f.u[e]) / Math.abs(o.u[Math.floor(e / sz) * (sz + 1)]));
+      for (let i = 0; i < sz; i++) for (let j = i; j < sz; j++) k.diff = Math.max(k.diff, Math.abs(o.u[i * sz + j] - f.u[upperIndex(sz, i, j)]) / Math.abs(o.u[i * (sz + 1)]));
     }
   });
 }
@@ -206,10 +206,17 @@ function oldLayerHessians(fg: FusedGraph, images: Float64Array, count: number, b
   return out;
 }
 
+/** The square U of the old factorisation in the packed form compensations use (factor.ts upperIndex). */
+function packUpper(u: Float64Array, n: number): Float64Array {
+  const p = new Float64Array((n * (n + 1)) / 2);
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) p[upperIndex(n, i, j)] = u[i * n + j];
+  return p;
+}
+
 function oldAttach(f: FusedGraph, images: Float64Array, n: number): void {
   for (const [name, { hs: blocks, n: k }] of oldLayerHessians(f, images, n)) {
     const ranges = blockRanges(k);
-    f.layers.find((x) => x.name === name)!.comp = { n: k, blocks: blocks.map((h, i) => { const c = oldBlockFactor(h, ranges[i][1] - ranges[i][0]); return { perm: c.perm.map((p) => p + ranges[i][0]), u: c.u }; }) };
+    f.layers.find((x) => x.name === name)!.comp = { n: k, blocks: blocks.map((h, i) => { const sz = ranges[i][1] - ranges[i][0], c = oldBlockFactor(h, sz); return { perm: c.perm.map((p) => p + ranges[i][0]), u: packUpper(c.u, sz) }; }) };
   }
 }
 

@@ -8,6 +8,7 @@ import { loadImages } from '../src/io/dataset.js';
 import { importOnnxFile } from '../src/onnx/import.js';
 import { attachCompensation, blockRanges, type Compensation, compensatedQuantize, compensatedQuantizeJs, compensationKernel, compensationFromBlocks, compensationFromHessian, compensationParallel, crossFittedCompensations, layerHessians, MAX_BLOCK, partStatistics, withCompensations } from '../src/quant/compensate.js';
 import { denseToPacked } from '../src/quant/hessian.js';
+import { upperIndex } from '../src/quant/factor.js';
 import { type CompJob, type CompResult, runCompJob } from '../src/quant/compensate-jobs.js';
 import { runJobsSync, workerStats } from '../src/quant/sync-workers.js';
 import type { Graph } from '../src/ir/types.js';
@@ -60,7 +61,9 @@ describe('error-compensating weight rounding', () => {
     const h = new Float64Array(n * n);
     for (const v of x) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += v[i] * v[j];
     const { perm, u } = compensationFromHessian(h, n).blocks[0];
-    const c = { perm, u };
+    // U is stored packed (its upper triangle by rows); here as the square matrix, zeros below.
+    expect(u.length).toBe((n * (n + 1)) / 2);
+    const c = { perm, u: Float64Array.from({ length: n * n }, (_, e) => (e % n >= Math.floor(e / n) ? u[upperIndex(n, Math.floor(e / n), e % n)] : 0)) };
     let mean = 0;
     for (let i = 0; i < n; i++) mean += h[i * n + i] / n;
     for (let i = 0; i < n; i++) {
@@ -76,7 +79,6 @@ describe('error-compensating weight rounding', () => {
         expect(s).toBeCloseTo(i === j ? 1 : 0, 9);
       }
     }
-    for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) expect(c.u[i * n + j]).toBe(0);
   });
 
   it('leaves less output error than plain rounding on correlated inputs', () => {
@@ -469,8 +471,9 @@ describe('compensation statistics: the fast paths give the same H and the same c
     const hinv = new Float64Array(n * n);
     for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let k = Math.max(i, j); k < n; k++) s += m[k * n + i] * m[k * n + j]; hinv[i * n + j] = s; }
     const l2 = chol(hinv);
-    const u = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[i * n + j] = l2[j * n + i];
+    // Packed as the compensation stores it (factor.ts upperIndex).
+    const u = new Float64Array((n * (n + 1)) / 2);
+    for (let i = 0; i < n; i++) for (let j = i; j < n; j++) u[upperIndex(n, i, j)] = l2[j * n + i];
     return { perm, u };
   }
 
@@ -487,7 +490,8 @@ describe('compensation statistics: the fast paths give the same H and the same c
       const got = compensationFromHessian(h, n).blocks[0];
       expect([...got.perm]).toEqual([...want.perm]);
       let worst = 0;
-      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) worst = Math.max(worst, Math.abs(got.u[i * n + j] - want.u[i * n + j]) / want.u[i * n + i]);
+      expect(got.u.length).toBe(want.u.length);
+      for (let i = 0; i < n; i++) for (let j = i; j < n; j++) worst = Math.max(worst, Math.abs(got.u[upperIndex(n, i, j)] - want.u[upperIndex(n, i, j)]) / want.u[upperIndex(n, i, i)]);
       expect(worst).toBeLessThan(1e-9);
       // The integers of a few formats: the same.
       const w = Float64Array.from({ length: 4 * n }, () => (rr() - 0.5) * 2);
@@ -506,8 +510,8 @@ describe('compensated rounding in WebAssembly', () => {
   let seed = 7;
   const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
   const block = (n: number, off: number) => {
-    const u = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) { u[i * n + i] = 0.5 + rnd(); for (let j = i + 1; j < n; j++) u[i * n + j] = (rnd() - 0.5) * 0.3; }
+    const u = new Float64Array((n * (n + 1)) / 2);
+    for (let i = 0; i < n; i++) { u[upperIndex(n, i, i)] = 0.5 + rnd(); for (let j = i + 1; j < n; j++) u[upperIndex(n, i, j)] = (rnd() - 0.5) * 0.3; }
     const perm = Int32Array.from({ length: n }, (_, i) => off + ((i * 5 + 3) % n));
     return { perm, u };
   };

@@ -2,7 +2,8 @@
 // compensatedQuantize), compiled by `npm run build:wasm` into src/quant/gptq-wasm.generated.ts.
 //
 // One block of `g` weight rows, each `n` inputs in the block's rounding order (r, g x n float64,
-// updated in place), with U (n x n float64, upper triangle used): for each input i, every row's
+// updated in place), with U (float64, its upper triangle packed by rows: src/quant/factor.ts
+// upperIndex): for each input i, every row's
 // value is rounded (scale by 2^fl, saturate to [lo, hi], round half up: fixed/format.ts
 // `quantize`), and its rounding error, divided by U[i][i], is taken off the row's later inputs in
 // proportion to U's row i. The same IEEE operations in the same order as the TypeScript loop (a
@@ -11,7 +12,8 @@
 
 export function gptqBlock(r: usize, u: usize, n: i32, g: i32, scale: f64, step: f64, lo: f64, hi: f64, out: usize): void {
   for (let i: i32 = 0; i < n; i++) {
-    const ui: usize = u + (<usize>(i * n) << 3);
+    // Row i of the packed U, indexed by column: element (i, j) at ui + 8 j.
+    const ui: usize = u + (<usize>(i * n - ((i * (i + 1)) >> 1)) << 3);
     const d: f64 = load<f64>(ui + (<usize>i << 3));
     for (let k: i32 = 0; k < g; k++) {
       const rk: usize = r + (<usize>(k * n) << 3);

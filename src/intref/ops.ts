@@ -28,8 +28,14 @@ function requantizeAll(acc: Float64Array, accFl: number, out: FxFormat, act: Act
   return requantizeArray(acc, accFl, out, lo, hi);
 }
 
-/** Integer weights as exact float64 GEMM operands, the bias pre-aligned to the accumulator. */
+/**
+ * Integer weights as exact float64 GEMM operands, the bias pre-aligned to the accumulator. Kept
+ * with the layer when small; a large layer's (a 16-bit ResNet-18 holds 90 MB of them per graph,
+ * and the search keeps two graphs per worker) is converted again at each call, which costs one
+ * pass over the weights against the GEMM's pass per output position and image.
+ */
 const asFloat = new WeakMap<QConv | QDense, ConvOp | DenseOp>();
+const KEEP_TWIN = 1 << 18;
 function floatTwin(op: QConv | QDense, inF: FxFormat): ConvOp | DenseOp {
   let t = asFloat.get(op);
   if (!t) {
@@ -39,7 +45,7 @@ function floatTwin(op: QConv | QDense, inF: FxFormat): ConvOp | DenseOp {
     t = op.kind === 'conv'
       ? { kind: 'conv', weight, bias, strides: op.strides, pads: op.pads, dilations: op.dilations, group: op.group }
       : { kind: 'dense', weight, bias };
-    asFloat.set(op, t);
+    if (op.weight.data.length <= KEEP_TWIN) asFloat.set(op, t);
   }
   return t;
 }

@@ -20,5 +20,6 @@ export function runCompJob(j: CompJob): CompResult {
 /** Buffers a result hands over without a copy. */
 export function resultBuffers(r: CompResult): ArrayBuffer[] {
   if (r.kind === 'stats') return r.stats.flatMap(([, s]) => [...s.hs, ...(s.full?.hs ?? [])].map((h) => h.buffer as ArrayBuffer));
-  return [r.perm.buffer as ArrayBuffer, r.u.buffer as ArrayBuffer];
+  // U is in shared memory (factor.ts): posted, it is shared, not moved.
+  return [r.perm.buffer, r.u.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
 }

@@ -2,7 +2,7 @@ import { type FxFormat, maxInt, minInt, quantize } from '../fixed/format.js';
 import { size } from '../ir/types.js';
 import { workerScript } from '../util/worker-script.js';
 import { type CompJob, type CompResult, runCompJob } from './compensate-jobs.js';
-import { blockFactor } from './factor.js';
+import { blockFactor, upperIndex } from './factor.js';
 import { GPTQ_WASM_BASE64 } from './gptq-wasm.generated.js';
 import type { FusedGraph } from './fuse.js';
 import { accumulateHessians, denseToPacked, hessianTargets, type LayerStats, packedToDense } from './hessian.js';
@@ -23,7 +23,7 @@ import { defaultThreads, runJobsSync } from './sync-workers.js';
 export interface CompBlock {
   /** Columns of this block in the order they are rounded: largest second moment first (GPTQ's "act order"). */
   perm: Int32Array;
-  /** Upper Cholesky factor U of the block's H^-1 in that order (H^-1 = U^T U), size x size row-major. */
+  /** Upper Cholesky factor U of the block's H^-1 in that order (H^-1 = U^T U), its upper triangle packed by rows (factor.ts upperIndex). */
   u: Float64Array;
 }
 export interface Compensation {
@@ -73,9 +73,9 @@ function gptqWasm(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array
   const scale = 2 ** f.fl, step = 2 ** -f.fl, lo = minInt(f), hi = maxInt(f);
   for (const { perm, u } of c.blocks) {
     const n = perm.length;
-    const pu = 64, pr = pu + 8 * n * n, po = pr + 8 * ROWS * n, end = po + 4 * ROWS * n;
+    const pu = 64, pr = pu + 8 * u.length, po = pr + 8 * ROWS * n, end = po + 4 * ROWS * n;
     if (end > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
-    new Float64Array(k.memory.buffer, pu, n * n).set(u);
+    new Float64Array(k.memory.buffer, pu, u.length).set(u);
     const r = new Float64Array(k.memory.buffer, pr, ROWS * n);
     const o = new Int32Array(k.memory.buffer, po, ROWS * n);
     for (let row0 = 0; row0 < rows; row0 += ROWS) {
@@ -113,7 +113,8 @@ export function compensatedQuantizeJs(w: Float64Array, f: FxFormat, c: Compensat
       for (let i = 0; i < n; i++) {
         const q = quantize(r[i], f);
         out[base + perm[i]] = q;
-        const ui = i * n;
+        // Row i of the packed U, indexed by column (factor.ts upperIndex).
+        const ui = upperIndex(n, i, 0);
         const e = (r[i] - q * step) / u[ui + i];
         if (e === 0) continue;
         for (let j = i + 1; j < n; j++) r[j] -= e * u[ui + j];

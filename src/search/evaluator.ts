@@ -2,6 +2,7 @@ import { argmaxRows } from '../engine/run.js';
 import { quantizeInput } from '../intref/ops.js';
 import { runLayers } from '../intref/run.js';
 import { size } from '../ir/types.js';
+import type { FxFormat } from '../fixed/format.js';
 import type { Assignment } from '../quant/build.js';
 import { buildQGraph } from '../quant/build.js';
 import type { FusedGraph } from '../quant/fuse.js';
@@ -18,6 +19,16 @@ export interface Score {
   images: number;
   /** True when evaluation stopped early because the candidate was clearly worse than `abortAbove`. */
   aborted: boolean;
+}
+
+/** A cached tensor: integers of one format, in the narrowest array that holds every value of it. */
+type Cached = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+
+/** An array of `n` integers of format `f` (every format is at most 32 bits). */
+export function cacheArray(f: FxFormat, n: number): Cached {
+  if (f.wl <= 8) return f.signed ? new Int8Array(n) : new Uint8Array(n);
+  if (f.wl <= 16) return f.signed ? new Int16Array(n) : new Uint16Array(n);
+  return f.signed ? new Int32Array(n) : new Uint32Array(n);
 }
 
 function logSoftmax(y: Float64Array, off: number, n: number, scale: number, out: Float64Array): void {
@@ -37,11 +48,11 @@ function logSoftmax(y: Float64Array, off: number, n: number, scale: number, out:
  */
 export class Evaluator {
   /**
-   * Every layer's integer output for the current configuration, all images. Int32 (every format is
-   * at most 32 bits): half the memory of the float64 tensors the integer reference computes with,
-   * which on a ResNet-18-size network is about 0.9 MB per image.
+   * Every layer's integer output for the current configuration, all images, in the narrowest array
+   * its format fits (cacheArray): a quarter of the float64 the integer reference computes with
+   * at 16 bits or fewer, an eighth at 8 (a ResNet-18-size network has 226,000 values per image).
    */
-  private readonly cache = new Map<string, Int32Array>();
+  private readonly cache = new Map<string, Cached>();
   private readonly teacherLogP: Float64Array;
   private readonly targets: Int32Array;
   readonly n: number;
@@ -92,7 +103,7 @@ export class Evaluator {
     return this.promote();
   }
 
-  private staged: { q: QGraph; a: Assignment; s: Score; cache: Map<string, Int32Array> } | null = null;
+  private staged: { q: QGraph; a: Assignment; s: Score; cache: Map<string, Cached> } | null = null;
 
   /**
    * Scores `a` like `evaluate`, keeping its layer outputs aside: `promote` then makes it current
@@ -101,7 +112,7 @@ export class Evaluator {
    */
   stage(a: Assignment, from: number): Score {
     const q = buildQGraph(this.fg, a);
-    const cache = new Map<string, Int32Array>();
+    const cache = new Map<string, Cached>();
     const s = this.run(q, a, this.q === undefined ? 0 : from, Infinity, cache);
     this.staged = { q, a, s, cache };
     return s;
@@ -121,7 +132,7 @@ export class Evaluator {
   discard(): void { this.staged = null; }
 
   /** Scores the first `n` images (all of them when staging or committing). */
-  private run(q: QGraph, a: Assignment, from: number, abortAbove: number, newCache: Map<string, Int32Array> | null, n = this.n): Score {
+  private run(q: QGraph, a: Assignment, from: number, abortAbove: number, newCache: Map<string, Cached> | null, n = this.n): Score {
     const store = newCache !== null;
     const shapes = this.fg.graph.shapes;
     const inSize = size(shapes[this.fg.input]);
@@ -149,7 +160,7 @@ export class Evaluator {
         for (const [t, v] of r.values!) {
           if (t !== this.fg.input && this.fg.layers.findIndex((l) => l.output === t) < from) continue;
           let buf = newCache.get(t);
-          if (!buf) { buf = new Int32Array(this.n * size(shapes[t])); newCache.set(t, buf); }
+          if (!buf) { buf = cacheArray(q.values[t].format, this.n * size(shapes[t])); newCache.set(t, buf); }
           buf.set(v, s * size(shapes[t]));
         }
       }
