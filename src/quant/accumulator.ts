@@ -23,24 +23,41 @@ export const biasShift = (b: FxFormat, accFl: number): number => accFl - b.fl;
  */
 export function linearAccRange(op: QConv | QDense, input: FxFormat): AccRange {
   const accFl = op.weightFormat.fl + input.fl;
-  const outs = op.bias.length;
-  const per = op.weight.data.length / outs;
   const mn = minInt(input), mx = maxInt(input);
   const shift = 2 ** biasShift(op.biasFormat, accFl);
+  // mn <= 0 <= mx, so a positive weight is smallest against mn and largest against mx, a negative
+  // one the other way round: per channel, the extremes are b' + P * mn + N * mx and b' + P * mx +
+  // N * mn with P (N) the sum of its positive (negative) weights. Every term is an integer below
+  // 2^53 whenever the width is, so this is the same exact value as summing per weight.
+  const { pos, neg } = signedRowSums(op.weight.data, op.bias.length);
   let lo = 0, hi = 0;
-  for (let o = 0; o < outs; o++) {
+  for (let o = 0; o < pos.length; o++) {
     const b = op.bias[o] * shift;
-    let l = b, h = b;
-    for (let k = 0; k < per; k++) {
-      const w = op.weight.data[o * per + k];
-      const p1 = w * mn, p2 = w * mx;
-      l += Math.min(p1, p2);
-      h += Math.max(p1, p2);
-    }
-    lo = Math.min(lo, l);
-    hi = Math.max(hi, h);
+    lo = Math.min(lo, b + pos[o] * mn + neg[o] * mx);
+    hi = Math.max(hi, b + pos[o] * mx + neg[o] * mn);
   }
   return { lo, hi, bits: signedBitsForRange(lo, hi), fl: accFl };
+}
+
+/**
+ * Per output channel, the sums of the positive and of the negative weights, remembered per weight
+ * array: the search asks for the bound of the same integers under many formats (they come from a
+ * cache and are never written), and the sums depend on the integers alone.
+ */
+const rowSums = new WeakMap<Int32Array, { pos: Float64Array; neg: Float64Array }>();
+function signedRowSums(w: Int32Array, outs: number): { pos: Float64Array; neg: Float64Array } {
+  let r = rowSums.get(w);
+  if (r && r.pos.length === outs) return r;
+  const per = w.length / outs;
+  r = { pos: new Float64Array(outs), neg: new Float64Array(outs) };
+  for (let o = 0; o < outs; o++) {
+    let p = 0, n = 0;
+    for (let k = o * per, e = k + per; k < e; k++) { const v = w[k]; if (v > 0) p += v; else n += v; }
+    r.pos[o] = p;
+    r.neg[o] = n;
+  }
+  rowSums.set(w, r);
+  return r;
 }
 
 /** Fraction length both operands of a residual add are aligned to: the finer of the two. */

@@ -2,9 +2,9 @@ import { dict } from '../util/dict.js';
 import { FxpqError } from '../errors.js';
 import { type FxFormat, checkFormat, quantize, quantizeArray } from '../fixed/format.js';
 import type { FloatAct, FusedGraph, FusedLayer } from './fuse.js';
-import { type AccRange, linearAccRange } from './accumulator.js';
+import { linearAccRange } from './accumulator.js';
 import { type Compensation, compensatedQuantize } from './compensate.js';
-import type { Activation, QConv, QDense, QGraph, QLayer, QOp } from './qgraph.js';
+import type { Activation, QGraph, QLayer, QOp } from './qgraph.js';
 import { PASS_THROUGH } from './qgraph.js';
 
 /** Formats chosen by a quantizer: the input image's, and per layer its weights, bias and output. */
@@ -69,23 +69,6 @@ function quantizeAll(data: Float64Array, f: FxFormat, comp?: Compensation): Int3
 }
 
 /**
- * linearAccRange of a layer built here, remembered per (weights, bias, formats): its integers come
- * from quantCache and are never written, and the search builds a whole graph for every candidate
- * that changes one layer (the bound is a pass over every weight: 11 M on a ResNet-18).
- */
-const accRanges = new WeakMap<Int32Array, WeakMap<Int32Array, Map<string, AccRange>>>();
-function accRangeOf(op: QConv | QDense, inF: FxFormat): AccRange {
-  let byBias = accRanges.get(op.weight.data);
-  if (!byBias) { byBias = new WeakMap(); accRanges.set(op.weight.data, byBias); }
-  let m = byBias.get(op.bias);
-  if (!m) { m = new Map(); byBias.set(op.bias, m); }
-  const key = [op.weightFormat, op.biasFormat, inF].map((f) => `${f.wl},${f.fl},${f.signed}`).join(';');
-  let r = m.get(key);
-  if (!r) { r = linearAccRange(op, inF); m.set(key, r); }
-  return r;
-}
-
-/**
  * Builds the integer graph: quantizes weights and biases to their formats (round half up,
  * saturate), attaches formats to every tensor and fuses activations into requantizers.
  * The bias fraction length is capped at the accumulator's (fl_w + fl_in) so aligning the bias is
@@ -117,7 +100,7 @@ export function buildQGraph(fg: FusedGraph, a: Assignment): QGraph {
         op = src.kind === 'conv'
           ? { kind: 'conv', weight, bias, weightFormat: wF, biasFormat: bF, strides: src.strides, pads: src.pads, dilations: src.dilations, group: src.group, act }
           : { kind: 'dense', weight, bias, weightFormat: wF, biasFormat: bF, act };
-        const acc = accRangeOf(op, inF);
+        const acc = linearAccRange(op, inF);
         if (acc.bits > 53) throw new FxpqError(`layer '${l.name}': the accumulator needs ${acc.bits} bits; fxpq supports at most 53 (lower the word lengths)`);
         break;
       }
