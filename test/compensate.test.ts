@@ -521,6 +521,9 @@ describe('compensated rounding in WebAssembly', () => {
     { n: [64], rows: 17, f: { wl: 8, fl: 0, signed: false }, spread: 600 },
     { n: [20], rows: 16, f: { wl: 2, fl: 1, signed: true }, spread: 4 },
     { n: [15], rows: 5, f: { wl: 32, fl: 30, signed: false }, spread: 8 },
+    // Several panels of 32 inputs, the last panel and the tile of 8 inputs cut short.
+    { n: [100, 77], rows: 19, f: { wl: 5, fl: 3, signed: true }, spread: 3 },
+    { n: [MAX_BLOCK], rows: 3, f: { wl: 7, fl: 6, signed: true }, spread: 1.5 },
   ];
   for (const c of cases) {
     it(`${c.f.signed ? 's' : 'u'}${c.f.wl}.${c.f.fl}, blocks ${c.n.join('+')}, ${c.rows} rows`, () => {
@@ -531,9 +534,16 @@ describe('compensated rounding in WebAssembly', () => {
       // Exact ties for the first inputs of every row: (k + 0.5) * 2^-fl.
       for (let r = 0; r < c.rows; r++) w[r * off + blocks[0].perm[0]] = (Math.floor(rnd() * 6) - 3 + 0.5) * 2 ** -c.f.fl;
       expect(compensationKernel()).toBe('wasm');
-      const js = compensatedQuantizeJs(w, c.f, comp);
-      const wasm = compensatedQuantize(w, c.f, comp);
+      const seenJs = new Float64Array(w.length), seenWasm = new Float64Array(w.length);
+      const js = compensatedQuantizeJs(w, c.f, comp, undefined, seenJs);
+      const wasm = compensatedQuantize(w, c.f, comp, undefined, seenWasm);
       expect(Array.from(wasm)).toEqual(Array.from(js));
+      // Every value rounded is the same double (a zero may differ in sign: the kernel subtracts
+      // 0 * U where the loop skips): the same operations in the same order, not just the same
+      // integers by luck.
+      let differ = 0;
+      for (let e = 0; e < w.length; e++) if (!(seenJs[e] === seenWasm[e])) differ++;
+      expect(differ).toBe(0);
       // Not trivially equal: values vary, and some saturate where the range is tight.
       expect(new Set(js).size).toBeGreaterThan(2);
     });

@@ -43,23 +43,26 @@ export const MAX_BLOCK = 1024;
 /**
  * Integer weights of format `f` for a weight matrix [rows, n] (a conv's [Cout, Cin*kh*kw] in
  * im2col order). Each element is rounded by the project's one rule (round half up, then saturate,
- * as `quantize`); only the values being rounded differ from plain rounding.
+ * as `quantize`); only the values being rounded differ from plain rounding. `seen`, when given,
+ * receives the value each weight had when it was rounded: the kernels' arithmetic, to the bit.
  */
-export function compensatedQuantize(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length)): Int32Array {
-  if (gptqWasm(w, f, c, out)) return out;
-  return compensatedQuantizeJs(w, f, c, out);
+export function compensatedQuantize(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length), seen?: Float64Array): Int32Array {
+  if (gptqWasm(w, f, c, out, seen)) return out;
+  return compensatedQuantizeJs(w, f, c, out, seen);
 }
 
-interface GptqKernel { memory: WebAssembly.Memory; gptqBlock: (r: number, u: number, n: number, g: number, scale: number, step: number, lo: number, hi: number, out: number) => void }
+interface GptqKernel { memory: WebAssembly.Memory; gptqBlock: (r: number, u: number, n: number, g: number, scale: number, step: number, lo: number, hi: number, out: number, e: number) => void }
 let kernel: GptqKernel | null | undefined;
-/** Weight rows per call of the WebAssembly kernel: each row of U, read once, serves all of them. */
+/** Weight rows per call of the WebAssembly kernel (even: it takes rows in pairs). */
 const ROWS = 16;
+/** Inputs per panel of the kernel (wasm/gptq.ts P): the size of its error scratch. */
+const PANEL = 32;
 
 /**
  * compensatedQuantize in WebAssembly SIMD (wasm/gptq.ts): the same operations in the same order,
  * so the same integers; false when WebAssembly SIMD is unavailable (the loop below then runs).
  */
-function gptqWasm(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array): boolean {
+function gptqWasm(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array, seen?: Float64Array): boolean {
   if (kernel === undefined) {
     try {
       kernel = process.env.FXPQ_NO_WASM === '1' ? null : new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(GPTQ_WASM_BASE64, 'base64')), {}).exports as unknown as GptqKernel;
@@ -73,7 +76,7 @@ function gptqWasm(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array
   const scale = 2 ** f.fl, step = 2 ** -f.fl, lo = minInt(f), hi = maxInt(f);
   for (const { perm, u } of c.blocks) {
     const n = perm.length;
-    const pu = 64, pr = pu + 8 * u.length, po = pr + 8 * ROWS * n, end = po + 4 * ROWS * n;
+    const pu = 64, pr = pu + 8 * u.length, po = pr + 8 * ROWS * n, pe = po + 4 * ROWS * n, end = pe + 8 * ROWS * PANEL;
     if (end > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
     new Float64Array(k.memory.buffer, pu, u.length).set(u);
     const r = new Float64Array(k.memory.buffer, pr, ROWS * n);
@@ -84,10 +87,13 @@ function gptqWasm(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array
         const base = (row0 + j) * c.n;
         for (let i = 0; i < n; i++) r[j * n + i] = w[base + perm[i]];
       }
-      k.gptqBlock(pr, pu, n, g, scale, step, lo, hi, po);
+      // An odd count gets a row of zeros (rounded to zeros, never read back).
+      if (g & 1) r.fill(0, g * n, (g + 1) * n);
+      k.gptqBlock(pr, pu, n, g + (g & 1), scale, step, lo, hi, po, pe);
       for (let j = 0; j < g; j++) {
         const base = (row0 + j) * c.n;
         for (let i = 0; i < n; i++) out[base + perm[i]] = o[j * n + i];
+        if (seen) for (let i = 0; i < n; i++) seen[base + perm[i]] = r[j * n + i];
       }
     }
   }
@@ -101,7 +107,7 @@ export function compensationKernel(): 'wasm' | 'js' {
 }
 
 /** The reference loop of compensatedQuantize (and its fallback without WebAssembly SIMD). */
-export function compensatedQuantizeJs(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length)): Int32Array {
+export function compensatedQuantizeJs(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length), seen?: Float64Array): Int32Array {
   const rows = w.length / c.n;
   const step = 2 ** -f.fl;
   for (const { perm, u } of c.blocks) {
@@ -113,6 +119,7 @@ export function compensatedQuantizeJs(w: Float64Array, f: FxFormat, c: Compensat
       for (let i = 0; i < n; i++) {
         const q = quantize(r[i], f);
         out[base + perm[i]] = q;
+        if (seen) seen[base + perm[i]] = r[i];
         // Row i of the packed U, indexed by column (factor.ts upperIndex).
         const ui = upperIndex(n, i, 0);
         const e = (r[i] - q * step) / u[ui + i];
