@@ -29,6 +29,29 @@ beforeAll(async () => {
   report = JSON.parse(r.stdout);
 });
 
+/**
+ * Mean KL(teacher || student) of the softmax outputs of a saved MLP model on the calibration images
+ * `idx`, written out here rather than taken from the search.
+ */
+function validationKl(file: string, idx: number[]): number {
+  const g = importOnnxFile('models/mlp.onnx');
+  const cal = loadImages(CAL, g.input.shape);
+  const x = new Float64Array(idx.length * 784);
+  idx.forEach((k, i) => x.set(cal.data.subarray(k * 784, (k + 1) * 784), i * 784));
+  const teacher = runGraph(g, x, idx.length).output;
+  const { q } = readFxpFile(file);
+  const y = runQGraph(q, x, idx.length).output;
+  const scale = 2 ** -q.values[q.output].format.fl;
+  let sum = 0;
+  for (let i = 0; i < idx.length; i++) {
+    const lse = (v: number[]) => { const m = Math.max(...v); return m + Math.log(v.reduce((acc, z) => acc + Math.exp(z - m), 0)); };
+    const t = Array.from(teacher.subarray(i * 10, i * 10 + 10)), st = Array.from(y.subarray(i * 10, i * 10 + 10), (v) => v * scale);
+    const lt = lse(t), ls = lse(st);
+    for (let c = 0; c < 10; c++) sum += Math.exp(t[c] - lt) * (t[c] - lt - (st[c] - ls));
+  }
+  return sum / idx.length;
+}
+
 describe('FxP-QNet search', () => {
   it('writes model.fxp.json and report.json with the documented fields', () => {
     const onDisk = JSON.parse(readFileSync(join(dir, 'a', 'report.json'), 'utf8'));
@@ -98,26 +121,8 @@ describe('FxP-QNet search', () => {
   it('is no less faithful than uniform 8 on its held-back images (KL checked against the CLI\'s own --uniform 8 network)', async () => {
     const r = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'u8'), '--seed', '3', '--uniform', '8', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const g = importOnnxFile('models/mlp.onnx');
-    const cal = loadImages(CAL, g.input.shape);
     const idx: number[] = report.budget.validation_indices;
-    const x = new Float64Array(idx.length * 784);
-    idx.forEach((k, i) => x.set(cal.data.subarray(k * 784, (k + 1) * 784), i * 784));
-    const teacher = runGraph(g, x, idx.length).output;
-    // Mean KL(teacher || student) of the softmax outputs, written out here rather than taken from the search.
-    const klOf = (file: string) => {
-      const { q } = readFxpFile(join(dir, file, 'model.fxp.json'));
-      const y = runQGraph(q, x, idx.length).output;
-      const scale = 2 ** -q.values[q.output].format.fl;
-      let sum = 0;
-      for (let i = 0; i < idx.length; i++) {
-        const lse = (v: number[]) => { const m = Math.max(...v); return m + Math.log(v.reduce((acc, z) => acc + Math.exp(z - m), 0)); };
-        const t = Array.from(teacher.subarray(i * 10, i * 10 + 10)), s = Array.from(y.subarray(i * 10, i * 10 + 10), (v) => v * scale);
-        const lt = lse(t), ls = lse(s);
-        for (let c = 0; c < 10; c++) sum += Math.exp(t[c] - lt) * (t[c] - lt - (s[c] - ls));
-      }
-      return sum / idx.length;
-    };
+    const klOf = (file: string) => validationKl(join(dir, file, 'model.fxp.json'), idx);
     const ref = klOf('u8'), own = klOf('a');
     expect(report.budget.reference.bits).toBe(8);
     expect(report.budget.reference.validation_kl).toBeCloseTo(ref, 12);
@@ -142,6 +147,28 @@ describe('FxP-QNet search', () => {
     const wl = fast.length ? Math.min(...fast) : 16;
     const acts = report.layers.flatMap((l: any) => [l.input?.wl, l.output.wl]).filter((v: unknown) => v !== undefined);
     expect(new Set(acts)).toEqual(new Set([wl]));
+  });
+
+  it('under --objective params, ends the fast start within half the reference KL (uniform networks checked independently)', async () => {
+    // A strict reference (uniform 12) so that the KL share, not a top-1 change, ends the fast start.
+    const r = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'fs'), '--seed', '3', '--reference-bits', '12', '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const rep = JSON.parse(r.stdout);
+    const fast = (rep.log as string[]).filter((l) => l.startsWith('fast start: ')).map((l) => Number(/at (\d+) bits/.exec(l)![1]));
+    const end = fast.length ? Math.min(...fast) : 16;
+    const kl = async (bits: number) => {
+      const u = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, `fs-u${bits}`), '--seed', '3', '--uniform', String(bits), '--json');
+      expect(u.code, u.stderr).toBe(0);
+      return validationKl(join(dir, `fs-u${bits}`, 'model.fxp.json'), rep.budget.validation_indices);
+    };
+    const ref = await kl(12);
+    expect(rep.budget.reference.validation_kl).toBeCloseTo(ref, 12);
+    expect(end).toBeGreaterThan(2);
+    expect(await kl(end)).toBeLessThanOrEqual(0.5 * ref);
+    // The next step down was refused for its KL: above half the bound, though within the whole of it.
+    const next = await kl(end - 1);
+    expect(next).toBeGreaterThan(0.5 * ref);
+    expect(next).toBeLessThanOrEqual(ref);
   });
 
   it('rounds weights with statistics of the search images only (validation images unseen), nearest where the search chose it', () => {
