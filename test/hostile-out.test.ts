@@ -1,10 +1,9 @@
 import { spawn } from 'node:child_process';
 import { chownSync } from 'node:fs';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { CLI, spawnAsync } from './helpers/cli.js';
+import { CLI, spawnAsync, tempDir } from './helpers/cli.js';
 import { placeFileAtomic } from '../src/io/atomic.js';
 import { guardText } from '../src/cli/output-guard.js';
 
@@ -17,7 +16,7 @@ import { guardText } from '../src/cli/output-guard.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODELS = join(ROOT, 'models');
-const base = mkdtempSync(join(tmpdir(), 'fxpq-hostile-out-'));
+const base = tempDir('fxpq-hostile-out-');
 let fxp = '';
 
 interface Res { code: number | null; signal: string | null; stdout: string; stderr: string }

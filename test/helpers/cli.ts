@@ -1,7 +1,8 @@
 import { execFile, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 
@@ -22,7 +23,22 @@ export async function fxpqAwait(...args: string[]): Promise<CliResult> {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-export const tempDir = (prefix = 'fxpq-test-'): string => mkdtempSync(join(tmpdir(), prefix));
+/**
+ * A new folder under the system's temporary folder, removed after the tests of the file (or of the
+ * describe block) that made it, so a full run leaves nothing behind. Made inside a test, where no
+ * hook can be added, it is left to the system.
+ */
+export function tempDir(prefix = 'fxpq-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    afterAll(() => {
+      try { rmSync(d, { recursive: true, force: true }); } catch { /* a test left something unremovable: the system's to clean */ }
+    });
+  } catch {
+    // called inside a running test
+  }
+  return d;
+}
 
 /** The same as `fxpq`, without blocking the test worker (long runs would starve vitest's RPC). */
 export function fxpqAsync(...args: string[]): Promise<CliResult> {
