@@ -18,12 +18,12 @@ class SlowFirst extends BaseSequencer {
 
 /**
  * The fast tier (`npm run test:unit`, FXPQ_TEST_TIER=unit) for the edit-test loop: everything but
- * the files that need Debian's simulators (Icarus, Verilator) or run for minutes (RTL of the zoo,
- * Yosys synthesis). `npm test`, which CI runs, is the whole suite.
+ * the files that need Debian's packages (Icarus, Verilator, Chromium for the HTML reports) or run
+ * for minutes (RTL of the zoo, Yosys synthesis). `npm test`, which CI runs, is the whole suite.
  */
 const NEEDS_SIMULATORS_OR_MINUTES = [
   'rtl-zoo-lenet5', 'rtl-zoo-resnet8', 'rtl-zoo-vgg_bn', 'rtl-zoo-mlp', 'rtl-props', 'rtl-resnet18',
-  'synth', 'hw', 'run', 'hostile-names', 'hostile-out',
+  'synth', 'hw', 'run', 'sweep', 'hostile-names', 'hostile-out',
 ].map((n) => `test/${n}.test.ts`);
 
 export default defineConfig({
