@@ -1,5 +1,4 @@
 import { runGraph } from '../engine/run.js';
-import type { Images } from '../io/dataset.js';
 import type { Graph } from '../ir/types.js';
 import { size } from '../ir/types.js';
 
@@ -26,8 +25,8 @@ export function mergeRange(stats: Map<string, ValueStats>, name: string, lo: num
   stats.set(name, st);
 }
 
-/** Range of every tensor of the float network over calibration images. */
-export function calibrate(g: Graph, imgs: Images, opts: { batch?: number; onProgress?: (done: number) => void } = {}): Map<string, ValueStats> {
+/** Range of every tensor of the float network over calibration images (io/dataset.ts Images fits). */
+export function calibrate(g: Graph, imgs: { count: number; data: Float64Array }, opts: { batch?: number; onProgress?: (done: number) => void } = {}): Map<string, ValueStats> {
   const batch = opts.batch ?? 64;
   const per = size(g.input.shape);
   const stats = new Map<string, ValueStats>();

@@ -3,6 +3,7 @@ import { size } from '../ir/types.js';
 import { workerScript } from '../util/worker-script.js';
 import { type CompJob, type CompResult, runCompJob } from './compensate-jobs.js';
 import { blockFactor, upperIndex } from './factor.js';
+import type { Compensation } from './compensation.js';
 import { GPTQ_WASM_BASE64 } from './gptq-wasm.generated.js';
 import type { FusedGraph } from './fuse.js';
 import { accumulateHessians, denseToPacked, hessianTargets, type LayerStats, packedToDense } from './hessian.js';
@@ -20,22 +21,7 @@ import { defaultThreads, runJobsSync } from './sync-workers.js';
  * images only (the validation images stay unseen), needs no labels and no retraining, and is fixed
  * for the whole search, so one factorisation per layer serves every format the search tries.
  */
-export interface CompBlock {
-  /** Columns of this block in the order they are rounded: largest second moment first (GPTQ's "act order"). */
-  perm: Int32Array;
-  /** Upper Cholesky factor U of the block's H^-1 in that order (H^-1 = U^T U), its upper triangle packed by rows (factor.ts upperIndex). */
-  u: Float64Array;
-}
-export interface Compensation {
-  /** Inputs per output (a row of the weight matrix). */
-  n: number;
-  /**
-   * Consecutive input ranges, each compensated on its own (H taken block-diagonal): a layer with
-   * thousands of inputs per output (ResNet-18's 3x3x512) would otherwise need a factorisation and
-   * per-format work cubic and quadratic in that count.
-   */
-  blocks: CompBlock[];
-}
+export type { CompBlock, Compensation } from './compensation.js';
 
 /** Largest block of inputs compensated together (covers every layer of the zoo whole). */
 export const MAX_BLOCK = 1024;

@@ -1,6 +1,6 @@
 import { FxpqError } from '../errors.js';
 import type { Graph, Node, Op } from '../ir/types.js';
-import type { Compensation } from './compensate.js';
+import type { Compensation } from './compensation.js';
 
 /** A float activation fused into the layer before it. */
 export type FloatAct = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number };
