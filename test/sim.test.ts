@@ -152,7 +152,9 @@ describe('cycle simulator', () => {
       const ra = Array.from(a.run(x, 3).outputs);
       expect(ra).toEqual(Array.from(b.run(x, 3).outputs));
       expect(ra).toEqual(Array.from(runQGraphInt(q, x, 3).output));
-    }), { numRuns: 300 });
+    // A fixed seed: the check below needs every kernel path among the 300 cases, and an unseeded
+    // run missed 'in some, out c' once in four CI runs.
+    }), { numRuns: 300, seed: 20261207 });
     // (Without WebAssembly SIMD every engine takes the float64 loop.)
     if (wasmAvailable()) expect([...seen].sort()).toEqual([
       'float64', 'in 1, out c', 'in 1, out some', 'in c, out c', 'in c, out some', 'in some, out c', 'in some, out some',
