@@ -25,7 +25,7 @@ export interface Score {
 type Cached = Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 /** An array of `n` integers of format `f` (every format is at most 32 bits). */
-export function cacheArray(f: FxFormat, n: number): Cached {
+function cacheArray(f: FxFormat, n: number): Cached {
   if (f.wl <= 8) return f.signed ? new Int8Array(n) : new Uint8Array(n);
   if (f.wl <= 16) return f.signed ? new Int16Array(n) : new Uint16Array(n);
   return f.signed ? new Int32Array(n) : new Uint32Array(n);

@@ -4,7 +4,7 @@ import { FxpqError } from '../errors.js';
 import { calibrateAll, outputsAll } from '../eval/predict.js';
 import { argmaxRows } from '../engine/run.js';
 import { type FxpFile, toFxpFile } from '../io/fxpjson.js';
-import { type Images, loadImages, loadLabels } from '../io/dataset.js';
+import { loadImages, loadLabels } from '../io/dataset.js';
 import type { Graph } from '../ir/types.js';
 import { size } from '../ir/types.js';
 import { importOnnxFile } from '../onnx/import.js';
@@ -83,15 +83,9 @@ export function checkReferenceBits(n: number): void {
   if (!Number.isInteger(n) || n < 0 || n > 32 || n === 1) throw new FxpqError(`--reference-bits must be 0 (off) or an integer in 2..32, got ${n}`);
 }
 
-function subset(imgs: Images, idx: number[], shape: number[]): Float64Array {
-  const per = size(shape);
-  const out = new Float64Array(idx.length * per);
-  idx.forEach((k, i) => out.set(imgs.data.subarray(k * per, (k + 1) * per), i * per));
-  return out;
-}
-
 /**
- * Rows of `all` (one per calibration image) for the images `idx`, in that order. The teacher's
+ * Rows of `all` (one per calibration image: its pixels, or its teacher logits) for the images
+ * `idx`, in that order. The teacher's
  * logits come from fxpq's float64 engine, not onnxruntime: onnxruntime's float32 kernels differ by
  * CPU (MLAS picks AVX2 or AVX-512 code at run time), and the search must write the same bytes for
  * the same inputs and seed on any machine (docs/float-engine.md).
@@ -145,7 +139,8 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   for (let i = perm.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
   const nV = Math.max(2, Math.round(cal.count / 2));
   const vIdx = perm.slice(0, nV).sort((x, y) => x - y), sIdx = perm.slice(nV).sort((x, y) => x - y);
-  const sData = subset(cal, sIdx, g.input.shape), vData = subset(cal, vIdx, g.input.shape);
+  const per = size(g.input.shape);
+  const sData = rows(cal.data, sIdx, per), vData = rows(cal.data, vIdx, per);
   // Only FxP-QNet searches with the search images; the baselines decide on the validation images.
   const fxpSearch = o.uniformBits === undefined && o.method === 'fxpqnet';
   let crossFg: FusedGraph[] | undefined;
