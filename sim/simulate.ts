@@ -1,7 +1,7 @@
-import { Worker } from 'node:worker_threads';
 import { runQGraphInt } from '../src/intref/run.js';
 import type { QGraph } from '../src/quant/qgraph.js';
 import type { HwPlan } from '../src/hw/plan.js';
+import { runOnWorkers } from '../src/util/worker-pool.js';
 import { workerScript } from '../src/util/worker-script.js';
 import { type Counters, countersOf } from './counters.js';
 import { engineModel, type EngineModel } from './engines.js';
@@ -32,6 +32,8 @@ export interface SimulateResult {
 const CHUNK = 32;
 
 export interface ChunkResult { mismatches: number; first: SimMismatch | null; simulate: number; reference: number }
+/** A worker's answer for one chunk (sim/worker.ts). */
+export interface WorkerChunk { outputs: Float64Array; r: ChunkResult }
 
 /**
  * Simulates images [from, from + n) (their inputs in `x`) into `out` and, when asked, compares them
@@ -92,29 +94,19 @@ export async function simulateParallel(q: QGraph, plan: HwPlan, inputs: Float64A
   if (workers === 1) return simulate(q, plan, inputs, images, o);
   const ni = plan.input.elements, no = plan.output.elements;
   const outputs = new Float64Array(images * no);
-  const chunks: ChunkResult[] = [];
   const check = o.check ?? true;
-  let next = 0, done = 0;
-  const pool = Array.from({ length: workers }, () => new Worker(workerScript(import.meta.url, 'worker'), { workerData: { q, plan, check } }));
-  try {
-    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
-      const send = () => {
-        const k = next++;
-        if (k >= nChunks) { resolve(); return; }
-        const s = k * CHUNK, n = Math.min(CHUNK, images - s);
-        w.postMessage({ from: s, n, x: inputs.slice(s * ni, (s + n) * ni) });
-      };
-      w.on('message', (m: { from: number; n: number; outputs: Float64Array; r: ChunkResult }) => {
-        outputs.set(m.outputs, m.from * no);
-        chunks.push(m.r);
-        o.onImage?.((done += m.n));
-        send();
-      });
-      w.on('error', reject);
-      send();
-    })));
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
-  return result(plan, outputs, images, o, chunks);
+  const rows = (k: number) => Math.min(CHUNK, images - k * CHUNK);
+  let done = 0;
+  const chunks = await runOnWorkers<{ from: number; n: number; x: Float64Array<ArrayBuffer> }, WorkerChunk>(workerScript(import.meta.url, 'worker'), workers, nChunks, (k) => {
+    const s = k * CHUNK, n = rows(k);
+    return { from: s, n, x: inputs.slice(s * ni, (s + n) * ni) };
+  }, {
+    workerData: () => ({ q, plan, check }),
+    transfer: (j) => [j.x.buffer],
+    onResult: (k, m) => {
+      outputs.set(m.outputs, k * CHUNK * no);
+      o.onImage?.((done += rows(k)));
+    },
+  });
+  return result(plan, outputs, images, o, chunks.map((c) => c.r));
 }

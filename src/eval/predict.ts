@@ -1,9 +1,9 @@
-import { Worker } from 'node:worker_threads';
 import { argmaxRows, runGraph, tiedRows } from '../engine/run.js';
 import { runQGraph } from '../intref/run.js';
 import type { Graph } from '../ir/types.js';
 import { mergeRange, mergeRanges, type ValueStats } from '../quant/calibrate.js';
 import type { QGraph } from '../quant/qgraph.js';
+import { runOnWorkers } from '../util/worker-pool.js';
 import { workerScript } from '../util/worker-script.js';
 
 /** A float graph (engine) or a quantized graph (integer reference). */
@@ -82,35 +82,12 @@ async function runAll(p: Predictor, data: Float64Array, count: number, per: numb
     }
     return result();
   }
-  let next = 0;
-  const pool = Array.from({ length: workers }, () => new Worker(workerScript(import.meta.url, 'predict-worker'), { workerData: p }));
-  try {
-    await Promise.all(pool.map((w) => new Promise<void>((resolve, reject) => {
-      let s = 0, n = 0;
-      const send = () => {
-        const k = next++;
-        if (k >= chunks) { resolve(); return; }
-        s = k * batch;
-        n = Math.min(batch, count - s);
-        const x = data.slice(s * per, (s + n) * per);
-        w.postMessage({ x, n, ranges }, [x.buffer]);
-      };
-      // A throw in here would otherwise leave this promise pending for good (seen with a worker
-      // script from an older build answering in another shape).
-      w.on('message', (r: BatchResult) => {
-        try {
-          place(r, s, n);
-          o.onProgress?.((done += n));
-          send();
-        } catch (e) {
-          reject(e);
-        }
-      });
-      w.on('error', reject);
-      send();
-    })));
-  } finally {
-    await Promise.all(pool.map((w) => w.terminate()));
-  }
+  const rows = (k: number) => Math.min(batch, count - k * batch);
+  const rs = await runOnWorkers<{ x: Float64Array<ArrayBuffer>; n: number; ranges: boolean }, BatchResult>(workerScript(import.meta.url, 'predict-worker'), workers, chunks, (k) => {
+    const s = k * batch, n = rows(k);
+    return { x: data.slice(s * per, (s + n) * per), n, ranges };
+  }, { workerData: () => p, transfer: (j) => [j.x.buffer], onResult: (k) => o.onProgress?.((done += rows(k))) });
+  // Placed in chunk order once all are in, so not even the ranges' merge order depends on timing.
+  rs.forEach((r, k) => place(r, k * batch, rows(k)));
   return result();
 }

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import { size } from '../ir/types.js';
 import { shareLargeArrays } from '../util/shared.js';
+import { WorkerPool } from '../util/worker-pool.js';
 import { workerScript } from '../util/worker-script.js';
 import type { Assignment } from '../quant/build.js';
 import type { FusedGraph } from '../quant/fuse.js';
@@ -146,60 +146,38 @@ export class LocalBackend implements Backend {
 }
 
 
-interface Pending { resolve: (v: unknown) => void; reject: (e: Error) => void }
+/** A request to a search worker (worker.ts). */
+export type WorkerCall =
+  | { type: 'evaluate'; job: EvalJob }
+  | { type: 'commit' | 'stage' | 'commitStaged'; a: Assignment; from: number }
+  | { type: 'stageBoth'; a: Assignment; from: number; sets?: EvalSet[] }
+  | { type: 'promote' | 'discard' };
 
 /**
  * Worker threads, worker i holding a replica of shard i % SHARDS. A job is one task per shard,
  * taken by whichever worker of that shard is free; commits go to every worker.
  */
 export class PoolBackend implements Backend {
-  private readonly workers: { w: Worker; shard: number }[] = [];
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 0;
-  private failure: Error | null = null;
+  private readonly pool: WorkerPool<WorkerCall, unknown>;
+  /** The workers holding each shard. */
+  private readonly holders: number[][];
 
   constructor(d: EvalData, readonly searchImages: number, readonly validImages: number, count: number) {
     // Every worker reads the same weights, compensation factors and images: one shared copy.
     shareLargeArrays(d);
-    for (let i = 0; i < count; i++) {
-      const shard = i % SHARDS;
-      const w = new Worker(workerScript(import.meta.url, 'worker'), { workerData: shardOf(d, shard) });
-      w.on('message', (m: { id: number; ok: boolean; value?: unknown; error?: string }) => {
-        const p = this.pending.get(m.id);
-        if (!p) return;
-        this.pending.delete(m.id);
-        if (m.ok) p.resolve(m.value); else p.reject(new Error(m.error));
-      });
-      w.on('error', (e) => { this.failure = e; for (const p of this.pending.values()) p.reject(e); this.pending.clear(); });
-      this.workers.push({ w, shard });
-    }
-  }
-
-  private call<T>(w: Worker, msg: object): Promise<T> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      w.postMessage({ id, ...msg });
-    });
+    this.pool = new WorkerPool(workerScript(import.meta.url, 'worker'), count, (i) => shardOf(d, i % SHARDS));
+    this.holders = Array.from({ length: SHARDS }, (_, k) => Array.from({ length: count }, (_, i) => i).filter((i) => i % SHARDS === k));
   }
 
   async evaluate(jobs: EvalJob[]): Promise<Score[]> {
-    const parts: Score[][] = jobs.map(() => new Array(SHARDS));
-    const next = new Array(SHARDS).fill(0);
-    await Promise.all(this.workers.map(async ({ w, shard }) => {
-      while (next[shard] < jobs.length) {
-        const k = next[shard]++;
-        parts[k][shard] = await this.call<Score>(w, { type: 'evaluate', job: jobs[k] });
-      }
-    }));
-    return parts.map(combine);
+    const parts = await Promise.all(this.holders.map((workers) => this.pool.map(jobs.length, (k) => ({ type: 'evaluate', job: jobs[k] }), { workers })));
+    return jobs.map((_, k) => combine(parts.map((p) => p[k] as Score)));
   }
 
   /** Sends `msg` to every worker; the result of the first worker of each shard, in shard order. */
-  private async all<T>(msg: object): Promise<T[]> {
-    const rs = await Promise.all(this.workers.map(({ w }) => this.call<T>(w, msg)));
-    return Array.from({ length: SHARDS }, (_, k) => rs[this.workers.findIndex((x) => x.shard === k)]);
+  private async all<T>(msg: WorkerCall): Promise<T[]> {
+    const rs = await Promise.all(Array.from({ length: this.pool.size }, (_, i) => this.pool.call(i, msg)));
+    return this.holders.map((workers) => rs[workers[0]] as T);
   }
 
   async commit(a: Assignment, from: number): Promise<{ search: Score; valid: Score }> {
@@ -220,10 +198,7 @@ export class PoolBackend implements Backend {
 
   async promote(): Promise<void> { await this.all({ type: 'promote' }); }
   async discard(): Promise<void> { await this.all({ type: 'discard' }); }
-
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map(({ w }) => w.terminate()));
-  }
+  close(): Promise<void> { return this.pool.close(); }
 }
 
 export function defaultWorkers(): number {

@@ -37,6 +37,9 @@ export interface QuantJobResult {
   seconds: number;
 }
 
+/** A running job's part-way progress, as a sweep worker reports it. */
+export interface JobProgress { stage: string; done: number; total: number }
+
 /** Quantizes with one configuration, then measures the integer reference on the test images. */
 export async function runQuantJob(j: QuantJob, onProgress?: (stage: string, done: number, total: number) => void): Promise<QuantJobResult> {
   const t0 = performance.now();

@@ -10,11 +10,12 @@ import { size } from '../ir/types.js';
 import { importOnnxFile } from '../onnx/import.js';
 import type { Objective } from '../search/structures.js';
 import type { Target } from '../synth/yosys.js';
+import { runOnWorkers } from '../util/worker-pool.js';
+import { workerScript } from '../util/worker-script.js';
 import { TOOL_VERSION } from '../version.js';
 import { ResultCache, codeFingerprint, contentKey, fileHash } from './cache.js';
 import type { QuantConfig } from './configs.js';
-import { type QuantJob, type QuantJobResult, type TestSet } from './job.js';
-import { runJobs } from './pool.js';
+import { type JobProgress, type QuantJob, type QuantJobResult, type TestSet } from './job.js';
 import { paretoFront } from './pareto.js';
 
 export interface SweepOptions {
@@ -187,20 +188,26 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   const partial = new Map<number, number>();
   const SEARCH_PHASES: Record<string, [number, number]> = { search: [0, 1], sensitivity: [0, 0.5], bisection: [0.5, 0.15], refinement: [0.65, 0.3] };
   const report = (what: string) => o.onProgress?.(finished + [...partial.values()].reduce((a, b) => a + b, 0), o.configs.length, what);
-  await runJobs(jobs, o.workers, (j, r) => {
-    const i = todo[j];
-    results[i] = r;
-    cache.put(keys[i], r);
-    partial.delete(j);
-    finished++;
-    report(o.configs[i].label);
-  }, (j, stage, done, total) => {
-    // The greedy schedule reports data structures settled; the sensitivity schedule its phases,
-    // weighted by their usual share of a search's time.
-    const phase = SEARCH_PHASES[stage];
-    if (!phase || total <= 0) return;
-    partial.set(j, Math.min(0.95, phase[0] + phase[1] * (done / total)));
-    report(o.configs[todo[j]].label);
+  // Each job whole on one thread; results come back in job order, and every job is a pure
+  // function of its inputs, so the sweep's output does not depend on the thread count.
+  await runOnWorkers<QuantJob, QuantJobResult, JobProgress>(workerScript(import.meta.url, 'worker'), o.workers, jobs.length, (j) => jobs[j], {
+    onResult: (j, r) => {
+      const i = todo[j];
+      results[i] = r;
+      cache.put(keys[i], r);
+      partial.delete(j);
+      finished++;
+      report(o.configs[i].label);
+    },
+    onProgress: (j, { stage, done, total }) => {
+      // The greedy schedule reports data structures settled; the sensitivity schedule its phases,
+      // weighted by their usual share of a search's time.
+      const phase = SEARCH_PHASES[stage];
+      if (!phase || total <= 0) return;
+      partial.set(j, Math.min(0.95, phase[0] + phase[1] * (done / total)));
+      report(o.configs[todo[j]].label);
+    },
+    jobError: (j, message) => new FxpqError(`configuration '${jobs[j].config.label}': ${message}`),
   });
 
   const accuracyOf = (r: QuantJobResult): number => {
