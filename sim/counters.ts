@@ -1,3 +1,4 @@
+import { engineModule } from '../src/hw/engines/index.js';
 import type { HwPlan } from '../src/hw/plan.js';
 import type { EngineModel } from './engines.js';
 import type { ImageTiming } from './simulator.js';
@@ -78,7 +79,8 @@ export function countersOf(plan: HwPlan, models: EngineModel[], timing: ImageTim
   const macs = models.reduce((s, m) => s + m.activity.macs, 0);
   const layers: LayerCounters[] = models.map((m) => {
     const e = m.engine, a = m.activity;
-    const mult = e.kind === 'linear' ? e.multipliers : 0;
+    const p = plan.engines[e.index];
+    const mult = engineModule(p).budgetMultipliers(p);
     return {
       engine: e.id, layer: e.layer, kind: e.id.replace(/^l\d+_/, ''), multipliers: mult,
       busy_cycles: e.cycles, idle_cycles: interval - e.cycles, taps: a.taps, valid_taps: a.validTaps, macs: a.macs,

@@ -1,3 +1,4 @@
+import { engineModule } from '../hw/engines/index.js';
 import type { HwPlan } from '../hw/plan.js';
 import CALIBRATION from './calibration.json' with { type: 'json' };
 import { bufferMemories, type BlockFeatures, engineFeatures, FEATURES, type Feature, type FeatureVector, topFeatures, zeroFeatures } from './features.js';
@@ -58,7 +59,7 @@ export function estimatePlan(plan: HwPlan, target: Target, cal: Calibration | un
     const m = blockParts(b, target, cal.memory);
     blocks.push({ block, kind, layer, lut: dot(m.features, cal.lut) + m.mem.lut, ff: dot(m.features, cal.ff) + m.mem.ff, dsp: m.dsp, bram: m.mem.bram, lutram: m.mem.lutram });
   };
-  for (const e of plan.engines) push(e.id, e.kind === 'pool' ? `${e.mode}pool` : e.id.replace(/^l\d+_/, ''), e.layer, engineFeatures(plan, e, target));
+  for (const e of plan.engines) push(e.id, engineModule(e).label(e), e.layer, engineFeatures(plan, e, target));
   const mems = bufferMemories(plan);
   plan.buffers.forEach((b, i) => push(`b${b.id}`, b.kind, b.tensor, { features: zeroFeatures(), dsp: 0, memories: [mems[i]] }));
   push('top', 'control', '', topFeatures(plan));

@@ -5,6 +5,7 @@ import { argmaxRows } from '../engine/run.js';
 import { runQGraphInt } from '../intref/run.js';
 import { rng } from '../onnx/builder.js';
 import type { QGraph } from '../quant/qgraph.js';
+import { engineModule } from './engines/index.js';
 import { buildPlan, type HwPlan, engineSummary } from './plan.js';
 import { renderDesign, renderTestbench, type Vectors } from './render.js';
 import { identifierProblem, MAX_IDENTIFIER, VERILOG_KEYWORDS } from './verilog.js';
@@ -166,11 +167,14 @@ export function planJson(plan: HwPlan): unknown {
     model: plan.model, macs: plan.macs, macBudget: plan.macBudget, latency: plan.latency, interval: plan.interval, memoryBits: plan.memoryBits,
     input: { ...plan.input, format: fmtText(plan.input.format) }, output: { ...plan.output, format: fmtText(plan.output.format) },
     buffers: plan.buffers.map((b) => ({ ...b, format: fmtText(b.format) })),
-    engines: plan.engines.map((e) => ({
-      index: e.index, id: e.id, layer: e.layer, kind: e.kind, inputs: e.inputs, output: e.output,
-      lanes: e.kind === 'linear' ? e.pe : e.lanes, cycles: e.cycles, macs: e.macs, multipliers: e.multipliers, summary: engineSummary(e),
-      ...(e.kind === 'linear' || e.kind === 'add' ? { accumulator: { bits: e.acc.bits, fl: e.acc.fl } } : {}),
-    })),
+    engines: plan.engines.map((e) => {
+      const j = engineModule(e).json(e);
+      return {
+        index: e.index, id: e.id, layer: e.layer, kind: e.kind, inputs: e.inputs, output: e.output,
+        lanes: j.lanes, cycles: e.cycles, macs: e.macs, multipliers: e.multipliers, summary: engineSummary(e),
+        ...(j.accumulator ? { accumulator: j.accumulator } : {}),
+      };
+    }),
   };
 }
 

@@ -1,11 +1,12 @@
 import { FxpqError, UnsupportedError } from '../errors.js';
-import { type FxFormat, fmtText } from '../fixed/format.js';
+import type { FxFormat } from '../fixed/format.js';
 import { size } from '../ir/types.js';
-import { actBounds } from '../intref/ops.js';
-import { type AccRange, layerAccRange, reciprocal } from '../quant/accumulator.js';
 import type { QGraph, QLayer } from '../quant/qgraph.js';
 import { Budget, fmtShape, shortName } from '../util/limits.js';
-import { engineCycles, HANDOFF_CYCLES, LOAD_TO_START_CYCLES } from './cycles.js';
+import { HANDOFF_CYCLES, LOAD_TO_START_CYCLES } from './cycles.js';
+import type { Chw, EngineModule } from './engine-module.js';
+import { engineCycles, engineFor, engineModule, type EnginePlan } from './engines/index.js';
+import type { BufferPlan } from './plan-types.js';
 
 /**
  * The hardware plan: the one description of the accelerator that the Verilog generator renders and
@@ -14,93 +15,9 @@ import { engineCycles, HANDOFF_CYCLES, LOAD_TO_START_CYCLES } from './cycles.js'
  * in its own on-chip buffer whose words pack `lanes` channels side by side.
  */
 
-/** An on-chip activation buffer. Element (c, y, x) is lane c % lanes of word ((c / lanes) * h + y) * w + x. */
-export interface BufferPlan {
-  id: number;
-  /** The QGraph value it stores (flatten aliases map onto their input's buffer). */
-  tensor: string;
-  c: number; h: number; w: number;
-  lanes: number;
-  format: FxFormat;
-  words: number;
-  wordBits: number;
-  addrBits: number;
-  /** The network output is read combinationally by the output streamer; the rest are block RAMs. */
-  kind: 'ram' | 'regfile';
-  /** Index of the engine that writes it; -1: the input loader. */
-  producer: number;
-  /** Engines that read it. */
-  consumers: number[];
-}
-
-interface EngineBase {
-  index: number;
-  /** Verilog-safe instance/module suffix, e.g. l03_conv. */
-  id: string;
-  layer: string;
-  /** Input buffer ids (add: two). */
-  inputs: number[];
-  output: number;
-  /** Cycles from its start pulse to its done pulse (cycles.ts). */
-  cycles: number;
-  /** Multiply-accumulates per image and multipliers instantiated. */
-  macs: number;
-  multipliers: number;
-}
-
-/** Window geometry over an input of c x h x w, with the tap loop (c, ky, kx) per output pixel. */
-export interface Window {
-  h: number; w: number;
-  kh: number; kw: number;
-  sh: number; sw: number;
-  dh: number; dw: number;
-  pt: number; pl: number;
-  ho: number; wo: number;
-}
-
-/** Conv or Dense: `pe` output channels times `simd` input channels (the input word's lanes) per cycle. */
-export interface LinearEngine extends EngineBase {
-  kind: 'linear';
-  cin: number; cout: number;
-  pe: number;
-  simd: number;
-  win: Window;
-  /** Taps per output pixel: (cin / simd) * kh * kw; a tap is `simd` lanes of one input word. */
-  k: number;
-  inFormat: FxFormat; weightFormat: FxFormat; biasFormat: FxFormat; outFormat: FxFormat;
-  acc: AccRange;
-  /** Integer clamp of the fused activation (before saturation), from the QGraph. */
-  actLo: number; actHi: number;
-  /** Integer weights [cout][k] and biases already shifted to the accumulator's fraction length. */
-  weights: Int32Array;
-  alignedBias: number[];
-}
-
-export interface PoolEngine extends EngineBase {
-  kind: 'pool';
-  mode: 'max' | 'avg';
-  lanes: number;
-  c: number;
-  win: Window;
-  inFormat: FxFormat; outFormat: FxFormat;
-  /** avg: window-sum range, reciprocal bits, reciprocal per valid count (index = count). */
-  acc: AccRange | null;
-  recipBits: number;
-  /** Reciprocal for each possible divisor; a single entry when every window has the same count. */
-  recips: { count: number; r: number }[];
-  countIncludePad: boolean;
-}
-
-export interface AddEngine extends EngineBase {
-  kind: 'add';
-  lanes: number;
-  words: number;
-  aFormat: FxFormat; bFormat: FxFormat; outFormat: FxFormat;
-  acc: AccRange;
-  actLo: number; actHi: number;
-}
-
-export type EnginePlan = LinearEngine | PoolEngine | AddEngine;
+export type { BufferPlan, EngineBase, Window } from './plan-types.js';
+export type { AddEngine, EnginePlan, LinearEngine, PoolEngine } from './engines/index.js';
+export { engineSummary } from './engines/index.js';
 
 export interface HwPlan {
   model: string;
@@ -128,8 +45,7 @@ export interface PlanOptions {
 export const DEFAULT_MACS = 64;
 
 const clog2 = (n: number): number => (n <= 1 ? 1 : Math.ceil(Math.log2(n)));
-const actClamp = (l: QLayer): [number, number] => ('act' in l.op ? actBounds(l.op.act) : [-Infinity, Infinity]);
-const chw = (shape: number[]): [number, number, number] => {
+const chw = (shape: number[]): Chw => {
   if (shape.length === 3) return [shape[0], shape[1], shape[2]];
   if (shape.length === 1) return [shape[0], 1, 1];
   throw new UnsupportedError(`the generator handles [C, H, W] and [C] tensors, not [${shape.join(', ')}]`);
@@ -196,35 +112,32 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   // Resolve aliases: flatten output is its input's buffer, viewed as the same [C, H, W].
   const alias = new Map<string, string>();
   const root = (t: string): string => alias.get(t) ?? t;
-  const compute: QLayer[] = [];
+  const compute: { l: QLayer; m: EngineModule<EnginePlan> }[] = [];
   for (const l of q.layers) {
-    switch (l.op.kind) {
-      case 'flatten': alias.set(l.output, root(l.inputs[0])); break;
-      case 'pad': throw new UnsupportedError(`layer '${l.name}': a Pad that could not be merged into the next convolution is not supported by the generator`);
-      case 'conv':
-        if (l.op.group !== 1) throw new UnsupportedError(`layer '${l.name}': grouped convolution (group ${l.op.group}) is not supported by the generator yet`);
-        compute.push(l); break;
-      default: compute.push(l);
-    }
+    if (l.op.kind === 'flatten') { alias.set(l.output, root(l.inputs[0])); continue; }
+    const m = engineFor(l);
+    if (m) { compute.push({ l, m }); continue; }
+    const what = l.op.kind === 'pad' ? 'a Pad that could not be merged into the next convolution'
+      : l.op.kind === 'conv' ? `grouped convolution (group ${l.op.group})` : l.op.kind;
+    throw new UnsupportedError(`layer '${l.name}': ${what} is not supported by the generator`);
   }
   if (compute.length === 0) throw new UnsupportedError('the model has no layer that computes anything');
   const outT = root(q.output);
   if (outT === root(q.input)) throw new UnsupportedError('the model output is its input');
 
-  // Lane constraints: linear outputs are free (pe); pools inherit; add operands and output share.
+  // Lane constraints: engines with free lanes choose their output's (pe); tied engines share one
+  // lane count between their inputs and output.
   const uf = new UnionFind();
-  for (const l of compute) {
-    const i0 = root(l.inputs[0]);
-    if (l.op.kind === 'maxpool' || l.op.kind === 'avgpool' || l.op.kind === 'gap') uf.union(l.output, i0);
-    else if (l.op.kind === 'add') {
-      const i1 = root(l.inputs[1]);
-      if (i0 === i1) throw new UnsupportedError(`layer '${l.name}': adding a tensor to itself is not supported by the generator`);
-      uf.union(i0, i1); uf.union(l.output, i0);
-    }
+  for (const { l, m } of compute) {
+    if (m.lanes !== 'tied') continue;
+    const ins = l.inputs.map(root);
+    if (new Set(ins).size !== ins.length) throw new UnsupportedError(`layer '${l.name}': reading one tensor twice (${l.op.kind}) is not supported by the generator`);
+    for (const t of ins) uf.union(t, ins[0]);
+    uf.union(l.output, ins[0]);
   }
   // The input is written one element per cycle by the loader: one lane.
   const groups = new Map<string, { tensors: string[] }>();
-  const tensorsOf = [root(q.input), ...compute.map((l) => l.output)];
+  const tensorsOf = [root(q.input), ...compute.map(({ l }) => l.output)];
   for (const t of tensorsOf) {
     const g = uf.find(t);
     if (!groups.has(g)) groups.set(g, { tensors: [] });
@@ -242,34 +155,31 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
     options.set(g, g === inputGroup ? [1] : opts2);
     lanes.set(g, 1);
   }
-  const minMacs = compute.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense').length;
-  if (budget < minMacs) throw new FxpqError(`--macs ${budget} cannot fit the design: it needs at least ${minMacs} (one multiplier per conv/dense layer)`);
+  const folded = compute.filter(({ m }) => m.fold);
+  if (budget < folded.length) throw new FxpqError(`--macs ${budget} cannot fit the design: it needs at least ${folded.length} (one multiplier per conv/dense layer)`);
 
-  // A conv/dense layer computes pe x simd products per cycle: pe = lanes of its output buffer
-  // (one word written per output pixel), simd = a divisor of its input buffer's lanes (a word is
-  // consumed over lanes / simd cycles).
-  const linear = compute.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense');
-  const geo = linear.map((l) => {
+  // A folded engine's multipliers and cycles follow from the lanes of its buffers and its SIMD
+  // width: for conv/dense pe = lanes of its output buffer (one word written per output pixel),
+  // simd = a divisor of its input buffer's lanes (a word is consumed over lanes / simd cycles).
+  const geo = folded.map(({ l, m }) => {
     const inT = root(l.inputs[0]);
-    const [cin, h, w] = chw(q.values[inT].shape);
-    const [cout, ho, wo] = chw(q.values[l.output].shape);
-    const kk = l.op.kind === 'conv' ? l.op.weight.shape[2] * l.op.weight.shape[3] : h * w;
-    return { name: l.name, inG: uf.find(inT), outG: uf.find(l.output), cin, cout, pix: ho * wo, kk };
+    const g = m.fold!.geometry(l, chw(q.values[inT].shape), chw(q.values[l.output].shape));
+    return { name: l.name, m, simd: m.simd, inG: uf.find(inT), outG: uf.find(l.output), g };
   });
   const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
   // Folding variables: lanes per tensor group and requested simd per layer.
   const vars = new Map<string, number>();
   const varOpts = new Map<string, number[]>();
   for (const [g] of groups) if (g !== inputGroup && options.get(g)!.length > 1) { vars.set(`g:${g}`, 1); varOpts.set(`g:${g}`, options.get(g)!); }
-  for (const g of geo) if (g.inG !== inputGroup && g.cin > 1) { vars.set(`s:${g.name}`, 1); varOpts.set(`s:${g.name}`, divisors(g.cin)); }
+  for (const g of geo) if (g.simd && g.inG !== inputGroup && g.g.cin > 1) { vars.set(`s:${g.name}`, 1); varOpts.set(`s:${g.name}`, divisors(g.g.cin)); }
   const lanesOf = (g: string) => vars.get(`g:${g}`) ?? 1;
   const simdOf = (l: (typeof geo)[number]) => gcd(vars.get(`s:${l.name}`) ?? 1, lanesOf(l.inG));
   const cost = () => {
     let mults = 0, cycles = 0;
     for (const g of geo) {
-      const pe = lanesOf(g.outG), simd = simdOf(g);
-      mults += pe * simd;
-      cycles += (g.cout / pe) * g.pix * (g.cin / simd) * g.kk;
+      const c = g.m.fold!.cost(g.g, lanesOf(g.inG), lanesOf(g.outG), simdOf(g));
+      mults += c.mults;
+      cycles += c.cycles;
     }
     return { mults, cycles };
   };
@@ -331,89 +241,30 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   addBuffer(root(q.input), -1);
 
   const engines: EnginePlan[] = [];
-  compute.forEach((l, i) => {
+  compute.forEach(({ l, m }, i) => {
     addBuffer(l.output, i);
     const ins = l.inputs.map((t) => bufOf.get(root(t))!);
     for (const b of ins) buffers[b].consumers.push(i);
-    const inB = buffers[ins[0]], outB = buffers[bufOf.get(l.output)!];
+    const outB = buffers[bufOf.get(l.output)!];
     const id = `l${String(i).padStart(2, '0')}_${l.op.kind}`;
     const base = { index: i, id, layer: l.name, inputs: ins, output: outB.id };
-    const op = l.op;
-    const [ho, wo] = [outB.h, outB.w];
-    switch (op.kind) {
-      case 'conv': case 'dense': {
-        const acc = layerAccRange(q, l)!;
-        const [lo, hi] = actClamp(l);
-        const win: Window = op.kind === 'conv'
-          ? { h: inB.h, w: inB.w, kh: op.weight.shape[2], kw: op.weight.shape[3], sh: op.strides[0], sw: op.strides[1], dh: op.dilations[0], dw: op.dilations[1], pt: op.pads[0], pl: op.pads[1], ho, wo }
-          : { h: inB.h, w: inB.w, kh: inB.h, kw: inB.w, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, ho: 1, wo: 1 };
-        const simd = simdByLayer.get(l.name)!;
-        const k = (inB.c / simd) * win.kh * win.kw;
-        if (op.weight.data.length !== outB.c * inB.c * win.kh * win.kw) throw new FxpqError(`layer '${l.name}': weight count ${op.weight.data.length} does not match ${outB.c} x ${k}`);
-        const sh = 2 ** (acc.fl - op.biasFormat.fl);
-        const pe = outB.lanes;
-        const e: LinearEngine = {
-          ...base, kind: 'linear', cin: inB.c, cout: outB.c, pe, simd, win, k,
-          inFormat: inB.format, weightFormat: op.weightFormat, biasFormat: op.biasFormat, outFormat: outB.format,
-          acc, actLo: lo, actHi: hi, weights: op.weight.data, alignedBias: Array.from(op.bias, (b) => b * sh),
-          cycles: 0, macs: outB.c * ho * wo * inB.c * win.kh * win.kw, multipliers: pe * simd,
-        };
-        e.cycles = engineCycles(e);
-        engines.push(e);
-        break;
-      }
-      case 'maxpool': case 'avgpool': case 'gap': {
-        const win: Window = op.kind === 'gap'
-          ? { h: inB.h, w: inB.w, kh: inB.h, kw: inB.w, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, ho: 1, wo: 1 }
-          : { h: inB.h, w: inB.w, kh: op.kernel[0], kw: op.kernel[1], sh: op.strides[0], sw: op.strides[1], dh: op.dilations[0], dw: op.dilations[1], pt: op.pads[0], pl: op.pads[1], ho, wo };
-        const avg = op.kind !== 'maxpool';
-        const full = win.kh * win.kw;
-        const variable = op.kind === 'avgpool' && !op.countIncludePad && op.pads.some((p) => p > 0);
-        const recipBits = avg ? (op as { recipBits: number }).recipBits : 0;
-        const recips = !avg ? [] : (variable ? Array.from({ length: full }, (_, j) => j + 1) : [full])
-          .map((count) => ({ count, r: reciprocal(count, recipBits) }));
-        const e: PoolEngine = {
-          ...base, kind: 'pool', mode: avg ? 'avg' : 'max', lanes: inB.lanes, c: inB.c, win,
-          inFormat: inB.format, outFormat: outB.format, acc: avg ? layerAccRange(q, l) : null, recipBits, recips,
-          countIncludePad: op.kind === 'avgpool' ? op.countIncludePad : true,
-          cycles: 0, macs: 0, multipliers: avg ? inB.lanes : 0,
-        };
-        e.cycles = engineCycles(e);
-        engines.push(e);
-        break;
-      }
-      case 'add': {
-        const bB = buffers[ins[1]];
-        const [lo, hi] = actClamp(l);
-        const e: AddEngine = {
-          ...base, kind: 'add', lanes: outB.lanes, words: outB.words, aFormat: inB.format, bFormat: bB.format, outFormat: outB.format,
-          acc: layerAccRange(q, l)!, actLo: lo, actHi: hi, cycles: 0, macs: 0, multipliers: 0,
-        };
-        e.cycles = engineCycles(e);
-        engines.push(e);
-        break;
-      }
-      default: throw new UnsupportedError(`layer '${l.name}': ${op.kind} is not supported by the generator`);
-    }
+    const e = m.build({ q, layer: l, base, inputs: ins.map((b) => buffers[b]), output: outB, simd: simdByLayer.get(l.name) ?? 1 });
+    e.cycles = engineCycles(e);
+    engines.push(e);
   });
 
   const inBuf = buffers[0], outBuf = buffers[bufOf.get(outT)!];
   const inElems = size(q.values[q.input].shape), outElems = outBuf.c * outBuf.h * outBuf.w;
   const latency = inElems + LOAD_TO_START_CYCLES + engines.reduce((s, e) => s + e.cycles, 0) + HANDOFF_CYCLES * engines.length + outElems;
-  const weightBits = engines.reduce((s, e) => s + (e.kind === 'linear' ? e.weights.length * e.weightFormat.wl + e.cout * e.acc.bits : 0), 0);
+  const weightBits = engines.reduce((s, e) => s + engineModule(e).romBits(e), 0);
   return {
     model: opts.model ?? 'model',
     buffers, engines,
     input: { buffer: inBuf.id, elements: inElems, format: inBuf.format },
     output: { buffer: outBuf.id, elements: outElems, format: outBuf.format },
-    macs: engines.reduce((s, e) => s + (e.kind === 'linear' ? e.multipliers : 0), 0),
+    macs: engines.reduce((s, e) => s + engineModule(e).budgetMultipliers(e), 0),
     macBudget: budget,
     latency, interval: latency,
     memoryBits: { activations: buffers.reduce((s, b) => s + b.words * b.wordBits, 0), weights: weightBits },
   };
 }
-
-export const engineSummary = (e: EnginePlan): string =>
-  e.kind === 'linear' ? `w ${fmtText(e.weightFormat)} x in ${fmtText(e.inFormat)} -> acc ${e.acc.bits}b -> out ${fmtText(e.outFormat)}, ${e.pe}x${e.simd} MACs`
-    : e.kind === 'pool' ? `${e.mode}pool ${fmtText(e.inFormat)} -> ${fmtText(e.outFormat)}, ${e.lanes} lanes`
-      : `add ${fmtText(e.aFormat)} + ${fmtText(e.bFormat)} -> ${fmtText(e.outFormat)}, ${e.lanes} lanes`;

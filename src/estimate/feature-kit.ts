@@ -1,0 +1,144 @@
+import { signedBitsForRange } from '../fixed/format.js';
+import type { BufferPlan, Window } from '../hw/plan-types.js';
+import { counterBits } from '../hw/verilog.js';
+import type { DspRule } from './families.js';
+
+/**
+ * Structural features of each hardware block: counts of the things synthesis turns into LUTs and
+ * flip-flops (bits of adders, comparators, registers, LUT-built multipliers), read off the plan
+ * with the same widths the templates use (each engine's widths.ts). The estimator multiplies them
+ * by per-family coefficients fitted to Yosys results (bench/estimator-fit.ts); multipliers that go
+ * to DSP blocks and memories that go to block RAM are counted by rule, not fitted. Each engine's
+ * folder counts its own features with the helpers here; features.ts adds the top and the buffers.
+ */
+export const FEATURES = [
+  'engines', 'ctlBits', 'mulLut', 'csdBits', 'addBits', 'csaBits', 'csaWideBits', 'constBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
+] as const;
+export type Feature = (typeof FEATURES)[number];
+/**
+ * Flip-flops are fitted on the template's register count (plus a constant per engine) alone: the
+ * registers are counted exactly, and what the fit learns is what Yosys absorbs or trims. Given
+ * every feature, iCE40's fit priced flip-flops through control and accumulator bits instead and
+ * missed registers that are neither (a max-pooling engine's running maxima: lenet5's 128).
+ */
+export const FF_FEATURES: readonly Feature[] = ['engines', 'ffBits'];
+export type FeatureVector = Record<Feature, number>;
+
+export const zeroFeatures = (): FeatureVector => Object.fromEntries(FEATURES.map((f) => [f, 0])) as FeatureVector;
+export function addFeatures(a: FeatureVector, b: FeatureVector): FeatureVector {
+  const r = zeroFeatures();
+  for (const f of FEATURES) r[f] = a[f] + b[f];
+  return r;
+}
+
+/**
+ * DSP blocks one a x b signed multiply takes (0: built from LUTs), as Yosys's mul2dsp.v decides:
+ * the wider operand goes on the A port; an operand wider than its port is cut into slices of the
+ * partial width (less one sign bit on signed-only DSPs) and a remainder, and each slice product is
+ * mapped again on its own, so a remainder too narrow for a DSP (one bit, or a product under the
+ * minimum width) stays in LUTs while the other slices take a DSP each.
+ */
+export function dspFor(a: number, b: number, rule: DspRule): number {
+  if (a < b) [a, b] = [b, a];
+  if (a < rule.minA || b < rule.minB || b <= 1 || a + b < rule.minY) return 0;
+  const head = rule.signedOnly ? 1 : 0;
+  const slices = (n: number, max: number, partial: number) => {
+    const k = Math.floor((n - max + partial - head - 1) / (partial - head));
+    return [...Array(k).fill(partial), n - k * (partial - head)] as number[];
+  };
+  if (a > rule.aMax) return slices(a, rule.aMax, rule.aPartial ?? rule.aMax).reduce((s, x) => s + dspFor(x, b, rule), 0);
+  if (b > rule.bMax) return slices(b, rule.bMax, rule.bMax).reduce((s, y) => s + dspFor(a, y, rule), 0);
+  return 1;
+}
+
+/**
+ * Loop counters and the window's address registers with their adders (templates/window.v.hbs).
+ * Only registers that change count: with a single output row, column, kernel row or column (every
+ * dense layer, every 1x1 kernel), a register's next value is always its reset value, and Yosys
+ * removes it together with its adder.
+ */
+export function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: number, chanInTaps: boolean, keepDead = false): number {
+  const cwords = inB.c / inB.lanes;
+  const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
+  const sw = signedBitsForRange(-span, span);
+  // keepDead: registers that never change stay too (Family.keepsDeadRegisters), counters of one
+  // step as one bit.
+  const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [cwords, inB.lanes] : [])]
+    .reduce((s, n) => s + (keepDead ? Math.max(1, counterBits(n)) : counterBits(n)), 0);
+  // iy0, rowb | ix0 | pix | kyv, kyo | kxv, then cof
+  const origin = keepDead ? 7 : 2 * +(win.ho > 1) + +(win.wo > 1) + +(win.ho > 1 || win.wo > 1) + 2 * +(win.kh > 1) + +(win.kw > 1);
+  const live = origin + +((chanInTaps ? cwords : groups) > 1);
+  return counters + live * sw + outB.addrBits;
+}
+
+export interface MemoryShape {
+  kind: 'rom' | 'ram' | 'regfile';
+  depth: number;
+  width: number;
+  columns?: () => number;
+  /** Non-constant bit columns of a ROM (known contents). */
+  varying?: () => number;
+  /**
+   * Register file (asynchronous read) whose read address is a bare register, which Yosys can pull
+   * into a synchronous block RAM port on families without distributed RAM.
+   */
+  regAddress?: boolean;
+  /**
+   * Data bits of every word that need no storage of their own: always zero, or the same signal as
+   * another bit of their lane (requantSharedBits).
+   */
+  sharedBits?: number;
+}
+
+/**
+ * Bit columns of a ROM that vary across its words: `varying` counts each, `distinct` counts
+ * identical columns once. Yosys drops constant data bits before choosing where a memory goes (a
+ * lane left empty by a layer with fewer channels than lanes is all zeros), and in logic it also
+ * merges equal columns (a bias shifted to the accumulator is mostly constant zeros and sign copies).
+ */
+export function romColumns(depth: number, lanes: number, bits: number, value: (word: number, lane: number) => number): { varying: number; distinct: number } {
+  const seen = new Set<string>();
+  const col = new Uint8Array(depth);
+  let varying = 0;
+  for (let l = 0; l < lanes; l++) {
+    for (let b = 0; b < bits; b++) {
+      let ones = 0;
+      for (let d = 0; d < depth; d++) { col[d] = Math.floor(value(d, l) / 2 ** b) & 1; ones += col[d]; }
+      if (ones === 0 || ones === depth) continue;
+      varying++;
+      seen.add(col.join(''));
+    }
+  }
+  return { varying, distinct: seen.size };
+}
+
+/** A ROM shape whose column counts are computed once, on first use. */
+export function romShape(depth: number, width: number, lanes: number, bits: number, value: (word: number, lane: number) => number): MemoryShape {
+  let c: { varying: number; distinct: number } | null = null;
+  const get = () => (c ??= romColumns(depth, lanes, bits, value));
+  return { kind: 'rom', depth, width, columns: () => get().distinct, varying: () => get().varying };
+}
+
+export interface BlockFeatures {
+  features: FeatureVector;
+  dsp: number;
+  /** Memories of the block; a ROM can count its distinct non-constant bit columns (what a LUT table needs). */
+  memories: MemoryShape[];
+}
+
+/** The requantizer's clamp compares the bits left after the rounding shift. */
+export const clampBits = (rq: { width: number; shift: number }) => rq.width - Math.max(0, rq.shift);
+
+/** Nonzero digits of v in canonical signed-digit form (no two adjacent): a constant multiplier's terms. */
+export function csdDigits(v: number): number {
+  let n = 0;
+  for (let x = Math.abs(v); x > 0; x = Math.floor(x / 2)) {
+    if (x % 2 === 1) {
+      n++;
+      // ...11 becomes ...(-1) with a carry: a run of ones is two digits.
+      x += x % 4 === 3 ? 1 : -1;
+    }
+  }
+  return n;
+}
+

@@ -1,0 +1,30 @@
+import type { EngineModule } from '../../engine-module.js';
+import { requantSharedBits } from '../../verilog.js';
+import { linearFeatures } from './estimate.js';
+import { acceptsLinear, buildLinear, linearCost, type LinearEngine, linearGeometry, linearSummary, linearTaps, linearWidths } from './plan.js';
+import { renderLinear } from './render.js';
+import { linearModel } from './sim.js';
+
+export type { LinearEngine } from './plan.js';
+
+/** Conv (one group) and Dense: a pe x simd array of multipliers with adder trees and accumulators. */
+export const linearEngine: EngineModule<LinearEngine> = {
+  kind: 'linear',
+  accepts: acceptsLinear,
+  lanes: 'free',
+  simd: true,
+  fold: { geometry: linearGeometry, cost: linearCost },
+  build: buildLinear,
+  taps: linearTaps,
+  pipelineDepth: 2,
+  summary: linearSummary,
+  budgetMultipliers: (e) => e.multipliers,
+  romBits: (e) => e.weights.length * e.weightFormat.wl + e.cout * e.acc.bits,
+  readPorts: ['in'],
+  json: (e) => ({ lanes: e.pe, accumulator: { bits: e.acc.bits, fl: e.acc.fl } }),
+  render: renderLinear,
+  model: linearModel,
+  features: linearFeatures,
+  sharedBits: (e) => requantSharedBits(linearWidths(e).accW, e.acc.fl, e.outFormat, e.actLo, e.actHi),
+  label: (e) => e.id.replace(/^l\d+_/, ''),
+};

@@ -1,0 +1,30 @@
+import type { EngineModule } from '../../engine-module.js';
+import { poolFeatures } from './estimate.js';
+import { acceptsPool, buildPool, type PoolEngine, poolSummary, poolTaps } from './plan.js';
+import { renderPool } from './render.js';
+import { poolModel } from './sim.js';
+
+export type { PoolEngine } from './plan.js';
+
+/** Max, average and global average pooling over every lane of a word at once. */
+export const poolEngine: EngineModule<PoolEngine> = {
+  kind: 'pool',
+  accepts: acceptsPool,
+  lanes: 'tied',
+  simd: false,
+  build: buildPool,
+  taps: poolTaps,
+  pipelineDepth: 2,
+  summary: poolSummary,
+  // The average's reciprocal multipliers are not what --macs budgets (conv/dense MACs).
+  budgetMultipliers: () => 0,
+  romBits: () => 0,
+  readPorts: ['in'],
+  json: (e) => ({ lanes: e.lanes }),
+  render: renderPool,
+  model: (e) => poolModel(e),
+  features: poolFeatures,
+  // Pooling writes its lanes through a requantizer (average) or passes them (max): none are shared.
+  sharedBits: () => 0,
+  label: (e) => `${e.mode}pool`,
+};

@@ -1,0 +1,56 @@
+import type { FxFormat } from '../fixed/format.js';
+
+/**
+ * The pieces of the hardware plan that every engine shares: the on-chip buffers it reads and
+ * writes, and the window geometry of its tap loop. Kept apart from plan.ts (which imports every
+ * engine through the registry) so that engine folders can use them without importing the registry.
+ */
+
+/** An on-chip activation buffer. Element (c, y, x) is lane c % lanes of word ((c / lanes) * h + y) * w + x. */
+export interface BufferPlan {
+  id: number;
+  /** The QGraph value it stores (flatten aliases map onto their input's buffer). */
+  tensor: string;
+  c: number; h: number; w: number;
+  lanes: number;
+  format: FxFormat;
+  words: number;
+  wordBits: number;
+  addrBits: number;
+  /** The network output is read combinationally by the output streamer; the rest are block RAMs. */
+  kind: 'ram' | 'regfile';
+  /** Index of the engine that writes it; -1: the input loader. */
+  producer: number;
+  /** Engines that read it. */
+  consumers: number[];
+}
+
+/** What every engine of the plan carries, whatever its kind. */
+export interface EngineBase {
+  kind: string;
+  index: number;
+  /** Verilog-safe instance/module suffix, e.g. l03_conv. */
+  id: string;
+  layer: string;
+  /** Input buffer ids, one per read port (add: two). */
+  inputs: number[];
+  output: number;
+  /** Cycles from its start pulse to its done pulse (the engine's taps plus its pipeline depth). */
+  cycles: number;
+  /** Multiply-accumulates per image and multipliers instantiated. */
+  macs: number;
+  multipliers: number;
+}
+
+/** Window geometry over an input of c x h x w, with the tap loop (c, ky, kx) per output pixel. */
+export interface Window {
+  h: number; w: number;
+  kh: number; kw: number;
+  sh: number; sw: number;
+  dh: number; dw: number;
+  pt: number; pl: number;
+  ho: number; wo: number;
+}
+
+/** The window of a layer that reduces its whole input to one pixel (dense, global pooling). */
+export const wholeWindow = (h: number, w: number): Window => ({ h, w, kh: h, kw: w, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, ho: 1, wo: 1 });

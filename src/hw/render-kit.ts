@@ -1,0 +1,85 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Handlebars from 'handlebars';
+import { type FxFormat, fmtText, maxInt, minInt, signedBitsForRange } from '../fixed/format.js';
+import { commentText } from '../util/text.js';
+import type { BufferPlan, Window } from './plan-types.js';
+import { counterBits, ext, requantRtl, slit, ulit } from './verilog.js';
+
+/**
+ * What every engine's renderer shares: the handlebars templates of templates/, the file list being
+ * written, and the contexts of the two partials most engines use (the window's tap loop and the
+ * requantizer). Templates are compiled without escaping, so text from the user (model, source,
+ * layer and tensor names) enters a context only through commentText, which keeps it inside its
+ * `//` comment; identifiers are generated (the top module name is validated by generate.ts, engine
+ * ids are l<index>_<op>).
+ */
+
+/** templates/ at the package root: two levels above src/hw, three above dist/src/hw. */
+const HERE = dirname(fileURLToPath(import.meta.url));
+export const TEMPLATE_DIR = [join(HERE, '..', '..', 'templates'), join(HERE, '..', '..', '..', 'templates')]
+  .find((d) => existsSync(join(d, 'top.v.hbs'))) ?? join(HERE, '..', '..', 'templates');
+
+let hb: typeof Handlebars | null = null;
+const compiled = new Map<string, HandlebarsTemplateDelegate>();
+export function template(name: string): HandlebarsTemplateDelegate {
+  if (!hb) {
+    hb = Handlebars.create();
+    for (const p of ['header', 'window']) hb.registerPartial(p, readFileSync(join(TEMPLATE_DIR, `${p}.v.hbs`), 'utf8'));
+  }
+  let t = compiled.get(name);
+  if (!t) {
+    t = hb.compile(readFileSync(join(TEMPLATE_DIR, `${name}.hbs`), 'utf8'), { noEscape: true, strict: true });
+    compiled.set(name, t);
+  }
+  return t;
+}
+
+/** The design being rendered: header fields every file shows, and the files written so far. */
+export interface RenderCtx { base: Record<string, unknown>; files: Record<string, string>; sources: string[]; top: string }
+
+/** Renders template `tpl` into `<name>.v` and adds it to the file list. */
+export function emit(ctx: RenderCtx, name: string, tpl: string, data: Record<string, unknown>): void {
+  const file = `${name}.v`;
+  ctx.files[file] = template(`${tpl}.v`)({ ...ctx.base, ...data, file });
+  ctx.sources.push(file);
+}
+
+export const counter = (n: number) => {
+  const w = counterBits(n);
+  return { w1: w - 1, last: ulit(n - 1, w), zero: ulit(0, w), one: ulit(1 % 2 ** w, w) };
+};
+
+/** Raw-bits lane value as a signed expression of width `to` (zero-extended when unsigned). */
+export const laneExt = (expr: string, f: FxFormat, to: number) => ext(expr, f.wl, to, f.signed, `${expr}[${f.wl - 1}]`);
+export const greater = (a: string, b: string, f: FxFormat) => (f.signed ? `$signed(${a}) > $signed(${b})` : `${a} > ${b}`);
+
+export function windowCtx(win: Window, inBuf: BufferPlan, outBuf: BufferPlan, groups: number, chanInTaps: boolean, simd = inBuf.lanes) {
+  const cwords = inBuf.c / inBuf.lanes;
+  const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
+  const sw = signedBitsForRange(-span, span);
+  const s = (v: number) => slit(v, sw);
+  return {
+    chanInTaps,
+    c: { g: counter(groups), oy: counter(win.ho), ox: counter(win.wo), cw: counter(cwords), cl: counter(inBuf.lanes / simd), ky: counter(win.kh), kx: counter(win.kw) },
+    sw1: sw - 1, s0: s(0), sH: s(win.h), sW: s(win.w),
+    iy0Init: s(-win.pt), ix0Init: s(-win.pl), rowInit: s(-win.pt * win.w - win.pl),
+    sDH: s(win.dh), sDW: s(win.dw), sDHW: s(win.dh * win.w), sHW: s(win.h * win.w),
+    sSH: s(win.sh), sSW: s(win.sw), sSHW: s(win.sh * win.w),
+    inAW1: inBuf.addrBits - 1, inWB1: inBuf.wordBits - 1,
+    outAW1: outBuf.addrBits - 1, outWB1: outBuf.wordBits - 1,
+    outAWzero: ulit(0, outBuf.addrBits), outAWone: ulit(1 % 2 ** outBuf.addrBits, outBuf.addrBits),
+  };
+}
+
+export function requantCtx(module: string, layer: string, accW: number, accFl: number, out: FxFormat, lo: number, hi: number) {
+  const r = requantRtl(accW, accFl, out, lo, hi);
+  return {
+    module, layer: commentText(layer), shift: r.shift, right: r.shift > 0, left: r.shift < 0, leftShift: -r.shift, half: r.half,
+    accW1: accW - 1, tW1: r.width - 1, accExt: ext('acc', accW, r.width, true),
+    lo: r.lo, hi: r.hi, loOut: r.loOut, hiOut: r.hiOut, yW1: out.wl - 1, yFmt: fmtText(out),
+    loText: String(Math.max(lo, minInt(out))), hiText: String(Math.min(hi, maxInt(out))),
+  };
+}
+
