@@ -22,7 +22,7 @@ class SlowFirst extends BaseSequencer {
  * for minutes (RTL of the zoo, Yosys synthesis). `npm test`, which CI runs, is the whole suite.
  */
 const NEEDS_SIMULATORS_OR_MINUTES = [
-  'rtl-zoo-lenet5', 'rtl-zoo-resnet8', 'rtl-zoo-vgg_bn', 'rtl-zoo-mlp', 'rtl-props', 'rtl-resnet18',
+  'rtl-zoo-lenet5', 'rtl-zoo-resnet8', 'rtl-zoo-vgg_bn', 'rtl-zoo-mlp', 'rtl-props', 'rtl-grouped', 'rtl-resnet18',
   'synth', 'hw', 'run', 'sweep', 'hostile-names', 'hostile-out',
 ].map((n) => `test/${n}.test.ts`);
 

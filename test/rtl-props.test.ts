@@ -1,10 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { randomGraph } from './helpers/random-graph.js';
-import { icarusBuild, icarusRun, lint, parseLog, parseSpans, readOuts, writeDesign } from './helpers/rtl.js';
-import { randomInputs } from '../src/hw/generate.js';
-import { alwaysReady, type Handshake, TbStall } from '../sim/handshake.js';
-import { Simulator } from '../sim/simulator.js';
+import { expectRtlExact } from './helpers/rtl.js';
 
 /**
  * Random small layers (shapes, word lengths 1..16, fraction lengths, signed and unsigned data,
@@ -22,30 +19,7 @@ describe('generated RTL equals the integer reference on random layers (Icarus)',
         // Windows larger than the padded input leave nothing to compute (ONNX import rejects them).
         fc.pre(Object.values(q.values).every((v) => v.shape.every((d) => d > 0)));
         const linear = q.layers.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense').length;
-        const { dir, d, cleanup } = writeDesign(q, { macs: Math.max(macs, linear), images: 3, seed });
-        try {
-          const l = await lint(dir, d.top);
-          expect(l.out.trim(), 'verilator -Wall').toBe('');
-          const b = await icarusBuild(dir);
-          expect(b.out.trim(), 'iverilog -Wall').toBe('');
-          const inputs = randomInputs(q, 3, seed);
-          const against = (out: string, hs: Handshake) => {
-            const s = new Simulator(d.plan).run(inputs, 3, { handshake: hs });
-            expect(readOuts(dir, d.plan.output.format), `simulator logits (${hs.name})`).toEqual(Array.from(s.outputs));
-            expect(parseSpans(out), `simulator cycles (${hs.name})`).toEqual(s.timing.map((t) => ({ first: t.firstIn, last: t.lastOut })));
-          };
-          const plain = (await icarusRun(dir, ['+outs'])).out;
-          const r = parseLog(plain);
-          expect(r.mismatches).toBe(0);
-          expect(r.cycles).toEqual([d.plan.latency, d.plan.latency, d.plan.latency]);
-          against(plain, alwaysReady);
-          // Random gaps in both handshakes: still exact (cycles then depend on the gaps).
-          const stalled = (await icarusRun(dir, ['+stall', '+outs'])).out;
-          expect(parseLog(stalled).mismatches).toBe(0);
-          against(stalled, new TbStall());
-        } finally {
-          cleanup();
-        }
+        await expectRtlExact(q, Math.max(macs, linear), seed);
       }), { numRuns: 25 });
     });
   }

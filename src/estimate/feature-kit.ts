@@ -57,17 +57,19 @@ export function dspFor(a: number, b: number, rule: DspRule): number {
  * dense layer, every 1x1 kernel), a register's next value is always its reset value, and Yosys
  * removes it together with its adder.
  */
-export function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: number, chanInTaps: boolean, keepDead = false): number {
+export function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: number, chanInTaps: boolean, keepDead = false, grouped?: { perGroup: number; words: number }): number {
   const cwords = inB.c / inB.lanes;
   const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
   const sw = signedBitsForRange(-span, span);
+  // A grouped convolution's taps walk the words of one group, counted by gq per output group.
+  const tapWords = grouped ? grouped.words : cwords;
   // keepDead: registers that never change stay too (Family.keepsDeadRegisters), counters of one
   // step as one bit.
-  const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [cwords, inB.lanes] : [])]
+  const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [tapWords, inB.lanes] : []), ...(grouped ? [grouped.perGroup] : [])]
     .reduce((s, n) => s + (keepDead ? Math.max(1, counterBits(n)) : counterBits(n)), 0);
-  // iy0, rowb | ix0 | pix | kyv, kyo | kxv, then cof
+  // iy0, rowb | ix0 | pix | kyv, kyo | kxv, then cof, then a grouped convolution's gbase
   const origin = keepDead ? 7 : 2 * +(win.ho > 1) + +(win.wo > 1) + +(win.ho > 1 || win.wo > 1) + 2 * +(win.kh > 1) + +(win.kw > 1);
-  const live = origin + +((chanInTaps ? cwords : groups) > 1);
+  const live = origin + +((chanInTaps ? cwords : groups) > 1) + (grouped ? 1 : 0);
   return counters + live * sw + outB.addrBits;
 }
 

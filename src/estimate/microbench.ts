@@ -18,6 +18,8 @@ export interface MicroSpec {
   cin: number; cout: number; hw: number; k: number;
   /** Multiplier budget given to the plan. */
   macs: number;
+  /** conv: convolution groups (cin and cout multiples of it); 1 when absent. */
+  group?: number;
 }
 
 const fmt = (wl: number, fl: number, signed: boolean): FxFormat => ({ wl, fl, signed });
@@ -52,7 +54,16 @@ export function microGraph(s: MicroSpec): QGraph {
   const out = fmt(8, 2, true);
   const wF = fmt(s.wlW, s.wlW - 2, true);
   switch (s.kind) {
-    case 'conv': layers.push(conv('y', 'a', s.cin, s.cout, s.k, wF, out, relu)); break;
+    case 'conv': {
+      const y = conv('y', 'a', s.cin, s.cout, s.k, wF, out, relu);
+      const G = s.group ?? 1;
+      if (G > 1 && y.op.kind === 'conv') {
+        y.op.group = G;
+        y.op.weight = { shape: [s.cout, s.cin / G, s.k, s.k], data: ints(s.cout * (s.cin / G) * s.k * s.k, wF) };
+      }
+      layers.push(y);
+      break;
+    }
     case 'dense': {
       layers.push({ name: 'f', inputs: ['a'], output: 'f', op: { kind: 'flatten' } });
       const n = s.cin * s.hw * s.hw;
@@ -121,4 +132,18 @@ export function simdSpecs(count: number, seed = 2): MicroSpec[] {
     });
   }
   return specs;
+}
+
+/** Grouped convolutions (seeds from 4000): 2 or 4 groups of 1..4 input and output channels. */
+export function groupedSpecs(count: number, seed = 4): MicroSpec[] {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const wls = [2, 3, 4, 5, 6, 8, 10, 12, 16];
+  return Array.from({ length: count }, (_, i) => {
+    const group = pick([2, 4]);
+    return {
+      kind: 'conv' as const, seed: 4000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
+      cin: group * pick([2, 4]), cout: group * pick([1, 2, 4]), hw: pick([4, 6, 8]), k: pick([1, 3]), macs: pick([2, 4, 8, 16, 32]), group,
+    };
+  });
 }

@@ -23,6 +23,11 @@ export interface EngineModule<E extends EngineBase> {
    * (the plan's folding picks it), 'tied' when output and input buffers must share one lane count.
    */
   readonly lanes: 'free' | 'tied';
+  /**
+   * Numbers the lane counts of its input and output buffers must divide, beyond their channel
+   * counts (a grouped convolution's words must not straddle two groups); none when absent.
+   */
+  laneDivides?(l: QLayer): { input?: number; output?: number };
   /** Whether the engine multiplies with a SIMD width of its own over its input words' lanes. */
   readonly simd: boolean;
   /**

@@ -155,6 +155,12 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
     options.set(g, g === inputGroup ? [1] : opts2);
     lanes.set(g, 1);
   }
+  for (const { l, m } of compute) {
+    const lim = m.laneDivides?.(l);
+    const limit = (t: string, n: number | undefined) => { const g = uf.find(t); if (n !== undefined) options.set(g, options.get(g)!.filter((d) => n % d === 0)); };
+    limit(root(l.inputs[0]), lim?.input);
+    limit(l.output, lim?.output);
+  }
   const folded = compute.filter(({ m }) => m.fold);
   if (budget < folded.length) throw new FxpqError(`--macs ${budget} cannot fit the design: it needs at least ${folded.length} (one multiplier per conv/dense layer)`);
 

@@ -55,14 +55,19 @@ export const counter = (n: number) => {
 export const laneExt = (expr: string, f: FxFormat, to: number) => ext(expr, f.wl, to, f.signed, `${expr}[${f.wl - 1}]`);
 export const greater = (a: string, b: string, f: FxFormat) => (f.signed ? `$signed(${a}) > $signed(${b})` : `${a} > ${b}`);
 
-export function windowCtx(win: Window, inBuf: BufferPlan, outBuf: BufferPlan, groups: number, chanInTaps: boolean, simd = inBuf.lanes) {
+/**
+ * The window partial's context. `grouped` (grouped convolutions): every `perGroup` output groups
+ * the taps move on to the next `words` input channel words instead of starting again at word 0.
+ */
+export function windowCtx(win: Window, inBuf: BufferPlan, outBuf: BufferPlan, groups: number, chanInTaps: boolean, simd = inBuf.lanes, grouped?: { perGroup: number; words: number }) {
   const cwords = inBuf.c / inBuf.lanes;
   const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
   const sw = signedBitsForRange(-span, span);
   const s = (v: number) => slit(v, sw);
   return {
     chanInTaps,
-    c: { g: counter(groups), oy: counter(win.ho), ox: counter(win.wo), cw: counter(cwords), cl: counter(inBuf.lanes / simd), ky: counter(win.kh), kx: counter(win.kw) },
+    c: { g: counter(groups), oy: counter(win.ho), ox: counter(win.wo), cw: counter(grouped ? grouped.words : cwords), cl: counter(inBuf.lanes / simd), ky: counter(win.kh), kx: counter(win.kw), gq: counter(grouped?.perGroup ?? 1) },
+    grouped: grouped !== undefined, sGHW: s((grouped?.words ?? 0) * win.h * win.w),
     sw1: sw - 1, s0: s(0), sH: s(win.h), sW: s(win.w),
     iy0Init: s(-win.pt), ix0Init: s(-win.pl), rowInit: s(-win.pt * win.w - win.pl),
     sDH: s(win.dh), sDW: s(win.dw), sDHW: s(win.dh * win.w), sHW: s(win.h * win.w),

@@ -97,3 +97,39 @@ export function randomGraph(kind: QOp['kind'], seed: number, opts: { groups?: bo
   return { input: 'x', output: 'y', layers, values };
 }
 
+
+/**
+ * A 1x1 convolution (so the grouped layer's input can have several lanes) followed by a grouped
+ * convolution: `groups` 'depthwise' for one group per channel and one output per group, or a
+ * group count with 1..2 input and 1..2 output channels per group.
+ */
+export function randomGroupedGraph(groups: 'depthwise' | number, seed: number): QGraph {
+  const r = mk(seed);
+  const inF = fmt(r);
+  const C0 = int(r, 1, 3), H = int(r, 1, 6), W = int(r, 1, 6);
+  const G = groups === 'depthwise' ? int(r, 1, 8) : groups;
+  const cinG = groups === 'depthwise' ? 1 : int(r, 1, 2), coutG = groups === 'depthwise' ? 1 : int(r, 1, 2);
+  const C = G * cinG, cout = G * coutG;
+  const values: QGraph['values'] = { x: { shape: [C0, H, W], format: inF } };
+  const mid = fmt(r), aW = fmt(r, true);
+  const aB = { wl: int(r, 2, 16), fl: aW.fl + inF.fl - int(r, 0, 6), signed: true };
+  values.a = { shape: [C, H, W], format: mid };
+  const a: QLayer = {
+    name: 'a', inputs: ['x'], output: 'a',
+    op: { kind: 'conv', weight: { shape: [C, C0, 1, 1], data: ints(r, C * C0, aW) }, bias: ints(r, C, aB), weightFormat: aW, biasFormat: aB, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1, act: act(r, mid) },
+  };
+  const kernel: [number, number] = [int(r, 1, Math.min(3, H + 1)), int(r, 1, Math.min(3, W + 1))];
+  let pads: [number, number, number, number] = [int(r, 0, kernel[0] - 1), int(r, 0, kernel[1] - 1), int(r, 0, kernel[0] - 1), int(r, 0, kernel[1] - 1)];
+  const strides: [number, number] = [int(r, 1, 2), int(r, 1, 2)];
+  const dil: [number, number] = [int(r, 1, 2), int(r, 1, 2)];
+  if (convOutHW(H, W, kernel, strides, pads, dil).some((d) => d < 1)) { pads = [kernel[0] - 1, kernel[1] - 1, kernel[0] - 1, kernel[1] - 1]; dil[0] = dil[1] = 1; }
+  const [ho, wo] = convOutHW(H, W, kernel, strides, pads, dil);
+  const wF = fmt(r, true), out = fmt(r);
+  const bF = { wl: int(r, 2, 16), fl: wF.fl + mid.fl - int(r, 0, 6), signed: true };
+  values.y = { shape: [cout, ho, wo], format: out };
+  const y: QLayer = {
+    name: 'y', inputs: ['a'], output: 'y',
+    op: { kind: 'conv', weight: { shape: [cout, cinG, ...kernel], data: ints(r, cout * cinG * kernel[0] * kernel[1], wF) }, bias: ints(r, cout, bF), weightFormat: wF, biasFormat: bF, strides, pads, dilations: dil, group: G, act: act(r, out) },
+  };
+  return { input: 'x', output: 'y', layers: [a, y], values };
+}

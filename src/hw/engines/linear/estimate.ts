@@ -2,7 +2,7 @@ import { FAMILIES, type Target } from '../../../estimate/families.js';
 import { type BlockFeatures, clampBits, csdDigits, dspFor, romShape, windowBits, zeroFeatures } from '../../../estimate/feature-kit.js';
 import type { BufferPlan } from '../../plan-types.js';
 import { counterBits, requantRtl } from '../../verilog.js';
-import { type LinearEngine, linearWidths } from './plan.js';
+import { type LinearEngine, linearWeightAt, linearWidths } from './plan.js';
 
 export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], target: Target): BlockFeatures {
   const rule = FAMILIES[target].dsp;
@@ -26,7 +26,8 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
   // general multipliers).
   else if (w.wDepth === 1) for (let i = 0; i < mults; i++) f.csdBits += csdDigits(e.weights[i]) * e.inFormat.wl;
   else f.mulLut += mults * a * e.inFormat.wl;
-  f.ctlBits += windowBits(e.win, inB, outB, groups, true) + 2 * counterBits(w.wDepth);
+  const grouped = e.groups > 1 ? { perGroup: e.cout / e.groups / e.pe, words: e.cin / e.groups / inB.lanes } : undefined;
+  f.ctlBits += windowBits(e.win, inB, outB, groups, true, false, grouped) + 2 * counterBits(w.wDepth);
   // Yosys's alumacc merges a lane's adder tree (and, on some families, its accumulator) into one
   // $macc, which maccmap builds as rows of full adders in plain logic feeding one final adder on
   // the carry chain: the final adder is cheap where the family has a carry chain, each full-adder
@@ -51,19 +52,14 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
   f.muxBits += inB.lanes > e.simd ? e.simd * e.inFormat.wl * (inB.lanes / e.simd) : 0;
   // ROM words as the renderer packs them: weight word (g, tap) holds lane (p, s) = weight of
   // output g*pe+p, input channel cw*simd+s, kernel position; bias word g holds the pe biases.
-  const kk = e.win.kh * e.win.kw, cinK = e.cin * kk;
-  const weightAt = (word: number, lane: number) => {
-    const g = Math.floor(word / e.k), t = word % e.k, cw = Math.floor(t / kk), r = t % kk;
-    const p = Math.floor(lane / e.simd), s2 = lane % e.simd;
-    return e.weights[(g * e.pe + p) * cinK + (cw * e.simd + s2) * kk + r];
-  };
+  const weightAt = (word: number, lane: number) => linearWeightAt(e, word, Math.floor(lane / e.simd), lane % e.simd);
   memories.push(
     romShape(w.wDepth, w.wWidth, e.pe * e.simd, e.weightFormat.wl, weightAt),
     romShape(w.bDepth, w.bWidth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p]),
   );
   // Registers as templated: window counters and address registers, ROM address, stage B flags
   // and output address, sub-word select, accumulators, write port.
-  f.ffBits += windowBits(e.win, inB, outB, groups, true, FAMILIES[target].keepsDeadRegisters) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
+  f.ffBits += windowBits(e.win, inB, outB, groups, true, FAMILIES[target].keepsDeadRegisters, grouped) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
     + (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) + (inDsp ? 0 : e.pe * w.accW);
   return { features: f, dsp, memories };
 }

@@ -1,17 +1,18 @@
 import type { EngineModule } from '../../engine-module.js';
 import { requantSharedBits } from '../../verilog.js';
 import { linearFeatures } from './estimate.js';
-import { acceptsLinear, buildLinear, linearCost, type LinearEngine, linearGeometry, linearSummary, linearTaps, linearWidths } from './plan.js';
+import { acceptsLinear, buildLinear, linearCost, type LinearEngine, linearGeometry, linearLaneDivides, linearSummary, linearTaps, linearWidths } from './plan.js';
 import { renderLinear } from './render.js';
 import { linearModel } from './sim.js';
 
 export type { LinearEngine } from './plan.js';
 
-/** Conv (one group) and Dense: a pe x simd array of multipliers with adder trees and accumulators. */
+/** Conv (grouped or not) and Dense: a pe x simd array of multipliers with adder trees and accumulators. */
 export const linearEngine: EngineModule<LinearEngine> = {
   kind: 'linear',
   accepts: acceptsLinear,
   lanes: 'free',
+  laneDivides: linearLaneDivides,
   simd: true,
   fold: { geometry: linearGeometry, cost: linearCost },
   build: buildLinear,

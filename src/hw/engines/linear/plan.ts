@@ -11,10 +11,12 @@ import { clog2 } from '../../verilog.js';
 export interface LinearEngine extends EngineBase {
   kind: 'linear';
   cin: number; cout: number;
+  /** Convolution groups: output channel o reads input channels of group o / (cout / groups) only. */
+  groups: number;
   pe: number;
   simd: number;
   win: Window;
-  /** Taps per output pixel: (cin / simd) * kh * kw; a tap is `simd` lanes of one input word. */
+  /** Taps per output pixel: (cin / groups / simd) * kh * kw; a tap is `simd` lanes of one input word. */
   k: number;
   inFormat: FxFormat; weightFormat: FxFormat; biasFormat: FxFormat; outFormat: FxFormat;
   acc: AccRange;
@@ -25,13 +27,25 @@ export interface LinearEngine extends EngineBase {
   alignedBias: number[];
 }
 
-/** Dense layers and convolutions of one group (grouped ones have their own engine). */
-export const acceptsLinear = (l: QLayer): boolean => l.op.kind === 'dense' || (l.op.kind === 'conv' && l.op.group === 1);
+/** Dense layers and convolutions, grouped ones included (each output channel reads only its group). */
+export const acceptsLinear = (l: QLayer): boolean => l.op.kind === 'dense' || l.op.kind === 'conv';
 
-/** A dense layer's window is its whole input: one output pixel, every input pixel a tap. */
+const groupsOf = (l: QLayer): number => (l.op.kind === 'conv' ? l.op.group : 1);
+
+/**
+ * A grouped convolution's output word (pe channels) must lie in one group, and so must each input
+ * word its taps read: the lane counts divide the channels per group.
+ */
+export function linearLaneDivides(l: QLayer): { input?: number; output?: number } {
+  const op = l.op;
+  if (op.kind !== 'conv' || op.group === 1) return {};
+  return { input: op.weight.shape[1], output: op.weight.shape[0] / op.group };
+}
+
+/** A dense layer's window is its whole input: one output pixel, every input pixel a tap. cin: per group. */
 export function linearGeometry(l: QLayer, [cin, h, w]: Chw, [cout, ho, wo]: Chw): FoldGeometry {
   const kk = l.op.kind === 'conv' ? l.op.weight.shape[2] * l.op.weight.shape[3] : h * w;
-  return { cin, cout, pix: ho * wo, kk };
+  return { cin: cin / groupsOf(l), cout, pix: ho * wo, kk };
 }
 
 /** pe = lanes of the output buffer (one word written per output pixel), simd = products per lane and cycle. */
@@ -46,22 +60,33 @@ export function buildLinear({ q, layer: l, base, inputs: [inB], output: outB, si
   const win: Window = op.kind === 'conv'
     ? { h: inB.h, w: inB.w, kh: op.weight.shape[2], kw: op.weight.shape[3], sh: op.strides[0], sw: op.strides[1], dh: op.dilations[0], dw: op.dilations[1], pt: op.pads[0], pl: op.pads[1], ho: outB.h, wo: outB.w }
     : wholeWindow(inB.h, inB.w);
-  const k = (inB.c / simd) * win.kh * win.kw;
-  if (op.weight.data.length !== outB.c * inB.c * win.kh * win.kw) throw new FxpqError(`layer '${l.name}': weight count ${op.weight.data.length} does not match ${outB.c} x ${k}`);
+  const groups = groupsOf(l), cinG = inB.c / groups;
+  const k = (cinG / simd) * win.kh * win.kw;
+  if (op.weight.data.length !== outB.c * cinG * win.kh * win.kw) throw new FxpqError(`layer '${l.name}': weight count ${op.weight.data.length} does not match ${outB.c} x ${k}`);
   const sh = 2 ** (acc.fl - op.biasFormat.fl);
   const pe = outB.lanes;
   return {
-    ...base, kind: 'linear', cin: inB.c, cout: outB.c, pe, simd, win, k,
+    ...base, kind: 'linear', cin: inB.c, cout: outB.c, groups, pe, simd, win, k,
     inFormat: inB.format, weightFormat: op.weightFormat, biasFormat: op.biasFormat, outFormat: outB.format,
     acc, actLo: lo, actHi: hi, weights: op.weight.data, alignedBias: Array.from(op.bias, (b) => b * sh),
-    cycles: 0, macs: outB.c * outB.h * outB.w * inB.c * win.kh * win.kw, multipliers: pe * simd,
+    cycles: 0, macs: outB.c * outB.h * outB.w * cinG * win.kh * win.kw, multipliers: pe * simd,
   };
 }
 
 export const linearTaps = (e: LinearEngine): number => (e.cout / e.pe) * e.win.ho * e.win.wo * e.k;
 
 export const linearSummary = (e: LinearEngine): string =>
-  `w ${fmtText(e.weightFormat)} x in ${fmtText(e.inFormat)} -> acc ${e.acc.bits}b -> out ${fmtText(e.outFormat)}, ${e.pe}x${e.simd} MACs`;
+  `w ${fmtText(e.weightFormat)} x in ${fmtText(e.inFormat)} -> acc ${e.acc.bits}b -> out ${fmtText(e.outFormat)}, ${e.pe}x${e.simd} MACs${e.groups > 1 ? `, ${e.groups} groups` : ''}`;
+
+/**
+ * Weight of lane (p, s) in ROM word (PE group g, tap t): output g * pe + p, input channel
+ * cw * simd + s of its group (t = cw * kk + kernel position), as the renderer packs the ROM.
+ */
+export function linearWeightAt(e: LinearEngine, word: number, p: number, s: number): number {
+  const kk = e.win.kh * e.win.kw, cinK = (e.cin / e.groups) * kk;
+  const g = Math.floor(word / e.k), t = word % e.k, cw = Math.floor(t / kk), r = t % kk;
+  return e.weights[(g * e.pe + p) * cinK + (cw * e.simd + s) * kk + r];
+}
 
 export interface LinearWidths {
   /** Product: weight x input, the input sign-extended by one bit when unsigned. */

@@ -58,8 +58,9 @@ export function renderLinear(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
   const wAW = clog2(wDepth);
   const gBits = counterBits(groups);
   const wFile = `${module}_w.hex`, bFile = `${module}_b.hex`;
-  // ROM word (g, tap): lane (p, s) holds weight (o = g*pe + p, c = cw*simd + s, ky, kx).
-  const kk = e.win.kh * e.win.kw, cinK = e.cin * kk;
+  // ROM word (g, tap): lane (p, s) holds weight (o = g*pe + p, c = cw*simd + s of o's group, ky,
+  // kx), as linearWeightAt reads it (unrolled here: a ROM can hold millions of weights).
+  const kk = e.win.kh * e.win.kw, cinK = (e.cin / e.groups) * kk;
   const wLines: string[] = new Array(wDepth);
   const lane = new Int32Array(e.pe * e.simd);
   for (let g = 0; g < groups; g++) {
@@ -79,7 +80,7 @@ export function renderLinear(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
   const rq = requantCtx(module, e.layer, accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
   emit(ctx, `${module}_rq`, 'requant', rq);
   emit(ctx, module, 'linear', {
-    ...windowCtx(e.win, inBuf, outBuf, groups, true, e.simd),
+    ...windowCtx(e.win, inBuf, outBuf, groups, true, e.simd, e.groups > 1 ? { perGroup: e.cout / e.groups / e.pe, words: e.cin / e.groups / inBuf.lanes } : undefined),
     module, pe: e.pe, simd: e.simd, mults: e.pe * e.simd, taps: linearTaps(e), cycles: e.cycles,
     wFmt: fmtText(e.weightFormat), xFmt: fmtText(e.inFormat), bFmt: fmtText(e.biasFormat), yFmt: fmtText(e.outFormat),
     pW, treeW, accFl: e.acc.fl, accW, accW1: accW - 1, accZero: slit(0, accW),

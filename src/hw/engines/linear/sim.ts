@@ -13,8 +13,8 @@ export function linearModel(e: LinearEngine, buffers: readonly BufferPlan[], are
   const table = windowTable(win);
   let inside = 0;
   for (let i = 0; i < table.length; i++) if (table[i] >= 0) inside++;
-  // Every (input channel, kernel position) of an output pixel that lies inside the image.
-  const valid = inside * cin;
+  // Every (input channel of its group, kernel position) of an output pixel inside the image.
+  const valid = inside * (cin / e.groups);
   const groups = cout / pe;
   const inId = e.inputs[0], outId = e.output;
   const activity: EngineActivity = {
@@ -29,6 +29,7 @@ export function linearModel(e: LinearEngine, buffers: readonly BufferPlan[], are
   // The RTL walks the taps in ROM word order, pe x simd products at a time; the sums are exact
   // integers, so any order of the same products gives the same bits. Where the accumulator's whole
   // range fits in 32 bits the engine runs on the integer reference's kernel.
+  if (e.groups > 1) return { engine: e, activity, kernel: 'float64', run: groupedRun(e, inB, table, outIdx, outLanes) };
   const int = arena ? intLinear(e, inB, table, inside, outIdx, outLanes, arena) : null;
   if (int) return { engine: e, activity, ...int };
 
@@ -196,3 +197,33 @@ function intLinear(e: LinearEngine, inB: BufferPlan, table: Int32Array, inside: 
   };
 }
 
+
+/**
+ * A grouped convolution on float64 (exact: the accumulator bound keeps every sum below 2^53):
+ * output channel co sums over the input channels of its own group only.
+ */
+function groupedRun(e: LinearEngine, inB: BufferPlan, table: Int32Array, outIdx: Int32Array, outLanes: number): EngineModel['run'] {
+  const { win, cin, cout } = e;
+  const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo, L = inB.lanes;
+  const cinG = cin / e.groups, coutG = cout / e.groups;
+  const w = Float64Array.from(e.weights), bias = Float64Array.from(e.alignedBias);
+  const rq = requantizer(e.acc.fl, e.outFormat, e.actLo, e.actHi);
+  const inId = e.inputs[0], outId = e.output;
+  return (bufs) => {
+    const x = bufs[inId], y = bufs[outId];
+    for (let co = 0; co < cout; co++) {
+      const c0 = Math.floor(co / coutG) * cinG;
+      for (let p = 0; p < pix; p++) {
+        let a = bias[co];
+        for (let ci = 0; ci < cinG; ci++) {
+          const c = c0 + ci, base = Math.floor(c / L) * hw * L + (c % L), row = (co * cinG + ci) * kk;
+          for (let kp = 0; kp < kk; kp++) {
+            const t = table[p * kk + kp];
+            if (t >= 0) a += w[row + kp] * x[base + t * L];
+          }
+        }
+        y[outIdx[co] + p * outLanes] = rq(a);
+      }
+    }
+  };
+}
