@@ -24,12 +24,27 @@ describe('grouped convolutions: generated RTL equals the integer reference and t
         if (inLanes > 1) seen.add('input lanes');
         if (e.kind === 'linear' && e.pe > 1) seen.add('pe');
         if (e.kind === 'linear' && e.cout / e.groups / e.pe > 1) seen.add('words per group');
+        if (e.kind === 'depthwise') seen.add('depthwise engine');
+        if (e.kind === 'depthwise' && e.c / e.lanes > 1) seen.add('channel words');
       }), { numRuns: 25, seed: 20261207 });
-      // One channel per group: every word holds one channel, and every output word one group.
-      expect([...seen]).toEqual(expect.arrayContaining(groups === 'depthwise' ? ['groups'] : ['groups', 'input lanes', 'pe', 'words per group']));
+      // One channel per group goes to the depthwise engine (lanes shared by input and output).
+      expect([...seen]).toEqual(expect.arrayContaining(groups === 'depthwise' ? ['channel words', 'depthwise engine', 'input lanes'] : ['groups', 'input lanes', 'pe', 'words per group']));
     }, 600_000);
     it(`${groups}: Verilator on random layers`, async () => {
       for (const seed of [11, 12]) await expectRtlExact(randomGroupedGraph(groups, seed), 16, seed, { verilator: true });
     }, 600_000);
   }
+
+  it('the depthwise engine spends one multiplier per lane and one cycle per tap of a channel word', async () => {
+    const q = randomGroupedGraph('depthwise', 7);
+    const conv = q.layers[1].op;
+    if (conv.kind !== 'conv') throw new Error('expected a convolution');
+    const d = await expectRtlExact(q, 64, 7);
+    const e = d.plan.engines[1];
+    if (e.kind !== 'depthwise') throw new Error(`expected the depthwise engine, got ${e.kind}`);
+    const [c, ho, wo] = q.values.y.shape, kk = conv.weight.shape[2] * conv.weight.shape[3];
+    expect(c).toBeGreaterThan(1);
+    expect(e.multipliers).toBe(e.lanes);
+    expect(e.cycles).toBe((c / e.lanes) * ho * wo * kk + 2);
+  });
 });

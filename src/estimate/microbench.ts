@@ -1,6 +1,6 @@
 import { dict } from '../util/dict.js';
 import { type FxFormat, maxInt, minInt } from '../fixed/format.js';
-import { convOutHW } from '../ir/shapes.js';
+import { convOutHW } from '../ir/geometry.js';
 import { rng } from '../onnx/builder.js';
 import type { Activation, QGraph, QLayer } from '../quant/qgraph.js';
 
@@ -10,7 +10,7 @@ import type { Activation, QGraph, QLayer } from '../quant/qgraph.js';
  * its graph (weights come from the seeded generator), so calibration data stores specs, not graphs.
  */
 export interface MicroSpec {
-  kind: 'conv' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add';
+  kind: 'conv' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add' | 'depthwise';
   seed: number;
   /** Word lengths of the measured layer's weights and input, and whether the input is signed. */
   wlW: number; wlIn: number; signedIn: boolean;
@@ -84,6 +84,16 @@ export function microGraph(s: MicroSpec): QGraph {
       values.y = { shape: [s.cin, 1, 1], format: out };
       layers.push({ name: 'y', inputs: ['a'], output: 'y', op: { kind: 'gap', recipBits: 12 } });
       break;
+    case 'depthwise': {
+      const k = s.k, p = (k - 1) >> 1;
+      values.y = { shape: [s.cin, s.hw, s.hw], format: out };
+      const bF = fmt(Math.min(16, wF.wl + mid.wl), wF.fl + mid.fl, true);
+      layers.push({
+        name: 'y', inputs: ['a'], output: 'y',
+        op: { kind: 'conv', weight: { shape: [s.cin, 1, k, k], data: ints(s.cin * k * k, wF) }, bias: ints(s.cin, bF), weightFormat: wF, biasFormat: bF, strides: [1, 1], pads: [p, p, p, p], dilations: [1, 1], group: s.cin, act: relu },
+      });
+      break;
+    }
     case 'add': {
       layers.push(conv('b', 'a', s.cin, s.cin, 1, wF, fmt(s.wlW, s.wlW - 3, true), { kind: 'none' }));
       values.y = { shape: [s.cin, s.hw, s.hw], format: out };
@@ -132,6 +142,23 @@ export function simdSpecs(count: number, seed = 2): MicroSpec[] {
     });
   }
   return specs;
+}
+
+/**
+ * Depthwise convolutions (seeds from 3000): 2..16 channels, 3x3 kernels, budgets that give the
+ * channels 1 to all lanes.
+ */
+export function depthwiseSpecs(count: number, seed = 3): MicroSpec[] {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const wls = [2, 3, 4, 5, 6, 8, 10, 12, 16];
+  return Array.from({ length: count }, (_, i) => {
+    const cin = pick([2, 4, 8, 16]);
+    return {
+      kind: 'depthwise' as const, seed: 3000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
+      cin, cout: cin, hw: pick([4, 6, 8]), k: pick([3, 3, 5]), macs: pick([2, 4, 8, 16, 32]),
+    };
+  });
 }
 
 /** Grouped convolutions (seeds from 4000): 2 or 4 groups of 1..4 input and output channels. */
