@@ -16,7 +16,7 @@ import { runGraph } from '../src/engine/run.js';
 import { gemm } from '../src/engine/gemm.js';
 import { im2col } from '../src/engine/kernels.js';
 import { loadImages } from '../src/io/dataset.js';
-import { convOutHW } from '../src/ir/shapes.js';
+import { convOutHW } from '../src/ir/geometry.js';
 import { size } from '../src/ir/types.js';
 import { importOnnxFile } from '../src/onnx/import.js';
 import { attachCompensation, blockRanges, crossFittedCompensations, layerHessians } from '../src/quant/compensate.js';

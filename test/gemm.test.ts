@@ -35,7 +35,7 @@ describe('convolution in WebAssembly', () => {
   it('im2col + GEMM in WebAssembly equals the JavaScript im2col + GEMM bit for bit, over random geometries', async () => {
     const { convGroupWasm } = await import('../src/engine/gemm.js');
     const { im2col } = await import('../src/engine/kernels.js');
-    const { convOutHW } = await import('../src/ir/shapes.js');
+    const { convOutHW } = await import('../src/ir/geometry.js');
     const r = rng(5);
     const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
     for (let t = 0; t < 200; t++) {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type FxFormat, maxInt, minInt, requantizeSum } from '../src/fixed/format.js';
 import { freeResident, fromResident, intHeapInUse, toResident } from '../src/engine/gemm.js';
 import { maxpool as maxpoolF64, Scratch } from '../src/engine/kernels.js';
-import { convOutHW, poolOutHW } from '../src/ir/shapes.js';
+import { convOutHW, poolOutHW } from '../src/ir/geometry.js';
 import { actBounds, add, addResidentOp, conv, dense, intForm, maxpool, maxpoolResidentOp, residentBytes } from '../src/intref/ops.js';
 import { runQGraphInt } from '../src/intref/run.js';
 import { linearAccRange } from '../src/quant/accumulator.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type FxFormat, maxInt, minInt, requantize } from '../src/fixed/format.js';
 import { Scratch } from '../src/engine/kernels.js';
-import { convOutHW } from '../src/ir/shapes.js';
+import { convOutHW } from '../src/ir/geometry.js';
 import { rng } from '../src/onnx/builder.js';
 import { conv, intForm } from '../src/intref/ops.js';
 import { linearAccRange } from '../src/quant/accumulator.js';

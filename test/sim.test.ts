@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type FxFormat, maxInt, minInt } from '../src/fixed/format.js';
 import { wasmAvailable } from '../src/engine/gemm.js';
-import { convOutHW } from '../src/ir/shapes.js';
+import { convOutHW } from '../src/ir/geometry.js';
 import { randomInputs } from '../src/hw/generate.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { runQGraphInt } from '../src/intref/run.js';

@@ -1,5 +1,6 @@
 import { FxpqError } from '../errors.js';
 import type { Graph } from '../ir/types.js';
+import { opExactBound } from '../ops/index.js';
 
 /** Largest integer below which every float64 sum and product of integers is exact. */
 export const EXACT_LIMIT = 2 ** 53;
@@ -16,32 +17,14 @@ export interface ExactnessReport {
  * Interval bound for running integer-valued tensors through the float64 engine. For a Conv or Dense
  * output channel o, every partial sum is bounded by |b_o| + sum_k |w_ok| * B_in, where B_in bounds
  * the input magnitude; ReLU, Clip, max pooling and flatten keep the bound, a residual add sums two
- * bounds, and averaging keeps it. If every such bound is below 2^53 each float64 operation of the
+ * bounds, and averaging keeps it (each op's module gives its own: OpModule.exactBound). If every such bound is below 2^53 each float64 operation of the
  * engine on integers is exact (no rounding can happen), so its result equals exact integer math.
  */
 export function exactnessBound(g: Graph, inputMaxAbs: number): ExactnessReport {
   const bound = new Map<string, number>([[g.input.name, inputMaxAbs]]);
   let worst = { maxPartialSum: inputMaxAbs, node: g.input.name };
   for (const n of g.nodes) {
-    const b0 = bound.get(n.inputs[0])!;
-    let b = b0;
-    const op = n.op;
-    if (op.kind === 'conv' || op.kind === 'dense') {
-      const outs = op.bias.length;
-      const per = op.weight.data.length / outs;
-      b = 0;
-      for (let o = 0; o < outs; o++) {
-        let s = Math.abs(op.bias[o]);
-        for (let k = 0; k < per; k++) s += Math.abs(op.weight.data[o * per + k]) * b0;
-        b = Math.max(b, s);
-      }
-    } else if (op.kind === 'add') {
-      b = b0 + bound.get(n.inputs[1])!;
-    } else if (op.kind === 'clip') {
-      b = Math.min(b0, Math.max(Math.abs(op.min), Math.abs(op.max)));
-    } else if (op.kind === 'softmax') {
-      b = 1;
-    }
+    const b = opExactBound(n.op, n.inputs.map((v) => bound.get(v)!));
     bound.set(n.output, b);
     if (b > worst.maxPartialSum) worst = { maxPartialSum: b, node: n.name };
   }

@@ -1,4 +1,4 @@
-import { convOutHW, poolOutHW } from '../ir/shapes.js';
+import { convOutHW, poolOutHW } from '../ir/geometry.js';
 import type { AvgPoolOp, ClipOp, ConvOp, DenseOp, MaxPoolOp, PadOp } from '../ir/types.js';
 import { convGroupWasm, gemm } from './gemm.js';
 

@@ -1,6 +1,7 @@
 import { FxpqError } from '../errors.js';
 import type { Graph, Node } from '../ir/types.js';
 import { size } from '../ir/types.js';
+import { opFloat } from '../ops/index.js';
 import * as K from './kernels.js';
 
 export interface RunResult {
@@ -11,21 +12,7 @@ export interface RunResult {
 }
 
 function runNode(n: Node, ins: Float64Array[], batch: number, g: Graph, scratch: K.Scratch): Float64Array {
-  const inShape = g.shapes[n.inputs[0]];
-  const op = n.op;
-  switch (op.kind) {
-    case 'conv': return K.conv(op, ins[0], batch, inShape, scratch);
-    case 'dense': return K.dense(op, ins[0], batch);
-    case 'relu': return K.relu(ins[0]);
-    case 'clip': return K.clip(op, ins[0]);
-    case 'maxpool': return K.maxpool(op, ins[0], batch, inShape);
-    case 'avgpool': return K.avgpool(op, ins[0], batch, inShape);
-    case 'gap': return K.gap(ins[0], batch, inShape);
-    case 'add': return K.add(ins[0], ins[1]);
-    case 'flatten': return ins[0];
-    case 'pad': return K.pad(op, ins[0], batch, inShape);
-    case 'softmax': return K.softmax(ins[0], batch);
-  }
+  return opFloat(n.op, ins, batch, n.inputs.map((v) => g.shapes[v]), scratch);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { type FxFormat, maxInt, minInt, quantizeArray, requantBounds, requantizeArray, requantizeSum } from '../fixed/format.js';
 import type { ConvOp, DenseOp } from '../ir/types.js';
-import { convOutHW, poolOutHW } from '../ir/shapes.js';
+import { convOutHW, poolOutHW } from '../ir/geometry.js';
 import { addResident, convIntWasm, convPatches, convResident, type IntRequant, maxpoolResident, packIntWeights, type PackedInt, type Resident, tapMajor, wasmAvailable } from '../engine/gemm.js';
 import * as K from '../engine/kernels.js';
 import { addAlignFl, biasShift, linearAccRange, reciprocal } from '../quant/accumulator.js';

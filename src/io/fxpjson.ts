@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { FxpqError } from '../errors.js';
 import { type FxFormat, fmtText, maxInt, minInt } from '../fixed/format.js';
-import { convOutHW, poolOutHW } from '../ir/shapes.js';
+import { convOutHW, poolOutHW } from '../ir/geometry.js';
 import { size } from '../ir/types.js';
 import { layerAccRange } from '../quant/accumulator.js';
 import type { Activation, QGraph, QLayer, QOp } from '../quant/qgraph.js';

@@ -56,9 +56,16 @@ export interface PadOp { kind: 'pad'; pads: [number, number, number, number] }
 /** Only as the last node; argmax does not need it. */
 export interface SoftmaxOp { kind: 'softmax' }
 
-export type Op =
-  | ConvOp | DenseOp | ReluOp | ClipOp | MaxPoolOp | AvgPoolOp | GlobalAvgPoolOp
-  | AddOp | FlattenOp | PadOp | SoftmaxOp;
+/**
+ * Every op's record, by kind. An op folder under src/ops/ that adds a kind declares its record into
+ * this interface (`declare module` merging) and registers its module in src/ops/index.ts, so
+ * neither this file nor any pipeline stage lists the kinds.
+ */
+export interface OpTypes {
+  conv: ConvOp; dense: DenseOp; relu: ReluOp; clip: ClipOp; maxpool: MaxPoolOp; avgpool: AvgPoolOp; gap: GlobalAvgPoolOp;
+  add: AddOp; flatten: FlattenOp; pad: PadOp; softmax: SoftmaxOp;
+}
+export type Op = OpTypes[keyof OpTypes];
 export type OpKind = Op['kind'];
 
 export interface Node {

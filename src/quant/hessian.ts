@@ -1,6 +1,6 @@
 import { runGraph } from '../engine/run.js';
 import { gemm } from '../engine/gemm.js';
-import { convOutHW } from '../ir/shapes.js';
+import { convOutHW } from '../ir/geometry.js';
 import { type Graph, size } from '../ir/types.js';
 import type { FusedGraph } from './fuse.js';
 

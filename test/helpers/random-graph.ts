@@ -1,5 +1,5 @@
 import { type FxFormat, maxInt, minInt } from '../../src/fixed/format.js';
-import { convOutHW, poolOutHW } from '../../src/ir/shapes.js';
+import { convOutHW, poolOutHW } from '../../src/ir/geometry.js';
 import type { Activation, QGraph, QLayer, QOp } from '../../src/quant/qgraph.js';
 
 /** Random small quantized graphs (formats, shapes, weights) for property tests. */
