@@ -2,17 +2,24 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { FxpqError, UnsupportedError } from '../errors.js';
 import { inferShape } from '../ir/shapes.js';
-import type { Graph, Node, Op, PoolGeometry } from '../ir/types.js';
+import type { Graph, Node, Op } from '../ir/types.js';
 import { size } from '../ir/types.js';
+import { onnxHandlers, opCheckWork } from '../ops/index.js';
 import { dict } from '../util/dict.js';
-import { Budget, checkAlloc, checkConvWork, fmtShape, shapeElements, shortName } from '../util/limits.js';
+import { Budget, fmtShape, shapeElements, shortName } from '../util/limits.js';
 import { BATCH_SENTINEL, evalConstNode } from './constfold.js';
+import type { ImportContext, OnnxHandler } from './import-kit.js';
 import { Attrs, type ConstTensor, decodeModel, type NodeProto, tensorValues, toNum } from './proto.js';
 
-export const SUPPORTED_OPS = [
-  'Conv', 'Gemm', 'MatMul', 'Add', 'Mul', 'Relu', 'Clip', 'MaxPool', 'AveragePool', 'GlobalAveragePool',
-  'BatchNormalization', 'Flatten', 'Reshape', 'Identity', 'Dropout', 'Softmax', 'Constant', 'Pad',
-] as const;
+/**
+ * ONNX nodes the importer rewrites itself (no IR op of their own): views, and per-channel affines
+ * (BatchNormalization, a constant Mul) folded into the Conv/Dense before them. Every other op type
+ * comes from an op module's handlers (src/ops/<kind>: OpModule.onnx).
+ */
+const REWRITES = ['Mul', 'BatchNormalization', 'Identity', 'Dropout'] as const;
+const HANDLERS = onnxHandlers();
+
+export const SUPPORTED_OPS: readonly string[] = [...HANDLERS.keys(), ...REWRITES, 'Constant'];
 export const MIN_OPSET = 11;
 export const MAX_OPSET = 21;
 
@@ -122,97 +129,42 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     };
     const emit = (o: PreOp, inputs: string[] = [ins[0]]): void => {
       const pn: PreNode = { name, op: o, inputs, output: outs[0] };
-      const shape = o.kind === 'affine' ? [...shapes[inputs[0]]] : inferShape(pn as Node, inputs.map((i) => shapes[i]));
+      const inShapes = inputs.map((i) => shapes[i]);
+      const shape = o.kind === 'affine' ? [...inShapes[0]] : inferShape(pn as Node, inShapes);
       const outWhat = `${where}: its per-sample output ${fmtShape(shape)}`;
       budget.take(shapeElements(shape, outWhat), ACT_BYTES, outWhat);
       if (shape.some((d) => d === 0)) throw new FxpqError(`${where}: its per-sample output ${fmtShape(shape)} has a zero-size dimension`);
-      if (o.kind === 'conv') {
-        const [cout, cinG, kh, kw] = o.weight.shape;
-        checkConvWork({ cout, cinG, kh, kw, inElements: size(shapes[inputs[0]]), outPixels: shape[1] * shape[2] }, where);
-      } else if (o.kind === 'maxpool' || o.kind === 'avgpool') {
-        // Work per sample (and the simulator's window table) grows with outputs x window taps.
-        const [kh, kw] = o.kernel;
-        checkAlloc(shape[1] * shape[2] * kh * kw, 4, `${where}: its ${shape[1]}x${shape[2]} outputs of ${kh}x${kw} taps`);
-      }
+      if (o.kind !== 'affine') opCheckWork(o, inShapes, shape, where);
       shapes[outs[0]] = shape;
       pre.push(pn);
     };
     const xShape = shapes[ins[0]] ?? [];
+    const affine = (kind: 'Add' | 'Mul'): void => {
+      const kIdx = consts.has(ins[0]) ? 0 : 1;
+      const k = consts.get(ins[kIdx])!;
+      const xName = ins[1 - kIdx];
+      const vec = perChannel(k, shapes[xName], where);
+      const ch = vec.length;
+      emit(kind === 'Add'
+        ? { kind: 'affine', scale: new Float64Array(ch).fill(1), shift: vec, origin: where }
+        : { kind: 'affine', scale: vec, shift: new Float64Array(ch), origin: where }, [xName]);
+    };
+    const ctx: ImportContext = {
+      name, where, opType: op, opset, at, ins, outs, dynamic, xShape, budget,
+      shape: (n) => shapes[n], c, needConst, emit, affine,
+      alias: (input) => { alias.set(outs[0], input); },
+    };
+    const handler: OnnxHandler | undefined = HANDLERS.get(op);
+    if (handler) { handler(ctx); continue; }
 
     switch (op) {
       case 'Identity': case 'Dropout':
         alias.set(outs[0], ins[0]);
         break;
-      case 'Conv': {
-        if (!shapes[ins[0]]) throw new UnsupportedError(`${where}: the data input must be the dynamic tensor`);
-        const w = needConst(1, 'the weight');
-        if (w.dims.length !== 4) throw new UnsupportedError(`${where}: only 2-D convolutions (4-D weights) are supported, weight is [${w.dims}]`);
-        nonEmpty(w.dims, 'the weight', where);
-        const b = c(2);
-        if (ins[2] && !b) throw new UnsupportedError(`${where}: the bias must be a constant`);
-        if (b && b.data.length !== w.dims[0]) throw new FxpqError(`${where}: the bias of shape ${fmtShape(b.dims)} must hold one value per output channel (${w.dims[0]})`);
-        budget.take(w.dims[0], 8, `${where}: its bias`);
-        const k: [number, number] = [w.dims[2], w.dims[3]];
-        const strides = positive(pair(at.ints('strides', [1, 1])!), 'strides', where);
-        const dil = positive(pair(at.ints('dilations', [1, 1])!), 'dilations', where);
-        const pads = resolvePads(at, xShape, k, strides, dil, where);
-        if (!pads.every((v) => Number.isInteger(v) && v >= 0)) throw new FxpqError(`${where}: pads [${pads}] must be non-negative integers`);
-        emit({
-          kind: 'conv', weight: { shape: w.dims, data: w.data }, bias: b ? b.data.slice() : new Float64Array(w.dims[0]),
-          strides, pads, dilations: dil, group: at.int('group', 1),
-        });
+      case 'Mul':
+        if (dynamic.length === 2) throw new UnsupportedError(`${where}: Mul of two computed tensors is not supported`);
+        affine('Mul');
         break;
-      }
-      case 'Gemm': {
-        if (at.int('transA', 0) !== 0) throw new UnsupportedError(`${where}: transA=1 is not supported (the batch is the first dimension of A)`);
-        const b = needConst(1, 'B (the weight)');
-        if (b.dims.length !== 2) throw new UnsupportedError(`${where}: B (the weight) must be 2-D, got ${fmtShape(b.dims)}`);
-        const alpha = at.float('alpha', 1);
-        const beta = at.float('beta', 1);
-        const transB = at.int('transB', 0) === 1;
-        const [r, cc] = b.dims;
-        const [out, inp] = transB ? [r, cc] : [cc, r];
-        nonEmpty(b.dims, 'B (the weight)', where);
-        budget.take(out * inp + out, 8, `${where}: its weight ${fmtShape([out, inp])} and bias`);
-        const w = new Float64Array(out * inp);
-        for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) w[o * inp + i] = alpha * (transB ? b.data[o * inp + i] : b.data[i * out + o]);
-        const bias = new Float64Array(out);
-        const cT = c(2);
-        if (ins[2] && !cT) throw new UnsupportedError(`${where}: C (the bias) must be a constant`);
-        if (cT) {
-          if (size(cT.dims) !== 1 && size(cT.dims) !== out) throw new UnsupportedError(`${where}: bias C of shape [${cT.dims}] must broadcast per output feature`);
-          for (let o = 0; o < out; o++) bias[o] = beta * (size(cT.dims) === 1 ? cT.data[0] : cT.data[o]);
-        }
-        emit({ kind: 'dense', weight: { shape: [out, inp], data: w }, bias });
-        break;
-      }
-      case 'MatMul': {
-        const b = needConst(1, 'the second operand (the weight)');
-        if (b.dims.length !== 2 || xShape.length !== 1) throw new UnsupportedError(`${where}: only [batch, K] x [K, M] with a constant right operand is supported`);
-        const [inp, out] = b.dims;
-        nonEmpty(b.dims, 'the weight', where);
-        budget.take(out * inp + out, 8, `${where}: its weight ${fmtShape([out, inp])} and bias`);
-        const w = new Float64Array(out * inp);
-        for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) w[o * inp + i] = b.data[i * out + o];
-        emit({ kind: 'dense', weight: { shape: [out, inp], data: w }, bias: new Float64Array(out) });
-        break;
-      }
-      case 'Add': case 'Mul': {
-        if (dynamic.length === 2) {
-          if (op === 'Mul') throw new UnsupportedError(`${where}: Mul of two computed tensors is not supported`);
-          emit({ kind: 'add' }, [ins[0], ins[1]]);
-          break;
-        }
-        const kIdx = consts.has(ins[0]) ? 0 : 1;
-        const k = consts.get(ins[kIdx])!;
-        const xName = ins[1 - kIdx];
-        const vec = perChannel(k, shapes[xName], where);
-        const ch = vec.length;
-        emit(op === 'Add'
-          ? { kind: 'affine', scale: new Float64Array(ch).fill(1), shift: vec, origin: where }
-          : { kind: 'affine', scale: vec, shift: new Float64Array(ch), origin: where }, [xName]);
-        break;
-      }
       case 'BatchNormalization': {
         if (at.int('training_mode', 0) === 1) throw new UnsupportedError(`${where}: training_mode=1 is not supported; export the model in eval mode`);
         const [g, beta, mean, v] = [1, 2, 3, 4].map((k) => needConst(k, 'scale, B, mean and var'));
@@ -229,71 +181,6 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
           shift[i] = beta.data[i] - mean.data[i] * scale[i];
         }
         emit({ kind: 'affine', scale, shift, origin: where });
-        break;
-      }
-      case 'Relu':
-        emit({ kind: 'relu' });
-        break;
-      case 'Clip': {
-        let lo = -Infinity, hi = Infinity;
-        if (opset < 11) { lo = at.float('min', -Infinity); hi = at.float('max', Infinity); } else {
-          const scalar = (k: number, role: string): number => {
-            const t = needConst(k, role);
-            if (t.data.length !== 1) throw new FxpqError(`${where}: ${role} must be one value, got shape ${fmtShape(t.dims)}`);
-            return t.data[0];
-          };
-          if (ins[1]) lo = scalar(1, 'min');
-          if (ins[2]) hi = scalar(2, 'max');
-        }
-        emit(lo === 0 && hi === Infinity ? { kind: 'relu' } : { kind: 'clip', min: lo, max: hi });
-        break;
-      }
-      case 'MaxPool': case 'AveragePool': {
-        const geo = poolGeometry(at, xShape, where);
-        emit(op === 'MaxPool' ? { kind: 'maxpool', ...geo } : { kind: 'avgpool', ...geo, countIncludePad: at.int('count_include_pad', 0) === 1 });
-        break;
-      }
-      case 'GlobalAveragePool':
-        emit({ kind: 'gap' });
-        break;
-      case 'Flatten': {
-        const axis = at.int('axis', 1);
-        if (axis !== 1 && !(axis === -xShape.length && xShape.length === 1)) {
-          throw new UnsupportedError(`${where}: only Flatten with axis=1 (keep the batch) is supported, got axis=${axis}`);
-        }
-        if (xShape.length === 1) alias.set(outs[0], ins[0]); else emit({ kind: 'flatten' });
-        break;
-      }
-      case 'Reshape': {
-        const spec = Array.from(needConst(1, 'the target shape').data);
-        const feats = size(xShape);
-        const batchOk = (v: number) => v === 0 || v === -1 || v === BATCH_SENTINEL;
-        const ok = spec.length === 2 && batchOk(spec[0]) && (spec[1] === feats || spec[1] === -1) && !(spec[0] === -1 && spec[1] === -1);
-        if (!ok) {
-          const shown = spec.map((v) => (v === BATCH_SENTINEL ? 'N' : String(v))).join(', ');
-          throw new UnsupportedError(`${where}: only Reshape to [batch, ${feats}] is supported, got [${shown}]`);
-        }
-        if (xShape.length === 1) alias.set(outs[0], ins[0]); else emit({ kind: 'flatten' });
-        break;
-      }
-      case 'Softmax': {
-        const axis = at.int('axis', opset >= 13 ? -1 : 1);
-        if (xShape.length !== 1 || (axis !== 1 && axis !== -1)) throw new UnsupportedError(`${where}: only Softmax over the features of a [batch, classes] tensor is supported`);
-        emit({ kind: 'softmax' });
-        break;
-      }
-      case 'Pad': {
-        const mode = at.str('mode', 'constant');
-        if (mode !== 'constant') throw new UnsupportedError(`${where}: only constant (zero) padding is supported, got mode '${mode}'`);
-        const pads = opset >= 11 ? Array.from(needConst(1, 'pads').data) : at.ints('pads', [])!;
-        const value = opset >= 11 ? (ins[2] ? needConst(2, 'constant_value').data[0] : 0) : at.float('value', 0);
-        if (value !== 0) throw new UnsupportedError(`${where}: only zero padding is supported, got value ${value}`);
-        if (ins[3]) throw new UnsupportedError(`${where}: the axes input of Pad is not supported`);
-        const r = xShape.length + 1;
-        if (r !== 4 || pads.length !== 8 || pads[0] || pads[1] || pads[4] || pads[5] || pads.some((p) => p < 0)) {
-          throw new UnsupportedError(`${where}: only non-negative spatial padding of an NCHW tensor is supported`);
-        }
-        emit({ kind: 'pad', pads: [pads[2], pads[3], pads[6], pads[7]] });
         break;
       }
       default:
@@ -374,51 +261,8 @@ function topoSort(nodes: NodeProto[], consts: Map<string, ConstTensor>, input: s
   return out;
 }
 
-/** A weight with a zero-size dimension computes nothing: refused at import. */
-function nonEmpty(dims: number[], role: string, where: string): void {
-  if (dims.some((d) => d === 0)) throw new FxpqError(`${where}: ${role} of shape ${fmtShape(dims)} has a zero-size dimension`);
-}
-
 /** Bytes per element charged for an activation of one sample (float64 buffers). */
 const ACT_BYTES = 8;
-
-const positive = (v: [number, number], attr: string, where: string): [number, number] => {
-  if (!v.every((d) => Number.isInteger(d) && d >= 1)) throw new UnsupportedError(`${where}: ${attr} [${v}] must be positive integers`);
-  return v;
-};
-
-const pair = (v: number[]): [number, number] => {
-  if (v.length !== 2) throw new UnsupportedError(`only 2-D spatial attributes are supported, got [${v}]`);
-  return [v[0], v[1]];
-};
-
-function resolvePads(at: Attrs, x: number[], k: [number, number], s: [number, number], d: [number, number], where: string): [number, number, number, number] {
-  const autoPad = at.str('auto_pad', 'NOTSET');
-  if (autoPad === 'NOTSET') {
-    const p = at.ints('pads', [0, 0, 0, 0])!;
-    if (p.length !== 4) throw new UnsupportedError(`${where}: pads must have 4 entries for a 2-D window`);
-    return [p[0], p[1], p[2], p[3]];
-  }
-  if (autoPad === 'VALID') return [0, 0, 0, 0];
-  if (autoPad !== 'SAME_UPPER' && autoPad !== 'SAME_LOWER') throw new UnsupportedError(`${where}: auto_pad '${autoPad}' is not supported`);
-  const total = [0, 1].map((i) => Math.max(0, (Math.ceil(x[i + 1] / s[i]) - 1) * s[i] + (k[i] - 1) * d[i] + 1 - x[i + 1]));
-  const small = total.map((t) => Math.floor(t / 2));
-  const big = total.map((t, i) => t - small[i]);
-  return autoPad === 'SAME_UPPER' ? [small[0], small[1], big[0], big[1]] : [big[0], big[1], small[0], small[1]];
-}
-
-function poolGeometry(at: Attrs, x: number[], where: string): PoolGeometry {
-  if (at.int('ceil_mode', 0) !== 0) throw new UnsupportedError(`${where}: ceil_mode=1 is not supported; use floor mode (the PyTorch default)`);
-  if (at.int('storage_order', 0) !== 0) throw new UnsupportedError(`${where}: storage_order=1 is not supported`);
-  const kernel = positive(pair(at.ints('kernel_shape', undefined) ?? []), 'kernel_shape', where);
-  const strides = positive(pair(at.ints('strides', [1, 1])!), 'strides', where);
-  const dilations = positive(pair(at.ints('dilations', [1, 1])!), 'dilations', where);
-  const pads = resolvePads(at, x, kernel, strides, dilations, where);
-  if (!pads.every((v) => Number.isInteger(v) && v >= 0)) throw new FxpqError(`${where}: pads [${pads}] must be non-negative integers`);
-  // ONNX requires each pad to be smaller than the kernel along its axis (a window of padding only).
-  if (pads.some((v, i) => v >= kernel[i % 2])) throw new FxpqError(`${where}: pads [${pads}] must each be smaller than the kernel ${kernel.join('x')}`);
-  return { kernel, strides, dilations, pads, ceilMode: false };
-}
 
 /** Reads a constant operand of Add/Mul as one value per channel (feature maps) or per feature (vectors). */
 function perChannel(k: ConstTensor, xShape: number[], where: string): Float64Array {

@@ -1,5 +1,6 @@
 import type { Scratch } from '../engine/kernels.js';
 import type { Op, OpKind, OpTypes } from '../ir/types.js';
+import type { OnnxHandler } from '../onnx/import-kit.js';
 import type { OpModule } from './op-module.js';
 import { add } from './add/index.js';
 import { avgpool } from './avgpool/index.js';
@@ -33,3 +34,11 @@ export const opFloat = (op: Op, ins: Float64Array[], batch: number, inShapes: nu
 
 /** The exactness bound of an op (see OpModule.exactBound). */
 export const opExactBound = (op: Op, ins: number[]): number => opModule(op).exactBound(op as never, ins);
+
+/** The ONNX handlers of every op, by ONNX op type, in registration order. */
+export const onnxHandlers = (): Map<string, OnnxHandler> =>
+  new Map(Object.values(OPS).flatMap((m: OpModule<OpKind>) => Object.entries(m.onnx ?? {})));
+
+/** An op's check of the work one sample costs (see OpModule.checkWork). */
+export const opCheckWork = (op: Op, inShapes: number[][], outShape: number[], where: string): void =>
+  opModule(op).checkWork?.(op as never, inShapes, outShape, where);

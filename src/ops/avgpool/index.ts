@@ -3,10 +3,18 @@ import * as K from '../../engine/kernels.js';
 import { poolOutHW } from '../../ir/geometry.js';
 import type { OpTypes } from '../../ir/types.js';
 import { needRank, type OpModule } from '../op-module.js';
+import { poolGeometry } from '../../onnx/import-kit.js';
+import { checkAlloc } from '../../util/limits.js';
 
 /** Average pooling over a window (count_include_pad either way). */
 export const avgpool: OpModule<'avgpool'> = {
   kind: 'avgpool',
+  onnx: { AveragePool: (c) => c.emit({ kind: 'avgpool', ...poolGeometry(c.at, c.xShape, c.where), countIncludePad: c.at.int('count_include_pad', 0) === 1 }) },
+  checkWork(op, _ins, out, where) {
+    // Work per sample (and the simulator's window table) grows with outputs x window taps.
+    const [kh, kw] = op.kernel;
+    checkAlloc(out[1] * out[2] * kh * kw, 4, `${where}: its ${out[1]}x${out[2]} outputs of ${kh}x${kw} taps`);
+  },
   shape: poolShape,
   float: (op, [x], batch, [inShape]) => K.avgpool(op, x, batch, inShape),
   exactBound: (_op, [b0]) => b0,

@@ -1,11 +1,40 @@
-import { FxpqError } from '../../errors.js';
 import * as K from '../../engine/kernels.js';
 import { convOutHW } from '../../ir/geometry.js';
 import { needRank, type OpModule } from '../op-module.js';
+import { FxpqError, UnsupportedError } from '../../errors.js';
+import { nonEmpty, pair, positive, resolvePads } from '../../onnx/import-kit.js';
+import { checkConvWork, fmtShape } from '../../util/limits.js';
+import { size } from '../../ir/types.js';
 
 /** 2-D convolution, grouped or not (weights [Cout, Cin/group, kh, kw]). */
 export const conv: OpModule<'conv'> = {
   kind: 'conv',
+  onnx: {
+    Conv(c) {
+      const { where, at, ins, xShape } = c;
+      if (!c.shape(ins[0])) throw new UnsupportedError(`${where}: the data input must be the dynamic tensor`);
+      const w = c.needConst(1, 'the weight');
+      if (w.dims.length !== 4) throw new UnsupportedError(`${where}: only 2-D convolutions (4-D weights) are supported, weight is [${w.dims}]`);
+      nonEmpty(w.dims, 'the weight', where);
+      const b = c.c(2);
+      if (ins[2] && !b) throw new UnsupportedError(`${where}: the bias must be a constant`);
+      if (b && b.data.length !== w.dims[0]) throw new FxpqError(`${where}: the bias of shape ${fmtShape(b.dims)} must hold one value per output channel (${w.dims[0]})`);
+      c.budget.take(w.dims[0], 8, `${where}: its bias`);
+      const k: [number, number] = [w.dims[2], w.dims[3]];
+      const strides = positive(pair(at.ints('strides', [1, 1])!), 'strides', where);
+      const dil = positive(pair(at.ints('dilations', [1, 1])!), 'dilations', where);
+      const pads = resolvePads(at, xShape, k, strides, dil, where);
+      if (!pads.every((v) => Number.isInteger(v) && v >= 0)) throw new FxpqError(`${where}: pads [${pads}] must be non-negative integers`);
+      c.emit({
+        kind: 'conv', weight: { shape: w.dims, data: w.data }, bias: b ? b.data.slice() : new Float64Array(w.dims[0]),
+        strides, pads, dilations: dil, group: at.int('group', 1),
+      });
+    },
+  },
+  checkWork(op, [x], out, where) {
+    const [cout, cinG, kh, kw] = op.weight.shape;
+    checkConvWork({ cout, cinG, kh, kw, inElements: size(x), outPixels: out[1] * out[2] }, where);
+  },
   shape(op, [x], where) {
     needRank(x, 3, where);
     const [cout, cinPerGroup, kh, kw] = op.weight.shape;

@@ -4,6 +4,7 @@ import { needRank, type OpModule } from '../op-module.js';
 /** Global average pooling: [C, H, W] to [C, 1, 1]. */
 export const gap: OpModule<'gap'> = {
   kind: 'gap',
+  onnx: { GlobalAveragePool: (c) => c.emit({ kind: 'gap' }) },
   shape(_op, [x], where) {
     needRank(x, 3, where);
     return [x[0], 1, 1];

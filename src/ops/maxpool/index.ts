@@ -3,10 +3,18 @@ import * as K from '../../engine/kernels.js';
 import { poolOutHW } from '../../ir/geometry.js';
 import type { OpTypes } from '../../ir/types.js';
 import { needRank, type OpModule } from '../op-module.js';
+import { poolGeometry } from '../../onnx/import-kit.js';
+import { checkAlloc } from '../../util/limits.js';
 
 /** Max pooling over a window. */
 export const maxpool: OpModule<'maxpool'> = {
   kind: 'maxpool',
+  onnx: { MaxPool: (c) => c.emit({ kind: 'maxpool', ...poolGeometry(c.at, c.xShape, c.where) }) },
+  checkWork(op, _ins, out, where) {
+    // Work per sample (and the simulator's window table) grows with outputs x window taps.
+    const [kh, kw] = op.kernel;
+    checkAlloc(out[1] * out[2] * kh * kw, 4, `${where}: its ${out[1]}x${out[2]} outputs of ${kh}x${kw} taps`);
+  },
   shape: poolShape,
   float: (op, [x], batch, [inShape]) => K.maxpool(op, x, batch, inShape),
   exactBound: (_op, [b0]) => b0,
