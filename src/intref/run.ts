@@ -2,8 +2,10 @@ import { FxpqError } from '../errors.js';
 import { freeResident, fromResident, type Resident, toResident } from '../engine/gemm.js';
 import * as K from '../engine/kernels.js';
 import { size } from '../ir/types.js';
+import { quantOf } from '../ops/index.js';
 import type { QGraph } from '../quant/qgraph.js';
 import * as I from './ops.js';
+import type { IntLayerContext, Val } from './run-kit.js';
 
 export interface IntRunResult {
   /** Integer logits [batch, classes]; real value = q * 2^-fl of the output format. */
@@ -36,15 +38,6 @@ export function runQGraphInt(q: QGraph, xq: Float64Array, batch: number, keepAll
 export function runLayers(q: QGraph, from: number, values: Map<string, Float64Array>, batch: number, keepAll = false): IntRunResult {
   return runFrom(q, values, batch, keepAll, from);
 }
-
-/**
- * A tensor during a run: float64 integers (NCHW), a resident tensor (channel-last integers in the
- * integer kernels' memory, see engine/gemm.ts), or both once converted. Convolutions, dense
- * layers, residual adds and max pooling whose integer forms apply (intref/ops.ts) pass resident
- * tensors from one to the next, so nothing is converted or copied between them; the other layers,
- * the output and (with keepAll) every value are converted to float64.
- */
-interface Val { f?: Float64Array; r?: Resident }
 
 function runFrom(q: QGraph, values: Map<string, Float64Array>, batch: number, keepAll: boolean, from = 0): IntRunResult {
   const lastUse = new Map<string, number>();
@@ -82,42 +75,16 @@ function runFrom(q: QGraph, values: Map<string, Float64Array>, batch: number, ke
   try {
     q.layers.forEach((l, i) => {
       if (i < from) return;
-      const xv = vals.get(l.inputs[0])!;
-      const inV = q.values[l.inputs[0]];
-      const outF = q.values[l.output].format;
-      const op = l.op;
-      let y: Val | null = null;
-      switch (op.kind) {
-        case 'conv': {
-          const xr = I.intForm(op, inV.format, outF) ? res(l.inputs[0], xv) : null;
-          y = (xr && resident(I.convResidentOp(op, xr, inV.format, outF))) ?? { f: I.conv(op, f64(xv), batch, inV.shape, inV.format, outF, scratch) };
-          break;
-        }
-        case 'dense': {
-          const xr = I.intForm(op, inV.format, outF) ? res(l.inputs[0], xv) : null;
-          y = (xr && resident(I.denseResidentOp(op, xr, inV.format, outF))) ?? { f: I.dense(op, f64(xv), batch, inV.format, outF) };
-          break;
-        }
-        case 'add': {
-          const bv = vals.get(l.inputs[1])!;
-          const bF = q.values[l.inputs[1]].format;
-          if (xv.r || bv.r) {
-            const a = res(l.inputs[0], xv), b = res(l.inputs[1], bv);
-            if (a && b) y = resident(I.addResidentOp(op, a, b, inV.format, bF, outF));
-          }
-          y ??= { f: I.add(op, f64(xv), f64(bv), inV.format, bF, outF) };
-          break;
-        }
-        case 'maxpool':
-          y = (xv.r && resident(I.maxpoolResidentOp(op, xv.r))) ?? { f: I.maxpool(op, f64(xv), batch, inV.shape) };
-          break;
-        case 'avgpool': y = { f: I.avgpool(op, f64(xv), batch, inV.shape, inV.format, outF) }; break;
-        case 'gap': y = { f: I.gap(op, f64(xv), batch, inV.shape, inV.format, outF) }; break;
-        case 'flatten': y = xv; break;
-        case 'pad': y = { f: K.pad(op, f64(xv), batch, inV.shape) }; break;
-      }
-      vals.set(l.output, y!);
-      names.set(y!, (names.get(y!) ?? 0) + 1);
+      // Each layer's op module runs its integer kernel (OpModule.quant.intref).
+      const ins = l.inputs.map((v) => vals.get(v)!);
+      const c: IntLayerContext = {
+        ins, inFormats: l.inputs.map((v) => q.values[v].format), inShapes: l.inputs.map((v) => q.values[v].shape),
+        outFormat: q.values[l.output].format, batch, scratch,
+        f64: (k) => f64(ins[k]), res: (k) => res(l.inputs[k], ins[k]), resident,
+      };
+      const y: Val = quantOf(l.op).intref(l.op as never, c);
+      vals.set(l.output, y);
+      names.set(y, (names.get(y) ?? 0) + 1);
       if (!keepAll) {
         for (const v of l.inputs) {
           const val = vals.get(v);

@@ -1,14 +1,13 @@
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { FxpqError } from '../errors.js';
-import { type FxFormat, fmtText, maxInt, minInt } from '../fixed/format.js';
-import { convOutHW, poolOutHW } from '../ir/geometry.js';
-import { size } from '../ir/types.js';
-import { layerAccRange } from '../quant/accumulator.js';
-import type { Activation, QGraph, QLayer, QOp } from '../quant/qgraph.js';
-import { PASS_THROUGH } from '../quant/qgraph.js';
+import { type FxFormat, fmtText } from '../fixed/format.js';
+import { QUANT_KINDS, quantOf, quantPart } from '../ops/index.js';
+import { layerAccRange } from '../quant/acc-range.js';
+import type { Activation, QGraph, QKind, QLayer } from '../quant/qgraph.js';
 import { dict } from '../util/dict.js';
-import { Budget, checkAlloc, checkConvWork, checkShape, fmtShape, shortName } from '../util/limits.js';
+import { Budget, checkAlloc, checkShape, fmtShape, shortName } from '../util/limits.js';
+import { type AttrKind, checkFits, type FileLayer } from './fxp-kit.js';
 
 /** Bytes charged per element of one sample's activation (float64 in the integer reference). */
 const ACT_BYTES = 8;
@@ -29,19 +28,27 @@ const Act = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('relu') }).strict(),
   z.object({ kind: z.literal('clip'), min: z.number(), max: z.number(), lo: z.number().int(), hi: z.number().int() }).strict(),
 ]);
+/**
+ * A layer's attributes: the union of what each op's file part uses (OpModule.quant.file.attrs),
+ * strict, so a misspelt attribute is an error rather than a default.
+ */
 const Pair = z.tuple([z.number().int().positive(), z.number().int().positive()]);
 const Pads = z.tuple([z.number().int().min(0), z.number().int().min(0), z.number().int().min(0), z.number().int().min(0)]);
-const Attrs = z.object({
-  strides: Pair.optional(), pads: Pads.optional(), dilations: Pair.optional(), group: z.number().int().positive().optional(),
-  kernel: Pair.optional(), countIncludePad: z.boolean().optional(), recipBits: z.number().int().min(0).max(30).optional(), act: Act.optional(),
-}).strict();
+const ATTR: Record<AttrKind, z.ZodTypeAny> = {
+  pair: Pair, pads: Pads, positive: z.number().int().positive(), bool: z.boolean(), recipBits: z.number().int().min(0).max(30),
+};
+const attrShape: Record<string, z.ZodTypeAny> = { act: Act.optional() };
+for (const k of QUANT_KINDS) for (const [name, kind] of Object.entries(quantPart(k).file.attrs)) attrShape[name] = ATTR[kind].optional();
+const Attrs = z.object(attrShape).strict();
+/** Inputs a layer may read: the largest arity of any op. */
+const MAX_INPUTS = Math.max(...QUANT_KINDS.map((k) => quantPart(k).arity[1]));
 const Layer = z.object({
   name: z.string().min(1),
-  kind: z.enum(['conv', 'dense', 'maxpool', 'avgpool', 'gap', 'add', 'flatten', 'pad']),
-  inputs: z.array(z.string().min(1)).min(1).max(2),
+  kind: z.enum(QUANT_KINDS as [QKind, ...QKind[]]),
+  inputs: z.array(z.string().min(1)).min(1).max(MAX_INPUTS),
   output: z.string().min(1),
   outputShape: z.array(z.number().int().positive()),
-  formats: z.object({ inputs: z.array(Format).min(1).max(2), output: Format, weights: Format.optional(), bias: Format.optional() }).strict(),
+  formats: z.object({ inputs: z.array(Format).min(1).max(MAX_INPUTS), output: Format, weights: Format.optional(), bias: Format.optional() }).strict(),
   attrs: Attrs,
   weights: Ints.optional(),
   bias: Ints.optional(),
@@ -58,7 +65,6 @@ export const FxpFileSchema = z.object({
   layers: z.array(Layer).min(1),
 }).strict();
 export type FxpFile = z.infer<typeof FxpFileSchema>;
-type FileLayer = z.infer<typeof Layer>;
 
 export interface FxpMeta {
   tool: FxpFile['tool'];
@@ -67,30 +73,6 @@ export interface FxpMeta {
 }
 
 export interface LoadedFxp { q: QGraph; meta: FxpMeta }
-
-function b64(a: Int32Array): string {
-  const buf = Buffer.alloc(a.length * 4);
-  for (let i = 0; i < a.length; i++) buf.writeInt32LE(a[i], i * 4);
-  return buf.toString('base64');
-}
-/** Bytes that base64 text `s` decodes to, from its length alone (before decoding it). */
-function b64Bytes(s: string): number {
-  let n = 0, pad = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 61) pad++; // '='
-    else if (c !== 32 && c !== 10 && c !== 13 && c !== 9) n++;
-  }
-  return Math.floor(((n + pad) * 3) / 4) - pad;
-}
-
-function unb64(s: string, where: string): Int32Array {
-  const buf = Buffer.from(s, 'base64');
-  if (buf.length % 4 !== 0 || buf.toString('base64') !== s.replace(/\s/g, '')) throw new FxpqError(`${where}: data is not base64 of little-endian int32 values`);
-  const out = new Int32Array(buf.length / 4);
-  for (let i = 0; i < out.length; i++) out[i] = buf.readInt32LE(i * 4);
-  return out;
-}
 
 export function toFxpFile(q: QGraph, meta: FxpMeta): FxpFile {
   const layers: FileLayer[] = q.layers.map((l) => {
@@ -101,18 +83,7 @@ export function toFxpFile(q: QGraph, meta: FxpMeta): FxpFile {
       formats: { inputs: l.inputs.map((i) => q.values[i].format), output: q.values[l.output].format },
       attrs: {},
     };
-    if (op.kind === 'conv' || op.kind === 'dense') {
-      fl.formats.weights = op.weightFormat;
-      fl.formats.bias = op.biasFormat;
-      fl.weights = { shape: op.weight.shape, data: b64(op.weight.data) };
-      fl.bias = { data: b64(op.bias) };
-    }
-    if (op.kind === 'conv') Object.assign(fl.attrs, { strides: op.strides, pads: op.pads, dilations: op.dilations, group: op.group });
-    if (op.kind === 'maxpool' || op.kind === 'avgpool') Object.assign(fl.attrs, { kernel: op.kernel, strides: op.strides, pads: op.pads, dilations: op.dilations });
-    if (op.kind === 'avgpool') Object.assign(fl.attrs, { countIncludePad: op.countIncludePad, recipBits: op.recipBits });
-    if (op.kind === 'gap') fl.attrs.recipBits = op.recipBits;
-    if (op.kind === 'pad') fl.attrs.pads = op.pads;
-    if (op.kind === 'conv' || op.kind === 'dense' || op.kind === 'add') fl.attrs.act = op.act;
+    quantOf(op).file.write(op as never, fl);
     const acc = layerAccRange(q, l);
     if (acc) fl.accumulator = { bits: acc.bits, fl: acc.fl };
     return fl;
@@ -121,7 +92,7 @@ export function toFxpFile(q: QGraph, meta: FxpMeta): FxpFile {
     format: FXP_FORMAT, version: FXP_VERSION, tool: meta.tool, source: meta.source, options: meta.options,
     input: { name: q.input, shape: q.values[q.input].shape, format: q.values[q.input].format },
     output: q.output,
-    layers,
+    layers: layers as FxpFile['layers'],
   };
 }
 
@@ -185,27 +156,25 @@ export function parseFxp(json: unknown, file = 'model.fxp.json'): LoadedFxp {
       }
       return v;
     });
-    if ((L.kind === 'add') !== (L.inputs.length === 2)) throw new FxpqError(`${where} field inputs: ${L.kind} takes ${L.kind === 'add' ? 2 : 1} input(s)`);
-    if (PASS_THROUGH.has(L.kind) && !sameFormat(L.formats.output, ins[0].format)) {
+    const part = quantPart(L.kind);
+    const [minIn, maxIn] = part.arity;
+    if (L.inputs.length < minIn || L.inputs.length > maxIn) throw new FxpqError(`${where} field inputs: ${L.kind} takes ${minIn === maxIn ? minIn : `${minIn} to ${maxIn}`} input(s)`);
+    if (part.passThrough && !sameFormat(L.formats.output, ins[0].format)) {
       throw new FxpqError(`${where} field formats.output: a ${L.kind} layer keeps its input format ${fmtText(ins[0].format)}, got ${fmtText(L.formats.output)}`);
     }
     for (const [k, fm] of [['output', L.formats.output], ['weights', L.formats.weights], ['bias', L.formats.bias]] as const) {
       if (fm && fm.signed && fm.wl < 2) throw new FxpqError(`${where} field formats.${k}: a signed format needs at least 2 bits`);
     }
-    const op = buildOp(L, ins[0].shape, where, budget);
-    const shape = outShape(op, ins[0].shape, where);
+    const act = (L.attrs as { act?: Activation }).act;
+    // As numbers: an Int32Array would wrap a value beyond 2^31 into range.
+    if (act?.kind === 'clip') checkFits([act.lo, act.hi], L.formats.output, where, 'attrs.act');
+    const inShapes = ins.map((v) => v.shape);
+    const op = part.file.read(L as FileLayer, inShapes, where, budget);
+    const shape = part.shape(op as never, inShapes, where);
     if (shape.join(',') !== L.outputShape.join(',')) throw new FxpqError(`${where} field outputShape: ${fmtShape(L.outputShape)} but the layer computes ${fmtShape(shape)}`);
     const outWhat = `${where} field outputShape: per-sample output ${fmtShape(shape)}`;
     budget.take(checkShape(shape, ACT_BYTES, outWhat), ACT_BYTES, outWhat);
-    if (op.kind === 'conv') {
-      const [cout, cinG, kh, kw] = op.weight.shape;
-      checkConvWork({ cout, cinG, kh, kw, inElements: size(ins[0].shape), outPixels: shape[1] * shape[2] }, where);
-    } else if (op.kind === 'maxpool' || op.kind === 'avgpool') {
-      // Work per sample (and the simulator's window table) grows with outputs x window taps.
-      const [kh, kw] = op.kernel;
-      checkAlloc(shape[1] * shape[2] * kh * kw, 4, `${where}: its ${shape[1]}x${shape[2]} outputs of ${kh}x${kw} taps`);
-    }
-    if (L.kind === 'add' && ins[1].shape.join(',') !== ins[0].shape.join(',')) throw new FxpqError(`${where} field inputs: operand shapes differ`);
+    part.checkWork?.(op as never, inShapes, shape, where);
     values[L.output] = { shape, format: L.formats.output };
     const layer: QLayer = { name: L.name, op, inputs: L.inputs, output: L.output };
     layers.push(layer);
@@ -222,81 +191,4 @@ export function parseFxp(json: unknown, file = 'model.fxp.json'): LoadedFxp {
     if (acc && acc.bits > 53) throw new FxpqError(`${file}: layer '${l.name}': the accumulator needs ${acc.bits} bits, more than 53`);
   }
   return { q, meta: { tool: f.tool, source: f.source, options: f.options } };
-}
-
-function need<T>(v: T | undefined, where: string, field: string): T {
-  if (v === undefined) throw new FxpqError(`${where} field ${field}: missing`);
-  return v;
-}
-
-function checkFits(data: ArrayLike<number>, fm: FxFormat, where: string, field: string): void {
-  const lo = minInt(fm), hi = maxInt(fm);
-  for (let i = 0; i < data.length; i++) {
-    if (data[i] < lo || data[i] > hi) throw new FxpqError(`${where} field ${field}: value ${data[i]} at index ${i} does not fit ${fmtText(fm)} (range ${lo}..${hi})`);
-  }
-}
-
-function buildOp(L: FileLayer, inShape: number[], where: string, budget: Budget): QOp {
-  const a = L.attrs;
-  const act = (a.act ?? { kind: 'none' }) as Activation;
-  // As numbers: an Int32Array would wrap a value beyond 2^31 into range.
-  if (act.kind === 'clip') checkFits([act.lo, act.hi], L.formats.output, where, 'attrs.act');
-  switch (L.kind) {
-    case 'conv': case 'dense': {
-      const wF = need(L.formats.weights, where, 'formats.weights');
-      const bF = need(L.formats.bias, where, 'formats.bias');
-      const W = need(L.weights, where, 'weights');
-      const shape = need(W.shape, where, 'weights.shape');
-      // Sizes before decoding: the declared shape must be affordable and match the data's length.
-      const count = checkShape(shape, 4, `${where} field weights.shape ${fmtShape(shape)}`);
-      // Decoded as int32, then held as float64 by the engines: charged at 16 bytes a value.
-      budget.take(count + shape[0], 16, `${where} field weights.shape ${fmtShape(shape)}`);
-      const nW = b64Bytes(W.data) / 4;
-      if (Number.isInteger(nW) && nW !== count) throw new FxpqError(`${where} field weights.data: ${nW} values for shape ${fmtShape(shape)}`);
-      const data = unb64(W.data, `${where} field weights.data`);
-      if (data.length !== size(shape)) throw new FxpqError(`${where} field weights.data: ${data.length} values for shape ${fmtShape(shape)}`);
-      checkFits(data, wF, where, 'weights.data');
-      const biasText = need(L.bias, where, 'bias').data;
-      const nB = b64Bytes(biasText) / 4;
-      if (Number.isInteger(nB) && nB !== shape[0]) throw new FxpqError(`${where} field bias.data: ${nB} values for ${shape[0]} outputs`);
-      const bias = unb64(biasText, `${where} field bias.data`);
-      if (bias.length !== shape[0]) throw new FxpqError(`${where} field bias.data: ${bias.length} values for ${shape[0]} outputs`);
-      checkFits(bias, bF, where, 'bias.data');
-      const accFl = wF.fl + L.formats.inputs[0].fl;
-      if (bF.fl > accFl) throw new FxpqError(`${where} field formats.bias: fraction length ${bF.fl} exceeds the accumulator's ${accFl} (weights + input)`);
-      if (L.kind === 'dense') {
-        if (shape.length !== 2 || inShape.length !== 1 || shape[1] !== inShape[0]) throw new FxpqError(`${where} field weights.shape: [${shape}] does not fit input [${inShape}]`);
-        return { kind: 'dense', weight: { shape, data }, bias, weightFormat: wF, biasFormat: bF, act };
-      }
-      const group = a.group ?? 1;
-      if (shape.length !== 4 || inShape.length !== 3 || shape[1] * group !== inShape[0] || shape[0] % group !== 0) {
-        throw new FxpqError(`${where} field weights.shape: [${shape}] (group ${group}) does not fit input [${inShape}]`);
-      }
-      return {
-        kind: 'conv', weight: { shape, data }, bias, weightFormat: wF, biasFormat: bF,
-        strides: a.strides ?? [1, 1], pads: a.pads ?? [0, 0, 0, 0], dilations: a.dilations ?? [1, 1], group, act,
-      };
-    }
-    case 'maxpool': case 'avgpool': {
-      const geo = { kernel: need(a.kernel, where, 'attrs.kernel'), strides: a.strides ?? [1, 1] as [number, number], pads: a.pads ?? [0, 0, 0, 0] as [number, number, number, number], dilations: a.dilations ?? [1, 1] as [number, number], ceilMode: false };
-      return L.kind === 'maxpool' ? { kind: 'maxpool', ...geo } : { kind: 'avgpool', ...geo, countIncludePad: a.countIncludePad ?? false, recipBits: need(a.recipBits, where, 'attrs.recipBits') };
-    }
-    case 'gap': return { kind: 'gap', recipBits: need(a.recipBits, where, 'attrs.recipBits') };
-    case 'add': return { kind: 'add', act };
-    case 'flatten': return { kind: 'flatten' };
-    case 'pad': return { kind: 'pad', pads: need(a.pads, where, 'attrs.pads') };
-  }
-}
-
-function outShape(op: QOp, x: number[], where: string): number[] {
-  const rank = (r: number) => { if (x.length !== r) throw new FxpqError(`${where} field inputs: expected a rank-${r} input, got [${x}]`); };
-  switch (op.kind) {
-    case 'conv': { rank(3); const [ho, wo] = convOutHW(x[1], x[2], [op.weight.shape[2], op.weight.shape[3]], op.strides, op.pads, op.dilations); return [op.weight.shape[0], ho, wo]; }
-    case 'dense': return [op.weight.shape[0]];
-    case 'maxpool': case 'avgpool': { rank(3); const [ho, wo] = poolOutHW(x[1], x[2], op); return [x[0], ho, wo]; }
-    case 'gap': rank(3); return [x[0], 1, 1];
-    case 'add': return [...x];
-    case 'flatten': return [size(x)];
-    case 'pad': rank(3); return [x[0], x[1] + op.pads[0] + op.pads[2], x[2] + op.pads[1] + op.pads[3]];
-  }
 }

@@ -68,6 +68,9 @@ export interface OpTypes {
 export type Op = OpTypes[keyof OpTypes];
 export type OpKind = Op['kind'];
 
+/** A float activation as it is fused into the requantizer of the layer before it. */
+export type FloatAct = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number };
+
 export interface Node {
   /** Name from the ONNX node that produced this layer (unique within the graph). */
   name: string;

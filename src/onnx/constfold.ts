@@ -2,12 +2,9 @@ import { UnsupportedError, FxpqError } from '../errors.js';
 import { type Budget, checkAlloc, fmtShape, shapeElements } from '../util/limits.js';
 import { Attrs, type ConstTensor, type NodeProto, tensorValues } from './proto.js';
 
-/**
- * Shape(x) of a dynamic tensor is known except for the batch size. It is folded like any
- * constant with this sentinel in place of the batch, so that `x.view(x.size(0), -1)` (Shape ->
- * Gather -> Unsqueeze -> Concat -> Reshape) resolves; Reshape reads the sentinel as "keep batch".
- */
-export const BATCH_SENTINEL = -987654321;
+import { BATCH_SENTINEL } from './import-kit.js';
+
+export { BATCH_SENTINEL };
 
 const sizeOf = (d: number[]) => d.reduce((a, b) => a * b, 1);
 const T = (dims: number[], data: Float64Array | number[], dtype = 'float32'): ConstTensor =>

@@ -37,6 +37,13 @@ export interface ImportContext {
   budget: Budget;
 }
 
+/**
+ * Shape(x) of a dynamic tensor is known except for the batch size. It is folded like any
+ * constant with this sentinel in place of the batch, so that `x.view(x.size(0), -1)` (Shape ->
+ * Gather -> Unsqueeze -> Concat -> Reshape) resolves; Reshape reads the sentinel as "keep batch".
+ */
+export const BATCH_SENTINEL = -987654321;
+
 /** Imports one ONNX node of a given op type. */
 export type OnnxHandler = (c: ImportContext) => void;
 

@@ -1,7 +1,14 @@
 import { FxpqError } from '../errors.js';
 import type { Scratch } from '../engine/kernels.js';
-import type { OpTypes } from '../ir/types.js';
+import type { FxFormat } from '../fixed/format.js';
+import type { Val, IntLayerContext } from '../intref/run-kit.js';
+import type { AttrKind, FileLayer } from '../io/fxp-kit.js';
+import type { FloatAct, OpTypes } from '../ir/types.js';
 import type { OnnxHandler } from '../onnx/import-kit.js';
+import type { AccRange } from '../quant/accumulator.js';
+import type { LayerFormats } from '../quant/assignment.js';
+import type { Activation, QOpTypes } from '../quant/qgraph.js';
+import type { Budget } from '../util/limits.js';
 
 /**
  * Everything the float side of fxpq knows about one op kind, in one object (as hls4ml keeps a
@@ -28,6 +35,62 @@ export interface OpModule<K extends keyof OpTypes> {
    * every bound of a graph is below 2^53, float64 arithmetic on integers is exact (engine/exact.ts).
    */
   exactBound(op: OpTypes[K], ins: number[]): number;
+  /**
+   * What the op becomes in the quantized graph: 'activation' (ReLU, Clip) fuses into the
+   * requantizer of the layer before it, 'final' (Softmax) is dropped at the end (the arg-max does
+   * not need it), 'layer' is a quantized layer of its own (`quant`).
+   */
+  readonly role: K extends keyof QOpTypes ? 'layer' : 'activation' | 'final';
+  readonly quant: K extends keyof QOpTypes ? QuantPart<K> : undefined;
+  /** An activation's form in the requantizer of the layer it fuses into. */
+  readonly fusedAct?: (op: OpTypes[K]) => FloatAct;
+}
+
+/**
+ * The quantized side of an op that is a layer of the integer graph: how it is built from the float
+ * op and the chosen formats, its accumulator, its integer kernel and its .fxp.json form.
+ */
+export interface QuantPart<K extends keyof QOpTypes> {
+  /** The output keeps its input's format (no arithmetic that rounds: max pooling, flatten, pad). */
+  readonly passThrough: boolean;
+  /** A ReLU or Clip after it fuses into its requantizer. */
+  readonly fusesActivation: boolean;
+  /** Inputs it reads: [min, max]. */
+  readonly arity: readonly [number, number];
+  /** The quantized op from the float one. */
+  build(src: OpTypes[K], c: QuantBuildContext): QOpTypes[K];
+  /** The exact range of its accumulator, for the layers that have one (src/quant/accumulator.ts). */
+  accRange?(op: QOpTypes[K], inFormats: FxFormat[], inShapes: number[][]): AccRange;
+  /** Its integer-only kernel: the value of its output. */
+  intref(op: QOpTypes[K], c: IntLayerContext): Val;
+  /** Per-sample output shape in a .fxp.json (the weights' fit to the input is checked by `file.read`). */
+  shape(op: QOpTypes[K], ins: number[][], where: string): number[];
+  /** Work one sample costs, checked against the memory limit when a .fxp.json is loaded. */
+  checkWork?(op: QOpTypes[K], inShapes: number[][], outShape: number[], where: string): void;
+  readonly file: {
+    /** The fields of `attrs` it uses, all optional, merged into the file schema. */
+    readonly attrs: Readonly<Record<string, AttrKind>>;
+    /** Writes its attributes (and weights) into the file layer. */
+    write(op: QOpTypes[K], fl: FileLayer): void;
+    /** The op from a validated file layer; throws an FxpqError naming `where` and the field. */
+    read(L: FileLayer, inShapes: number[][], where: string, budget: Budget): QOpTypes[K];
+  };
+}
+
+/** What the graph builder (quant/build.ts) hands an op's `build`. */
+export interface QuantBuildContext {
+  name: string;
+  inFormats: FxFormat[];
+  /** The layer's output format (its input's for a pass-through op). */
+  out: FxFormat;
+  formats: LayerFormats;
+  /** The fused activation, quantized to the output format. */
+  act: Activation;
+  /**
+   * Integers of a weight or bias tensor in format f, cached; `compensated` rounds with the
+   * layer's error compensation where one is attached and the formats allow it.
+   */
+  quantize(data: Float64Array, f: FxFormat, compensated: boolean): Int32Array;
 }
 
 /** An op that needs a per-sample input of rank r: [C, H, W] (3) or [F] (1). */

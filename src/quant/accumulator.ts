@@ -1,5 +1,5 @@
 import { type FxFormat, maxInt, minInt, signedBitsForRange } from '../fixed/format.js';
-import type { QConv, QDense, QGraph, QLayer } from './qgraph.js';
+import type { QConv, QDense } from './qgraph.js';
 
 /** Exact extreme values the accumulator of one layer can take, and the register width that holds them. */
 export interface AccRange {
@@ -21,7 +21,7 @@ export const biasShift = (b: FxFormat, accFl: number): number => accFl - b.fl;
  * weight, so the width derived here is the smallest that provably never overflows (padding zeros
  * only move the sum toward 0). Widths are per layer: the maximum over its channels.
  */
-export function linearAccRange(op: QConv | QDense, input: FxFormat): AccRange {
+export function linearAccRange(op: Pick<QConv | QDense, 'weight' | 'bias' | 'weightFormat' | 'biasFormat'>, input: FxFormat): AccRange {
   const accFl = op.weightFormat.fl + input.fl;
   const mn = minInt(input), mx = maxInt(input);
   const shift = 2 ** biasShift(op.biasFormat, accFl);
@@ -63,33 +63,23 @@ function signedRowSums(w: Int32Array, outs: number): { pos: Float64Array; neg: F
 /** Fraction length both operands of a residual add are aligned to: the finer of the two. */
 export const addAlignFl = (a: FxFormat, b: FxFormat): number => Math.max(a.fl, b.fl);
 
-/** Accumulator range of every layer that has one (conv, dense, add, average pools). */
-export function layerAccRange(q: QGraph, l: QLayer): AccRange | null {
-  const inF = q.values[l.inputs[0]].format;
-  const op = l.op;
-  switch (op.kind) {
-    case 'conv': case 'dense':
-      return linearAccRange(op, inF);
-    case 'add': {
-      const bF = q.values[l.inputs[1]].format;
-      const fl = addAlignFl(inF, bF);
-      const ka = 2 ** (fl - inF.fl), kb = 2 ** (fl - bF.fl);
-      const lo = minInt(inF) * ka + minInt(bF) * kb, hi = maxInt(inF) * ka + maxInt(bF) * kb;
-      return { lo, hi, bits: signedBitsForRange(lo, hi), fl };
-    }
-    case 'avgpool': case 'gap': {
-      const shape = q.values[l.inputs[0]].shape;
-      const count = op.kind === 'gap' ? shape[1] * shape[2] : op.kernel[0] * op.kernel[1];
-      // Border windows without padding in the count sum fewer values but use a larger reciprocal.
-      const variable = op.kind === 'avgpool' && !op.countIncludePad && op.pads.some((p) => p > 0);
-      let m = count * reciprocal(count, op.recipBits);
-      if (variable) for (let c = 1; c < count; c++) m = Math.max(m, c * reciprocal(c, op.recipBits));
-      const lo = minInt(inF) * m, hi = maxInt(inF) * m;
-      return { lo, hi, bits: signedBitsForRange(lo, hi), fl: inF.fl + op.recipBits };
-    }
-    default:
-      return null;
-  }
+/** Accumulator range of a residual add: both operands aligned to the finer fraction length, summed. */
+export function addAccRange(inF: FxFormat, bF: FxFormat): AccRange {
+  const fl = addAlignFl(inF, bF);
+  const ka = 2 ** (fl - inF.fl), kb = 2 ** (fl - bF.fl);
+  const lo = minInt(inF) * ka + minInt(bF) * kb, hi = maxInt(inF) * ka + maxInt(bF) * kb;
+  return { lo, hi, bits: signedBitsForRange(lo, hi), fl };
+}
+
+/**
+ * Accumulator range of average pooling: the window sum of `count` inputs times the reciprocal;
+ * border windows without padding in the count (`variable`) sum fewer values but use a larger one.
+ */
+export function poolAccRange(inF: FxFormat, count: number, recipBits: number, variable: boolean): AccRange {
+  let m = count * reciprocal(count, recipBits);
+  if (variable) for (let c = 1; c < count; c++) m = Math.max(m, c * reciprocal(c, recipBits));
+  const lo = minInt(inF) * m, hi = maxInt(inF) * m;
+  return { lo, hi, bits: signedBitsForRange(lo, hi), fl: inF.fl + recipBits };
 }
 
 /** R = round_half_up(2^bits / count): the fixed-point reciprocal used by average pooling. */

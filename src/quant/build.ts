@@ -1,22 +1,15 @@
 import { dict } from '../util/dict.js';
 import { FxpqError } from '../errors.js';
 import { type FxFormat, checkFormat, quantize, quantizeArray } from '../fixed/format.js';
+import { quantPart } from '../ops/index.js';
+import type { Assignment } from './assignment.js';
 import type { FloatAct, FusedGraph, FusedLayer } from './fuse.js';
-import { linearAccRange } from './accumulator.js';
 import { type Compensation, compensatedQuantize } from './compensate.js';
-import type { Activation, QGraph, QLayer, QOp } from './qgraph.js';
-import { PASS_THROUGH } from './qgraph.js';
+import type { Activation, QGraph, QKind, QLayer } from './qgraph.js';
 
-/** Formats chosen by a quantizer: the input image's, and per layer its weights, bias and output. */
-export interface LayerFormats {
-  weights?: FxFormat; bias?: FxFormat; output?: FxFormat;
-  /** Round this layer's weights to nearest even where an error compensation is attached (the search may choose it). */
-  nearest?: boolean;
-}
-export interface Assignment { input: FxFormat; layers: Record<string, LayerFormats> }
+export type { Assignment, LayerFormats } from './assignment.js';
 
-/** Fraction bits of the reciprocal in average pooling (error bound in intref/ops.ts). */
-export const RECIP_BITS = 16;
+export { RECIP_BITS } from '../ops/quant-kit.js';
 
 function qact(a: FloatAct, out: FxFormat): Activation {
   if (a.kind === 'clip') return { kind: 'clip', min: a.min, max: a.max, lo: quantize(a.min, out), hi: quantize(a.max, out) };
@@ -69,10 +62,9 @@ function quantizeAll(data: Float64Array, f: FxFormat, comp?: Compensation): Int3
 }
 
 /**
- * Builds the integer graph: quantizes weights and biases to their formats (round half up,
- * saturate), attaches formats to every tensor and fuses activations into requantizers.
- * The bias fraction length is capped at the accumulator's (fl_w + fl_in) so aligning the bias is
- * an exact left shift.
+ * Builds the integer graph: each layer's op module (OpModule.quant.build) quantizes its weights
+ * and biases to their formats (round half up, saturate); formats are attached to every tensor and
+ * activations fused into requantizers.
  */
 export function buildQGraph(fg: FusedGraph, a: Assignment): QGraph {
   const shapes = fg.graph.shapes;
@@ -83,34 +75,13 @@ export function buildQGraph(fg: FusedGraph, a: Assignment): QGraph {
     const f = a.layers[l.name] ?? {};
     const inF = values[l.inputs[0]]?.format;
     if (!inF) throw new FxpqError(`layer '${l.name}': input '${l.inputs[0]}' has no format`);
-    let out: FxFormat = PASS_THROUGH.has(l.op.kind as never) ? inF : need(f.output, l, 'output');
+    const part = quantPart(l.op.kind as QKind);
+    const out: FxFormat = part.passThrough ? inF : need(f.output, l, 'output');
     checkFormat(out, `layer '${l.name}' output`);
-    let op: QOp;
-    const src = l.op;
-    switch (src.kind) {
-      case 'conv': case 'dense': {
-        const wF = need(f.weights, l, 'weights');
-        const bIn = need(f.bias, l, 'bias');
-        checkFormat(wF, `layer '${l.name}' weights`);
-        const bF = { ...bIn, fl: Math.min(bIn.fl, wF.fl + inF.fl) };
-        checkFormat(bF, `layer '${l.name}' bias`);
-        const weight = { shape: src.weight.shape, data: quantizeAll(src.weight.data, wF, f.nearest ? undefined : l.comp) };
-        const bias = quantizeAll(src.bias, bF);
-        const act = qact(l.act, out);
-        op = src.kind === 'conv'
-          ? { kind: 'conv', weight, bias, weightFormat: wF, biasFormat: bF, strides: src.strides, pads: src.pads, dilations: src.dilations, group: src.group, act }
-          : { kind: 'dense', weight, bias, weightFormat: wF, biasFormat: bF, act };
-        const acc = linearAccRange(op, inF);
-        if (acc.bits > 53) throw new FxpqError(`layer '${l.name}': the accumulator needs ${acc.bits} bits; fxpq supports at most 53 (lower the word lengths)`);
-        break;
-      }
-      case 'add': op = { kind: 'add', act: qact(l.act, out) }; break;
-      case 'maxpool': op = { ...src, kind: 'maxpool' }; break;
-      case 'avgpool': op = { ...src, kind: 'avgpool', recipBits: RECIP_BITS }; break;
-      case 'gap': op = { kind: 'gap', recipBits: RECIP_BITS }; break;
-      case 'flatten': op = { kind: 'flatten' }; break;
-      case 'pad': op = { kind: 'pad', pads: src.pads }; out = inF; break;
-    }
+    const op = part.build(l.op as never, {
+      name: l.name, inFormats: l.inputs.map((i) => values[i].format), out, formats: f, act: qact(l.act, out),
+      quantize: (data, fm, compensated) => quantizeAll(data, fm, compensated ? l.comp : undefined),
+    });
     values[l.output] = { shape: shapes[l.output], format: out };
     layers.push({ name: l.name, op, inputs: l.inputs, output: l.output });
   }

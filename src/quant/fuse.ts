@@ -1,14 +1,15 @@
 import { FxpqError } from '../errors.js';
-import type { Graph, Node, Op } from '../ir/types.js';
+import type { FloatAct, Graph, Node, Op } from '../ir/types.js';
+import { opFusedAct, opRole, quantPart } from '../ops/index.js';
 import type { Compensation } from './compensation.js';
+import type { QKind } from './qgraph.js';
 
-/** A float activation fused into the layer before it. */
-export type FloatAct = { kind: 'none' } | { kind: 'relu' } | { kind: 'clip'; min: number; max: number };
+export type { FloatAct } from '../ir/types.js';
 
 /** One layer of the quantized network, still with float parameters. */
 export interface FusedLayer {
   name: string;
-  /** conv, dense, maxpool, avgpool, gap, add, flatten or pad from the float IR. */
+  /** An op whose role is 'layer' (OpModule.role): conv, dense, pools, add, flatten, pad, ... */
   op: Exclude<Op, { kind: 'relu' } | { kind: 'clip' } | { kind: 'softmax' }>;
   act: FloatAct;
   inputs: string[];
@@ -26,8 +27,6 @@ export interface FusedGraph {
   output: string;
 }
 
-const FUSABLE = new Set(['conv', 'dense', 'add']);
-
 /**
  * Folds each ReLU / Clip into the Conv, Dense or Add that alone feeds it, and drops a trailing
  * Softmax. A standalone activation after a pass-through layer (e.g. pooling) becomes its own
@@ -43,24 +42,25 @@ export function fuseGraph(g: Graph): FusedGraph {
   for (const n of g.nodes) {
     const inputs = n.inputs.map((i) => rename.get(i) ?? i);
     const op = n.op;
-    if (op.kind === 'softmax') {
+    const role = opRole(op);
+    if (role === 'final') {
       if (n.output !== g.output) throw new FxpqError(`node '${n.name}': Softmax must be the last node`);
       output = inputs[0];
       continue;
     }
-    if (op.kind === 'relu' || op.kind === 'clip') {
+    if (role === 'activation') {
       const p = byOutput.get(inputs[0]);
       const sole = (consumers.get(n.inputs[0]) ?? []).length === 1 && n.inputs[0] !== g.output;
-      if (!p || !sole || !FUSABLE.has(p.op.kind) || p.act.kind !== 'none') {
+      if (!p || !sole || !quantPart(p.op.kind as QKind).fusesActivation || p.act.kind !== 'none') {
         throw new FxpqError(`node '${n.name}' (${op.kind}): an activation must follow a Conv, Gemm or Add whose output only it reads, to be fused into its requantizer`);
       }
-      p.act = op.kind === 'relu' ? { kind: 'relu' } : { kind: 'clip', min: op.min, max: op.max };
+      p.act = opFusedAct(op);
       byOutput.delete(p.output);
       p.output = n.output;
       byOutput.set(p.output, p);
       continue;
     }
-    const l: FusedLayer = { name: n.name, op, act: { kind: 'none' }, inputs, output: n.output };
+    const l: FusedLayer = { name: n.name, op: op as FusedLayer['op'], act: { kind: 'none' }, inputs, output: n.output };
     layers.push(l);
     byOutput.set(n.output, l);
   }

@@ -45,7 +45,14 @@ export interface QAdd { kind: 'add'; act: Activation }
 export interface QFlatten { kind: 'flatten' }
 export interface QPad { kind: 'pad'; pads: [number, number, number, number] }
 
-export type QOp = QConv | QDense | QMaxPool | QAvgPool | QGap | QAdd | QFlatten | QPad;
+/**
+ * Every quantized layer's record, by kind. An op folder under src/ops/ that adds a kind declares
+ * its record into this interface (`declare module` merging), as for OpTypes in src/ir/types.ts.
+ */
+export interface QOpTypes {
+  conv: QConv; dense: QDense; maxpool: QMaxPool; avgpool: QAvgPool; gap: QGap; add: QAdd; flatten: QFlatten; pad: QPad;
+}
+export type QOp = QOpTypes[keyof QOpTypes];
 export type QKind = QOp['kind'];
 
 export interface QLayer {
@@ -68,5 +75,3 @@ export interface QGraph {
   values: Record<string, QValue>;
 }
 
-/** Layers whose output format is inherited from their input (no arithmetic that needs rounding). */
-export const PASS_THROUGH: ReadonlySet<QKind> = new Set<QKind>(['maxpool', 'flatten', 'pad']);

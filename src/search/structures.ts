@@ -2,7 +2,8 @@ import type { FxFormat } from '../fixed/format.js';
 import { size } from '../ir/types.js';
 import type { Assignment } from '../quant/build.js';
 import type { FusedGraph } from '../quant/fuse.js';
-import { PASS_THROUGH } from '../quant/qgraph.js';
+import { quantPart } from '../ops/index.js';
+import type { QKind } from '../quant/qgraph.js';
 
 /**
  * The data structures the search assigns formats to: the input image, and per layer its weights,
@@ -27,7 +28,7 @@ export function dataStructures(fg: FusedGraph): DataStructure[] {
       ds.push({ key: `${l.name}:weights`, kind: 'weights', layer: l.name, from: i });
       ds.push({ key: `${l.name}:bias`, kind: 'bias', layer: l.name, from: i });
     }
-    if (!PASS_THROUGH.has(l.op.kind as never)) ds.push({ key: `${l.name}:output`, kind: 'output', layer: l.name, from: i });
+    if (!quantPart(l.op.kind as QKind).passThrough) ds.push({ key: `${l.name}:output`, kind: 'output', layer: l.name, from: i });
   });
   return ds;
 }
@@ -61,7 +62,7 @@ export class CostModel {
     const shapes = fg.graph.shapes;
     const owner = new Map<string, string>([[fg.input, 'input']]);
     for (const l of fg.layers) {
-      const own = PASS_THROUGH.has(l.op.kind as never) ? owner.get(l.inputs[0])! : `${l.name}:output`;
+      const own = quantPart(l.op.kind as QKind).passThrough ? owner.get(l.inputs[0])! : `${l.name}:output`;
       owner.set(l.output, own);
       if (l.op.kind !== 'flatten') this.actElems.set(own, (this.actElems.get(own) ?? 0) + size(shapes[l.output]));
       if (l.op.kind === 'conv' || l.op.kind === 'dense') {

@@ -25,4 +25,7 @@ export const clip: OpModule<'clip'> = {
   shape: (_op, [x]) => [...x],
   float: (op, [x]) => K.clip(op, x),
   exactBound: (op, [b0]) => Math.min(b0, Math.max(Math.abs(op.min), Math.abs(op.max))),
+  role: 'activation',
+  quant: undefined,
+  fusedAct: (op) => ({ kind: 'clip', min: op.min, max: op.max }),
 };

@@ -5,6 +5,10 @@ import { FxpqError, UnsupportedError } from '../../errors.js';
 import { nonEmpty, pair, positive, resolvePads } from '../../onnx/import-kit.js';
 import { checkConvWork, fmtShape } from '../../util/limits.js';
 import { size } from '../../ir/types.js';
+import * as I from '../../intref/ops.js';
+import { fileAct, fileRank, readWeighted, writeWeighted } from '../../io/fxp-kit.js';
+import { linearAccRange } from '../../quant/accumulator.js';
+import { buildWeighted } from '../quant-kit.js';
 
 /** 2-D convolution, grouped or not (weights [Cout, Cin/group, kh, kw]). */
 export const conv: OpModule<'conv'> = {
@@ -48,6 +52,45 @@ export const conv: OpModule<'conv'> = {
   },
   float: (op, [x], batch, [inShape], scratch) => K.conv(op, x, batch, inShape, scratch),
   exactBound: (op, [b0]) => weightedBound(op.weight.data, op.bias, b0),
+  role: 'layer',
+  quant: {
+    passThrough: false,
+    fusesActivation: true,
+    arity: [1, 1],
+    build: (src, c) => ({ kind: 'conv', ...buildWeighted(src, c), strides: src.strides, pads: src.pads, dilations: src.dilations, group: src.group, act: c.act }),
+    accRange: (op, [inF]) => linearAccRange(op, inF),
+    intref(op, c) {
+      const [inF] = c.inFormats;
+      const xr = I.intForm(op, inF, c.outFormat) ? c.res(0) : null;
+      return (xr && c.resident(I.convResidentOp(op, xr, inF, c.outFormat))) ?? { f: I.conv(op, c.f64(0), c.batch, c.inShapes[0], inF, c.outFormat, c.scratch) };
+    },
+    shape(op, [x], where) {
+      fileRank(x, 3, where);
+      const [ho, wo] = convOutHW(x[1], x[2], [op.weight.shape[2], op.weight.shape[3]], op.strides, op.pads, op.dilations);
+      return [op.weight.shape[0], ho, wo];
+    },
+    checkWork(op, [x], out, where) {
+      const [cout, cinG, kh, kw] = op.weight.shape;
+      checkConvWork({ cout, cinG, kh, kw, inElements: size(x), outPixels: out[1] * out[2] }, where);
+    },
+    file: {
+      attrs: { strides: 'pair', pads: 'pads', dilations: 'pair', group: 'positive' },
+      write(op, fl) {
+        writeWeighted(op, fl);
+        Object.assign(fl.attrs, { strides: op.strides, pads: op.pads, dilations: op.dilations, group: op.group, act: op.act });
+      },
+      read(L, [inShape], where, budget) {
+        const act = fileAct(L, where);
+        const w = readWeighted(L, where, budget);
+        const a = L.attrs as { strides?: [number, number]; pads?: [number, number, number, number]; dilations?: [number, number]; group?: number };
+        const group = a.group ?? 1, shape = w.weight.shape;
+        if (shape.length !== 4 || inShape.length !== 3 || shape[1] * group !== inShape[0] || shape[0] % group !== 0) {
+          throw new FxpqError(`${where} field weights.shape: [${shape}] (group ${group}) does not fit input [${inShape}]`);
+        }
+        return { kind: 'conv', ...w, strides: a.strides ?? [1, 1], pads: a.pads ?? [0, 0, 0, 0], dilations: a.dilations ?? [1, 1], group, act };
+      },
+    },
+  },
 };
 
 /**

@@ -4,6 +4,10 @@ import { FxpqError, UnsupportedError } from '../../errors.js';
 import { nonEmpty } from '../../onnx/import-kit.js';
 import { fmtShape } from '../../util/limits.js';
 import { size } from '../../ir/types.js';
+import * as I from '../../intref/ops.js';
+import { fileAct, readWeighted, writeWeighted } from '../../io/fxp-kit.js';
+import { linearAccRange } from '../../quant/accumulator.js';
+import { buildWeighted } from '../quant-kit.js';
 
 /** Fully connected: y = W x + b over a [F] input. */
 export const dense: OpModule<'dense'> = {
@@ -52,6 +56,34 @@ export const dense: OpModule<'dense'> = {
   },
   float: (op, [x], batch) => K.dense(op, x, batch),
   exactBound: (op, [b0]) => weightedBound(op.weight.data, op.bias, b0),
+  role: 'layer',
+  quant: {
+    passThrough: false,
+    fusesActivation: true,
+    arity: [1, 1],
+    build: (src, c) => ({ kind: 'dense', ...buildWeighted(src, c), act: c.act }),
+    accRange: (op, [inF]) => linearAccRange(op, inF),
+    intref(op, c) {
+      const [inF] = c.inFormats;
+      const xr = I.intForm(op, inF, c.outFormat) ? c.res(0) : null;
+      return (xr && c.resident(I.denseResidentOp(op, xr, inF, c.outFormat))) ?? { f: I.dense(op, c.f64(0), c.batch, inF, c.outFormat) };
+    },
+    shape: (op) => [op.weight.shape[0]],
+    file: {
+      attrs: {},
+      write(op, fl) {
+        writeWeighted(op, fl);
+        fl.attrs.act = op.act;
+      },
+      read(L, [inShape], where, budget) {
+        const act = fileAct(L, where);
+        const w = readWeighted(L, where, budget);
+        const shape = w.weight.shape;
+        if (shape.length !== 2 || inShape.length !== 1 || shape[1] !== inShape[0]) throw new FxpqError(`${where} field weights.shape: [${shape}] does not fit input [${inShape}]`);
+        return { kind: 'dense', ...w, act };
+      },
+    },
+  },
 };
 
 /**

@@ -1,7 +1,7 @@
 import { size } from '../../ir/types.js';
 import { type OpModule } from '../op-module.js';
 import { UnsupportedError } from '../../errors.js';
-import { BATCH_SENTINEL } from '../../onnx/constfold.js';
+import { BATCH_SENTINEL } from '../../onnx/import-kit.js';
 
 /** [C, H, W] viewed as [C*H*W]: no data moves. */
 export const flatten: OpModule<'flatten'> = {
@@ -31,4 +31,14 @@ export const flatten: OpModule<'flatten'> = {
   shape: (_op, [x]) => [size(x)],
   float: (_op, [x]) => x,
   exactBound: (_op, [b0]) => b0,
+  role: 'layer',
+  quant: {
+    passThrough: true,
+    fusesActivation: false,
+    arity: [1, 1],
+    build: () => ({ kind: 'flatten' }),
+    intref: (_op, c) => c.ins[0],
+    shape: (_op, [x]) => [size(x)],
+    file: { attrs: {}, write: () => {}, read: () => ({ kind: 'flatten' }) },
+  },
 };

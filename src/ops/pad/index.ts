@@ -1,6 +1,7 @@
 import * as K from '../../engine/kernels.js';
 import { needRank, type OpModule } from '../op-module.js';
 import { UnsupportedError } from '../../errors.js';
+import { fileRank, need } from '../../io/fxp-kit.js';
 
 /** Zero padding that could not be merged into the convolution after it. */
 export const pad: OpModule<'pad'> = {
@@ -27,4 +28,21 @@ export const pad: OpModule<'pad'> = {
   },
   float: (op, [x], batch, [inShape]) => K.pad(op, x, batch, inShape),
   exactBound: (_op, [b0]) => b0,
+  role: 'layer',
+  quant: {
+    passThrough: true,
+    fusesActivation: false,
+    arity: [1, 1],
+    build: (src) => ({ kind: 'pad', pads: src.pads }),
+    intref: (op, c) => ({ f: K.pad(op, c.f64(0), c.batch, c.inShapes[0]) }),
+    shape(op, [x], where) {
+      fileRank(x, 3, where);
+      return [x[0], x[1] + op.pads[0] + op.pads[2], x[2] + op.pads[1] + op.pads[3]];
+    },
+    file: {
+      attrs: { pads: 'pads' },
+      write: (op, fl) => { fl.attrs.pads = op.pads; },
+      read: (L, _ins, where) => ({ kind: 'pad', pads: need((L.attrs as { pads?: [number, number, number, number] }).pads, where, 'attrs.pads') }),
+    },
+  },
 };

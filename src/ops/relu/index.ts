@@ -8,4 +8,7 @@ export const relu: OpModule<'relu'> = {
   shape: (_op, [x]) => [...x],
   float: (_op, [x]) => K.relu(x),
   exactBound: (_op, [b0]) => b0,
+  role: 'activation',
+  quant: undefined,
+  fusedAct: () => ({ kind: 'relu' }),
 };

@@ -15,4 +15,6 @@ export const softmax: OpModule<'softmax'> = {
   shape: (_op, [x]) => [...x],
   float: (_op, [x], batch) => K.softmax(x, batch),
   exactBound: () => 1,
+  role: 'final',
+  quant: undefined,
 };

@@ -1,7 +1,8 @@
 import { FxpqError } from '../../../errors.js';
 import { type FxFormat, fmtText } from '../../../fixed/format.js';
 import { actBounds } from '../../../intref/ops.js';
-import { type AccRange, layerAccRange } from '../../../quant/accumulator.js';
+import { layerAccRange } from '../../../quant/acc-range.js';
+import type { AccRange } from '../../../quant/accumulator.js';
 import type { QLayer } from '../../../quant/qgraph.js';
 import type { BuildContext, Chw, FoldGeometry } from '../../engine-module.js';
 import { type EngineBase, type Window, wholeWindow } from '../../plan-types.js';

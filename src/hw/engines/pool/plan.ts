@@ -1,5 +1,6 @@
 import { type FxFormat, fmtText, maxInt, minInt, signedBitsForRange } from '../../../fixed/format.js';
-import { type AccRange, layerAccRange, reciprocal } from '../../../quant/accumulator.js';
+import { layerAccRange } from '../../../quant/acc-range.js';
+import { type AccRange, reciprocal } from '../../../quant/accumulator.js';
 import type { QLayer } from '../../../quant/qgraph.js';
 import type { BuildContext } from '../../engine-module.js';
 import { type EngineBase, type Window, wholeWindow } from '../../plan-types.js';
