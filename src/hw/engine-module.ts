@@ -52,7 +52,7 @@ export interface EngineModule<E extends EngineBase> {
   /** Bits of the engine's weight and bias ROMs. */
   romBits(e: E): number;
   /** Read-port name of each input buffer, in `inputs` order (templates/top.v.hbs wires them). */
-  readPorts: readonly string[];
+  readPorts(e: E): string[];
   /** What `fxpq generate --json` shows beyond EngineBase: the lanes it computes, its accumulator. */
   json(e: E): { lanes: number; accumulator?: { bits: number; fl: number } };
   /** Writes the engine's Verilog modules (and ROM images) into the design. */

@@ -58,7 +58,7 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
     if (b.id === outB.id) continue;
     const ports = b.consumers.map((i) => {
       const e = plan.engines[i];
-      const port = engineModule(e).readPorts[e.inputs.indexOf(b.id)];
+      const port = engineModule(e).readPorts(e)[e.inputs.indexOf(b.id)];
       return { i, sig: `e${i}_${port}_ra` };
     });
     let expr = ports[ports.length - 1].sig;
@@ -76,7 +76,7 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
     engines: plan.engines.map((e) => ({
       index: e.index, id: e.id, layer: commentText(e.layer), module: `${top}_${e.id}`, summary: engineSummary(e), cycles: e.cycles,
       curLit: ulit(e.index, curW), out: e.output,
-      ports: engineModule(e).readPorts.map((name, j) => ({ name, buf: e.inputs[j], aw1: plan.buffers[e.inputs[j]].addrBits - 1 })),
+      ports: engineModule(e).readPorts(e).map((name, j) => ({ name, buf: e.inputs[j], aw1: plan.buffers[e.inputs[j]].addrBits - 1 })),
     })),
     doneAny: plan.engines.map((e) => `done_${e.index}`).join(' | '),
     curW1: curW - 1, curZero: ulit(0, curW), curOne: ulit(1 % 2 ** curW, curW), curLast: ulit(nE - 1, curW),

@@ -19,7 +19,7 @@ export const addEngine: EngineModule<AddEngine> = {
   summary: addSummary,
   budgetMultipliers: () => 0,
   romBits: () => 0,
-  readPorts: ['a', 'b'],
+  readPorts: () => ['a', 'b'],
   json: (e) => ({ lanes: e.lanes, accumulator: { bits: e.acc.bits, fl: e.acc.fl } }),
   render: renderAdd,
   model: (e) => addModel(e),

@@ -20,7 +20,7 @@ export const depthwiseEngine: EngineModule<DepthwiseEngine> = {
   summary: depthwiseSummary,
   budgetMultipliers: (e) => e.multipliers,
   romBits: (e) => e.weights.length * e.weightFormat.wl + e.c * e.acc.bits,
-  readPorts: ['in'],
+  readPorts: () => ['in'],
   json: (e) => ({ lanes: e.lanes, accumulator: { bits: e.acc.bits, fl: e.acc.fl } }),
   render: renderDepthwise,
   model: (e) => depthwiseModel(e),

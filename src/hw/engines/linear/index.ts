@@ -21,7 +21,7 @@ export const linearEngine: EngineModule<LinearEngine> = {
   summary: linearSummary,
   budgetMultipliers: (e) => e.multipliers,
   romBits: (e) => e.weights.length * e.weightFormat.wl + e.cout * e.acc.bits,
-  readPorts: ['in'],
+  readPorts: () => ['in'],
   json: (e) => ({ lanes: e.pe, accumulator: { bits: e.acc.bits, fl: e.acc.fl } }),
   render: renderLinear,
   model: linearModel,

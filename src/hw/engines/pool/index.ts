@@ -19,7 +19,7 @@ export const poolEngine: EngineModule<PoolEngine> = {
   // The average's reciprocal multipliers are not what --macs budgets (conv/dense MACs).
   budgetMultipliers: () => 0,
   romBits: () => 0,
-  readPorts: ['in'],
+  readPorts: () => ['in'],
   json: (e) => ({ lanes: e.lanes }),
   render: renderPool,
   model: (e) => poolModel(e),
