@@ -6,6 +6,7 @@ import type { OpModule, QuantPart } from './op-module.js';
 import { add } from './add/index.js';
 import { avgpool } from './avgpool/index.js';
 import { clip } from './clip/index.js';
+import { concat } from './concat/index.js';
 import { conv } from './conv/index.js';
 import { dense } from './dense/index.js';
 import { flatten } from './flatten/index.js';
@@ -20,7 +21,7 @@ import { softmax } from './softmax/index.js';
  * OpTypes (src/ir/types.ts, extended by op folders) without a module, or a module of another kind.
  */
 const OPS: { readonly [K in OpKind]: OpModule<K> } = {
-  conv, dense, relu, clip, maxpool, avgpool, gap, add, flatten, pad, softmax,
+  conv, dense, relu, clip, maxpool, avgpool, gap, add, flatten, pad, softmax, concat,
 };
 
 /** The module of an op, typed for it. */

@@ -95,6 +95,10 @@ function layer(q: QGraph, l: QLayer, vals: Map<string, bigint[]>): bigint[] {
       return x.map((v, i) => requant(v * pow2(fl - inF.fl) + b[i] * pow2(fl - bF.fl), fl, out.format, op.act));
     }
     case 'flatten': return [...x];
+    case 'concat':
+      // Each input on its own, rounded from its format straight to the output's (the hardware
+      // first aligns them to the finest fraction length; the same value).
+      return l.inputs.flatMap((t) => vals.get(t)!.map((v) => requant(v, q.values[t].format.fl, out.format)));
     case 'pad': {
       const [t, l0, , ] = op.pads;
       const [Ho, Wo] = [out.shape[1], out.shape[2]];

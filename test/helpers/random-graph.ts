@@ -133,3 +133,43 @@ export function randomGroupedGraph(groups: 'depthwise' | number, seed: number): 
   };
   return { input: 'x', output: 'y', layers: [a, y], values };
 }
+
+/**
+ * 2 to 4 branches (1x1 convolutions of the input with their own output formats, or, when
+ * `useInput`, the input itself as one of them) joined by a Concat along the channels; with
+ * `vectors`, dense branches of a flattened input joined as features.
+ */
+export function randomConcatGraph(seed: number, opts: { vectors?: boolean } = {}): QGraph {
+  const r = mk(seed);
+  const inF = fmt(r);
+  const C0 = int(r, 1, 3), H = opts.vectors ? 1 : int(r, 1, 5), W = opts.vectors ? 1 : int(r, 1, 5);
+  const values: QGraph['values'] = { x: { shape: [C0, H, W], format: inF } };
+  const layers: QLayer[] = [];
+  let src = 'x', srcShape = [C0, H, W];
+  if (opts.vectors) {
+    layers.push({ name: 'f', inputs: ['x'], output: 'f', op: { kind: 'flatten' } });
+    values.f = { shape: [C0 * H * W], format: inF };
+    src = 'f';
+    srcShape = [C0 * H * W];
+  }
+  const n = int(r, 2, 4);
+  const useInput = !opts.vectors && r() < 0.25;
+  // Channels per branch share a factor, so that the joined buffers can hold several lanes a word.
+  const g = [1, 2, 4][int(r, 0, 2)];
+  const branches: string[] = [];
+  for (let k = 0; k < n; k++) {
+    if (k === 0 && useInput) { branches.push('x'); continue; }
+    const name = `b${k}`, C = g * int(r, 1, 2), wF = fmt(r, true), out = fmt(r);
+    const bF = { wl: int(r, 2, 16), fl: wF.fl + inF.fl - int(r, 0, 6), signed: true };
+    const fan = srcShape[0];
+    layers.push(opts.vectors
+      ? { name, inputs: [src], output: name, op: { kind: 'dense', weight: { shape: [C, fan], data: ints(r, C * fan, wF) }, bias: ints(r, C, bF), weightFormat: wF, biasFormat: bF, act: act(r, out) } }
+      : { name, inputs: [src], output: name, op: { kind: 'conv', weight: { shape: [C, fan, 1, 1], data: ints(r, C * fan, wF) }, bias: ints(r, C, bF), weightFormat: wF, biasFormat: bF, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1, act: act(r, out) } });
+    values[name] = { shape: opts.vectors ? [C] : [C, H, W], format: out };
+    branches.push(name);
+  }
+  const total = branches.reduce((s, b) => s + values[b].shape[0], 0);
+  values.y = { shape: opts.vectors ? [total] : [total, H, W], format: fmt(r) };
+  layers.push({ name: 'y', inputs: branches, output: 'y', op: { kind: 'concat' } });
+  return { input: 'x', output: 'y', layers, values };
+}
