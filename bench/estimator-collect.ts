@@ -5,14 +5,14 @@
  * the total. Appends to
  * bench/calibration/<target>.jsonl and skips specs already there, so it can be resumed and sharded
  * over processes (one per core).
- * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--set spread|simd|depthwise|grouped] [--shard 0/2]
+ * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--set spread|simd|depthwise|grouped|concat] [--shard 0/2]
  *        [--redo avgpool,gap]
  * --redo synthesizes the recorded specs of the listed kinds again (after a template change) and
  * replaces their lines where they stand, so the order that --fit-count relies on is kept.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { generateDesign } from '../src/hw/generate.js';
-import { depthwiseSpecs, groupedSpecs, microGraph, microSpecs, simdSpecs } from '../src/estimate/microbench.js';
+import { concatSpecs, depthwiseSpecs, groupedSpecs, microGraph, microSpecs, simdSpecs } from '../src/estimate/microbench.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
@@ -27,7 +27,7 @@ const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({ lut: s.lut, ff: s.
 // --set simd: the wide-SIMD designs (seeds from 2000) instead of the general spread.
 const redo = new Set(arg('redo', '').split(',').filter(Boolean));
 const set = arg('set', 'spread');
-const sets = { spread: microSpecs, simd: simdSpecs, depthwise: depthwiseSpecs, grouped: groupedSpecs } as const;
+const sets = { spread: microSpecs, simd: simdSpecs, depthwise: depthwiseSpecs, grouped: groupedSpecs, concat: concatSpecs } as const;
 const specs = (sets[set as keyof typeof sets] ?? microSpecs)(count)
   .filter((s, i) => i % shards === shard && (redo.size ? redo.has(s.kind) && done.has(s.seed) : !done.has(s.seed)));
 console.log(`${target}: ${specs.length} specs to synthesize${redo.size ? ' again' : ''} (shard ${shard}/${shards})`);

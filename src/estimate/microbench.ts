@@ -10,7 +10,7 @@ import type { Activation, QGraph, QLayer } from '../quant/qgraph.js';
  * its graph (weights come from the seeded generator), so calibration data stores specs, not graphs.
  */
 export interface MicroSpec {
-  kind: 'conv' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add' | 'depthwise';
+  kind: 'conv' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add' | 'depthwise' | 'concat';
   seed: number;
   /** Word lengths of the measured layer's weights and input, and whether the input is signed. */
   wlW: number; wlIn: number; signedIn: boolean;
@@ -94,6 +94,14 @@ export function microGraph(s: MicroSpec): QGraph {
       });
       break;
     }
+    case 'concat': {
+      // The measured layer joins the first layer's output with a 1x1 convolution of it (cout
+      // channels in its own format).
+      layers.push(conv('b', 'a', s.cin, s.cout, 1, wF, fmt(s.wlW, s.wlW - 3, true), { kind: 'none' }));
+      values.y = { shape: [s.cin + s.cout, s.hw, s.hw], format: out };
+      layers.push({ name: 'y', inputs: ['a', 'b'], output: 'y', op: { kind: 'concat' } });
+      break;
+    }
     case 'add': {
       layers.push(conv('b', 'a', s.cin, s.cin, 1, wF, fmt(s.wlW, s.wlW - 3, true), { kind: 'none' }));
       values.y = { shape: [s.cin, s.hw, s.hw], format: out };
@@ -171,6 +179,20 @@ export function groupedSpecs(count: number, seed = 4): MicroSpec[] {
     return {
       kind: 'conv' as const, seed: 4000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
       cin: group * pick([2, 4]), cout: group * pick([1, 2, 4]), hw: pick([4, 6, 8]), k: pick([1, 3]), macs: pick([2, 4, 8, 16, 32]), group,
+    };
+  });
+}
+
+/** Concatenations (seeds from 5000): channel counts that share a factor, so that words hold 1 to 8 lanes. */
+export function concatSpecs(count: number, seed = 5): MicroSpec[] {
+  const r = rng(seed);
+  const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)];
+  const wls = [2, 3, 4, 5, 6, 8, 10, 12, 16];
+  return Array.from({ length: count }, (_, i) => {
+    const g = pick([1, 2, 4, 8]);
+    return {
+      kind: 'concat' as const, seed: 5000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
+      cin: g * pick([1, 2]), cout: g * pick([1, 2]), hw: pick([4, 6, 8]), k: 1, macs: pick([4, 8, 16, 32, 64]),
     };
   });
 }

@@ -1,6 +1,7 @@
 import type { QLayer } from '../../quant/qgraph.js';
 import type { EngineModule } from '../engine-module.js';
 import { type AddEngine, addEngine } from './add/index.js';
+import { type ConcatEngine, concatEngine } from './concat/index.js';
 import { type DepthwiseEngine, depthwiseEngine } from './depthwise/index.js';
 import { type LinearEngine, linearEngine } from './linear/index.js';
 import { type PoolEngine, poolEngine } from './pool/index.js';
@@ -9,15 +10,16 @@ import { type PoolEngine, poolEngine } from './pool/index.js';
  * The registry of hardware engines: one line per kind. The mapped type below makes the compiler
  * reject a kind in EnginePlan without a module, or a module of the wrong kind.
  */
-export type EnginePlan = LinearEngine | PoolEngine | AddEngine | DepthwiseEngine;
+export type EnginePlan = LinearEngine | PoolEngine | AddEngine | DepthwiseEngine | ConcatEngine;
 export type EngineKind = EnginePlan['kind'];
-export type { AddEngine, DepthwiseEngine, LinearEngine, PoolEngine };
+export type { AddEngine, ConcatEngine, DepthwiseEngine, LinearEngine, PoolEngine };
 
 const ENGINES: { readonly [K in EngineKind]: EngineModule<Extract<EnginePlan, { kind: K }>> } = {
   depthwise: depthwiseEngine,
   linear: linearEngine,
   pool: poolEngine,
   add: addEngine,
+  concat: concatEngine,
 };
 
 /** `engineFor` tries them in registration order: a specialised engine goes before the general one it refines. */

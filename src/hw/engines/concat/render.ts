@@ -1,0 +1,43 @@
+import { fmtText } from '../../../fixed/format.js';
+import type { BufferPlan } from '../../plan-types.js';
+import { emit, laneExt, type RenderCtx, requantCtx } from '../../render-kit.js';
+import { counterBits, ulit } from '../../verilog.js';
+import { type ConcatEngine, concatTaps, concatWidths } from './plan.js';
+
+/** Read-port name of input k. */
+export const concatPort = (k: number): string => `i${k}`;
+
+export function renderConcat(ctx: RenderCtx, buffers: readonly BufferPlan[], e: ConcatEngine): void {
+  const outBuf = buffers[e.output];
+  const module = `${ctx.top}_${e.id}`;
+  const F = e.acc.fl;
+  const { shifts, accW } = concatWidths(e);
+  const n = e.inputs.length;
+  const ins = e.inputs.map((b) => buffers[b]);
+  const iW = Math.max(...ins.map((b) => b.addrBits));
+  const kW = counterBits(n);
+  const oW = outBuf.addrBits;
+  const laneWires: string[] = [];
+  for (let p = 0; p < e.lanes; p++) {
+    const aligned = e.inFormats.map((f, k) => {
+      const x = `x${k}_${p}`;
+      laneWires.push(`wire [${f.wl - 1}:0] ${x} = ${concatPort(k)}_rd[${(p + 1) * f.wl - 1}:${p * f.wl}];`);
+      return shifts[k] === 0 ? laneExt(x, f, accW) : `{${laneExt(x, f, accW - shifts[k])}, ${ulit(0, shifts[k])}}`;
+    });
+    let sel = aligned[n - 1];
+    for (let k = n - 2; k >= 0; k--) sel = `k_b == ${ulit(k, kW)} ? ${aligned[k]} : ${sel}`;
+    laneWires.push(`wire signed [${accW - 1}:0] acc${p} = ${sel};`);
+  }
+  let last = ulit(e.words[n - 1] - 1, iW);
+  for (let k = n - 2; k >= 0; k--) last = `k == ${ulit(k, kW)} ? ${ulit(e.words[k] - 1, iW)} : ${last}`;
+  emit(ctx, `${module}_rq`, 'requant', requantCtx(module, e.layer, accW, F, e.outFormat, -Infinity, Infinity));
+  emit(ctx, module, 'concat', {
+    module, lanes: e.lanes, n, taps: concatTaps(e), cycles: e.cycles, accFl: F, accW,
+    inFmts: e.inFormats.map(fmtText).join(' ++ '), yFmt: fmtText(e.outFormat), yW: e.outFormat.wl,
+    ports: ins.map((b, k) => ({ name: concatPort(k), aw1: b.addrBits - 1, wb1: b.wordBits - 1 })),
+    iW1: iW - 1, iZero: ulit(0, iW), iOne: ulit(1 % 2 ** iW, iW), last,
+    kW1: kW - 1, kZero: ulit(0, kW), kOne: ulit(1 % 2 ** kW, kW), kLast: ulit(n - 1, kW),
+    oW1: oW - 1, oZero: ulit(0, oW), oOne: ulit(1 % 2 ** oW, oW), outWB1: outBuf.wordBits - 1,
+    laneWires, accAllW1: e.lanes * accW - 1, accAll: `{${Array.from({ length: e.lanes }, (_, p) => `acc${e.lanes - 1 - p}`).join(', ')}}`,
+  });
+}
