@@ -1,4 +1,5 @@
 import type { HwPlan } from '../src/hw/plan.js';
+import { packedIndex } from '../src/hw/plan-types.js';
 import { type BufferData, engineModel, type EngineModel } from './engines.js';
 import { WasmArena } from './wasm.js';
 import { alwaysReady, FIRST_DESIGN_CYCLE, FIRST_VALID_CYCLE, type Handshake } from './handshake.js';
@@ -50,7 +51,7 @@ export class Simulator {
     let n = 0;
     for (let c = 0; c < ob.c; c++) {
       for (let y = 0; y < ob.h; y++) {
-        for (let x = 0; x < ob.w; x++) this.outOrder[n++] = ((Math.floor(c / ob.lanes) * ob.h + y) * ob.w + x) * ob.lanes + (c % ob.lanes);
+        for (let x = 0; x < ob.w; x++) this.outOrder[n++] = packedIndex(ob, c, y * ob.w + x);
       }
     }
   }

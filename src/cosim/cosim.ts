@@ -9,6 +9,7 @@ import { removeOnInterrupt } from '../util/cleanup.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { generateDesign } from '../hw/generate.js';
 import type { HwPlan } from '../hw/plan.js';
+import { wordChannel } from '../hw/plan-types.js';
 import { buildSim, type SimName } from './simulators.js';
 
 export interface CosimOptions {
@@ -159,10 +160,10 @@ export function firstLayerMismatch(q: QGraph, plan: HwPlan, inputs: Float64Array
     if (!want) continue;
     const words = written.get(buf.id) ?? new Map<number, bigint>();
     for (let wi = 0; wi < buf.words; wi++) {
-      const cw = Math.floor(wi / (buf.h * buf.w)), y = Math.floor(wi / buf.w) % buf.h, x = wi % buf.w;
       for (let l = 0; l < buf.lanes; l++) {
-        const c = cw * buf.lanes + l;
-        const expected = want[(c * buf.h + y) * buf.w + x];
+        const { c, p } = wordChannel(buf, wi, l);
+        const y = Math.floor(p / buf.w), x = p % buf.w;
+        const expected = want[c * buf.h * buf.w + p];
         const word = words.get(wi);
         const got = word === undefined ? null : laneValue(word, l, buf.format);
         if (got !== expected) return { layer: e.layer, engine: e.id, element: [c, y, x], got, expected };

@@ -25,6 +25,17 @@ export interface BufferPlan {
   consumers: number[];
 }
 
+/**
+ * The one definition of a buffer's word layout, for the renderer, the cycle simulator and the
+ * co-simulation's dump reader: channel c of pixel p (= y * w + x) is lane c % lanes of word
+ * (c / lanes) * h * w + p, and the simulator keeps lane l of word a at index a * lanes + l.
+ */
+export const bufferWord = (b: { lanes: number; h: number; w: number }, c: number, p: number): number => Math.floor(c / b.lanes) * b.h * b.w + p;
+export const packedIndex = (b: { lanes: number; h: number; w: number }, c: number, p: number): number => bufferWord(b, c, p) * b.lanes + (c % b.lanes);
+/** Channel and pixel held by lane l of word a (the inverse of bufferWord). */
+export const wordChannel = (b: { lanes: number; h: number; w: number }, a: number, l: number): { c: number; p: number } =>
+  ({ c: Math.floor(a / (b.h * b.w)) * b.lanes + l, p: a % (b.h * b.w) });
+
 /** What every engine of the plan carries, whatever its kind. */
 export interface EngineBase {
   kind: string;

@@ -3,7 +3,7 @@ import type { FxFormat } from '../../../fixed/format.js';
 import type { BufferPlan } from '../../plan-types.js';
 import { emit, type RenderCtx, requantCtx, windowCtx } from '../../render-kit.js';
 import { clog2, counterBits, ext, packHex, slit, ulit } from '../../verilog.js';
-import { type LinearEngine, linearTaps, linearWidths } from './plan.js';
+import { type LinearEngine, linearTaps, linearWeightAt, linearWidths } from './plan.js';
 
 /**
  * The MAC datapath of a conv/dense engine as Verilog lines: operand wires, accumulators, and the
@@ -58,19 +58,12 @@ export function renderLinear(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
   const wAW = clog2(wDepth);
   const gBits = counterBits(groups);
   const wFile = `${module}_w.hex`, bFile = `${module}_b.hex`;
-  // ROM word (g, tap): lane (p, s) holds weight (o = g*pe + p, c = cw*simd + s of o's group, ky,
-  // kx), as linearWeightAt reads it (unrolled here: a ROM can hold millions of weights).
-  const kk = e.win.kh * e.win.kw, cinK = (e.cin / e.groups) * kk;
+  // ROM word (g, tap): lane (p, s) holds the weight linearWeightAt gives (also what the estimator reads).
   const wLines: string[] = new Array(wDepth);
   const lane = new Int32Array(e.pe * e.simd);
-  for (let g = 0; g < groups; g++) {
-    for (let t = 0; t < e.k; t++) {
-      const cw = Math.floor(t / kk), r = t % kk;
-      for (let p = 0; p < e.pe; p++) {
-        for (let s = 0; s < e.simd; s++) lane[p * e.simd + s] = e.weights[(g * e.pe + p) * cinK + (cw * e.simd + s) * kk + r];
-      }
-      wLines[g * e.k + t] = packHex(lane, wW);
-    }
+  for (let word = 0; word < wDepth; word++) {
+    for (let p = 0; p < e.pe; p++) for (let s = 0; s < e.simd; s++) lane[p * e.simd + s] = linearWeightAt(e, word, p, s);
+    wLines[word] = packHex(lane, wW);
   }
   const bLines: string[] = [];
   for (let g = 0; g < groups; g++) bLines.push(packHex(e.alignedBias.slice(g * e.pe, (g + 1) * e.pe), accW));

@@ -1,6 +1,6 @@
 import { maxInt, minInt, requantBounds, requantizer } from '../../../fixed/format.js';
 import { channelStride, packIntWeights } from '../../../engine/gemm.js';
-import type { BufferPlan, Window } from '../../plan-types.js';
+import { type BufferPlan, packedIndex, type Window } from '../../plan-types.js';
 import { type EngineActivity, type EngineModel, windowTable } from '../../../../sim/engine-model.js';
 import type { WasmArena } from '../../../../sim/wasm.js';
 import { type LinearEngine, linearTaps } from './plan.js';
@@ -8,8 +8,8 @@ import { type LinearEngine, linearTaps } from './plan.js';
 export function linearModel(e: LinearEngine, buffers: readonly BufferPlan[], arena: WasmArena | null): EngineModel {
   const inB = buffers[e.inputs[0]], outB = buffers[e.output];
   const { win, pe, cin, cout } = e;
-  const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo;
-  const inLanes = inB.lanes, outLanes = outB.lanes;
+  const kk = win.kh * win.kw, pix = win.ho * win.wo;
+  const outLanes = outB.lanes;
   const table = windowTable(win);
   let inside = 0;
   for (let i = 0; i < table.length; i++) if (table[i] >= 0) inside++;
@@ -22,9 +22,9 @@ export function linearModel(e: LinearEngine, buffers: readonly BufferPlan[], are
     taps: linearTaps(e), validTaps: (valid / e.simd) * groups, macs: valid * cout,
     reads: [linearTaps(e)], writes: groups * pix, weightReads: linearTaps(e), biasReads: groups * pix,
   };
-  // Output word of channel co at pixel p: lane co % lanes of word (co / lanes) * pix + p.
+  // Packed index of channel co at pixel 0; pixel p adds p * lanes.
   const outIdx = new Int32Array(cout);
-  for (let co = 0; co < cout; co++) outIdx[co] = Math.floor(co / outLanes) * pix * outLanes + (co % outLanes);
+  for (let co = 0; co < cout; co++) outIdx[co] = packedIndex(outB, co, 0);
 
   // The RTL walks the taps in ROM word order, pe x simd products at a time; the sums are exact
   // integers, so any order of the same products gives the same bits. Where the accumulator's whole
@@ -50,7 +50,7 @@ export function linearModel(e: LinearEngine, buffers: readonly BufferPlan[], are
       for (let kp = 0; kp < kk; kp++) {
         const a = table[p * kk + kp];
         if (a < 0) continue;
-        elem[t] = (Math.floor(ci / inLanes) * hw + a) * inLanes + (ci % inLanes);
+        elem[t] = packedIndex(inB, ci, a);
         row[t++] = (ci * kk + kp) * cout;
       }
     }
@@ -129,8 +129,8 @@ function intLinear(e: LinearEngine, inB: BufferPlan, table: Int32Array, inside: 
   // The rounding offset (or the left shift) keeps every accumulator in int32: requantize in lanes.
   const lanes = shift > 0 ? shift <= 31 && e.acc.hi + 2 ** (shift - 1) < INT32 : fits(e.acc.lo * 2 ** -shift) && fits(e.acc.hi * 2 ** -shift);
   const es = narrow ? 2 : 4;
-  const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo, L = inB.lanes;
-  const inIndex = (c: number, a: number) => (Math.floor(c / L) * hw + a) * L + (c % L);
+  const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo;
+  const inIndex = (c: number, a: number) => packedIndex(inB, c, a);
   const flat = pix === 1 || (kk > 1 && cin <= PATCH_CHANNELS);
   // Gather: element src[i] of the input buffer goes to element dst[i] of the kernel's input.
   const n = (flat ? inside : hw) * cin;
@@ -204,7 +204,7 @@ function intLinear(e: LinearEngine, inB: BufferPlan, table: Int32Array, inside: 
  */
 function groupedRun(e: LinearEngine, inB: BufferPlan, table: Int32Array, outIdx: Int32Array, outLanes: number): EngineModel['run'] {
   const { win, cin, cout } = e;
-  const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo, L = inB.lanes;
+  const kk = win.kh * win.kw, pix = win.ho * win.wo, L = inB.lanes;
   const cinG = cin / e.groups, coutG = cout / e.groups;
   const w = Float64Array.from(e.weights), bias = Float64Array.from(e.alignedBias);
   const rq = requantizer(e.acc.fl, e.outFormat, e.actLo, e.actHi);
@@ -216,7 +216,7 @@ function groupedRun(e: LinearEngine, inB: BufferPlan, table: Int32Array, outIdx:
       for (let p = 0; p < pix; p++) {
         let a = bias[co];
         for (let ci = 0; ci < cinG; ci++) {
-          const c = c0 + ci, base = Math.floor(c / L) * hw * L + (c % L), row = (co * cinG + ci) * kk;
+          const base = packedIndex(inB, c0 + ci, 0), row = (co * cinG + ci) * kk;
           for (let kp = 0; kp < kk; kp++) {
             const t = table[p * kk + kp];
             if (t >= 0) a += w[row + kp] * x[base + t * L];
