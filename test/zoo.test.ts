@@ -15,8 +15,8 @@ const X = 'models/data/test_x.npy';
 const Y = 'models/data/test_y.npy';
 
 describe('model zoo', () => {
-  it('has the four required kinds of model, each file at most 5 MB, one with BatchNormalization nodes', () => {
-    expect(zoo.map((z) => z.name).sort()).toEqual(['lenet5', 'mlp', 'resnet8', 'vgg_bn']);
+  it('has the five required kinds of model, each file at most 5 MB, one with BatchNormalization nodes', () => {
+    expect(zoo.map((z) => z.name).sort()).toEqual(['lenet5', 'mlp', 'mobilenet', 'resnet8', 'vgg_bn']);
     for (const z of zoo) {
       expect(existsSync(`models/${z.file}`)).toBe(true);
       expect(readFileSync(`models/${z.file}`).length).toBeLessThanOrEqual(5 * 1024 * 1024);
@@ -24,6 +24,11 @@ describe('model zoo', () => {
     expect(zoo.some((z) => z.has_batchnorm_nodes && z.ops.includes('BatchNormalization'))).toBe(true);
     expect(zoo.find((z) => z.name === 'resnet8')!.ops).toEqual(expect.arrayContaining(['Add', 'GlobalAveragePool']));
     expect(zoo.find((z) => z.name === 'mlp')!.ops).toContain('Gemm');
+    expect(zoo.find((z) => z.name === 'mobilenet')!.ops).toEqual(expect.arrayContaining(['Concat', 'Conv', 'GlobalAveragePool']));
+    // MobileNet-style: depthwise convolutions (one group per channel) and one concatenation.
+    const mb = importOnnxFile('models/mobilenet.onnx');
+    expect(mb.nodes.filter((n) => n.op.kind === 'conv' && n.op.group > 1 && n.op.group === n.op.weight.shape[0]).length).toBeGreaterThanOrEqual(4);
+    expect(mb.nodes.filter((n) => n.op.kind === 'concat')).toHaveLength(1);
   });
 
   for (const z of zoo) {

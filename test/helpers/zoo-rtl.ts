@@ -10,13 +10,13 @@ import { Simulator } from '../../sim/simulator.js';
 import { type ZooConfig, zooQGraph } from './zoo-q.js';
 
 /** MAC budgets that keep 1,000 Verilator images to seconds per model. */
-const MACS: Record<string, number> = { mlp: 256, lenet5: 1024, vgg_bn: 1024, resnet8: 1024 };
+const MACS: Record<string, number> = { mlp: 256, lenet5: 1024, vgg_bn: 1024, resnet8: 1024, mobilenet: 1024 };
 /**
  * Further budgets for the simulator-vs-RTL cross-check (with the test bench's random handshake
  * stalls): the fewest multipliers that make sense for the model up to a middle budget.
  */
-const CROSS_MACS: Record<string, number[]> = { mlp: [3, 16, 64], lenet5: [5, 64, 256], vgg_bn: [64, 256], resnet8: [64, 256] };
-const CROSS_IMAGES: Record<string, number> = { mlp: 20, lenet5: 10, vgg_bn: 4, resnet8: 4 };
+const CROSS_MACS: Record<string, number[]> = { mlp: [3, 16, 64], lenet5: [5, 64, 256], vgg_bn: [64, 256], resnet8: [64, 256], mobilenet: [64, 256] };
+const CROSS_IMAGES: Record<string, number> = { mlp: 20, lenet5: 10, vgg_bn: 4, resnet8: 4, mobilenet: 4 };
 
 /** The simulator on the same images and handshake pattern: the RTL's logits and cycles exactly. */
 function expectSimulatorAgrees(r: CosimResult, inputs: Float64Array, images: number, hs: Handshake): void {
@@ -29,7 +29,7 @@ function expectSimulatorAgrees(r: CosimResult, inputs: Float64Array, images: num
 }
 
 /** Icarus is ~100x slower than Verilator: 100 images where that takes under a minute, fewer on the big CNNs. */
-const ICARUS_IMAGES: Record<string, number> = { mlp: 100, lenet5: 100, vgg_bn: 3, resnet8: 2 };
+const ICARUS_IMAGES: Record<string, number> = { mlp: 100, lenet5: 100, vgg_bn: 3, resnet8: 2, mobilenet: 3 };
 
 function testImages(q: ReturnType<typeof zooQGraph>, limit: number) {
   const inV = q.values[q.input];

@@ -1,0 +1,3 @@
+import { zooRtlSuite } from './helpers/zoo-rtl.js';
+
+zooRtlSuite('mobilenet');
