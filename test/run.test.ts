@@ -34,6 +34,22 @@ describe('fxpq run', () => {
     }
   });
 
+  it('runs the whole flow on the MobileNet-style zoo model (depthwise convolutions and a Concat in hardware)', async () => {
+    const dir = tempDir('fxpq-run-');
+    const out = join(dir, 'out'), rtl = join(dir, 'rtl');
+    const r = await fxpqAsync('run', 'models/mobilenet.onnx', '--cache', join(dir, 'cache'), '--out', out, '--rtl-out', rtl, '--cosim-images', '20');
+    expect(r.code, r.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(run.model).toBe('mobilenet');
+    expect(run.quantize.drop).toBeLessThanOrEqual(1);
+    expect(run.simulate).toMatchObject({ images: 1000, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
+    if (hasTool('verilator')) expect(run.cosim).toMatchObject({ sim: 'verilator', images: 20, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
+    const plan = JSON.parse(readFileSync(join(rtl, 'plan.json'), 'utf8'));
+    const kinds = plan.engines.map((e: { kind: string }) => e.kind);
+    expect(kinds.filter((k: string) => k === 'depthwise').length).toBeGreaterThanOrEqual(4);
+    expect(kinds).toContain('concat');
+  });
+
   it('says when no RTL simulator is asked for, and needs --calib for inputs unlike the bundled images', async () => {
     const dir = tempDir('fxpq-run-');
     const r = await fxpqAsync('run', 'models/mlp.onnx', '--sim', 'none', '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--rtl-out', join(dir, 'rtl'), '--macs', '32');
