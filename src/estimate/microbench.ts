@@ -96,10 +96,13 @@ export function microGraph(s: MicroSpec): QGraph {
     }
     case 'concat': {
       // The measured layer joins the first layer's output with a 1x1 convolution of it (cout
-      // channels in its own format).
+      // channels in its own format); a global average pooling reads it, so that it sits in a RAM
+      // as a concatenation inside a network does (the network output is a register file).
       layers.push(conv('b', 'a', s.cin, s.cout, 1, wF, fmt(s.wlW, s.wlW - 3, true), { kind: 'none' }));
-      values.y = { shape: [s.cin + s.cout, s.hw, s.hw], format: out };
-      layers.push({ name: 'y', inputs: ['a', 'b'], output: 'y', op: { kind: 'concat' } });
+      values.c = { shape: [s.cin + s.cout, s.hw, s.hw], format: out };
+      layers.push({ name: 'c', inputs: ['a', 'b'], output: 'c', op: { kind: 'concat' } });
+      values.y = { shape: [s.cin + s.cout, 1, 1], format: out };
+      layers.push({ name: 'y', inputs: ['c'], output: 'y', op: { kind: 'gap', recipBits: 12 } });
       break;
     }
     case 'add': {

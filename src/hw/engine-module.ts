@@ -39,6 +39,12 @@ export interface EngineModule<E extends EngineBase> {
     geometry(l: QLayer, input: Chw, output: Chw): FoldGeometry;
     cost(g: FoldGeometry, inLanes: number, outLanes: number, simd: number): { mults: number; cycles: number };
   };
+  /**
+   * Sizes the plan will hold for the layer, checked against the memory limit before the plan is
+   * built (they come from a .fxp.json): weight and bias values of its ROMs, and entries of the
+   * simulator's window table.
+   */
+  planSizes(l: QLayer, q: QGraph): { weights: number; taps: number };
   /** Builds the engine for one layer; `cycles` is filled in by the plan from `taps`. */
   build(b: BuildContext): E;
   /** Taps issued per image, one per cycle. */

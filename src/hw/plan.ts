@@ -79,12 +79,10 @@ export function checkPlanMemory(q: QGraph, model = 'model'): void {
     const shape = q.values[l.output].shape;
     const what = `${plan}: layer '${shortName(l.name)}'`;
     budget.take(shapeCount(shape), PLAN_BYTES.activation, `${what}: its output buffer ${fmtShape(shape)}`);
-    if (l.op.kind === 'conv' || l.op.kind === 'dense') budget.take(l.op.weight.data.length + l.op.bias.length, PLAN_BYTES.weight, `${what}: its weight ROM`);
-    const inS = q.values[l.inputs[0]].shape;
-    const taps = l.op.kind === 'conv' ? shapeCount(shape.slice(1)) * l.op.weight.shape[2] * l.op.weight.shape[3]
-      : l.op.kind === 'maxpool' || l.op.kind === 'avgpool' ? shapeCount(shape.slice(1)) * l.op.kernel[0] * l.op.kernel[1]
-        : l.op.kind === 'gap' ? shapeCount(inS.slice(1)) : 0;
-    budget.take(taps, PLAN_BYTES.tap, `${what}: its window table`);
+    // A layer no engine implements is refused by buildPlan with its own message.
+    const sizes = engineFor(l)?.planSizes(l, q) ?? { weights: 0, taps: 0 };
+    if (sizes.weights > 0) budget.take(sizes.weights, PLAN_BYTES.weight, `${what}: its weight ROM`);
+    budget.take(sizes.taps, PLAN_BYTES.tap, `${what}: its window table`);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Graph, Node } from './types.js';
-import { size } from './types.js';
+import { opStats } from '../ops/index.js';
 
 export interface LayerStats {
   name: string;
@@ -14,16 +14,7 @@ export interface LayerStats {
 export function nodeStats(g: Graph, n: Node): LayerStats {
   const inputShape = g.shapes[n.inputs[0]];
   const outputShape = g.shapes[n.output];
-  let params = 0;
-  let macs = 0;
-  if (n.op.kind === 'conv') {
-    const [, cinG, kh, kw] = n.op.weight.shape;
-    params = n.op.weight.data.length + n.op.bias.length;
-    macs = size(outputShape) * cinG * kh * kw;
-  } else if (n.op.kind === 'dense') {
-    params = n.op.weight.data.length + n.op.bias.length;
-    macs = n.op.weight.data.length;
-  }
+  const { params, macs } = opStats(n.op, n.inputs.map((i) => g.shapes[i]), outputShape);
   return { name: n.name, kind: n.op.kind, inputShape, outputShape, params, macs };
 }
 

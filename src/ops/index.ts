@@ -70,3 +70,7 @@ export function opFusedAct(op: Op): FloatAct {
   if (!f) throw new Error(`op '${op.kind}' has no fused form`);
   return f(op as never);
 }
+
+/** Parameters and MACs per image of an op (see OpModule.stats). */
+export const opStats = (op: Op, inShapes: number[][], outShape: number[]): { params: number; macs: number } =>
+  opModule(op).stats?.(op as never, inShapes, outShape) ?? { params: 0, macs: 0 };

@@ -35,6 +35,8 @@ export interface OpModule<K extends keyof OpTypes> {
    * every bound of a graph is below 2^53, float64 arithmetic on integers is exact (engine/exact.ts).
    */
   exactBound(op: OpTypes[K], ins: number[]): number;
+  /** Parameters and multiply-accumulates per image (`fxpq info`, compression ratios); none when absent. */
+  stats?(op: OpTypes[K], inShapes: number[][], outShape: number[]): { params: number; macs: number };
   /**
    * What the op becomes in the quantized graph: 'activation' (ReLU, Clip) fuses into the
    * requantizer of the layer before it, 'final' (Softmax) is dropped at the end (the arg-max does

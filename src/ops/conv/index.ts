@@ -52,6 +52,7 @@ export const conv: OpModule<'conv'> = {
   },
   float: (op, [x], batch, [inShape], scratch) => K.conv(op, x, batch, inShape, scratch),
   exactBound: (op, [b0]) => weightedBound(op.weight.data, op.bias, b0),
+  stats: (op, _ins, out) => ({ params: op.weight.data.length + op.bias.length, macs: size(out) * op.weight.shape[1] * op.weight.shape[2] * op.weight.shape[3] }),
   role: 'layer',
   quant: {
     passThrough: false,

@@ -56,6 +56,7 @@ export const dense: OpModule<'dense'> = {
   },
   float: (op, [x], batch) => K.dense(op, x, batch),
   exactBound: (op, [b0]) => weightedBound(op.weight.data, op.bias, b0),
+  stats: (op) => ({ params: op.weight.data.length + op.bias.length, macs: op.weight.data.length }),
   role: 'layer',
   quant: {
     passThrough: false,

@@ -13,6 +13,7 @@ export const addEngine: EngineModule<AddEngine> = {
   accepts: acceptsAdd,
   lanes: 'tied',
   simd: false,
+  planSizes: () => ({ weights: 0, taps: 0 }),
   build: buildAdd,
   taps: addTaps,
   pipelineDepth: 1,

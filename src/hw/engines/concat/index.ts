@@ -13,6 +13,7 @@ export const concatEngine: EngineModule<ConcatEngine> = {
   accepts: acceptsConcat,
   lanes: 'tied',
   simd: false,
+  planSizes: () => ({ weights: 0, taps: 0 }),
   build: buildConcat,
   taps: concatTaps,
   pipelineDepth: 1,

@@ -14,6 +14,11 @@ export const depthwiseEngine: EngineModule<DepthwiseEngine> = {
   lanes: 'tied',
   simd: false,
   fold: { geometry: depthwiseGeometry, cost: depthwiseCost },
+  planSizes: (l, q) => {
+    if (l.op.kind !== 'conv') return { weights: 0, taps: 0 };
+    const out = q.values[l.output].shape;
+    return { weights: l.op.weight.data.length + l.op.bias.length, taps: out[1] * out[2] * l.op.weight.shape[2] * l.op.weight.shape[3] };
+  },
   build: buildDepthwise,
   taps: depthwiseTaps,
   pipelineDepth: 2,

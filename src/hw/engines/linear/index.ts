@@ -15,6 +15,12 @@ export const linearEngine: EngineModule<LinearEngine> = {
   laneDivides: linearLaneDivides,
   simd: true,
   fold: { geometry: linearGeometry, cost: linearCost },
+  planSizes: (l, q) => {
+    if (l.op.kind !== 'conv' && l.op.kind !== 'dense') return { weights: 0, taps: 0 };
+    const out = q.values[l.output].shape;
+    const taps = l.op.kind === 'conv' ? out[1] * out[2] * l.op.weight.shape[2] * l.op.weight.shape[3] : 0;
+    return { weights: l.op.weight.data.length + l.op.bias.length, taps };
+  },
   build: buildLinear,
   taps: linearTaps,
   pipelineDepth: 2,
