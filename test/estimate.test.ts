@@ -206,10 +206,10 @@ describe('resource estimator rules', () => {
     expect(mapMemory('rom', 144, 24, FAMILIES.xc7, calibrations.xc7!.memory)).toMatchObject({ how: 'logic', bram: 0, lut: 96 });
   });
 
-  it('every zoo design against its recorded Yosys synthesis: DSP, BRAM and LUTRAM exact, LUT and FF within 15 % (24 designs, 3 families)', () => {
+  it('every zoo design against its recorded Yosys synthesis: DSP, BRAM and LUTRAM exact, LUT and FF within 15 % (30 designs, 3 families)', () => {
     // Figures measured by bench/synth-zoo.ts (flattened synth_xilinx / synth_ice40 -dsp / synth_ecp5).
     const rec = loadZooYosys();
-    expect(rec.designs).toHaveLength(24);
+    expect(rec.designs).toHaveLength(30);
     for (const y of rec.designs) {
       const e = estimatePlan(buildPlan(zooQGraph(y.model, y.config), { macs: rec.macs }), y.target).total;
       const at = `${y.model} ${y.config} ${y.target}`;
@@ -219,8 +219,8 @@ describe('resource estimator rules', () => {
     }
   });
 
-  it('grouped and depthwise convolution microbenchmarks against their recorded Yosys synthesis: DSP and BRAM exact, LUT and FF within 15 % (two listed exceptions)', () => {
-    // Recorded by bench/estimator-collect.ts --set depthwise / --set grouped (seeds 3000.., 4000..),
+  it('grouped convolution, depthwise convolution and concat microbenchmarks against their recorded Yosys synthesis: DSP and BRAM exact, LUT and FF within 15 % (listed exceptions)', () => {
+    // Recorded by bench/estimator-collect.ts --set depthwise / grouped / concat (seeds 3000.., 4000.., 5000..),
     // never fitted on: the coefficients are those of the other engines.
     const exceptions: Record<string, string> = {
       // The 1x1 grouped design with two products per lane from four-lane words: LUT +18 % on xc7
@@ -229,12 +229,17 @@ describe('resource estimator rules', () => {
       // The 64 x 48 activation RAM between the layers: block RAM by the ECP5 rule, LUT RAM by
       // Yosys; a buffer-mapping rule shared by every engine.
       'ecp5 3008 bram': 'buffer rule', 'ecp5 3008 lutram': 'buffer rule',
+      // Concat 5000 on ECP5: LUT -16 %, mostly the top's read-address multiplexers (Yosys 138, the
+      // estimate 39) and the first two convolutions, not the concat engine. 5006: the concat's
+      // output RAM in block RAM by the ECP5 rule, in LUT RAM (166 LUT around it) by Yosys (the 3008
+      // case again), which also takes its LUT count to -15.5 %.
+      'ecp5 5000 lut': 'general', 'ecp5 5006 bram': 'buffer rule', 'ecp5 5006 lutram': 'buffer rule', 'ecp5 5006 lut': 'buffer rule',
     };
     let checked = 0;
     for (const t of ['xc7', 'ecp5', 'ice40up'] as const) {
       const recs = readFileSync(`bench/calibration/${t}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
-        .filter((r) => r.total && (r.spec.kind === 'depthwise' || (r.spec.group ?? 1) > 1));
-      expect(recs.length, t).toBe(24);
+        .filter((r) => r.total && (r.spec.kind === 'depthwise' || r.spec.kind === 'concat' || (r.spec.group ?? 1) > 1));
+      expect(recs.length, t).toBe(36);
       for (const r of recs) {
         const e = estimatePlan(buildPlan(microGraph(r.spec), { macs: r.spec.macs }), t).total, y = r.total;
         const at = (k: string) => `${t} ${r.spec.seed} ${k}`;
@@ -243,7 +248,7 @@ describe('resource estimator rules', () => {
         checked++;
       }
     }
-    expect(checked).toBe(72);
+    expect(checked).toBe(108);
   });
 
   it('per-block figures add up to the total, and more multipliers never cost fewer DSPs', () => {
