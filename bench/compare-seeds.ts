@@ -19,7 +19,7 @@ import { evaluate } from '../src/eval/evaluate.js';
 import { loadImages, loadLabels } from '../src/io/dataset.js';
 import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize.js';
 import { fashionMnistTest } from './fashion-mnist.js';
-import { discordant, logits, mcnemarP, noisyTop1, rmsDiff, scoreLogits } from './paired.js';
+import { discordant, logits, mcnemarP, noisyTop1, rmsDiff, scoreLogits } from '../src/eval/paired.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));

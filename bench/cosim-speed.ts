@@ -6,7 +6,7 @@
 import { cosim } from '../src/cosim/cosim.js';
 import { quantizeInput } from '../src/intref/ops.js';
 import { loadImages } from '../src/io/dataset.js';
-import { zooQGraph } from '../test/helpers/zoo-q.js';
+import { zooQGraph } from '../src/calibration/zoo.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const model = arg('model', 'lenet5');

@@ -1,7 +1,7 @@
 /**
  * Float engine throughput next to onnxruntime-node on the same model, batch and thread count.
  *   npm run build && node dist/bench/engine.js [models/resnet8.onnx | resnet18] [--images 1000] [--batch 64]
- * `resnet18` is the synthetic ResNet-18-sized network of bench/resnet18.ts.
+ * `resnet18` is the synthetic ResNet-18-sized network of src/onnx/resnet18.ts.
  */
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
@@ -9,7 +9,7 @@ import { runGraph } from '../src/engine/run.js';
 import { loadImages } from '../src/io/dataset.js';
 import { size } from '../src/ir/types.js';
 import { importOnnx } from '../src/onnx/import.js';
-import { resnet18Onnx } from './resnet18.js';
+import { resnet18Onnx } from '../src/onnx/resnet18.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };

@@ -1,9 +1,9 @@
 /**
  * Collects the calibration data of the resource estimator: synthesizes microbenchmark designs
- * (src/estimate/microbench.ts) with Yosys, keeping the hierarchy (except on iCE40, below), and
+ * (src/calibration/microbench.ts) with Yosys, keeping the hierarchy (except on iCE40, below), and
  * records per spec the resources of every module (engines, requantizers, ROMs, buffers, top) and
  * the total. Appends to
- * bench/calibration/<target>.jsonl and skips specs already there, so it can be resumed and sharded
+ * src/calibration/data/<target>.jsonl and skips specs already there, so it can be resumed and sharded
  * over processes (one per core).
  * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--set spread|simd|depthwise|grouped|concat] [--shard 0/2]
  *        [--redo avgpool,gap]
@@ -12,15 +12,15 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { generateDesign } from '../src/hw/generate.js';
-import { concatSpecs, depthwiseSpecs, groupedSpecs, microGraph, microSpecs, simdSpecs } from '../src/estimate/microbench.js';
+import { concatSpecs, depthwiseSpecs, groupedSpecs, microGraph, microSpecs, simdSpecs } from '../src/calibration/microbench.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const target = arg('target', 'xc7') as Target;
 const count = Number(arg('count', '120'));
 const [shard, shards] = arg('shard', '0/1').split('/').map(Number);
-mkdirSync('bench/calibration', { recursive: true });
-const file = `bench/calibration/${target}.jsonl`;
+mkdirSync('src/calibration/data', { recursive: true });
+const file = `src/calibration/data/${target}.jsonl`;
 const done = new Set(existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).spec.seed as number) : []);
 
 const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({ lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, cells: s.cells });

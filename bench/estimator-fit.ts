@@ -1,8 +1,8 @@
 /**
  * Fits the resource estimator of one family to its calibration data and writes the result into
  * src/estimate/calibration.json: memory-mapping thresholds from the memory grid
- * (bench/calibration/<target>-memories.json) and LUT/FF coefficients from the microbenchmark
- * designs (bench/calibration/<target>.jsonl). Prints how well the fit reproduces the data,
+ * (src/calibration/data/<target>-memories.json) and LUT/FF coefficients from the microbenchmark
+ * designs (src/calibration/data/<target>.jsonl). Prints how well the fit reproduces the data,
  * including DSP and BRAM counts (rules, not fitted).
  * Usage: node dist/bench/estimator-fit.js --target xc7 [--fit-count K (fit the first K designs, report the rest as held out)] [--p 4] [--dry]
  */
@@ -11,9 +11,9 @@ import { buildPlan } from '../src/hw/plan.js';
 import { type Calibration, blockParts, estimatePlan } from '../src/estimate/estimate.js';
 import { addFeatures, bufferMemories, engineFeatures, FEATURES, FF_FEATURES, topFeatures, zeroFeatures } from '../src/estimate/features.js';
 import { FAMILIES, type Target } from '../src/estimate/families.js';
-import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
+import { fitNonNegative, fitNonNegativeLp } from '../src/calibration/fit.js';
 import { mapMemory, type MemoryRules } from '../src/estimate/memory.js';
-import { microGraph, type MicroSpec } from '../src/estimate/microbench.js';
+import { microGraph, type MicroSpec } from '../src/calibration/microbench.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const target = arg('target', 'xc7') as Target;
@@ -21,7 +21,7 @@ const fam = FAMILIES[target];
 
 // ---- memory rules from the grid ----
 interface Shape { kind: 'ram' | 'rom'; depth: number; width: number; lut: number; ff: number; bram: number; lutram: number }
-const gridFile = `bench/calibration/${target}-memories.json`;
+const gridFile = `src/calibration/data/${target}-memories.json`;
 const grid: Shape[] = existsSync(gridFile) ? JSON.parse(readFileSync(gridFile, 'utf8')).shapes : [];
 const unitBits = Math.max(...fam.bram.shapes.map((s) => (s.width * s.depth) / s.units));
 const hasLutram = grid.some((s) => s.lutram > 0);
@@ -59,7 +59,7 @@ if (memLutErr.length) console.log(`memory LUT formula: mean |error| ${(100 * mem
 interface Rec { spec: MicroSpec; total?: { lut: number; ff: number; dsp: number; bram: number; lutram: number }; error?: string }
 // One record per spec (a resumed collection may have repeated one), in seed order.
 const bySeed = new Map<number, Rec>();
-for (const l of readFileSync(`bench/calibration/${target}.jsonl`, 'utf8').trim().split('\n')) {
+for (const l of readFileSync(`src/calibration/data/${target}.jsonl`, 'utf8').trim().split('\n')) {
   const r = JSON.parse(l) as Rec;
   if (r.total && !bySeed.has(r.spec.seed)) bySeed.set(r.spec.seed, r);
 }

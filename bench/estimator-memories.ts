@@ -2,7 +2,7 @@
  * Memory mapping data for the resource estimator: one hierarchical Yosys run over a grid of the
  * generated design's storage primitives (activation RAM, weight/bias ROM with random contents,
  * output register file), each as its own module, so `stat` gives every shape's cells. Writes
- * bench/calibration/<target>-memories.json.
+ * src/calibration/data/<target>-memories.json.
  * Usage: node dist/bench/estimator-memories.js --target xc7 [--max-bits 131072] [--depths 16,32,...] [--widths 1,4,...]
  *        [--kinds ram,rom] [--out FILE]
  */
@@ -26,7 +26,7 @@ const list = (name: string, dflt: string) => arg(name, dflt).split(',').map(Numb
 const depths = list('depths', '16,32,64,100,128,256,512,1024,2048,4096,8192');
 const widths = list('widths', '1,4,8,9,16,18,32,36,64,72,128');
 const kindList = arg('kinds', 'ram,rom').split(',') as ('ram' | 'rom')[];
-const outFile = arg('out', `bench/calibration/${target}-memories.json`);
+const outFile = arg('out', `src/calibration/data/${target}-memories.json`);
 const r = rng(5);
 const files: Record<string, string> = {};
 const shapes: { module: string; kind: string; depth: number; width: number }[] = [];
@@ -73,7 +73,7 @@ const res = await synthesize({ files, sources: src, top: 'mems', target, hierarc
 const missing = shapes.filter((s) => !res.modules?.[s.module]);
 if (missing.length) throw new Error(`yosys reported no figures for ${missing.length} memory modules (was the design flattened?)`);
 const out = shapes.map((s) => ({ ...s, ...res.modules![s.module] }));
-mkdirSync('bench/calibration', { recursive: true });
+mkdirSync('src/calibration/data', { recursive: true });
 writeFileSync(outFile, JSON.stringify({ target, shapes: out }, null, 1) + '\n');
 console.log(`${target}: ${shapes.length} memory shapes in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 for (const s of out) console.log(`${s.module.padEnd(16)} LUT ${s.lut} FF ${s.ff} BRAM ${s.bram} LUTRAM ${s.lutram}`);

@@ -1,7 +1,7 @@
 /**
  * The analytical estimator against Yosys on every zoo design, without synthesizing again: the
  * Yosys figures are the ones bench/synth-zoo.ts measured and recorded in
- * bench/calibration/zoo-yosys.json, so a change to the estimator is checked against all 24
+ * src/calibration/data/zoo-yosys.json, so a change to the estimator is checked against every recorded
  * designs in seconds rather than an hour. Prints one table per family; with --write it replaces
  * the bodies of the three comparison tables in docs/hardware-results.md.
  * Usage: node dist/bench/estimator-zoo.js [--write]
@@ -9,8 +9,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { estimatePlan } from '../src/estimate/estimate.js';
 import { buildPlan } from '../src/hw/plan.js';
-import { zooQGraph } from '../test/helpers/zoo-q.js';
-import { loadZooYosys } from './zoo-yosys.js';
+import { zooQGraph } from '../src/calibration/zoo.js';
+import { loadZooYosys } from '../src/calibration/zoo-yosys.js';
 
 const data = loadZooYosys();
 

@@ -2,7 +2,7 @@
  * Integer-reference throughput next to the float engine and onnxruntime-node (one intra-op thread,
  * sequential, as bench/engine.ts runs it) on the same model, images and batch.
  *   npm run build && node dist/bench/intref.js [models/resnet8.onnx | resnet18] [--images N] [--bits 8] [--batch 16] [--no-ort]
- * `resnet18` is the synthetic ResNet-18-sized network of bench/resnet18.ts (11.2 M parameters).
+ * `resnet18` is the synthetic ResNet-18-sized network of src/onnx/resnet18.ts (11.2 M parameters).
  * Convolutions and dense layers whose accumulators fit 32 bits run in int32 WebAssembly (16-bit
  * tap pairs where the operands fit), with tensors kept in WebAssembly memory between such layers;
  * FXPQ_INTREF_F64=1 times the exact float64 path instead, for comparison.
@@ -22,7 +22,7 @@ import { buildQGraph } from '../src/quant/build.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { fuseGraph } from '../src/quant/fuse.js';
 import { uniformAssignment } from '../src/quant/uniform.js';
-import { resnet18Onnx } from './resnet18.js';
+import { resnet18Onnx } from '../src/onnx/resnet18.js';
 
 const args = process.argv.slice(2);
 const opt = (name: string, d: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };

@@ -2,7 +2,7 @@
  * Times the FxP-QNet search.
  *   npm run build && node dist/bench/search-speed.js [--models resnet8|none] [--resnet18 [--evals-per-ds N]]
  * For each zoo model: wall time, evaluations, steps, on both cores. With --resnet18: the cost of
- * one evaluation of the synthetic ResNet-18-sized network (bench/resnet18.ts), measured on 32
+ * one evaluation of the synthetic ResNet-18-sized network (src/onnx/resnet18.ts), measured on 32
  * images and scaled to the 256 search images, and the projected search time from the evaluation
  * count per data structure measured on the zoo (a full search at that size is far beyond this
  * machine's budget today).
@@ -19,7 +19,7 @@ import { Replica, shardRanges } from '../src/search/backend.js';
 import { uniformAssignment as maxRuleAssignment } from '../src/quant/uniform.js';
 import { quantizeModel } from '../src/search/quantize.js';
 import { dataStructures } from '../src/search/structures.js';
-import { resnet18Onnx } from './resnet18.js';
+import { resnet18Onnx } from '../src/onnx/resnet18.js';
 
 const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
 const names = (arg('--models') ?? 'resnet8').split(',').filter((n) => n !== 'none');

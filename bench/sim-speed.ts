@@ -14,7 +14,7 @@ import { quantizeInput } from '../src/intref/ops.js';
 import { loadImages } from '../src/io/dataset.js';
 import { simulate, simulateParallel } from '../sim/simulate.js';
 import { Simulator } from '../sim/simulator.js';
-import { type ZooConfig, zooQGraph } from '../test/helpers/zoo-q.js';
+import { type ZooConfig, zooQGraph } from '../src/calibration/zoo.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const model = arg('model', 'resnet8');

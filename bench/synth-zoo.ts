@@ -8,9 +8,9 @@
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { generateDesign } from '../src/hw/generate.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
-import { ZOO, type ZooConfig, zooQGraph } from '../test/helpers/zoo-q.js';
+import { ZOO, type ZooConfig, zooQGraph } from '../src/calibration/zoo.js';
 import { writeSection } from './readme-section.js';
-import { loadZooYosys, recordZooYosys } from './zoo-yosys.js';
+import { loadZooYosys, recordZooYosys } from '../src/calibration/zoo-yosys.js';
 
 const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
 const macs = Number(arg('macs', '64'));

@@ -83,4 +83,17 @@ describe('module structure', () => {
     expect(g.get('src/quant/fuse.ts')).toContain('src/quant/compensation.ts'); // import type
     expect(g.get('src/quant/compensate.ts')).toContain('src/quant/compensation.ts'); // export type ... from
   });
+
+  it('keeps benchmarks and tests apart: neither imports the other, and nothing in src or sim imports either', () => {
+    const g = importGraph(files);
+    const crossing: string[] = [];
+    for (const [f, deps] of g) {
+      for (const d of deps) {
+        const from = f.split('/')[0], to = d.split('/')[0];
+        if ((from === 'test' && to === 'bench') || (from === 'bench' && to === 'test') || ((from === 'src' || from === 'sim') && (to === 'test' || to === 'bench'))) crossing.push(`${f} -> ${d}`);
+      }
+    }
+    expect(crossing).toEqual([]);
+  });
 });
+

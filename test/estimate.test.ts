@@ -2,15 +2,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { csdDigits, dspFor, engineFeatures } from '../src/estimate/features.js';
-import { microGraph } from '../src/estimate/microbench.js';
+import { microGraph } from '../src/calibration/microbench.js';
 import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
-import { fitNonNegative, fitNonNegativeLp } from '../src/estimate/fit.js';
+import { fitNonNegative, fitNonNegativeLp } from '../src/calibration/fit.js';
 import { mapMemory, muxTreeLuts } from '../src/estimate/memory.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { requantSharedBits, requantTopBitZero } from '../src/hw/verilog.js';
 import { fxpq, tempDir } from './helpers/cli.js';
-import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
-import { loadZooYosys } from '../bench/zoo-yosys.js';
+import { writeZooFxp, zooQGraph } from '../src/calibration/zoo.js';
+import { loadZooYosys } from '../src/calibration/zoo-yosys.js';
 
 describe('coefficient fit', () => {
   it('the L4 fit weighs the worst relative error more than least squares (hand-solved)', () => {
@@ -124,7 +124,7 @@ describe('resource estimator rules', () => {
   });
 
   for (const target of ['xc7', 'ice40up', 'ecp5'] as const) {
-    const file = `bench/calibration/${target}-memories.json`;
+    const file = `src/calibration/data/${target}-memories.json`;
     it.runIf(existsSync(file) && calibrations[target])(`${target}: memory mapping reproduces Yosys on the measured grid of RAM and ROM shapes`, () => {
       const grid = JSON.parse(readFileSync(file, 'utf8')).shapes as { kind: 'ram' | 'rom'; depth: number; width: number; bram: number; lutram: number }[];
       const cal = calibrations[target]!;
@@ -147,7 +147,7 @@ describe('resource estimator rules', () => {
   it('iCE40 and ECP5: the flip-flops around a RAM in block RAM grow with data and address width (2w + a + 2)', () => {
     // Two registers per data bit and one per address bit, plus two: what Yosys built around every
     // measured RAM in block RAM on both families, e.g. 137 flip-flops for 128 x 64 and 43 for
-    // 512 x 16 on ECP5 (bench/calibration/ecp5-memories.json); a per-data-bit ratio (the earlier
+    // 512 x 16 on ECP5 (src/calibration/data/ecp5-memories.json); a per-data-bit ratio (the earlier
     // rule) gave 164 and 41, and 328 for a 128-bit buffer that has 265.
     for (const t of ['ice40up', 'ecp5'] as const) {
       expect(mapMemory('ram', 128, 64, FAMILIES[t], calibrations[t]!.memory).ff).toBe(2 * 64 + 7 + 2);
@@ -157,7 +157,7 @@ describe('resource estimator rules', () => {
 
   it('xc7 ROMs of any depth: Yosys memory_libmap\'s cost model gives the measured block RAMs, read multiplexer LUTs and select registers', () => {
     // Non-power-of-two depths as in the zoo's weight ROMs (bench/estimator-memories.ts --depths).
-    const deep = JSON.parse(readFileSync('bench/calibration/xc7-memories-deep.json', 'utf8')).shapes as { kind: 'rom'; depth: number; width: number; bram: number; lutram: number; lut: number; ff: number }[];
+    const deep = JSON.parse(readFileSync('src/calibration/data/xc7-memories-deep.json', 'utf8')).shapes as { kind: 'rom'; depth: number; width: number; bram: number; lutram: number; lut: number; ff: number }[];
     expect(deep.length).toBe(18);
     for (const s of deep) {
       const m = mapMemory(s.kind, s.depth, s.width, FAMILIES.xc7, calibrations.xc7!.memory);
@@ -237,7 +237,7 @@ describe('resource estimator rules', () => {
     };
     let checked = 0;
     for (const t of ['xc7', 'ecp5', 'ice40up'] as const) {
-      const recs = readFileSync(`bench/calibration/${t}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+      const recs = readFileSync(`src/calibration/data/${t}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
         .filter((r) => r.total && (r.spec.kind === 'depthwise' || r.spec.kind === 'concat' || (r.spec.group ?? 1) > 1));
       expect(recs.length, t).toBe(36);
       for (const r of recs) {

@@ -7,7 +7,7 @@ import { buildPlan } from '../src/hw/plan.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { fxpqAsync, tempDir } from './helpers/cli.js';
 import { icarusBuild, icarusRun, parseLog, writeDesign } from './helpers/rtl.js';
-import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
+import { writeZooFxp, zooQGraph } from '../src/calibration/zoo.js';
 
 const dir = tempDir();
 let lenet = '', mlp = '';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { discordant, mcnemarP, noisyTop1, rmsDiff, sharedTop1 } from '../bench/paired.js';
+import { discordant, mcnemarP, noisyTop1, rmsDiff, sharedTop1 } from '../src/eval/paired.js';
 
-describe('paired comparison helpers (bench/paired.ts)', () => {
+describe('paired comparison helpers (src/eval/paired.ts)', () => {
   it('exact McNemar p-values match hand-computed binomial tails', () => {
     // 0 against 5: both 5-0 splits have probability 1/32 each.
     expect(mcnemarP(0, 5)).toBeCloseTo(2 / 32, 15);

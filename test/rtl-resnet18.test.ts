@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resnet18Onnx } from '../bench/resnet18.js';
+import { resnet18Onnx } from '../src/onnx/resnet18.js';
 import { importOnnx } from '../src/onnx/import.js';
 import { buildQGraph } from '../src/quant/build.js';
 import { calibrate } from '../src/quant/calibrate.js';

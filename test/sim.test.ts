@@ -15,7 +15,7 @@ import { simulate, simulateParallel } from '../sim/simulate.js';
 import { Simulator } from '../sim/simulator.js';
 import { fxpq, tempDir } from './helpers/cli.js';
 import { int, mk, randomGraph } from './helpers/random-graph.js';
-import { writeZooFxp, zooQGraph } from './helpers/zoo-q.js';
+import { writeZooFxp, zooQGraph } from '../src/calibration/zoo.js';
 
 describe('cycle simulator', () => {
   it("steps the test bench's LFSR, and jumps ahead to the same state", () => {

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { fxpqAsync, tempDir } from './helpers/cli.js';
-import { ZOO, writeZooFxp } from './helpers/zoo-q.js';
+import { ZOO, writeZooFxp } from '../src/calibration/zoo.js';
 import { randomGraph } from './helpers/random-graph.js';
 import { generateDesign } from '../src/hw/generate.js';
 import { synthesize } from '../src/synth/yosys.js';
 import { estimatePlan } from '../src/estimate/estimate.js';
-import { microGraph, microSpecs } from '../src/estimate/microbench.js';
+import { microGraph, microSpecs } from '../src/calibration/microbench.js';
 
 /**
  * Real synthesis of the generated RTL with Yosys (WebAssembly). Whole networks take minutes each

@@ -5,7 +5,7 @@ import { hasTool, type SimName } from '../cosim/simulators.js';
 import { FxpqError } from '../errors.js';
 import { estimatePlan, type DesignEstimate } from '../estimate/estimate.js';
 import { generateDesign, verilogName } from '../hw/generate.js';
-import { buildPlan, type HwPlan } from '../hw/plan.js';
+import type { HwPlan } from '../hw/plan.js';
 import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../io/atomic.js';
 import { loadImages } from '../io/dataset.js';
 import { parseFxp } from '../io/fxpjson.js';

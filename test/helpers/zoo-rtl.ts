@@ -7,7 +7,7 @@ import { type CosimResult } from '../../src/cosim/cosim.js';
 import { buildPlan } from '../../src/hw/plan.js';
 import { alwaysReady, type Handshake, TbStall } from '../../sim/handshake.js';
 import { Simulator } from '../../sim/simulator.js';
-import { type ZooConfig, zooQGraph } from './zoo-q.js';
+import { type ZooConfig, zooQGraph } from '../../src/calibration/zoo.js';
 
 /** MAC budgets that keep 1,000 Verilator images to seconds per model. */
 const MACS: Record<string, number> = { mlp: 256, lenet5: 1024, vgg_bn: 1024, resnet8: 1024, mobilenet: 1024 };

@@ -3,7 +3,7 @@
  * He-initialised weights (BatchNorm already folded into conv biases). Too large to commit as a zoo
  * model (the zoo keeps files under 5 MB); used to time the engines at realistic size.
  */
-import { buildModel, type NodeSpec, rng, type TensorSpec } from '../src/onnx/builder.js';
+import { buildModel, type NodeSpec, rng, type TensorSpec } from './builder.js';
 
 export function resnet18Onnx(seed = 1, classes = 10): Uint8Array {
   const r = rng(seed);

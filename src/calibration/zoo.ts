@@ -1,14 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toFxpFile } from '../../src/io/fxpjson.js';
-import { maxRuleFormat } from '../../src/fixed/format.js';
-import { loadImages } from '../../src/io/dataset.js';
-import { importOnnxFile } from '../../src/onnx/import.js';
-import { type Assignment, buildQGraph } from '../../src/quant/build.js';
-import { calibrate, maxAbsOf } from '../../src/quant/calibrate.js';
-import { fuseGraph } from '../../src/quant/fuse.js';
-import type { QGraph } from '../../src/quant/qgraph.js';
-import { maxRuleActivation, uniformAssignment } from '../../src/quant/uniform.js';
+import { toFxpFile } from '../io/fxpjson.js';
+import { maxRuleFormat } from '../fixed/format.js';
+import { loadImages } from '../io/dataset.js';
+import { importOnnxFile } from '../onnx/import.js';
+import { type Assignment, buildQGraph } from '../quant/build.js';
+import { calibrate, maxAbsOf } from '../quant/calibrate.js';
+import { fuseGraph } from '../quant/fuse.js';
+import type { QGraph } from '../quant/qgraph.js';
+import { maxRuleActivation, uniformAssignment } from '../quant/uniform.js';
 
 export const ZOO: { name: string; file: string }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
 export type ZooConfig = 'u8' | 'mixed';

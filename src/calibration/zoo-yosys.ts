@@ -1,14 +1,14 @@
 /**
- * The Yosys figures of the zoo designs (bench/calibration/zoo-yosys.json): written by
+ * The Yosys figures of the zoo designs (src/calibration/data/zoo-yosys.json): written by
  * bench/synth-zoo.ts after each synthesis, read by bench/estimator-zoo.ts and the estimator test,
  * so a changed estimator is checked against every design without synthesizing again.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { Resources } from '../src/estimate/estimate.js';
-import type { Target } from '../src/estimate/families.js';
-import type { ZooConfig } from '../test/helpers/zoo-q.js';
+import type { Resources } from '../estimate/estimate.js';
+import type { Target } from '../estimate/families.js';
+import type { ZooConfig } from './zoo.js';
 
-export const ZOO_YOSYS_FILE = 'bench/calibration/zoo-yosys.json';
+export const ZOO_YOSYS_FILE = 'src/calibration/data/zoo-yosys.json';
 
 export interface ZooSynthesis extends Resources { model: string; config: ZooConfig; target: Target; seconds?: number }
 export interface ZooYosys { note?: string; macs: number; designs: ZooSynthesis[] }

@@ -4,11 +4,11 @@
  * float model reaches when its logits are perturbed at random by as much as a quantizer perturbs
  * them (no quantizer can be expected to beat that spread by fidelity alone).
  */
-import { argmaxRows, runGraph, tiedRows } from '../src/engine/run.js';
-import { runQGraph } from '../src/intref/run.js';
-import type { Graph } from '../src/ir/types.js';
-import { rng } from '../src/onnx/builder.js';
-import type { QGraph } from '../src/quant/qgraph.js';
+import { argmaxRows, runGraph, tiedRows } from '../engine/run.js';
+import { runQGraph } from '../intref/run.js';
+import type { Graph } from '../ir/types.js';
+import { rng } from '../onnx/builder.js';
+import type { QGraph } from '../quant/qgraph.js';
 
 /** Logits of the float model, or the real value of the integer reference's, over the test images. */
 export function logits(m: { g: Graph } | { q: QGraph }, data: Float64Array, n: number): Float64Array {
