@@ -1,7 +1,7 @@
 /**
  * The analytical estimator against Yosys on every zoo design, without synthesizing again: the
  * Yosys figures are the ones bench/synth-zoo.ts measured and recorded in
- * src/calibration/data/zoo-yosys.json, so a change to the estimator is checked against every recorded
+ * src/calibration/data/zoo-yosys.json, so a change to the estimator is checked against all the recorded
  * designs in seconds rather than an hour. Prints one table per family; with --write it replaces
  * the bodies of the three comparison tables in docs/hardware-results.md.
  * Usage: node dist/bench/estimator-zoo.js [--write]
