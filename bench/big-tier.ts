@@ -18,7 +18,6 @@ import * as ort from 'onnxruntime-node';
 import { runGraph } from '../src/engine/run.js';
 import { runQGraph } from '../src/intref/run.js';
 import { readFxpFile } from '../src/io/fxpjson.js';
-import { loadImages } from '../src/io/dataset.js';
 import { encodeNpy } from '../src/io/npy.js';
 import { size } from '../src/ir/types.js';
 import { importOnnxFile } from '../src/onnx/import.js';

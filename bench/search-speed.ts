@@ -7,7 +7,6 @@
  * count per data structure measured on the zoo (a full search at that size is far beyond this
  * machine's budget today).
  */
-import { readFileSync } from 'node:fs';
 import { runGraph } from '../src/engine/run.js';
 import { loadImages } from '../src/io/dataset.js';
 import { size } from '../src/ir/types.js';

@@ -62,4 +62,3 @@ export function windowTable(win: Window): Int32Array {
   }
   return t;
 }
-

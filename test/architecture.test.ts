@@ -96,4 +96,3 @@ describe('module structure', () => {
     expect(crossing).toEqual([]);
   });
 });
-

@@ -143,4 +143,3 @@ export function csdDigits(v: number): number {
   }
   return n;
 }
-

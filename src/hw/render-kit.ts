@@ -87,4 +87,3 @@ export function requantCtx(module: string, layer: string, accW: number, accFl: n
     loText: String(Math.max(lo, minInt(out))), hiText: String(Math.min(hi, maxInt(out))),
   };
 }
-

@@ -31,4 +31,3 @@ export function widenModel(buf: Uint8Array): Uint8Array {
   }
   return onnx.ModelProto.encode(m).finish();
 }
-

@@ -89,4 +89,3 @@ export function poolGeometry(at: Attrs, x: number[], where: string): PoolGeometr
   if (pads.some((v, i) => v >= kernel[i % 2])) throw new FxpqError(`${where}: pads [${pads}] must each be smaller than the kernel ${kernel.join('x')}`);
   return { kernel, strides, dilations, pads, ceilMode: false };
 }
-

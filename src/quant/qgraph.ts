@@ -74,4 +74,3 @@ export interface QGraph {
   /** Every tensor: the input, and each layer's output. */
   values: Record<string, QValue>;
 }
-

@@ -58,7 +58,7 @@ export class CostModel {
   /** Stored tensor sizes, keyed by the data structure whose format they carry. */
   private readonly actElems = new Map<string, number>();
 
-  constructor(private readonly fg: FusedGraph) {
+  constructor(fg: FusedGraph) {
     const shapes = fg.graph.shapes;
     const owner = new Map<string, string>([[fg.input, 'input']]);
     for (const l of fg.layers) {

@@ -21,4 +21,3 @@ export function renderAdd(ctx: RenderCtx, buffers: readonly BufferPlan[], e: Add
     aAligned: aligned('a', e.aFormat, ka), bAligned: aligned('b', e.bFormat, kb), yW: e.outFormat.wl,
   });
 }
-

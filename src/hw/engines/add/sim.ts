@@ -17,4 +17,3 @@ export function addModel(e: AddEngine): EngineModel {
     },
   };
 }
-

@@ -88,4 +88,3 @@ export function renderLinear(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
     macDecls: mac.decls, macStmts: mac.stmts, xWires: mac.xWires, laneWires: mac.laneWires, accResets: mac.accResets, yW: e.outFormat.wl,
   });
 }
-

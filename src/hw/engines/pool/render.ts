@@ -55,4 +55,3 @@ export function renderPool(ctx: RenderCtx, buffers: readonly BufferPlan[], e: Po
   }
   emit(ctx, module, 'pool', data);
 }
-

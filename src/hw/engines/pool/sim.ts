@@ -70,4 +70,3 @@ export function poolModel(e: PoolEngine): EngineModel {
     },
   };
 }
-
