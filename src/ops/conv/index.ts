@@ -1,6 +1,7 @@
 import * as K from '../../engine/kernels.js';
 import { convOutHW } from '../../ir/geometry.js';
 import { needRank, type OpModule } from '../op-module.js';
+import { weightedBound } from '../weighted-bound.js';
 import { FxpqError, UnsupportedError } from '../../errors.js';
 import { nonEmpty, pair, positive, resolvePads } from '../../onnx/import-kit.js';
 import { checkConvWork, fmtShape } from '../../util/limits.js';
@@ -35,10 +36,7 @@ export const conv: OpModule<'conv'> = {
       });
     },
   },
-  checkWork(op, [x], out, where) {
-    const [cout, cinG, kh, kw] = op.weight.shape;
-    checkConvWork({ cout, cinG, kh, kw, inElements: size(x), outPixels: out[1] * out[2] }, where);
-  },
+  checkWork: convWork,
   shape(op, [x], where) {
     needRank(x, 3, where);
     const [cout, cinPerGroup, kh, kw] = op.weight.shape;
@@ -70,10 +68,7 @@ export const conv: OpModule<'conv'> = {
       const [ho, wo] = convOutHW(x[1], x[2], [op.weight.shape[2], op.weight.shape[3]], op.strides, op.pads, op.dilations);
       return [op.weight.shape[0], ho, wo];
     },
-    checkWork(op, [x], out, where) {
-      const [cout, cinG, kh, kw] = op.weight.shape;
-      checkConvWork({ cout, cinG, kh, kw, inElements: size(x), outPixels: out[1] * out[2] }, where);
-    },
+    checkWork: convWork,
     file: {
       attrs: { strides: 'pair', pads: 'pads', dilations: 'pair', group: 'positive' },
       write(op, fl) {
@@ -94,17 +89,8 @@ export const conv: OpModule<'conv'> = {
   },
 };
 
-/**
- * Per output channel o: |b_o| + sum_k |w_ok| * B_in bounds every partial sum; the largest over the
- * channels.
- */
-function weightedBound(w: Float64Array, bias: Float64Array, b0: number): number {
-  const outs = bias.length, per = w.length / outs;
-  let b = 0;
-  for (let o = 0; o < outs; o++) {
-    let s = Math.abs(bias[o]);
-    for (let k = 0; k < per; k++) s += Math.abs(w[o * per + k]) * b0;
-    b = Math.max(b, s);
-  }
-  return b;
+/** The convolution's work per sample, from its weight shape (float and quantized ops alike). */
+function convWork(op: { weight: { shape: number[] } }, [x]: number[][], out: number[], where: string): void {
+  const [cout, cinG, kh, kw] = op.weight.shape;
+  checkConvWork({ cout, cinG, kh, kw, inElements: size(x), outPixels: out[1] * out[2] }, where);
 }

@@ -1,5 +1,6 @@
 import * as K from '../../engine/kernels.js';
 import { needRank, type OpModule } from '../op-module.js';
+import { weightedBound } from '../weighted-bound.js';
 import { FxpqError, UnsupportedError } from '../../errors.js';
 import { nonEmpty } from '../../onnx/import-kit.js';
 import { fmtShape } from '../../util/limits.js';
@@ -86,18 +87,3 @@ export const dense: OpModule<'dense'> = {
     },
   },
 };
-
-/**
- * Per output channel o: |b_o| + sum_k |w_ok| * B_in bounds every partial sum; the largest over the
- * channels.
- */
-function weightedBound(w: Float64Array, bias: Float64Array, b0: number): number {
-  const outs = bias.length, per = w.length / outs;
-  let b = 0;
-  for (let o = 0; o < outs; o++) {
-    let s = Math.abs(bias[o]);
-    for (let k = 0; k < per; k++) s += Math.abs(w[o * per + k]) * b0;
-    b = Math.max(b, s);
-  }
-  return b;
-}
