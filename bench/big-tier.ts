@@ -107,7 +107,10 @@ for (const name of models) {
 
 const f = (v: unknown, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '-');
 console.log('\nmodel     | float img/s | ORT img/s | int-ref img/s (x ORT) | --uniform 8 s | search s (evals, peak MiB) | params x | top-1 float / u8 / fxp | agreement u8 / fxp | eval 10k s (fxp)');
-for (const r of results as any[]) {
+/** The fields of a row the summary reads (the row is built loosely above and written as JSON). */
+type Figures = Record<string, number>;
+interface Row { model: string; throughput: Figures; uniform8: Figures; fxpqnet?: Figures; float_eval: Figures; uniform8_eval: Figures; fxpqnet_eval?: Figures }
+for (const r of results as unknown as Row[]) {
   const t = r.throughput;
   console.log([
     r.model.padEnd(9), f(t.float_fxpq), f(t.onnxruntime), `${f(t.int_reference)} (${f(t.int_over_ort, 2)}x)`, f(r.uniform8.seconds),

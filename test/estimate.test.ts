@@ -126,7 +126,7 @@ describe('resource estimator rules', () => {
   for (const target of ['xc7', 'ice40up', 'ecp5'] as const) {
     const file = `src/calibration/data/${target}-memories.json`;
     it.runIf(existsSync(file) && calibrations[target])(`${target}: memory mapping reproduces Yosys on the measured grid of RAM and ROM shapes`, () => {
-      const grid = JSON.parse(readFileSync(file, 'utf8')).shapes as { kind: 'ram' | 'rom'; depth: number; width: number; bram: number; lutram: number }[];
+      const grid = JSON.parse(readFileSync(file, 'utf8')).shapes as { kind: 'ram' | 'rom'; depth: number; width: number; bram: number; lutram: number; lut: number; ff: number }[];
       const cal = calibrations[target]!;
       const wrong = grid.filter((s) => {
         const m = mapMemory(s.kind, s.depth, s.width, FAMILIES[target], cal.memory);
@@ -137,7 +137,7 @@ describe('resource estimator rules', () => {
       expect(wrong.map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
       // The logic memory_libmap adds around a RAM in block RAM (read-during-write bypass on iCE40
       // and ECP5): flip-flops within one of Yosys on every such shape, LUTs within 25 % on most.
-      const rams = grid.filter((s) => s.kind === 'ram' && s.bram > 0) as { depth: number; width: number; lut: number; ff: number }[];
+      const rams = grid.filter((s) => s.kind === 'ram' && s.bram > 0);
       const est = rams.map((s) => mapMemory('ram', s.depth, s.width, FAMILIES[target], cal.memory));
       expect(rams.filter((s, i) => Math.abs(est[i].ff - s.ff) > 1).map((s) => `${s.depth}x${s.width}`)).toEqual([]);
       expect(rams.filter((s, i) => Math.abs(est[i].lut - s.lut) > Math.max(3, 0.25 * s.lut)).length).toBeLessThanOrEqual(Math.ceil(rams.length * 0.1));

@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- the test looks for control characters in the CLI output */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';

@@ -152,14 +152,14 @@ describe('int32 WebAssembly convolution and dense layers', () => {
   it('rounds half up at every shift, in 32-bit lanes and in int64, and shifts left exactly', () => {
     // y = x * 1 (a 1x1 convolution), requantized by s bits: floor((x + 2^(s-1)) / 2^s).
     const xs = Array.from({ length: 41 }, (_, i) => i - 20);
-    const one = (wF: FxFormat, inF: FxFormat, out: FxFormat, bias = 0, bF: FxFormat = { wl: 16, fl: wF.fl + inF.fl, signed: true }): QConv => ({
+    const one = (wF: FxFormat, inF: FxFormat, bias = 0, bF: FxFormat = { wl: 16, fl: wF.fl + inF.fl, signed: true }): QConv => ({
       kind: 'conv', weightFormat: wF, biasFormat: bF, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1,
       weight: { shape: [1, 1, 1, 1], data: Int32Array.from([1]) }, bias: Int32Array.from([bias]), act: { kind: 'none' },
     });
     const s8: FxFormat = { wl: 8, fl: 0, signed: true };
     for (const s of [1, 2, 3]) {
       const out: FxFormat = { wl: 8, fl: -s, signed: true };
-      const op = one(s8, s8, out);
+      const op = one(s8, s8);
       expect(intForm(op, s8, out)?.rq.lanes).toBe(true);
       const x = Float64Array.from(xs);
       expect(Array.from(conv(op, x, 1, [1, 41, 1], s8, out, new Scratch())), `shift ${s}`).toEqual(xs.map((v) => Math.floor((v + 2 ** (s - 1)) / 2 ** s)));
@@ -167,7 +167,7 @@ describe('int32 WebAssembly convolution and dense layers', () => {
     // Left shifts (the output has more fraction bits than the accumulator).
     for (const s of [1, 5]) {
       const out: FxFormat = { wl: 16, fl: s, signed: true };
-      const op = one(s8, s8, out);
+      const op = one(s8, s8);
       expect(Array.from(conv(op, Float64Array.from(xs), 1, [1, 41, 1], s8, out, new Scratch())), `left shift ${s}`).toEqual(xs.map((v) => v * 2 ** s));
     }
     // int64 requantization: the top of the range is 2^31 - 1, so the rounding offset would carry it
@@ -191,11 +191,11 @@ describe('int32 WebAssembly convolution and dense layers', () => {
     const s16: FxFormat = { wl: 16, fl: 0, signed: true };
     const s32: FxFormat = { wl: 32, fl: 0, signed: true };
     const bF: FxFormat = { wl: 20, fl: 0, signed: true };
-    const conv2 = (w: number[], b: number, out: FxFormat): QConv => ({
+    const conv2 = (w: number[], b: number): QConv => ({
       kind: 'conv', weightFormat: s16, biasFormat: bF, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1,
       weight: { shape: [1, 2, 1, 1], data: Int32Array.from(w) }, bias: Int32Array.from([b]), act: { kind: 'none' },
     });
-    const dense2 = (w: number[], b: number, out: FxFormat): QDense => ({ kind: 'dense', weightFormat: s16, biasFormat: bF, weight: { shape: [1, 2], data: Int32Array.from(w) }, bias: Int32Array.from([b]), act: { kind: 'none' } });
+    const dense2 = (w: number[], b: number): QDense => ({ kind: 'dense', weightFormat: s16, biasFormat: bF, weight: { shape: [1, 2], data: Int32Array.from(w) }, bias: Int32Array.from([b]), act: { kind: 'none' } });
     const xMin = Float64Array.from([-32768, -32768]);
     // Bottom: 2 * (-32768 * 32767) - 65536 = -2^31 exactly; one more below needs 33 bits.
     // Top: 2^30 + 32767 * 32768 + 32767 = 2^31 - 1; with bias 32768 it is 2^31.
@@ -208,17 +208,17 @@ describe('int32 WebAssembly convolution and dense layers', () => {
     for (const [w, b, acc, fits] of cases) {
       for (const out of [s32, { wl: 32, fl: -1, signed: true }]) {
         const expected = out.fl === 0 ? Math.min(Math.max(acc, minInt(out)), maxInt(out)) : Math.floor((acc + 1) / 2);
-        const c = conv2(w, b, out);
+        const c = conv2(w, b);
         expect(intForm(c, s16, out) !== null, `conv ${acc}`).toBe(fits);
         expect(conv(c, xMin, 1, [2, 1, 1], s16, out, new Scratch())[0], `conv ${acc} -> ${out.fl}`).toBe(expected);
-        const d = dense2(w, b, out);
+        const d = dense2(w, b);
         expect(intForm(d, s16, out) !== null, `dense ${acc}`).toBe(fits);
         expect(dense(d, xMin, 1, s16, out)[0], `dense ${acc}`).toBe(expected);
       }
     }
     // The requantizer's own switch: range top + 2^(s-1) = 2^31 - 1 in lanes, 2^31 in int64; both exact.
     const half: FxFormat = { wl: 32, fl: -1, signed: true };
-    const top = (b: number) => conv2([-32768, -32767], b, half);
+    const top = (b: number) => conv2([-32768, -32767], b);
     expect(linearAccRange(top(32766), s16).hi).toBe(2 ** 31 - 2);
     expect(intForm(top(32766), s16, half)!.rq.lanes).toBe(true);
     expect(intForm(top(32767), s16, half)!.rq.lanes).toBe(false);

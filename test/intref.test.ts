@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FxFormat, maxInt, minInt } from '../src/fixed/format.js';
+import { maxInt, minInt } from '../src/fixed/format.js';
 import { runQGraphInt } from '../src/intref/run.js';
 import type { QGraph } from '../src/quant/qgraph.js';
 import { oracleRun } from './helpers/bigint-oracle.js';

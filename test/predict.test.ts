@@ -33,7 +33,7 @@ describe('parallel prediction', () => {
       return row[0] === row[1] ? 1 : 0;
     });
     expect(Array.from(i2.tied)).toEqual(sortedTies);
-    expect(sortedTies.reduce((u, v) => u + v, 0)).toBeGreaterThan(0);
+    expect(sortedTies.reduce((u: number, v) => u + v, 0)).toBeGreaterThan(0);
   });
 
   it('an error while taking a worker\'s answer rejects instead of hanging', async () => {

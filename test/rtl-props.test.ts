@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { randomGraph } from './helpers/random-graph.js';
 import { expectRtlExact } from './helpers/rtl.js';
 

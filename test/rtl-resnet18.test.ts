@@ -16,7 +16,7 @@ describe('a ResNet-18-sized network (11 M parameters)', () => {
     const fg = fuseGraph(g);
     const r = rng(3);
     const n = 4 * 28 * 28;
-    const stats = calibrate(g, { count: 4, total: 4, shape: [1, 28, 28], data: Float64Array.from({ length: n }, () => r()) });
+    const stats = calibrate(g, { count: 4, data: Float64Array.from({ length: n }, () => r()) });
     const q = buildQGraph(fg, uniformAssignment(fg, stats, 8));
     const t0 = performance.now();
     const { dir, d, cleanup } = writeDesign(q, { macs: 256, images: 1, model: 'resnet18' });

@@ -67,7 +67,7 @@ describe('sensitivity schedule', () => {
   it('ends a curve at the first word length whose KL passes the cap', async () => {
     const backend = new LocalBackend({ fg, search: { images: imgs.data, teacher }, valid: { images: imgs.data, teacher } });
     const base = maxRuleAssignment(fg, stats, 8);
-    const cur = await backend.commit(base, 0);
+    await backend.commit(base, 0);
     const d = dataStructures(fg).filter((x) => x.kind === 'weights');
     const full = await measureSensitivity(backend, base, d, { klSlack: Infinity, errorsFit: () => true, floor: () => 2 });
     const slack = (full.curves[0].points[3].kl - full.baseKl) * (1 + 1e-9); // keeps the fourth point of the first curve

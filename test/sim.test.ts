@@ -7,6 +7,7 @@ import { wasmAvailable } from '../src/engine/gemm.js';
 import { convOutHW } from '../src/ir/geometry.js';
 import { randomInputs } from '../src/hw/generate.js';
 import { buildPlan } from '../src/hw/plan.js';
+import type { LinearEngine } from '../src/hw/engines/linear/plan.js';
 import { runQGraphInt } from '../src/intref/run.js';
 import { encodeNpy } from '../src/io/npy.js';
 import type { Activation, QGraph } from '../src/quant/qgraph.js';
@@ -138,8 +139,8 @@ describe('cycle simulator', () => {
       const x = randomInputs(q, 3, seed);
       const a = new Simulator(plan), b = new Simulator(plan, { wasm: false });
       for (const m of a.models) {
-        const e = m.engine;
-        if (e.kind !== 'linear') continue;
+        if (m.engine.kind !== 'linear') continue;
+        const e = m.engine as LinearEngine;
         const s = e.acc.fl - e.outFormat.fl, int32 = (v: number) => v >= -(2 ** 31) && v < 2 ** 31;
         const lanes = s > 0 ? s <= 31 && int32(e.acc.hi + 2 ** (s - 1)) : int32(e.acc.lo * 2 ** -s) && int32(e.acc.hi * 2 ** -s);
         const inL = plan.buffers[e.inputs[0]].lanes, outL = plan.buffers[e.output].lanes;

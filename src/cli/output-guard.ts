@@ -1,3 +1,4 @@
+/* eslint-disable no-control-regex -- this module exists to find and neutralise control characters */
 import { StringDecoder } from 'node:string_decoder';
 
 /**

@@ -239,7 +239,7 @@ class IntHeap {
     while (i < this.free.length && this.free[i].at < at) i++;
     this.free.splice(i, 0, { at, size });
     if (i + 1 < this.free.length && at + size === this.free[i + 1].at) { this.free[i].size += this.free[i + 1].size; this.free.splice(i + 1, 1); }
-    if (i > 0 && this.free[i - 1].at + this.free[i - 1].size === at) { this.free[i - 1].size += this.free[i].size; this.free.splice(i, 1); i--; }
+    if (i > 0 && this.free[i - 1].at + this.free[i - 1].size === at) { this.free[i - 1].size += this.free[i].size; this.free.splice(i, 1); }
     const last = this.free[this.free.length - 1];
     if (last && last.at + last.size === this.top) { this.top = last.at; this.free.pop(); }
   }

@@ -191,7 +191,8 @@ export function requantizeSum(a: Float64Array, ka: number, b: Float64Array, kb: 
 }
 
 /** `quantize` over an array, with the range constants hoisted (a property test checks it). */
-export function quantizeArray(x: ArrayLike<number>, f: FxFormat, out: { length: number; [i: number]: number } = new Float64Array(x.length)): typeof out {
+export function quantizeArray<T extends { length: number; [i: number]: number } = Float64Array>(x: ArrayLike<number>, f: FxFormat, into?: T): T {
+  const out = into ?? (new Float64Array(x.length) as unknown as T);
   const scale = 2 ** f.fl, lo = minInt(f), hi = maxInt(f);
   for (let i = 0; i < x.length; i++) {
     const v = x[i] * scale;

@@ -170,7 +170,7 @@ export function recoverStale(target: string): string[] {
   for (const n of mine('tmp')) {
     const p = join(parent, n);
     // A temporary folder gets the marker before anything else, so one without it is not ours.
-    let empty = false;
+    let empty: boolean;
     try { empty = readdirSync(p).length === 0; } catch { continue; }
     if (ours(p) && (isFxpqOutput(p) || empty)) attempt(`removed ${n}, left by an interrupted run`, () => rmSync(p, { recursive: true, force: true }));
   }

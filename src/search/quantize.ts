@@ -168,12 +168,12 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   let assignment!: Assignment;
   const extra: Record<string, unknown> = {};
   let log: string[] = [];
-  let searchKl: number | null = null;
-  let validKl: number | null = null;
-  let validErrors = 0;
+  let searchKl: number | null;
+  let validKl: number | null;
+  let validErrors: number;
   let referenceKl: number | null = null;
   const referenceBits = o.referenceBits ?? DEFAULT_REFERENCE_BITS;
-  let searchErrors = 0;
+  let searchErrors: number;
   try {
     if (o.uniformBits !== undefined) {
       assignment = uniformAssignment(fg, stats, o.uniformBits);
