@@ -5,7 +5,17 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * Longest test files first, so the two workers finish together. Without a timing cache (a fresh
  * clone in CI) vitest orders by file size, which would start the tiny but slow RTL files last.
  */
-const SLOW_FIRST = ['rtl-zoo-lenet5', 'rtl-zoo-resnet8', 'rtl-zoo-vgg_bn', 'rtl-zoo-mobilenet', 'rtl-zoo-mlp', 'synth', 'zoo-quant', 'search', 'rtl-props'];
+const SLOW_FIRST = [
+  'rtl-zoo-lenet5',
+  'rtl-zoo-resnet8',
+  'rtl-zoo-vgg_bn',
+  'rtl-zoo-mobilenet',
+  'rtl-zoo-mlp',
+  'synth',
+  'zoo-quant',
+  'search',
+  'rtl-props',
+];
 class SlowFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const rank = (f: TestSpecification) => {
@@ -22,8 +32,21 @@ class SlowFirst extends BaseSequencer {
  * for minutes (RTL of the zoo, Yosys synthesis). `npm test`, which CI runs, is the whole suite.
  */
 const NEEDS_SIMULATORS_OR_MINUTES = [
-  'rtl-zoo-lenet5', 'rtl-zoo-resnet8', 'rtl-zoo-vgg_bn', 'rtl-zoo-mobilenet', 'rtl-zoo-mlp', 'rtl-props', 'rtl-grouped', 'rtl-concat', 'rtl-resnet18',
-  'synth', 'hw', 'run', 'sweep', 'hostile-names', 'hostile-out',
+  'rtl-zoo-lenet5',
+  'rtl-zoo-resnet8',
+  'rtl-zoo-vgg_bn',
+  'rtl-zoo-mobilenet',
+  'rtl-zoo-mlp',
+  'rtl-props',
+  'rtl-grouped',
+  'rtl-concat',
+  'rtl-resnet18',
+  'synth',
+  'hw',
+  'run',
+  'sweep',
+  'hostile-names',
+  'hostile-out',
 ].map((n) => `test/${n}.test.ts`);
 
 export default defineConfig({

@@ -16,7 +16,8 @@ export const BIG_DIR = join(packageRoot(), 'models', 'big');
 
 /** Path of the float32 model NAME.onnx, rebuilt when missing or older than its float16 source. */
 export function bigModel(name: string): string {
-  const src = join(BIG_DIR, `${name}.f16.onnx`), out = join(BIG_DIR, `${name}.onnx`);
+  const src = join(BIG_DIR, `${name}.f16.onnx`),
+    out = join(BIG_DIR, `${name}.onnx`);
   if (!existsSync(src)) throw new Error(`${src} is missing: the big tier is made by models/train_big.py`);
   if (!existsSync(out) || readFileSync(out).length === 0) {
     const tmp = `${out}.tmp-${process.pid}`;
@@ -26,7 +27,13 @@ export function bigModel(name: string): string {
   return out;
 }
 
-export const bigNames = (): string[] => (existsSync(BIG_DIR) ? readdirSync(BIG_DIR).filter((f) => f.endsWith('.f16.onnx')).map((f) => f.slice(0, -9)).sort() : []);
+export const bigNames = (): string[] =>
+  existsSync(BIG_DIR)
+    ? readdirSync(BIG_DIR)
+        .filter((f) => f.endsWith('.f16.onnx'))
+        .map((f) => f.slice(0, -9))
+        .sort()
+    : [];
 
 if (process.argv[1]?.endsWith('big-zoo.js')) {
   const names = process.argv.slice(2).length ? process.argv.slice(2) : bigNames();

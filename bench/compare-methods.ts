@@ -18,11 +18,21 @@ import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize
 import { fashionMnistTest } from './fashion-mnist.js';
 import { logits, scoreLogits } from '../src/eval/paired.js';
 
-const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
 const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
 const only = arg('--models')?.split(',');
 const cnns = zoo.filter((z) => z.ops.includes('Conv') && (!only || only.includes(z.name)));
-const base: Omit<QuantizeModelOptions, 'model' | 'method'> = { calib: 'models/data/calib_x.npy', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params', seed: 0 };
+const base: Omit<QuantizeModelOptions, 'model' | 'method'> = {
+  calib: 'models/data/calib_x.npy',
+  maxDrop: 1,
+  minBits: 2,
+  startBits: 16,
+  objective: 'params',
+  seed: 0,
+};
 const configs: { label: string; o: Partial<QuantizeModelOptions> }[] = [
   { label: 'fxpqnet (max-drop 1)', o: { method: 'fxpqnet' } },
   { label: 'fxpqnet (max-drop 1), no reference', o: { method: 'fxpqnet', referenceBits: 0 } },
@@ -38,7 +48,10 @@ const full = fashionMnistTest();
 if (!full) console.log('the Fashion-MNIST IDX files are not on this machine: no 10,000-image columns');
 const pct = (x: number) => `${x.toFixed(2)} %`;
 const measured = new Map<string, string>();
-const rows = ['| model | method | params compression | overall compression | float top-1 | quantized top-1 | drop (pp) | top-1 on 10,000 (float) | agreement with float on 10,000 | tied on 10,000 | top-1 on 10,000, ties shared | time |', '|---|---|---|---|---|---|---|---|---|---|---|---|'];
+const rows = [
+  '| model | method | params compression | overall compression | float top-1 | quantized top-1 | drop (pp) | top-1 on 10,000 (float) | agreement with float on 10,000 | tied on 10,000 | top-1 on 10,000, ties shared | time |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|',
+];
 for (const z of cnns) {
   // The float model's scores on the 10,000 images are the same for every configuration.
   let floatFull: ReturnType<typeof evaluate> | null = null;
@@ -77,7 +90,10 @@ for (const z of zoo.filter((x) => x.ops.includes('Conv'))) {
   }
 }
 if (process.argv.includes('--write')) {
-  writeSection('models/README.md', 'FxP-QNet against the baselines', `Produced by \`node dist/bench/compare-methods.js --write\` (2-core machine, 512 unlabelled calibration images from the
+  writeSection(
+    'models/README.md',
+    'FxP-QNet against the baselines',
+    `Produced by \`node dist/bench/compare-methods.js --write\` (2-core machine, 512 unlabelled calibration images from the
 training split, \`--seed 0\`; budget: 1 percentage point of top-1 agreement with the float model, checked by FxP-QNet on
 both halves of the split and by the baselines on the held-back half; FxP-QNet is also held to uniform 8's mean KL
 divergence to the float model on the held-back half, \`--reference-bits 8\`, the default, except in the row "no
@@ -95,5 +111,6 @@ whose largest integer logit is shared by two or more classes, where the first cl
 the top-1 expected were ties broken at random.
 Each row ran alone on the machine.
 
-${rows.join('\n')}`);
+${rows.join('\n')}`,
+  );
 }

@@ -25,7 +25,10 @@ import { type FusedGraph, type FusedLayer, fuseGraph } from '../src/quant/fuse.j
 import { denseToPacked } from '../src/quant/hessian.js';
 import { shardRanges } from '../src/search/backend.js';
 
-const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
 const model = process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 'models/big/resnet18.onnx';
 const count = Number(arg('--images') ?? 256);
 const threads = Number(arg('--threads') ?? 2);
@@ -36,16 +39,22 @@ const g = importOnnxFile(model);
 const cal = loadImages('models/data/calib_x.npy', g.input.shape, { limit: count });
 const sec = (t: number) => ((performance.now() - t) / 1000).toFixed(1).padStart(6);
 /** CPU seconds of the whole process (all threads) since `c`. */
-const cpu = (c: NodeJS.CpuUsage) => { const d = process.cpuUsage(c); return ((d.user + d.system) / 1e6).toFixed(1); };
+const cpu = (c: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(c);
+  return ((d.user + d.system) / 1e6).toFixed(1);
+};
 const kindOf = (l: FusedLayer, n: number) => (l.op.kind === 'dense' ? 'dense' : n > 1024 ? 'conv, split' : 'conv, whole');
 
 console.log(`${model}: ${cal.count} images, ${threads} thread(s)`);
 for (let r = 0; r < repeat; r++) {
   const fg = fuseGraph(g);
-  const t0 = performance.now(), c0 = process.cpuUsage();
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   attachCompensation(fg, cal.data, cal.count, threads);
-  const full = sec(t0), fullCpu = cpu(c0);
-  const t1 = performance.now(), c1 = process.cpuUsage();
+  const full = sec(t0),
+    fullCpu = cpu(c0);
+  const t1 = performance.now(),
+    c1 = process.cpuUsage();
   crossFittedCompensations(fg, cal.data, shardRanges(cal.count), threads);
   console.log(`new: full ${full} s, cross-fitted ${sec(t1)} s, both ${sec(t0)} s wall (CPU ${fullCpu} + ${cpu(c1)} s)`);
 }
@@ -68,26 +77,38 @@ for (const [name, { hs: blocks, n }] of hs) {
       t = performance.now();
       const o = oldBlockFactor(blocks[i], sz);
       k.before += performance.now() - t;
-      for (let i = 0; i < sz; i++) for (let j = i; j < sz; j++) k.diff = Math.max(k.diff, Math.abs(o.u[i * sz + j] - f.u[upperIndex(sz, i, j)]) / Math.abs(o.u[i * (sz + 1)]));
+      for (let i = 0; i < sz; i++)
+        for (let j = i; j < sz; j++)
+          k.diff = Math.max(k.diff, Math.abs(o.u[i * sz + j] - f.u[upperIndex(sz, i, j)]) / Math.abs(o.u[i * (sz + 1)]));
     }
   });
 }
 for (const [k, v] of kinds) {
-  console.log(`factorisations, ${k}: ${v.blocks} blocks, ${(v.now / 1000).toFixed(2)} s${old ? ` (before: ${(v.before / 1000).toFixed(2)} s; largest difference in U ${v.diff.toExponential(1)} of its row's diagonal)` : ''}`);
+  console.log(
+    `factorisations, ${k}: ${v.blocks} blocks, ${(v.now / 1000).toFixed(2)} s${old ? ` (before: ${(v.before / 1000).toFixed(2)} s; largest difference in U ${v.diff.toExponential(1)} of its row's diagonal)` : ''}`,
+  );
 }
 
 if (old) {
   const fo = fuseGraph(g);
-  const t0 = performance.now(), c0 = process.cpuUsage();
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   oldAttach(fo, cal.data, cal.count);
-  const full = sec(t0), fullCpu = cpu(c0);
-  const t1 = performance.now(), c1 = process.cpuUsage();
+  const full = sec(t0),
+    fullCpu = cpu(c0);
+  const t1 = performance.now(),
+    c1 = process.cpuUsage();
   oldCrossFitted(fo, cal.data, shardRanges(cal.count));
   console.log(`before: full ${full} s, cross-fitted ${sec(t1)} s, both ${sec(t0)} s wall (CPU ${fullCpu} + ${cpu(c1)} s; one thread)`);
   // The new single-pass H is the old one, byte for byte.
-  const a = layerHessians(fg, cal.data, cal.count), b = oldLayerHessians(fg, cal.data, cal.count);
+  const a = layerHessians(fg, cal.data, cal.count),
+    b = oldLayerHessians(fg, cal.data, cal.count);
   let same = true;
-  for (const [name, { hs: x }] of a) x.forEach((h, i) => { const y = b.get(name)!.hs[i]; for (let e = 0; e < h.length; e++) if (h[e] !== y[e]) same = false; });
+  for (const [name, { hs: x }] of a)
+    x.forEach((h, i) => {
+      const y = b.get(name)!.hs[i];
+      for (let e = 0; e < h.length; e++) if (h[e] !== y[e]) same = false;
+    });
   console.log(`layerHessians: ${same ? 'the same bytes as before' : 'DIFFERS from before'}`);
 }
 
@@ -103,7 +124,8 @@ function oldCholesky(a: Float64Array, n: number): Float64Array {
     l[j * n + j] = ljj;
     for (let i = j + 1; i < n; i++) {
       let s = a[i * n + j];
-      const ri = i * n, rj = j * n;
+      const ri = i * n,
+        rj = j * n;
       for (let k = 0; k < j; k++) s -= l[ri + k] * l[rj + k];
       l[i * n + j] = s / ljj;
     }
@@ -153,11 +175,19 @@ function oldBlockFactor(h: Float64Array, n: number): { perm: Int32Array; u: Floa
   return { perm, u };
 }
 
-function oldLayerHessians(fg: FusedGraph, images: Float64Array, count: number, batch = 32, budget = 8e9): Map<string, { hs: Float64Array[]; n: number }> {
+function oldLayerHessians(
+  fg: FusedGraph,
+  images: Float64Array,
+  count: number,
+  batch = 32,
+  budget = 8e9,
+): Map<string, { hs: Float64Array[]; n: number }> {
   const gr = fg.graph;
   const per = size(gr.input.shape);
   const out = new Map<string, { hs: Float64Array[]; n: number }>();
-  const targets = fg.layers.filter((l): l is FusedLayer & { op: { kind: 'conv' | 'dense' } } => l.op.kind === 'dense' || (l.op.kind === 'conv' && l.op.group === 1));
+  const targets = fg.layers.filter(
+    (l): l is FusedLayer & { op: { kind: 'conv' | 'dense' } } => l.op.kind === 'dense' || (l.op.kind === 'conv' && l.op.group === 1),
+  );
   const cap = new Map<string, number>();
   for (const l of targets) {
     const n = l.op.weight.data.length / l.op.weight.shape[0];
@@ -181,8 +211,14 @@ function oldLayerHessians(fg: FusedGraph, images: Float64Array, count: number, b
       if (l.op.kind === 'dense') {
         ranges.forEach(([a, e], k) => {
           const sz = e - a;
-          const xb = new Float64Array(b * sz), xt = new Float64Array(sz * b);
-          for (let i = 0; i < b; i++) for (let j = 0; j < sz; j++) { const v = x[i * n + a + j]; xb[i * sz + j] = v; xt[j * b + i] = v; }
+          const xb = new Float64Array(b * sz),
+            xt = new Float64Array(sz * b);
+          for (let i = 0; i < b; i++)
+            for (let j = 0; j < sz; j++) {
+              const v = x[i * n + a + j];
+              xb[i * sz + j] = v;
+              xt[j * b + i] = v;
+            }
           gemm(sz, sz, b, xt, 0, xb, 0, acc.hs[k], 0, true);
         });
       } else {
@@ -191,9 +227,27 @@ function oldLayerHessians(fg: FusedGraph, images: Float64Array, count: number, b
         const [, , kh, kw] = op.weight.shape;
         const [ho, wo] = convOutHW(hh, ww, [kh, kw], op.strides, op.pads, op.dilations);
         const hwo = ho * wo;
-        const col = new Float64Array(n * hwo), colT = new Float64Array(n * hwo);
+        const col = new Float64Array(n * hwo),
+          colT = new Float64Array(n * hwo);
         for (let i = 0; i < b; i++) {
-          im2col(x, i * cin * hh * ww, cin, hh, ww, kh, kw, ho, wo, op.strides[0], op.strides[1], op.pads[0], op.pads[1], op.dilations[0], op.dilations[1], col);
+          im2col(
+            x,
+            i * cin * hh * ww,
+            cin,
+            hh,
+            ww,
+            kh,
+            kw,
+            ho,
+            wo,
+            op.strides[0],
+            op.strides[1],
+            op.pads[0],
+            op.pads[1],
+            op.dilations[0],
+            op.dilations[1],
+            col,
+          );
           ranges.forEach(([a, e], k) => {
             const sz = e - a;
             for (let r = 0; r < sz; r++) for (let p = 0; p < hwo; p++) colT[p * sz + r] = col[(a + r) * hwo + p];
@@ -216,7 +270,14 @@ function packUpper(u: Float64Array, n: number): Float64Array {
 function oldAttach(f: FusedGraph, images: Float64Array, n: number): void {
   for (const [name, { hs: blocks, n: k }] of oldLayerHessians(f, images, n)) {
     const ranges = blockRanges(k);
-    f.layers.find((x) => x.name === name)!.comp = { n: k, blocks: blocks.map((h, i) => { const sz = ranges[i][1] - ranges[i][0], c = oldBlockFactor(h, sz); return { perm: c.perm.map((p) => p + ranges[i][0]), u: packUpper(c.u, sz) }; }) };
+    f.layers.find((x) => x.name === name)!.comp = {
+      n: k,
+      blocks: blocks.map((h, i) => {
+        const sz = ranges[i][1] - ranges[i][0],
+          c = oldBlockFactor(h, sz);
+        return { perm: c.perm.map((p) => p + ranges[i][0]), u: packUpper(c.u, sz) };
+      }),
+    };
   }
 }
 
@@ -226,7 +287,12 @@ function oldCrossFitted(f: FusedGraph, images: Float64Array, parts: [number, num
   parts.forEach((_, k) => {
     for (const [name, { n, hs: first }] of all[0]) {
       const sum = first.map((h) => new Float64Array(h.length));
-      all.forEach((m, j) => { if (j !== k) m.get(name)!.hs.forEach((h, i) => { for (let e = 0; e < h.length; e++) sum[i][e] += h[e]; }); });
+      all.forEach((m, j) => {
+        if (j !== k)
+          m.get(name)!.hs.forEach((h, i) => {
+            for (let e = 0; e < h.length; e++) sum[i][e] += h[e];
+          });
+      });
       const ranges = blockRanges(n);
       sum.forEach((h, i) => oldBlockFactor(h, ranges[i][1] - ranges[i][0]));
     }

@@ -12,7 +12,10 @@ import { importOnnx } from '../src/onnx/import.js';
 import { resnet18Onnx } from '../src/onnx/resnet18.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string, d: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
+const opt = (name: string, d: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
 const model = args.find((a) => a.endsWith('.onnx') || a === 'resnet18') ?? 'models/resnet8.onnx';
 const images = opt('--images', model === 'resnet18' ? 64 : 1000);
 const batch = opt('--batch', model === 'resnet18' ? 16 : 64);
@@ -26,8 +29,11 @@ function timeIt(f: () => void, minSeconds = 2): number {
   f(); // warm-up
   let runs = 0;
   const t0 = performance.now();
-  while ((performance.now() - t0) / 1000 < minSeconds || runs < 1) { f(); runs++; }
-  return ((performance.now() - t0) / 1000) / runs;
+  while ((performance.now() - t0) / 1000 < minSeconds || runs < 1) {
+    f();
+    runs++;
+  }
+  return (performance.now() - t0) / 1000 / runs;
 }
 
 const ours = timeIt(() => {
@@ -48,7 +54,10 @@ const runOrtAll = async () => {
 await runOrtAll();
 let ortRuns = 0;
 const t0 = performance.now();
-while ((performance.now() - t0) / 1000 < 2) { await runOrtAll(); ortRuns++; }
+while ((performance.now() - t0) / 1000 < 2) {
+  await runOrtAll();
+  ortRuns++;
+}
 const ortSec = (performance.now() - t0) / 1000 / ortRuns;
 
 const ipsOurs = data.count / ours;

@@ -15,24 +15,46 @@ import { generateDesign } from '../src/hw/generate.js';
 import { concatSpecs, depthwiseSpecs, groupedSpecs, microGraph, microSpecs, simdSpecs } from '../src/calibration/microbench.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
-const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 const target = arg('target', 'xc7') as Target;
 const count = Number(arg('count', '120'));
 const [shard, shards] = arg('shard', '0/1').split('/').map(Number);
 mkdirSync('src/calibration/data', { recursive: true });
 const file = `src/calibration/data/${target}.jsonl`;
-const done = new Set(existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).spec.seed as number) : []);
+const done = new Set(
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).spec.seed as number)
+    : [],
+);
 
-const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({ lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, cells: s.cells });
+const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({
+  lut: s.lut,
+  ff: s.ff,
+  dsp: s.dsp,
+  bram: s.bram,
+  lutram: s.lutram,
+  cells: s.cells,
+});
 // --set simd: the wide-SIMD designs (seeds from 2000) instead of the general spread.
 const redo = new Set(arg('redo', '').split(',').filter(Boolean));
 const set = arg('set', 'spread');
 const sets = { spread: microSpecs, simd: simdSpecs, depthwise: depthwiseSpecs, grouped: groupedSpecs, concat: concatSpecs } as const;
-const specs = (sets[set as keyof typeof sets] ?? microSpecs)(count)
-  .filter((s, i) => i % shards === shard && (redo.size ? redo.has(s.kind) && done.has(s.seed) : !done.has(s.seed)));
+const specs = (sets[set as keyof typeof sets] ?? microSpecs)(count).filter(
+  (s, i) => i % shards === shard && (redo.size ? redo.has(s.kind) && done.has(s.seed) : !done.has(s.seed)),
+);
 console.log(`${target}: ${specs.length} specs to synthesize${redo.size ? ' again' : ''} (shard ${shard}/${shards})`);
 const record = (seed: number, line: string) => {
-  if (!redo.size) { appendFileSync(file, line + '\n'); return; }
+  if (!redo.size) {
+    appendFileSync(file, line + '\n');
+    return;
+  }
   const lines = readFileSync(file, 'utf8').trim().split('\n');
   const i = lines.findIndex((l) => JSON.parse(l).spec.seed === seed);
   lines[i] = line;
@@ -49,9 +71,12 @@ for (const spec of specs) {
     // flip-flops, unlike in the flattened synthesis that users run (and that the iCE40 data holds).
     const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: target !== 'ice40up' });
     const modules: Record<string, unknown> = {};
-    for (const [name, m] of Object.entries(r.modules ?? {})) modules[name] = { lut: m.lut, ff: m.ff, dsp: m.dsp, bram: m.bram, lutram: m.lutram, cells: m.cells };
+    for (const [name, m] of Object.entries(r.modules ?? {}))
+      modules[name] = { lut: m.lut, ff: m.ff, dsp: m.dsp, bram: m.bram, lutram: m.lutram, cells: m.cells };
     record(spec.seed, JSON.stringify({ spec, total: res(r), modules }));
-    console.log(`${spec.kind} seed ${spec.seed}: ${r.lut} LUT ${r.ff} FF ${r.dsp} DSP ${r.bram} BRAM, ${Object.keys(modules).length} modules (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(
+      `${spec.kind} seed ${spec.seed}: ${r.lut} LUT ${r.ff} FF ${r.dsp} DSP ${r.bram} BRAM, ${Object.keys(modules).length} modules (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   } catch (err) {
     console.log(`${spec.kind} seed ${spec.seed}: ${(err as Error).message}`);
     record(spec.seed, JSON.stringify({ spec, error: (err as Error).message }));

@@ -12,7 +12,10 @@ import { rng } from '../src/onnx/builder.js';
 import { TEMPLATE_DIR } from '../src/hw/render.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
-const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 const target = arg('target', 'xc7') as Target;
 // Families without distributed RAM build small memories from flip-flops, which is slow to
 // synthesize at large sizes; their block-RAM threshold lies far below the cap anyway.
@@ -20,7 +23,10 @@ const maxBits = Number(arg('max-bits', String(2 ** 17)));
 const clog2 = (n: number) => (n <= 1 ? 1 : Math.ceil(Math.log2(n)));
 
 // The primitives exactly as templated, with the module name and parameters fixed per shape.
-const body = (tpl: string) => readFileSync(join(TEMPLATE_DIR, `${tpl}.v.hbs`), 'utf8').replace(/\{\{> header\}\}\n?/, '').replace(/`default_nettype wire\n?/, '');
+const body = (tpl: string) =>
+  readFileSync(join(TEMPLATE_DIR, `${tpl}.v.hbs`), 'utf8')
+    .replace(/\{\{> header\}\}\n?/, '')
+    .replace(/`default_nettype wire\n?/, '');
 const kinds = { ram: body('ram'), rom: body('rom'), regfile: body('regfile') };
 const list = (name: string, dflt: string) => arg(name, dflt).split(',').map(Number);
 const depths = list('depths', '16,32,64,100,128,256,512,1024,2048,4096,8192');
@@ -37,15 +43,18 @@ for (const kind of kindList) {
       if (depth * width > maxBits) continue;
       const module = `${kind}_${depth}x${width}`;
       const aw = clog2(depth);
-      let text = kinds[kind].replace(/module \{\{top\}\}_\w+ #\(/, `module ${module} #(`)
+      let text = kinds[kind]
+        .replace(/module \{\{top\}\}_\w+ #\(/, `module ${module} #(`)
         .replace(/parameter integer W = \d+/, `parameter integer W = ${width}`)
         .replace(/parameter integer DEPTH = \d+/, `parameter integer DEPTH = ${depth}`)
         .replace(/parameter integer AW = \d+/, `parameter integer AW = ${aw}`);
       if (kind === 'rom') {
-        const hex = Array.from({ length: depth }, () => Array.from({ length: Math.ceil(width / 4) }, (_, i) => {
-          const bits = i === 0 && width % 4 ? width % 4 : 4;
-          return Math.floor(r() * 2 ** bits).toString(16);
-        }).join('')).join('\n');
+        const hex = Array.from({ length: depth }, () =>
+          Array.from({ length: Math.ceil(width / 4) }, (_, i) => {
+            const bits = i === 0 && width % 4 ? width % 4 : 4;
+            return Math.floor(r() * 2 ** bits).toString(16);
+          }).join(''),
+        ).join('\n');
         files[`${module}.hex`] = hex + '\n';
         text = text.replace(/parameter FILE = "[^"]*"/, `parameter FILE = "${module}.hex"`);
       }
@@ -62,7 +71,10 @@ shapes.forEach((s, i) => {
   const aw = clog2(s.depth);
   lines.push(`  wire [${s.width - 1}:0] o${i};`);
   if (s.kind === 'rom') lines.push(`  ${s.module} u${i} (.clk(clk), .en(we), .addr(a[${aw - 1}:0]), .data(o${i}));`);
-  else lines.push(`  ${s.module} u${i} (.clk(clk), .we(we), .wa(a[${aw - 1}:0]), .wd(d[${s.width - 1}:0]), .ra(a[${31}:${32 - aw}]), .rd(o${i}));`);
+  else
+    lines.push(
+      `  ${s.module} u${i} (.clk(clk), .we(we), .wa(a[${aw - 1}:0]), .wd(d[${s.width - 1}:0]), .ra(a[${31}:${32 - aw}]), .rd(o${i}));`,
+    );
   outs.push(`^o${i}`);
 });
 lines.push(`  assign y = ${outs.join(' ^ ')};`, 'endmodule');

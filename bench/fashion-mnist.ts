@@ -15,14 +15,23 @@ function idx(path: string, magic: number): { dims: number[]; data: Uint8Array } 
   if (m !== magic) throw new Error(`${path}: IDX magic ${m}, expected ${magic}`);
   const nd = m & 0xff;
   const dims = Array.from({ length: nd }, (_, i) => b.readUInt32BE(4 + 4 * i));
-  return { dims, data: new Uint8Array(b.buffer, b.byteOffset + 4 + 4 * nd, dims.reduce((a, c) => a * c, 1)) };
+  return {
+    dims,
+    data: new Uint8Array(
+      b.buffer,
+      b.byteOffset + 4 + 4 * nd,
+      dims.reduce((a, c) => a * c, 1),
+    ),
+  };
 }
 
 /** The 10,000 test images and labels, or null when the IDX files are not on this machine. */
 export function fashionMnistTest(dir = FASHION_MNIST_DIR): { images: Images; labels: Int32Array } | null {
-  const xi = `${dir}/t10k-images-idx3-ubyte.gz`, yi = `${dir}/t10k-labels-idx1-ubyte.gz`;
+  const xi = `${dir}/t10k-images-idx3-ubyte.gz`,
+    yi = `${dir}/t10k-labels-idx1-ubyte.gz`;
   if (!existsSync(xi) || !existsSync(yi)) return null;
-  const x = idx(xi, 2051), y = idx(yi, 2049);
+  const x = idx(xi, 2051),
+    y = idx(yi, 2049);
   const [n, h, w] = x.dims;
   const data = new Float64Array(n * h * w);
   for (let i = 0; i < data.length; i++) data[i] = Math.fround(Math.fround(x.data[i]) / Math.fround(255));

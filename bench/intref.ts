@@ -25,7 +25,10 @@ import { uniformAssignment } from '../src/quant/uniform.js';
 import { resnet18Onnx } from '../src/onnx/resnet18.js';
 
 const args = process.argv.slice(2);
-const opt = (name: string, d: number) => { const i = args.indexOf(name); return i >= 0 ? Number(args[i + 1]) : d; };
+const opt = (name: string, d: number) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : d;
+};
 const model = args.find((a) => a.endsWith('.onnx') || a === 'resnet18') ?? 'models/resnet8.onnx';
 const images = opt('--images', model === 'resnet18' ? 32 : 1000);
 const bits = opt('--bits', 8);
@@ -38,7 +41,10 @@ const q = buildQGraph(fg, uniformAssignment(fg, calibrate(g, cal), bits));
 const data = loadImages('models/data/test_x.npy', g.input.shape, { limit: images });
 const per = size(g.input.shape);
 
-interface Rate { wall: number; cpu: number }
+interface Rate {
+  wall: number;
+  cpu: number;
+}
 async function time(f: (x: Float64Array, n: number) => unknown): Promise<Rate> {
   const pass = async () => {
     for (let s = 0; s < data.count; s += batch) {
@@ -47,10 +53,12 @@ async function time(f: (x: Float64Array, n: number) => unknown): Promise<Rate> {
     }
   };
   await pass(); // warm-up: compilation, packed weights
-  let wall = 0, cpu = 0;
+  let wall = 0,
+    cpu = 0;
   const t0 = performance.now();
   do {
-    const t = performance.now(), c = process.cpuUsage();
+    const t = performance.now(),
+      c = process.cpuUsage();
     await pass();
     const dc = process.cpuUsage(c);
     wall = Math.max(wall, data.count / ((performance.now() - t) / 1000));
@@ -74,7 +82,9 @@ if (rt) {
 }
 
 const show = (r: Rate) => `${r.wall.toFixed(1).padStart(8)} images/s  (${r.cpu.toFixed(1).padStart(7)} per CPU second)`;
-console.log(`model ${model}, ${data.count} images, batch ${batch}, uniform ${bits} bits, 1 thread, integer convolutions in ${process.env.FXPQ_INTREF_F64 === '1' ? 'float64 (FXPQ_INTREF_F64=1)' : 'int32 where exact'}`);
+console.log(
+  `model ${model}, ${data.count} images, batch ${batch}, uniform ${bits} bits, 1 thread, integer convolutions in ${process.env.FXPQ_INTREF_F64 === '1' ? 'float64 (FXPQ_INTREF_F64=1)' : 'int32 where exact'}`,
+);
 console.log(`float64 engine     : ${show(fl)}`);
 console.log(`integer reference  : ${show(it)}  ${(it.wall / fl.wall).toFixed(2)}x the float engine`);
 if (ort) {

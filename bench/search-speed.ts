@@ -20,15 +20,29 @@ import { quantizeModel } from '../src/search/quantize.js';
 import { dataStructures } from '../src/search/structures.js';
 import { resnet18Onnx } from '../src/onnx/resnet18.js';
 
-const arg = (name: string) => { const i = process.argv.indexOf(name); return i >= 0 ? process.argv[i + 1] : undefined; };
+const arg = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
 const names = (arg('--models') ?? 'resnet8').split(',').filter((n) => n !== 'none');
 let evalsPerDs = Number(arg('--evals-per-ds') ?? 0);
 for (const name of names) {
   const model = `models/${name}.onnx`;
-  const r = await quantizeModel({ model, calib: 'models/data/calib_x.npy', method: 'fxpqnet', maxDrop: 1, minBits: 2, startBits: 16, objective: 'params', seed: 0 });
+  const r = await quantizeModel({
+    model,
+    calib: 'models/data/calib_x.npy',
+    method: 'fxpqnet',
+    maxDrop: 1,
+    minBits: 2,
+    startBits: 16,
+    objective: 'params',
+    seed: 0,
+  });
   const nDs = dataStructures(fuseGraph(r.graph)).length;
   evalsPerDs = (r.report.evaluations as number) / nDs;
-  console.log(`${name}: ${r.report.seconds.toFixed(1)} s on 2 worker threads, ${r.report.evaluations} evaluations, ${r.report.search_steps} steps, ${nDs} data structures, params ${r.report.compression.params.toFixed(2)}x`);
+  console.log(
+    `${name}: ${r.report.seconds.toFixed(1)} s on 2 worker threads, ${r.report.evaluations} evaluations, ${r.report.search_steps} steps, ${nDs} data structures, params ${r.report.compression.params.toFixed(2)}x`,
+  );
 }
 if (process.argv.includes('--resnet18')) {
   const g = importOnnx(resnet18Onnx(), { file: 'resnet18' });
@@ -38,7 +52,12 @@ if (process.argv.includes('--resnet18')) {
   const teacher = new Float64Array(cal.count * 10);
   const per = size(g.input.shape);
   for (let s = 0; s < cal.count; s += 32) teacher.set(runGraph(g, cal.data.subarray(s * per, (s + 32) * per), 32).output, s * 10);
-  const b = new Replica({ fg, searchFg: fg, search: { images: cal.data, teacher }, valid: { images: cal.data.subarray(0, 0), teacher: new Float64Array(0) } });
+  const b = new Replica({
+    fg,
+    searchFg: fg,
+    search: { images: cal.data, teacher },
+    valid: { images: cal.data.subarray(0, 0), teacher: new Float64Array(0) },
+  });
   const t0 = performance.now();
   b.s.commit(maxRuleAssignment(fg, stats, 8), 0);
   const one = ((performance.now() - t0) / 1000) * (256 / 32);
@@ -49,7 +68,11 @@ if (process.argv.includes('--resnet18')) {
   attachCompensation(fg, calC.data, calC.count);
   const tx = performance.now();
   crossFittedCompensations(fg, calC.data, shardRanges(calC.count));
-  console.log(`resnet18-sized: error-compensation statistics and factorisations (256 images) ${((tx - tc) / 1000).toFixed(1)} s on one core, cross-fitted ones for the two shards ${((performance.now() - tx) / 1000).toFixed(1)} s`);
+  console.log(
+    `resnet18-sized: error-compensation statistics and factorisations (256 images) ${((tx - tc) / 1000).toFixed(1)} s on one core, cross-fitted ones for the two shards ${((performance.now() - tx) / 1000).toFixed(1)} s`,
+  );
   const projected = (evalsPerDs * nDs * one) / 2 / 2; // two workers; an average evaluation starts mid-network
-  console.log(`resnet18-sized (11.2 M params, ${nDs} data structures): one full evaluation on 256 search images takes ${one.toFixed(1)} s on one core; projected search ${(projected / 3600).toFixed(1)} h at ${evalsPerDs.toFixed(1)} evaluations per data structure`);
+  console.log(
+    `resnet18-sized (11.2 M params, ${nDs} data structures): one full evaluation on 256 search images takes ${one.toFixed(1)} s on one core; projected search ${(projected / 3600).toFixed(1)} h at ${evalsPerDs.toFixed(1)} evaluations per data structure`,
+  );
 }

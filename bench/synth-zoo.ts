@@ -12,7 +12,10 @@ import { ZOO, type ZooConfig, zooQGraph } from '../src/calibration/zoo.js';
 import { writeSection } from './readme-section.js';
 import { loadZooYosys, recordZooYosys } from '../src/calibration/zoo-yosys.js';
 
-const arg = (name: string, dflt: string) => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? process.argv[i + 1] : dflt; };
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
 const macs = Number(arg('macs', '64'));
 const targets = arg('targets', 'xc7,ice40up').split(',') as Target[];
 const models = arg('models', ZOO.map((z) => z.name).join(',')).split(',');
@@ -29,10 +32,24 @@ for (const z of ZOO.filter((m) => models.includes(m.name))) {
       try {
         const s = await synthesize({ files, sources: d.sources, top: d.top, target });
         // Recorded for bench/estimator-zoo.ts, which checks the estimator without synthesizing again.
-        if (macs === loadZooYosys().macs) recordZooYosys({ model: z.name, config, target, lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, seconds: Math.round(s.seconds) });
+        if (macs === loadZooYosys().macs)
+          recordZooYosys({
+            model: z.name,
+            config,
+            target,
+            lut: s.lut,
+            ff: s.ff,
+            dsp: s.dsp,
+            bram: s.bram,
+            lutram: s.lutram,
+            seconds: Math.round(s.seconds),
+          });
         // The analytical estimate next to each figure (where the family is calibrated), with its error.
         const est = calibrations[target] ? estimatePlan(d.plan, target).total : null;
-        const cmp = (e: number | undefined, y: number) => (e === undefined ? `${y}` : `${y} / ${e} (${y === 0 ? (e === 0 ? '0' : 'n/a') : `${e >= y ? '+' : ''}${((100 * (e - y)) / y).toFixed(0)} %`})`);
+        const cmp = (e: number | undefined, y: number) =>
+          e === undefined
+            ? `${y}`
+            : `${y} / ${e} (${y === 0 ? (e === 0 ? '0' : 'n/a') : `${e >= y ? '+' : ''}${((100 * (e - y)) / y).toFixed(0)} %`})`;
         const row = `| ${z.name} | ${config} | ${target} | ${d.plan.macs} | ${cmp(est?.lut, s.lut)} | ${cmp(est?.ff, s.ff)} | ${cmp(est?.dsp, s.dsp)} | ${cmp(est?.bram, s.bram)} | ${cmp(est?.lutram, s.lutram)} | ${s.seconds.toFixed(0)} s |`;
         console.log(row);
         rows.push(row);
@@ -44,7 +61,11 @@ for (const z of ZOO.filter((m) => models.includes(m.name))) {
     }
   }
 }
-if (process.argv.includes('--write')) writeSection('docs/hardware-results.md', `Yosys synthesis of the zoo (--macs ${macs})`, `Yosys 0.55 (@yowasp/yosys): \`synth_xilinx -family xc7 -noiopad -flatten\` and \`synth_ice40 -dsp -flatten\`; \`bench/synth-zoo.ts\`.
+if (process.argv.includes('--write'))
+  writeSection(
+    'docs/hardware-results.md',
+    `Yosys synthesis of the zoo (--macs ${macs})`,
+    `Yosys 0.55 (@yowasp/yosys): \`synth_xilinx -family xc7 -noiopad -flatten\` and \`synth_ice40 -dsp -flatten\`; \`bench/synth-zoo.ts\`.
 BRAM is RAMB36E1 (RAMB18E1 count as halves) on xc7 and SB_RAM40_4K on iCE40; the weight ROMs hold every weight on chip, so the
 iCE40 counts exceed what an UltraPlus part has (30 EBR): those designs would keep weights in SPRAM or off chip.
 
@@ -52,4 +73,5 @@ Each figure is Yosys / analytical estimate (error of the estimate) where the fam
 
 | model | config | target | multipliers | LUT | FF | DSP | BRAM | LUTRAM | time |
 |---|---|---|---|---|---|---|---|---|---|
-${rows.join('\n')}`);
+${rows.join('\n')}`,
+  );

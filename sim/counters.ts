@@ -78,36 +78,63 @@ export function countersOf(plan: HwPlan, models: EngineModel[], timing: ImageTim
   const compute = plan.engines.reduce((s, e) => s + e.cycles, 0);
   const macs = models.reduce((s, m) => s + m.activity.macs, 0);
   const layers: LayerCounters[] = models.map((m) => {
-    const e = m.engine, a = m.activity;
+    const e = m.engine,
+      a = m.activity;
     const p = plan.engines[e.index];
     const mult = engineModule(p).budgetMultipliers(p);
     return {
-      engine: e.id, layer: e.layer, kind: e.id.replace(/^l\d+_/, ''), multipliers: mult,
-      busy_cycles: e.cycles, idle_cycles: interval - e.cycles, taps: a.taps, valid_taps: a.validTaps, macs: a.macs,
-      utilization: mult ? a.macs / (mult * e.cycles) : 0, weight_rom_reads: a.weightReads, bias_rom_reads: a.biasReads,
+      engine: e.id,
+      layer: e.layer,
+      kind: e.id.replace(/^l\d+_/, ''),
+      multipliers: mult,
+      busy_cycles: e.cycles,
+      idle_cycles: interval - e.cycles,
+      taps: a.taps,
+      valid_taps: a.validTaps,
+      macs: a.macs,
+      utilization: mult ? a.macs / (mult * e.cycles) : 0,
+      weight_rom_reads: a.weightReads,
+      bias_rom_reads: a.biasReads,
     };
   });
-  const buffers: BufferCounters[] = plan.buffers.map((b) => ({ buffer: b.id, tensor: b.tensor, words: b.words, lanes: b.lanes, bits: b.words * b.wordBits, writes: 0, reads: 0 }));
+  const buffers: BufferCounters[] = plan.buffers.map((b) => ({
+    buffer: b.id,
+    tensor: b.tensor,
+    words: b.words,
+    lanes: b.lanes,
+    bits: b.words * b.wordBits,
+    writes: 0,
+    reads: 0,
+  }));
   buffers[plan.input.buffer].writes += plan.input.elements;
   buffers[plan.output.buffer].reads += plan.output.elements;
   for (const m of models) {
     buffers[m.engine.output].writes += m.activity.writes;
-    m.engine.inputs.forEach((b, j) => { buffers[b].reads += m.activity.reads[j]; });
+    m.engine.inputs.forEach((b, j) => {
+      buffers[b].reads += m.activity.reads[j];
+    });
   }
   // Live activation bits in each phase: the load (-1), each engine, the send (engines.length).
   const last = plan.engines.length;
-  let peak = 0, peakAt = -1;
+  let peak = 0,
+    peakAt = -1;
   for (let ph = -1; ph <= last; ph++) {
     let live = 0;
     for (const b of plan.buffers) {
-      const from = b.producer, to = b.id === plan.output.buffer ? last : Math.max(...b.consumers);
+      const from = b.producer,
+        to = b.id === plan.output.buffer ? last : Math.max(...b.consumers);
       if (from <= ph && ph <= to) live += b.words * b.wordBits;
     }
-    if (live > peak) { peak = live; peakAt = ph; }
+    if (live > peak) {
+      peak = live;
+      peakAt = ph;
+    }
   }
-  const ni = plan.input.elements, no = plan.output.elements;
+  const ni = plan.input.elements,
+    no = plan.output.elements;
   return {
-    images: n, total_cycles: total,
+    images: n,
+    total_cycles: total,
     latency_cycles: { mean: mean(lat), min: Math.min(...lat), max: Math.max(...lat) },
     interval_cycles: interval,
     input_stall_cycles: mean(timing.map((t) => t.inputStalls)),
@@ -115,12 +142,16 @@ export function countersOf(plan: HwPlan, models: EngineModel[], timing: ImageTim
     load_cycles: mean(timing.map((t) => t.lastIn - t.firstIn + 1)) || ni,
     compute_cycles: compute,
     send_cycles: mean(timing.map((t) => t.lastOut - t.done[t.done.length - 1])) || no,
-    multipliers: plan.macs, macs_per_image: macs,
+    multipliers: plan.macs,
+    macs_per_image: macs,
     utilization: plan.macs ? macs / (plan.macs * interval) : 0,
-    layers, buffers,
+    layers,
+    buffers,
     memory: {
-      allocated_bits: plan.memoryBits.activations, weight_rom_bits: plan.memoryBits.weights,
-      peak_live_bits: peak, peak_during: peakAt < 0 ? 'load' : peakAt === last ? 'send' : plan.engines[peakAt].id,
+      allocated_bits: plan.memoryBits.activations,
+      weight_rom_bits: plan.memoryBits.weights,
+      peak_live_bits: peak,
+      peak_during: peakAt < 0 ? 'load' : peakAt === last ? 'send' : plan.engines[peakAt].id,
     },
   };
 }

@@ -50,7 +50,8 @@ export function windowTable(win: Window): Int32Array {
   let i = 0;
   for (let oy = 0; oy < win.ho; oy++) {
     for (let ox = 0; ox < win.wo; ox++) {
-      const iy0 = oy * win.sh - win.pt, ix0 = ox * win.sw - win.pl;
+      const iy0 = oy * win.sh - win.pt,
+        ix0 = ox * win.sw - win.pl;
       for (let ky = 0; ky < win.kh; ky++) {
         const iy = iy0 + ky * win.dh;
         for (let kx = 0; kx < win.kw; kx++, i++) {

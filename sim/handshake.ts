@@ -22,7 +22,7 @@ export interface Handshake {
 export const alwaysReady: Handshake = { name: 'none', inValid: () => true, outReady: () => true };
 
 /** One step of the test bench's 32-bit Fibonacci LFSR: shift left, feed back bits 31, 21, 1, 0. */
-export const lfsrStep = (s: number): number => (((s << 1) | (((s >>> 31) ^ (s >>> 21) ^ (s >>> 1) ^ s) & 1)) >>> 0);
+export const lfsrStep = (s: number): number => ((s << 1) | (((s >>> 31) ^ (s >>> 21) ^ (s >>> 1) ^ s) & 1)) >>> 0;
 
 /**
  * The LFSR as a linear map over GF(2): column j of M^(2^i) is the state reached in 2^i steps from
@@ -69,9 +69,16 @@ export class TbStall implements Handshake {
       this.s = jump.advance(1, k - 1);
       this.k = k;
     }
-    while (this.k < k) { this.s = lfsrStep(this.s); this.k++; }
+    while (this.k < k) {
+      this.s = lfsrStep(this.s);
+      this.k++;
+    }
     return this.s;
   }
-  inValid(k: number): boolean { return (this.stateAt(k) & 7) !== 0; }
-  outReady(k: number): boolean { return ((this.stateAt(k) >>> 3) & 7) !== 0; }
+  inValid(k: number): boolean {
+    return (this.stateAt(k) & 7) !== 0;
+  }
+  outReady(k: number): boolean {
+    return ((this.stateAt(k) >>> 3) & 7) !== 0;
+  }
 }

@@ -42,7 +42,10 @@ export class Simulator {
   private readonly outOrder: Int32Array;
 
   /** `wasm: false` keeps every conv/dense layer on the JavaScript float64 kernel (tests compare both). */
-  constructor(readonly plan: HwPlan, opts: { wasm?: boolean } = {}) {
+  constructor(
+    readonly plan: HwPlan,
+    opts: { wasm?: boolean } = {},
+  ) {
     const arena = opts.wasm === false ? null : WasmArena.create();
     this.models = plan.engines.map((e) => engineModel(plan, e, arena));
     this.bufs = plan.buffers.map((b) => new Float64Array(b.words * b.lanes));
@@ -60,7 +63,11 @@ export class Simulator {
    * Runs `images` images back to back (inputs: quantized integers, images x input elements) under
    * the given handshake pattern: the logits of `compute` and the cycles of `schedule`.
    */
-  run(inputs: Float64Array, images: number, opts: { handshake?: Handshake; onImage?: (done: number, outputs: Float64Array) => void } = {}): SimRun {
+  run(
+    inputs: Float64Array,
+    images: number,
+    opts: { handshake?: Handshake; onImage?: (done: number, outputs: Float64Array) => void } = {},
+  ): SimRun {
     const outputs = this.compute(inputs, images, opts.onImage);
     return { outputs, timing: schedule(this.plan, images, opts.handshake) };
   }
@@ -71,9 +78,11 @@ export class Simulator {
    */
   compute(inputs: Float64Array, images: number, onImage?: (done: number, outputs: Float64Array) => void): Float64Array {
     const p = this.plan;
-    const ni = p.input.elements, no = p.output.elements;
+    const ni = p.input.elements,
+      no = p.output.elements;
     if (inputs.length < images * ni) throw new RangeError(`the simulator got ${inputs.length} input words for ${images} images of ${ni}`);
-    const inBuf = this.bufs[p.input.buffer], outBuf = this.bufs[p.output.buffer];
+    const inBuf = this.bufs[p.input.buffer],
+      outBuf = this.bufs[p.output.buffer];
     const outputs = new Float64Array(images * no);
     for (let img = 0; img < images; img++) {
       inBuf.set(inputs.subarray(img * ni, (img + 1) * ni));
@@ -91,32 +100,45 @@ export class Simulator {
  */
 export function schedule(plan: HwPlan, images: number, handshake: Handshake = alwaysReady): ImageTiming[] {
   const hs = handshake;
-  const ni = plan.input.elements, no = plan.output.elements;
+  const ni = plan.input.elements,
+    no = plan.output.elements;
   const cycles = plan.engines.map((e) => e.cycles);
   const timing: ImageTiming[] = [];
   // The design enters LOAD after reset; the source's first word can come then or later.
   let k = FIRST_DESIGN_CYCLE;
   for (let img = 0; img < images; img++) {
     // LOAD: one word per cycle with in_valid high.
-    let inputStalls = 0, firstIn = -1;
-    if (img === 0) { inputStalls += FIRST_VALID_CYCLE - k; k = FIRST_VALID_CYCLE; }
+    let inputStalls = 0,
+      firstIn = -1;
+    if (img === 0) {
+      inputStalls += FIRST_VALID_CYCLE - k;
+      k = FIRST_VALID_CYCLE;
+    }
     for (let n = 0; n < ni; k++) {
-      if (!hs.inValid(k)) { inputStalls++; continue; }
+      if (!hs.inValid(k)) {
+        inputStalls++;
+        continue;
+      }
       if (n === 0) firstIn = k;
       n++;
     }
     const lastIn = k - 1;
     // RUN: each engine starts the cycle after the previous one's done.
-    const start: number[] = [], done: number[] = [];
+    const start: number[] = [],
+      done: number[] = [];
     for (const c of cycles) {
       start.push(k);
       k += c;
       done.push(k - 1);
     }
     // SEND: one logit per cycle with out_ready high.
-    let outputStalls = 0, firstOut = -1;
+    let outputStalls = 0,
+      firstOut = -1;
     for (let n = 0; n < no; k++) {
-      if (!hs.outReady(k)) { outputStalls++; continue; }
+      if (!hs.outReady(k)) {
+        outputStalls++;
+        continue;
+      }
       if (n === 0) firstOut = k;
       n++;
     }

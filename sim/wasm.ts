@@ -41,5 +41,7 @@ export class WasmArena {
   }
 
   /** The whole memory (a new view after an alloc has grown it). */
-  get buffer(): ArrayBuffer { return this.k.memory.buffer; }
+  get buffer(): ArrayBuffer {
+    return this.k.memory.buffer;
+  }
 }

@@ -3,7 +3,10 @@
  * anything that is not an FxpqError is a bug and is reported as such.
  */
 export class FxpqError extends Error {
-  constructor(message: string, readonly exitCode: number = 1) {
+  constructor(
+    message: string,
+    readonly exitCode: number = 1,
+  ) {
     super(message);
     this.name = 'FxpqError';
   }
@@ -40,18 +43,36 @@ export class BusyError extends FxpqError {
 }
 
 const OS_MESSAGES: Record<string, string> = {
-  EACCES: 'permission denied', EPERM: 'operation not permitted', ENOSPC: 'no space left on device',
-  EDQUOT: 'disk quota exceeded', EROFS: 'read-only file system', EBUSY: 'resource busy', EEXIST: 'already exists',
-  ENOTDIR: 'a part of the path is not a folder', EISDIR: 'is a folder', ENOENT: 'no such file or folder',
-  EMFILE: 'too many open files', ENFILE: 'too many open files in the system', ENAMETOOLONG: 'name too long',
-  EIO: 'input/output error', ENOTEMPTY: 'folder not empty', EXDEV: 'cannot move across file systems',
-  ELOOP: 'too many symbolic links', ENOMEM: 'out of memory', ETXTBSY: 'text file busy', EAGAIN: 'resource temporarily unavailable',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EBUSY: 'resource busy',
+  EEXIST: 'already exists',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'is a folder',
+  ENOENT: 'no such file or folder',
+  EMFILE: 'too many open files',
+  ENFILE: 'too many open files in the system',
+  ENAMETOOLONG: 'name too long',
+  EIO: 'input/output error',
+  ENOTEMPTY: 'folder not empty',
+  EXDEV: 'cannot move across file systems',
+  ELOOP: 'too many symbolic links',
+  ENOMEM: 'out of memory',
+  ETXTBSY: 'text file busy',
+  EAGAIN: 'resource temporarily unavailable',
 };
 
 /** A Node.js system error (errno code plus syscall), as fs and child_process throw them. */
 export function isSystemError(e: unknown): e is NodeJS.ErrnoException & { code: string } {
-  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string'
-    && /^E[A-Z0-9]+$/.test((e as NodeJS.ErrnoException).code!) && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+  return (
+    e instanceof Error &&
+    typeof (e as NodeJS.ErrnoException).code === 'string' &&
+    /^E[A-Z0-9]+$/.test((e as NodeJS.ErrnoException).code!) &&
+    typeof (e as NodeJS.ErrnoException).syscall === 'string'
+  );
 }
 
 /** One line for an OS error: what was done, to which path, and the system's reason with its code. */

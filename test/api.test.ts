@@ -10,8 +10,15 @@ const dir = tempDir();
 describe('library API', () => {
   it('runs the pipeline from the entry point: quantize, .fxp.json, integer reference, plan, Verilog, cycle simulator, estimate', async () => {
     const r = await fxpq.quantizeModel({
-      model: 'models/mlp.onnx', calib: 'models/data/calib_x.npy', method: 'uniform', uniformBits: 8,
-      maxDrop: 1, minBits: 2, startBits: 16, objective: 'params', seed: 0,
+      model: 'models/mlp.onnx',
+      calib: 'models/data/calib_x.npy',
+      method: 'uniform',
+      uniformBits: 8,
+      maxDrop: 1,
+      minBits: 2,
+      startBits: 16,
+      objective: 'params',
+      seed: 0,
     });
     expect(r.report.compression.params).toBeCloseTo(4, 5);
     // Through the file format, as a program that saved it would read it back.

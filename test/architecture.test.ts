@@ -24,34 +24,49 @@ function sources(dirs: string[]): string[] {
  */
 function importGraph(files: string[]): Map<string, string[]> {
   const known = new Set(files);
-  const spec = /(?:^|\n)\s*(?:import|export)\s[^'";]*?\sfrom\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"](\.[^'"]+)['"]/g;
-  return new Map(files.map((f) => {
-    const text = readFileSync(join(ROOT, f), 'utf8');
-    const deps = new Set<string>();
-    for (const m of text.matchAll(spec)) {
-      const target = normalize(join(dirname(f), m[1] ?? m[2] ?? m[3])).replace(/\.js$/, '.ts');
-      if (known.has(target)) deps.add(target);
-    }
-    return [f, [...deps]];
-  }));
+  const spec =
+    /(?:^|\n)\s*(?:import|export)\s[^'";]*?\sfrom\s+['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"](\.[^'"]+)['"]/g;
+  return new Map(
+    files.map((f) => {
+      const text = readFileSync(join(ROOT, f), 'utf8');
+      const deps = new Set<string>();
+      for (const m of text.matchAll(spec)) {
+        const target = normalize(join(dirname(f), m[1] ?? m[2] ?? m[3])).replace(/\.js$/, '.ts');
+        if (known.has(target)) deps.add(target);
+      }
+      return [f, [...deps]];
+    }),
+  );
 }
 
 /** Strongly connected components of more than one module (Tarjan). */
 function cycles(g: Map<string, string[]>): string[][] {
-  const index = new Map<string, number>(), low = new Map<string, number>(), stack: string[] = [], on = new Set<string>();
+  const index = new Map<string, number>(),
+    low = new Map<string, number>(),
+    stack: string[] = [],
+    on = new Set<string>();
   const out: string[][] = [];
   let next = 0;
   const visit = (v: string) => {
-    index.set(v, next); low.set(v, next); next++;
-    stack.push(v); on.add(v);
+    index.set(v, next);
+    low.set(v, next);
+    next++;
+    stack.push(v);
+    on.add(v);
     for (const w of g.get(v)!) {
-      if (!index.has(w)) { visit(w); low.set(v, Math.min(low.get(v)!, low.get(w)!)); }
-      else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
     }
     if (low.get(v) === index.get(v)) {
       const comp: string[] = [];
       let w: string;
-      do { w = stack.pop()!; on.delete(w); comp.push(w); } while (w !== v);
+      do {
+        w = stack.pop()!;
+        on.delete(w);
+        comp.push(w);
+      } while (w !== v);
       if (comp.length > 1) out.push(comp.sort());
     }
   };
@@ -70,7 +85,8 @@ describe('module structure', () => {
   it('the cycle check finds a cycle when there is one', () => {
     // Two real modules that import one another, as src/quant/fuse.ts and compensate.ts once did.
     const g = importGraph(files);
-    const fuse = 'src/quant/fuse.ts', comp = 'src/quant/compensate.ts';
+    const fuse = 'src/quant/fuse.ts',
+      comp = 'src/quant/compensate.ts';
     expect(g.get(comp)).toContain(fuse);
     g.set(fuse, [...g.get(fuse)!, comp]);
     const found = cycles(g);
@@ -89,8 +105,14 @@ describe('module structure', () => {
     const crossing: string[] = [];
     for (const [f, deps] of g) {
       for (const d of deps) {
-        const from = f.split('/')[0], to = d.split('/')[0];
-        if ((from === 'test' && to === 'bench') || (from === 'bench' && to === 'test') || ((from === 'src' || from === 'sim') && (to === 'test' || to === 'bench'))) crossing.push(`${f} -> ${d}`);
+        const from = f.split('/')[0],
+          to = d.split('/')[0];
+        if (
+          (from === 'test' && to === 'bench') ||
+          (from === 'bench' && to === 'test') ||
+          ((from === 'src' || from === 'sim') && (to === 'test' || to === 'bench'))
+        )
+          crossing.push(`${f} -> ${d}`);
       }
     }
     expect(crossing).toEqual([]);

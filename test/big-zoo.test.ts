@@ -19,7 +19,8 @@ describe('big tier: float16 storage', () => {
 
   it('widens float16 initializers into a model the importer reads', () => {
     const bytes = buildModel({
-      inputShape: ['N', 2], inits: [{ name: 'w', dims: [2, 2], values: [1, -2, 0.5, 0.25] }],
+      inputShape: ['N', 2],
+      inits: [{ name: 'w', dims: [2, 2], values: [1, -2, 0.5, 0.25] }],
       nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { transB: 1 } }],
     });
     const m = onnxProto.onnx.ModelProto.decode(bytes);

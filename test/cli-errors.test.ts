@@ -10,7 +10,10 @@ const p = (f: string) => join(dir, f);
 const r = rng(7);
 const good = buildModel({
   inputShape: ['N', 1, 4, 4],
-  inits: [{ name: 'w', dims: [2, 1, 3, 3], values: randn(r, 18) }, { name: 'fw', dims: [3, 8], values: randn(r, 24) }],
+  inits: [
+    { name: 'w', dims: [2, 1, 3, 3], values: randn(r, 18) },
+    { name: 'fw', dims: [3, 8], values: randn(r, 24) },
+  ],
   nodes: [
     { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
     { op: 'Flatten', inputs: ['c'], outputs: ['f'] },
@@ -23,23 +26,46 @@ beforeAll(() => {
   writeFileSync(p('truncated.onnx'), good.subarray(0, Math.floor(good.length * 0.6)));
   writeFileSync(p('text.onnx'), 'this is not an onnx model, just some text\n');
   writeFileSync(p('empty.onnx'), '');
-  writeFileSync(p('unsupported.onnx'), buildModel({
-    inputShape: ['N', 4], nodes: [{ op: 'Tanh', inputs: ['x'], outputs: ['t'], name: 'my_tanh' }, { op: 'Relu', inputs: ['t'], outputs: ['y'] }],
-  }));
-  writeFileSync(p('nan-weight.onnx'), buildModel({
-    inputShape: ['N', 2], inits: [{ name: 'fc.weight', dims: [2, 2], values: [1, NaN, 0, 1] }],
-    nodes: [{ op: 'Gemm', inputs: ['x', 'fc.weight'], outputs: ['y'], attrs: { transB: 1 } }],
-  }));
-  writeFileSync(p('inf-weight.onnx'), buildModel({
-    inputShape: ['N', 2], inits: [{ name: 'fc.weight', dims: [2, 2], values: [1, Infinity, 0, 1] }],
-    nodes: [{ op: 'Gemm', inputs: ['x', 'fc.weight'], outputs: ['y'], attrs: { transB: 1 } }],
-  }));
+  writeFileSync(
+    p('unsupported.onnx'),
+    buildModel({
+      inputShape: ['N', 4],
+      nodes: [
+        { op: 'Tanh', inputs: ['x'], outputs: ['t'], name: 'my_tanh' },
+        { op: 'Relu', inputs: ['t'], outputs: ['y'] },
+      ],
+    }),
+  );
+  writeFileSync(
+    p('nan-weight.onnx'),
+    buildModel({
+      inputShape: ['N', 2],
+      inits: [{ name: 'fc.weight', dims: [2, 2], values: [1, NaN, 0, 1] }],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'fc.weight'], outputs: ['y'], attrs: { transB: 1 } }],
+    }),
+  );
+  writeFileSync(
+    p('inf-weight.onnx'),
+    buildModel({
+      inputShape: ['N', 2],
+      inits: [{ name: 'fc.weight', dims: [2, 2], values: [1, Infinity, 0, 1] }],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'fc.weight'], outputs: ['y'], attrs: { transB: 1 } }],
+    }),
+  );
   writeFileSync(p('opset9.onnx'), buildModel({ opset: 9, inputShape: ['N', 4], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }] }));
   writeFileSync(p('x.npy'), encodeNpy('float32', [5, 1, 4, 4], randn(r, 80)));
-  writeFileSync(p('x-u8.npy'), encodeNpy('uint8', [5, 1, 4, 4], Array.from({ length: 80 }, (_, i) => i)));
+  writeFileSync(
+    p('x-u8.npy'),
+    encodeNpy(
+      'uint8',
+      [5, 1, 4, 4],
+      Array.from({ length: 80 }, (_, i) => i),
+    ),
+  );
   writeFileSync(p('x-shape.npy'), encodeNpy('float32', [5, 1, 4, 5], randn(r, 100)));
   writeFileSync(p('x-int32.npy'), encodeNpy('int32', [5, 1, 4, 4], Array(80).fill(1)));
-  const withNaN = randn(r, 80); withNaN[37] = NaN;
+  const withNaN = randn(r, 80);
+  withNaN[37] = NaN;
   writeFileSync(p('x-nan.npy'), encodeNpy('float32', [5, 1, 4, 4], withNaN));
   writeFileSync(p('x-trunc.npy'), encodeNpy('float32', [5, 1, 4, 4], randn(r, 80)).subarray(0, 200));
   writeFileSync(p('y.npy'), encodeNpy('int64', [5], [0, 1, 2, 1, 0]));
@@ -89,7 +115,11 @@ describe('bad input: one clear line and a non-zero exit', () => {
     expectOneLineError(fxpq('info', p('inf-weight.onnx')), 1, /initializer 'fc.weight' holds Infinity/);
   });
   it('data of the wrong shape', () => {
-    expectOneLineError(fxpq('eval', p('good.onnx'), '--data', p('x-shape.npy')), 1, /shape \[5, 1, 4, 5\] does not match the model input \[N, 1, 4, 4\]/);
+    expectOneLineError(
+      fxpq('eval', p('good.onnx'), '--data', p('x-shape.npy')),
+      1,
+      /shape \[5, 1, 4, 5\] does not match the model input \[N, 1, 4, 4\]/,
+    );
   });
   it('data of the wrong dtype', () => {
     expectOneLineError(fxpq('eval', p('good.onnx'), '--data', p('x-int32.npy')), 1, /dtype int32 is not supported/);
@@ -106,7 +136,11 @@ describe('bad input: one clear line and a non-zero exit', () => {
   });
   it('labels: wrong count, out of range, wrong dtype', () => {
     expectOneLineError(fxpq('eval', p('good.onnx'), '--data', p('x.npy'), '--labels', p('y-short.npy')), 1, /4 labels for 5 images/);
-    expectOneLineError(fxpq('eval', p('good.onnx'), '--data', p('x.npy'), '--labels', p('y-range.npy')), 1, /label 7 at index 2 is outside 0\.\.2/);
+    expectOneLineError(
+      fxpq('eval', p('good.onnx'), '--data', p('x.npy'), '--labels', p('y-range.npy')),
+      1,
+      /label 7 at index 2 is outside 0\.\.2/,
+    );
     expectOneLineError(fxpq('eval', p('good.onnx'), '--data', p('x.npy'), '--labels', p('y-float.npy')), 1, /labels must be int64/);
   });
   it('bad --scale and --limit', () => {

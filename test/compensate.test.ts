@@ -6,7 +6,22 @@ import { runGraph } from '../src/engine/run.js';
 import { type FxFormat, quantizeArray } from '../src/fixed/format.js';
 import { loadImages } from '../src/io/dataset.js';
 import { importOnnxFile } from '../src/onnx/import.js';
-import { attachCompensation, blockRanges, type Compensation, compensatedQuantize, compensatedQuantizeJs, compensationKernel, compensationFromBlocks, compensationFromHessian, compensationParallel, crossFittedCompensations, layerHessians, MAX_BLOCK, partStatistics, withCompensations } from '../src/quant/compensate.js';
+import {
+  attachCompensation,
+  blockRanges,
+  type Compensation,
+  compensatedQuantize,
+  compensatedQuantizeJs,
+  compensationKernel,
+  compensationFromBlocks,
+  compensationFromHessian,
+  compensationParallel,
+  crossFittedCompensations,
+  layerHessians,
+  MAX_BLOCK,
+  partStatistics,
+  withCompensations,
+} from '../src/quant/compensate.js';
 import { denseToPacked } from '../src/quant/hessian.js';
 import { upperIndex } from '../src/quant/factor.js';
 import { type CompJob, type CompResult, runCompJob } from '../src/quant/compensate-jobs.js';
@@ -37,7 +52,10 @@ describe('error-compensating weight rounding', () => {
     // H = [[4, 2], [2, 2]], damping 0.01 x mean diag = 0.03. Column 0 (larger second moment) is
     // rounded first: 0.4 -> 0, error 0.4 moves onto w1 as 0.4 x H01 / (H11 + 0.03) = 0.394:
     // 0.3 + 0.394 = 0.694 -> 1. Plain rounding gives [0, 0].
-    const h = [[4, 2], [2, 2]];
+    const h = [
+      [4, 2],
+      [2, 2],
+    ];
     const c = compensationFromHessian(Float64Array.from(h.flat()), 2);
     expect([...c.blocks[0].perm]).toEqual([0, 1]);
     const q = compensatedQuantize(Float64Array.of(0.4, 0.3), INT0, c);
@@ -56,14 +74,19 @@ describe('error-compensating weight rounding', () => {
   });
 
   it('factorises the damped inverse: U^T U (H + damping) = I in act order', () => {
-    const r = mk(7), n = 20, m = 60;
+    const r = mk(7),
+      n = 20,
+      m = 60;
     const x = Array.from({ length: m }, () => Array.from({ length: n }, () => r() - 0.5));
     const h = new Float64Array(n * n);
     for (const v of x) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += v[i] * v[j];
     const { perm, u } = compensationFromHessian(h, n).blocks[0];
     // U is stored packed (its upper triangle by rows); here as the square matrix, zeros below.
     expect(u.length).toBe((n * (n + 1)) / 2);
-    const c = { perm, u: Float64Array.from({ length: n * n }, (_, e) => (e % n >= Math.floor(e / n) ? u[upperIndex(n, Math.floor(e / n), e % n)] : 0)) };
+    const c = {
+      perm,
+      u: Float64Array.from({ length: n * n }, (_, e) => (e % n >= Math.floor(e / n) ? u[upperIndex(n, Math.floor(e / n), e % n)] : 0)),
+    };
     let mean = 0;
     for (let i = 0; i < n; i++) mean += h[i * n + i] / n;
     for (let i = 0; i < n; i++) {
@@ -82,7 +105,10 @@ describe('error-compensating weight rounding', () => {
   });
 
   it('leaves less output error than plain rounding on correlated inputs', () => {
-    const r = mk(11), n = 24, rows = 16, m = 3000;
+    const r = mk(11),
+      n = 24,
+      rows = 16,
+      m = 3000;
     // Inputs mixed from a few sources, so they are strongly correlated (as activations are).
     const mix = Array.from({ length: n }, () => Array.from({ length: 4 }, () => r() - 0.5));
     const xs = Array.from({ length: m }, () => {
@@ -90,13 +116,14 @@ describe('error-compensating weight rounding', () => {
       return mix.map((row) => row.reduce((a, v, k) => a + v * s[k], 0) + 0.05 * (r() - 0.5));
     });
     const h = Array.from({ length: n }, () => new Array(n).fill(0));
-    for (const v of xs) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i][j] += v[i] * v[j] / m;
+    for (const v of xs) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i][j] += (v[i] * v[j]) / m;
     const w = Array.from({ length: rows * n }, () => (r() - 0.5) * 0.8);
     const f: FxFormat = { wl: 3, fl: 3, signed: true };
     const c = compensationFromHessian(Float64Array.from(h.flat()), n);
     const qc = compensatedQuantize(Float64Array.from(w), f, c);
     const qn = quantizeArray(w, f, new Int32Array(w.length));
-    let ec = 0, en = 0;
+    let ec = 0,
+      en = 0;
     for (let row = 0; row < rows; row++) {
       const wr = w.slice(row * n, (row + 1) * n);
       ec += energy(wr, qc.subarray(row * n, (row + 1) * n), h, f.fl);
@@ -104,14 +131,22 @@ describe('error-compensating weight rounding', () => {
     }
     expect(ec).toBeLessThan(0.5 * en);
     // Every integer is on the format's grid.
-    for (const q of qc) { expect(q).toBeGreaterThanOrEqual(-4); expect(q).toBeLessThanOrEqual(3); }
+    for (const q of qc) {
+      expect(q).toBeGreaterThanOrEqual(-4);
+      expect(q).toBeLessThanOrEqual(3);
+    }
   });
 
   it('splits very wide layers into independent blocks of inputs', () => {
     const n = MAX_BLOCK + 76;
-    expect(blockRanges(n)).toEqual([[0, n / 2], [n / 2, n]]);
+    expect(blockRanges(n)).toEqual([
+      [0, n / 2],
+      [n / 2, n],
+    ]);
     expect(blockRanges(MAX_BLOCK)).toEqual([[0, MAX_BLOCK]]);
-    const r = mk(3), half = n / 2, rows = 3;
+    const r = mk(3),
+      half = n / 2,
+      rows = 3;
     const hb = [0, 1].map(() => {
       const x = Array.from({ length: 8 }, () => Float64Array.from({ length: half }, () => r() - 0.5));
       const h = new Float64Array(half * half);
@@ -129,7 +164,7 @@ describe('error-compensating weight rounding', () => {
     }
   });
 
-  it('accumulates each layer\'s input second moments like a direct patch-by-patch sum', () => {
+  it("accumulates each layer's input second moments like a direct patch-by-patch sum", () => {
     const g = importOnnxFile('models/lenet5.onnx');
     const fg = fuseGraph(g);
     const imgs = loadImages('models/data/calib_x.npy', g.input.shape, { limit: 5 });
@@ -145,7 +180,8 @@ describe('error-compensating weight rounding', () => {
       const x = values!.get(conv.inputs[0])!;
       const n = cin * kh * kw;
       const h = new Float64Array(n * n);
-      const ho = hh + op.pads[0] + op.pads[2] - kh + 1, wo = ww + op.pads[1] + op.pads[3] - kw + 1;
+      const ho = hh + op.pads[0] + op.pads[2] - kh + 1,
+        wo = ww + op.pads[1] + op.pads[3] - kw + 1;
       const patch = new Float64Array(n);
       for (let b = 0; b < 5; b++) {
         for (let oy = 0; oy < ho; oy++) {
@@ -154,7 +190,8 @@ describe('error-compensating weight rounding', () => {
             for (let c = 0; c < cin; c++) {
               for (let ky = 0; ky < kh; ky++) {
                 for (let kx = 0; kx < kw; kx++, k++) {
-                  const iy = oy - op.pads[0] + ky, ix = ox - op.pads[1] + kx;
+                  const iy = oy - op.pads[0] + ky,
+                    ix = ox - op.pads[1] + kx;
                   patch[k] = iy < 0 || ix < 0 || iy >= hh || ix >= ww ? 0 : x[((b * cin + c) * hh + iy) * ww + ix];
                 }
               }
@@ -198,16 +235,26 @@ describe('cross-fitted compensation for the search score', () => {
   const a = uniformAssignment(fg, stats, 4);
 
   it('scores each search shard with weights fitted on the other shard only; the written graph keeps all images', async () => {
-    expect(ranges).toEqual([[0, 8], [8, 16]]);
+    expect(ranges).toEqual([
+      [0, 8],
+      [8, 16],
+    ]);
     const backend = new LocalBackend({ fg, crossFg: cross, search: { images: imgs.data, teacher }, valid: { images: imgs.data, teacher } });
-    const [s, v] = await backend.evaluate([{ set: 'search', a, from: 0, abortAbove: Infinity }, { set: 'valid', a, from: 0, abortAbove: Infinity }]);
+    const [s, v] = await backend.evaluate([
+      { set: 'search', a, from: 0, abortAbove: Infinity },
+      { set: 'valid', a, from: 0, abortAbove: Infinity },
+    ]);
     // Oracle: for each shard, a graph compensated by attachCompensation on the other shard's images alone.
     let klSum = 0;
     for (const [k, [lo, hi]] of ranges.entries()) {
       const [olo, ohi] = ranges[1 - k];
       const other = fuseGraph(g);
       attachCompensation(other, imgs.data.subarray(olo * per, ohi * per), ohi - olo);
-      klSum += new Evaluator(other, imgs.data.subarray(lo * per, hi * per), teacher.subarray(lo * 10, hi * 10), undefined).evaluate(a, 0, Infinity).klSum;
+      klSum += new Evaluator(other, imgs.data.subarray(lo * per, hi * per), teacher.subarray(lo * 10, hi * 10), undefined).evaluate(
+        a,
+        0,
+        Infinity,
+      ).klSum;
     }
     expect(s.klSum).toBeCloseTo(klSum, 12);
     // The validation images are scored with the compensation from all 16 (the graph that is written).
@@ -228,9 +275,29 @@ describe('--rounding on a zoo model (CLI, integer reference on held-out test ima
   const dir = tempDir();
   const run = async (rounding: string) => {
     const out = join(dir, rounding);
-    const r = await fxpqAsync('quantize', 'models/lenet5.onnx', '--calib', 'models/data/calib_x.npy', '--uniform', '4', '--rounding', rounding, '--out', out, '--json');
+    const r = await fxpqAsync(
+      'quantize',
+      'models/lenet5.onnx',
+      '--calib',
+      'models/data/calib_x.npy',
+      '--uniform',
+      '4',
+      '--rounding',
+      rounding,
+      '--out',
+      out,
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
-    const e = await fxpqAsync('eval', join(out, 'model.fxp.json'), '--data', 'models/data/test_x.npy', '--labels', 'models/data/test_y.npy', '--json');
+    const e = await fxpqAsync(
+      'eval',
+      join(out, 'model.fxp.json'),
+      '--data',
+      'models/data/test_x.npy',
+      '--labels',
+      'models/data/test_y.npy',
+      '--json',
+    );
     expect(e.code, e.stderr).toBe(0);
     return { file: join(out, 'model.fxp.json'), top1: JSON.parse(e.stdout).top1 as number };
   };
@@ -238,7 +305,8 @@ describe('--rounding on a zoo model (CLI, integer reference on held-out test ima
   it('nearest rounds each weight alone; gptq keeps clearly more top-1 at 4 bits', async () => {
     const [near, comp] = await Promise.all([run('nearest'), run('gptq')]);
     const fg = fuseGraph(importOnnxFile('models/lenet5.onnx'));
-    const qn = readFxpFile(near.file).q, qc = readFxpFile(comp.file).q;
+    const qn = readFxpFile(near.file).q,
+      qc = readFxpFile(comp.file).q;
     let differ = 0;
     for (const l of fg.layers) {
       if (l.op.kind !== 'conv' && l.op.kind !== 'dense') continue;
@@ -267,7 +335,13 @@ describe('compensation statistics: the fast paths give the same H and the same c
   const r = mk(11);
   const rnd = (n: number, s: number) => Float64Array.from({ length: n }, () => (r() - 0.5) * s);
   const conv = (cin: number, cout: number, strides: [number, number], pads: [number, number, number, number]) => ({
-    kind: 'conv' as const, weight: { shape: [cout, cin, 3, 3], data: rnd(cout * cin * 9, 0.5) }, bias: rnd(cout, 0.1), strides, pads, dilations: [1, 1] as [number, number], group: 1,
+    kind: 'conv' as const,
+    weight: { shape: [cout, cin, 3, 3], data: rnd(cout * cin * 9, 0.5) },
+    bias: rnd(cout, 0.1),
+    strides,
+    pads,
+    dilations: [1, 1] as [number, number],
+    group: 1,
   });
   const g: Graph = {
     input: { name: 'x', shape: [4, 6, 6] },
@@ -277,12 +351,18 @@ describe('compensation statistics: the fast paths give the same H and the same c
       { name: 'r1', op: { kind: 'relu' }, inputs: ['c1'], output: 'r1' },
       { name: 'c2', op: conv(116, 16, [2, 2], [1, 1, 0, 0]), inputs: ['r1'], output: 'c2' },
       { name: 'f', op: { kind: 'flatten' }, inputs: ['c2'], output: 'f' },
-      { name: 'd', op: { kind: 'dense', weight: { shape: [10, 144], data: rnd(1440, 0.2) }, bias: rnd(10, 0.1) }, inputs: ['f'], output: 'y' },
+      {
+        name: 'd',
+        op: { kind: 'dense', weight: { shape: [10, 144], data: rnd(1440, 0.2) }, bias: rnd(10, 0.1) },
+        inputs: ['f'],
+        output: 'y',
+      },
     ],
     shapes: { x: [4, 6, 6], c1: [116, 6, 6], r1: [116, 6, 6], c2: [16, 3, 3], f: [144], y: [10] },
     source: { opset: 13, producer: 'test', sha256: '' },
   };
-  const count = 40, per = 144;
+  const count = 40,
+    per = 144;
   const x = rnd(count * per, 2);
   const name = (node: string) => fuseGraph(g).layers.find((l) => l.output === node || l.name === node)!.name;
 
@@ -291,11 +371,16 @@ describe('compensation statistics: the fast paths give the same H and the same c
     const { values } = runGraph(g, x.subarray(0, images * per), images, true);
     const h = new Float64Array(n * n);
     const v = new Float64Array(n);
-    const add = () => { for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += v[i] * v[j]; };
+    const add = () => {
+      for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += v[i] * v[j];
+    };
     const l = fuseGraph(g).layers.find((q) => q.name === layer)!;
     const xin = values!.get(l.inputs[0])!;
     if (l.op.kind === 'dense') {
-      for (let b = 0; b < images; b++) { v.set(xin.subarray(b * n, (b + 1) * n)); add(); }
+      for (let b = 0; b < images; b++) {
+        v.set(xin.subarray(b * n, (b + 1) * n));
+        add();
+      }
       return h;
     }
     const op = l.op as Extract<typeof l.op, { kind: 'conv' }>;
@@ -308,7 +393,8 @@ describe('compensation statistics: the fast paths give the same H and the same c
           for (let c = 0; c < cin; c++) {
             for (let ky = 0; ky < 3; ky++) {
               for (let kx = 0; kx < 3; kx++, k++) {
-                const iy = oy * op.strides[0] - op.pads[0] + ky, ix = ox * op.strides[1] - op.pads[1] + kx;
+                const iy = oy * op.strides[0] - op.pads[0] + ky,
+                  ix = ox * op.strides[1] - op.pads[1] + kx;
                 v[k] = iy < 0 || ix < 0 || iy >= hh || ix >= ww ? 0 : xin[((b * cin + c) * hh + iy) * ww + ix];
               }
             }
@@ -320,30 +406,53 @@ describe('compensation statistics: the fast paths give the same H and the same c
     return h;
   }
   const blockOf = (h: Float64Array, n: number, [a, b]: [number, number]) => {
-    const sz = b - a, out = new Float64Array(sz * sz);
+    const sz = b - a,
+      out = new Float64Array(sz * sz);
     for (let i = 0; i < sz; i++) for (let j = 0; j < sz; j++) out[i * sz + j] = h[(a + i) * n + a + j];
     return out;
   };
-  const differing = (p: ArrayLike<number>, q: ArrayLike<number>) => { let d = p.length === q.length ? 0 : Infinity; for (let i = 0; i < p.length; i++) if (!Object.is(p[i], q[i])) d++; return d; };
-  const sameComp = (p: Compensation, q: Compensation) => p.n === q.n && p.blocks.length === q.blocks.length
-    && p.blocks.every((b, i) => differing(b.perm, q.blocks[i].perm) === 0 && differing(b.u, q.blocks[i].u) === 0);
+  const differing = (p: ArrayLike<number>, q: ArrayLike<number>) => {
+    let d = p.length === q.length ? 0 : Infinity;
+    for (let i = 0; i < p.length; i++) if (!Object.is(p[i], q[i])) d++;
+    return d;
+  };
+  const sameComp = (p: Compensation, q: Compensation) =>
+    p.n === q.n &&
+    p.blocks.length === q.blocks.length &&
+    p.blocks.every((b, i) => differing(b.perm, q.blocks[i].perm) === 0 && differing(b.u, q.blocks[i].u) === 0);
 
   it('forms only the lower triangle of H, tile by tile over many columns, with the bytes of the plain sum (blocks, caps)', () => {
     // conv2 has 4.9 M multiply-adds per image: this budget caps it at 33 of the 40 images.
     const budget = 33 * 2 * 522 * 522 * 9;
     const hs = layerHessians(fuseGraph(g), x, count, 32, budget);
-    expect([...hs.values()].map((s) => [s.n, s.hs.length, s.images])).toEqual([[36, 1, 40], [1044, 2, 33], [144, 1, 40]]);
-    for (const [node, n, images] of [['c1', 36, 40], ['c2', 1044, 33], ['d', 144, 40]] as const) {
+    expect([...hs.values()].map((s) => [s.n, s.hs.length, s.images])).toEqual([
+      [36, 1, 40],
+      [1044, 2, 33],
+      [144, 1, 40],
+    ]);
+    for (const [node, n, images] of [
+      ['c1', 36, 40],
+      ['c2', 1044, 33],
+      ['d', 144, 40],
+    ] as const) {
       const want = directH(name(node), n, images);
       const got = hs.get(name(node))!;
       blockRanges(n).forEach((rg, i) => expect(differing(got.hs[i], blockOf(want, n, rg))).toBe(0));
     }
   });
 
-  it('takes the full H as the sum of the halves\' H and fits each cross-fitted compensation on the other half alone', () => {
+  it("takes the full H as the sum of the halves' H and fits each cross-fitted compensation on the other half alone", () => {
     const fg = fuseGraph(g);
     attachCompensation(fg, x, count, 1);
-    const cross = crossFittedCompensations(fg, x, [[0, 20], [20, 40]], 1);
+    const cross = crossFittedCompensations(
+      fg,
+      x,
+      [
+        [0, 20],
+        [20, 40],
+      ],
+      1,
+    );
     const halves = [0, 1].map((k) => layerHessians(fg, x.subarray(k * 20 * per, (k + 1) * 20 * per), 20, 32, 4e9));
     let layers = 0;
     for (const l of fg.layers) {
@@ -351,27 +460,54 @@ describe('compensation statistics: the fast paths give the same H and the same c
       layers++;
       const [h0, h1] = halves.map((m) => m.get(l.name)!);
       // (0 + H0) + H1, element by element: the full statistics need no pass of their own.
-      const sum = h0.hs.map((h, i) => { const s = new Float64Array(h.length); for (let e = 0; e < h.length; e++) s[e] += h[e]; for (let e = 0; e < h.length; e++) s[e] += h1.hs[i][e]; return s; });
+      const sum = h0.hs.map((h, i) => {
+        const s = new Float64Array(h.length);
+        for (let e = 0; e < h.length; e++) s[e] += h[e];
+        for (let e = 0; e < h.length; e++) s[e] += h1.hs[i][e];
+        return s;
+      });
       expect(sameComp(l.comp, compensationFromBlocks(sum, h0.n))).toBe(true);
       expect(sameComp(cross[0].get(l.name)!, compensationFromBlocks(h1.hs, h1.n))).toBe(true);
       expect(sameComp(cross[1].get(l.name)!, compensationFromBlocks(h0.hs, h0.n))).toBe(true);
     }
     expect(layers).toBe(3);
     // Without the halves kept by attachCompensation (another graph), the same compensations.
-    const again = crossFittedCompensations(fuseGraph(g), x, [[0, 20], [20, 40]], 1);
+    const again = crossFittedCompensations(
+      fuseGraph(g),
+      x,
+      [
+        [0, 20],
+        [20, 40],
+      ],
+      1,
+    );
     for (const k of [0, 1]) for (const [n, c] of cross[k]) expect(sameComp(again[k].get(n)!, c)).toBe(true);
   });
 
-  it('forms the full H from each half\'s share and the halves\' own H in one pass each, where the budget caps a layer', () => {
+  it("forms the full H from each half's share and the halves' own H in one pass each, where the budget caps a layer", () => {
     // 80 images, halves of 40. conv2 (4.9 M multiply-adds per image) is capped at its first 50
     // images in the full H (all of the first half, 10 of the second) and at 35 in each half's own.
     const p2 = 2 * 522 * 522 * 9;
     const xs = rnd(80 * per, 2);
     const fg = fuseGraph(g);
-    const stats = partStatistics(fg, xs, [[0, 40], [40, 80]], 35 * p2, 1, { count: 80, budget: 50 * p2 });
+    const stats = partStatistics(
+      fg,
+      xs,
+      [
+        [0, 40],
+        [40, 80],
+      ],
+      35 * p2,
+      1,
+      { count: 80, budget: 50 * p2 },
+    );
     const c2 = name('c2');
     const half = (k: number) => xs.subarray(k * 40 * per, (k + 1) * 40 * per);
-    const packed = (h: { hs: Float64Array[]; n: number }) => h.hs.map((m, i) => { const [a, b] = blockRanges(h.n)[i]; return denseToPacked(m, b - a); });
+    const packed = (h: { hs: Float64Array[]; n: number }) =>
+      h.hs.map((m, i) => {
+        const [a, b] = blockRanges(h.n)[i];
+        return denseToPacked(m, b - a);
+      });
     const same = (p: Float64Array[], q: Float64Array[]) => p.length === q.length && p.every((m, i) => differing(m, q[i]) === 0);
     for (const k of [0, 1]) {
       const s = stats[k].get(c2)!;
@@ -387,7 +523,8 @@ describe('compensation statistics: the fast paths give the same H and the same c
     // The two shares add up to the H of the first 50 images (up to the order of the additions).
     const whole = packed(layerHessians(fg, xs, 80, 32, 50 * p2).get(c2)!);
     whole.forEach((m, i) => {
-      const s0 = stats[0].get(c2)!.full!.hs[i], s1 = stats[1].get(c2)!.full!.hs[i];
+      const s0 = stats[0].get(c2)!.full!.hs[i],
+        s1 = stats[1].get(c2)!.full!.hs[i];
       let worst = 0;
       for (let e = 0; e < m.length; e++) worst = Math.max(worst, Math.abs(s0[e] + s1[e] - m[e]) / (Math.abs(m[e]) + 1e-300));
       expect(worst).toBeLessThan(1e-12);
@@ -403,16 +540,40 @@ describe('compensation statistics: the fast paths give the same H and the same c
       const run = (threads: number) => {
         const fg = fuseGraph(g);
         attachCompensation(fg, x, count, threads);
-        return { full: new Map(fg.layers.filter((l) => l.comp).map((l) => [l.name, l.comp!])), cross: crossFittedCompensations(fg, x, [[0, 20], [20, 40]], threads) };
+        return {
+          full: new Map(fg.layers.filter((l) => l.comp).map((l) => [l.name, l.comp!])),
+          cross: crossFittedCompensations(
+            fg,
+            x,
+            [
+              [0, 20],
+              [20, 40],
+            ],
+            threads,
+          ),
+        };
       };
       const before = workerStats.jobs;
-      const one = run(1), two = run(2);
+      const one = run(1),
+        two = run(2);
       expect(workerStats.jobs).toBeGreaterThan(before);
       for (const [n, c] of one.full) expect(sameComp(two.full.get(n)!, c)).toBe(true);
       for (const k of [0, 1]) for (const [n, c] of one.cross[k]) expect(sameComp(two.cross[k].get(n)!, c)).toBe(true);
       // A capped layer's two sums, formed on a worker.
       const p2 = 2 * 522 * 522 * 9;
-      const [s1, s2] = [1, 2].map((t) => partStatistics(fuseGraph(g), x, [[0, 20], [20, 40]], 15 * p2, t, { count: 40, budget: 25 * p2 }));
+      const [s1, s2] = [1, 2].map((t) =>
+        partStatistics(
+          fuseGraph(g),
+          x,
+          [
+            [0, 20],
+            [20, 40],
+          ],
+          15 * p2,
+          t,
+          { count: 40, budget: 25 * p2 },
+        ),
+      );
       for (const k of [0, 1]) {
         for (const [n, a] of s1[k]) {
           const b = s2[k].get(n)!;
@@ -426,11 +587,21 @@ describe('compensation statistics: the fast paths give the same H and the same c
   });
 
   it('reports a job that fails on a worker instead of waiting for it', () => {
-    const ok = new Float64Array(3).fill(1), bad = Float64Array.of(1, Number.NaN, 1);
+    const ok = new Float64Array(3).fill(1),
+      bad = Float64Array.of(1, Number.NaN, 1);
     const script = workerScript(pathToFileURL(join(process.cwd(), 'src/quant/compensate.ts')).href, 'compensate-worker');
-    expect(() => runJobsSync<CompJob, CompResult>({
-      jobs: [{ kind: 'factor', h: ok, n: 2 }, { kind: 'factor', h: bad, n: 2 }], costs: [1, 1], threads: 2, script, run: runCompJob,
-    })).toThrow(/compensation worker: .*not positive definite/);
+    expect(() =>
+      runJobsSync<CompJob, CompResult>({
+        jobs: [
+          { kind: 'factor', h: ok, n: 2 },
+          { kind: 'factor', h: bad, n: 2 },
+        ],
+        costs: [1, 1],
+        threads: 2,
+        script,
+        run: runCompJob,
+      }),
+    ).toThrow(/compensation worker: .*not positive definite/);
   });
 
   /** The factorisation before issue 26: Cholesky of H, its inverse, L^-T L^-1, Cholesky again. */
@@ -469,7 +640,12 @@ describe('compensation statistics: the fast paths give the same H and the same c
       }
     }
     const hinv = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { let s = 0; for (let k = Math.max(i, j); k < n; k++) s += m[k * n + i] * m[k * n + j]; hinv[i * n + j] = s; }
+    for (let i = 0; i < n; i++)
+      for (let j = 0; j < n; j++) {
+        let s = 0;
+        for (let k = Math.max(i, j); k < n; k++) s += m[k * n + i] * m[k * n + j];
+        hinv[i * n + j] = s;
+      }
     const l2 = chol(hinv);
     // Packed as the compensation stores it (factor.ts upperIndex).
     const u = new Float64Array((n * (n + 1)) / 2);
@@ -483,7 +659,10 @@ describe('compensation statistics: the fast paths give the same H and the same c
       // Rank-deficient H (fewer samples than inputs), a dead input and two tied diagonals.
       const samples = Math.max(1, Math.floor(n / 2));
       const xs = Array.from({ length: samples }, () => Float64Array.from({ length: n }, () => rr() - 0.3));
-      for (const v of xs) { v[0] = 0; if (n > 2) v[2] = v[1]; }
+      for (const v of xs) {
+        v[0] = 0;
+        if (n > 2) v[2] = v[1];
+      }
       const h = new Float64Array(n * n);
       for (const v of xs) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) h[i * n + j] += v[i] * v[j];
       const want = directFactor(h, n);
@@ -491,11 +670,16 @@ describe('compensation statistics: the fast paths give the same H and the same c
       expect([...got.perm]).toEqual([...want.perm]);
       let worst = 0;
       expect(got.u.length).toBe(want.u.length);
-      for (let i = 0; i < n; i++) for (let j = i; j < n; j++) worst = Math.max(worst, Math.abs(got.u[upperIndex(n, i, j)] - want.u[upperIndex(n, i, j)]) / want.u[upperIndex(n, i, i)]);
+      for (let i = 0; i < n; i++)
+        for (let j = i; j < n; j++)
+          worst = Math.max(worst, Math.abs(got.u[upperIndex(n, i, j)] - want.u[upperIndex(n, i, j)]) / want.u[upperIndex(n, i, i)]);
       expect(worst).toBeLessThan(1e-9);
       // The integers of a few formats: the same.
       const w = Float64Array.from({ length: 4 * n }, () => (rr() - 0.5) * 2);
-      for (const f of [{ wl: 3, fl: 1, signed: true }, { wl: 6, fl: 5, signed: true }]) {
+      for (const f of [
+        { wl: 3, fl: 1, signed: true },
+        { wl: 6, fl: 5, signed: true },
+      ]) {
         expect([...compensatedQuantize(w, f, { n, blocks: [got] })]).toEqual([...compensatedQuantize(w, f, { n, blocks: [want] })]);
       }
     }
@@ -508,10 +692,16 @@ describe('compensated rounding in WebAssembly', () => {
   // the kernel's group of 16, permuted columns, saturation at both ends, exact ties (x * 2^fl
   // ending in .5), unsigned formats and a 32-bit format whose top values wrap in an Int32Array.
   let seed = 7;
-  const rnd = () => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 2147483648;
+  };
   const block = (n: number, off: number) => {
     const u = new Float64Array((n * (n + 1)) / 2);
-    for (let i = 0; i < n; i++) { u[upperIndex(n, i, i)] = 0.5 + rnd(); for (let j = i + 1; j < n; j++) u[upperIndex(n, i, j)] = (rnd() - 0.5) * 0.3; }
+    for (let i = 0; i < n; i++) {
+      u[upperIndex(n, i, i)] = 0.5 + rnd();
+      for (let j = i + 1; j < n; j++) u[upperIndex(n, i, j)] = (rnd() - 0.5) * 0.3;
+    }
     const perm = Int32Array.from({ length: n }, (_, i) => off + ((i * 5 + 3) % n));
     return { perm, u };
   };
@@ -528,13 +718,18 @@ describe('compensated rounding in WebAssembly', () => {
   for (const c of cases) {
     it(`${c.f.signed ? 's' : 'u'}${c.f.wl}.${c.f.fl}, blocks ${c.n.join('+')}, ${c.rows} rows`, () => {
       let off = 0;
-      const blocks = c.n.map((n) => { const b = block(n, off); off += n; return b; });
+      const blocks = c.n.map((n) => {
+        const b = block(n, off);
+        off += n;
+        return b;
+      });
       const comp: Compensation = { n: off, blocks };
       const w = Float64Array.from({ length: c.rows * off }, () => (rnd() - 0.5) * c.spread);
       // Exact ties for the first inputs of every row: (k + 0.5) * 2^-fl.
       for (let r = 0; r < c.rows; r++) w[r * off + blocks[0].perm[0]] = (Math.floor(rnd() * 6) - 3 + 0.5) * 2 ** -c.f.fl;
       expect(compensationKernel()).toBe('wasm');
-      const seenJs = new Float64Array(w.length), seenWasm = new Float64Array(w.length);
+      const seenJs = new Float64Array(w.length),
+        seenWasm = new Float64Array(w.length);
       const js = compensatedQuantizeJs(w, c.f, comp, undefined, seenJs);
       const wasm = compensatedQuantize(w, c.f, comp, undefined, seenWasm);
       expect(Array.from(wasm)).toEqual(Array.from(js));

@@ -13,7 +13,15 @@ import { randomConcatGraph } from './helpers/random-graph.js';
 /** Concat along channels: import and float engine against onnxruntime, integer reference against the BigInt oracle, file round trip. */
 
 const r = rng(7);
-const W = (name: string, dims: number[]) => ({ name, dims, values: randn(r, dims.reduce((a, b) => a * b, 1), 0.5) });
+const W = (name: string, dims: number[]) => ({
+  name,
+  dims,
+  values: randn(
+    r,
+    dims.reduce((a, b) => a * b, 1),
+    0.5,
+  ),
+});
 const META = { tool: { name: 'fxpq', version: 't' }, source: { file: 't', sha256: '0', opset: 13, producer: 't' }, options: {} };
 
 async function againstOrt(spec: ModelSpec) {
@@ -21,14 +29,16 @@ async function againstOrt(spec: ModelSpec) {
   const g = importOnnx(bytes, { file: 'concat.onnx' });
   const perSample = spec.inputShape.slice(1) as number[];
   const x = Float32Array.from(randn(rng(3), 3 * perSample.reduce((a, b) => a * b, 1), 2));
-  const ours = runGraph(g, x, 3).output, ref = await runOrt(bytes, x, [3, ...perSample]);
+  const ours = runGraph(g, x, 3).output,
+    ref = await runOrt(bytes, x, [3, ...perSample]);
   return { g, diff: maxAbsDiff(ours, ref), n: ours.length, m: ref.length };
 }
 
 describe('Concat', () => {
   it('three convolution branches along the channels, then a convolution: the float engine equals onnxruntime', async () => {
     const { g, diff, n, m } = await againstOrt({
-      inputShape: ['N', 2, 5, 5], inits: [W('w1', [3, 2, 3, 3]), W('w2', [1, 2, 1, 1]), W('w3', [2, 2, 3, 3]), W('w4', [2, 6, 1, 1])],
+      inputShape: ['N', 2, 5, 5],
+      inits: [W('w1', [3, 2, 3, 3]), W('w2', [1, 2, 1, 1]), W('w3', [2, 2, 3, 3]), W('w4', [2, 6, 1, 1])],
       nodes: [
         { op: 'Conv', inputs: ['x', 'w1'], outputs: ['a'], attrs: { pads: [1, 1, 1, 1] } },
         { op: 'Conv', inputs: ['x', 'w2'], outputs: ['b'] },
@@ -45,7 +55,8 @@ describe('Concat', () => {
 
   it('features of two dense layers (axis -1 of [batch, features]): the float engine equals onnxruntime', async () => {
     const { g, diff } = await againstOrt({
-      inputShape: ['N', 4], inits: [W('w1', [3, 4]), W('w2', [2, 4])],
+      inputShape: ['N', 4],
+      inits: [W('w1', [3, 4]), W('w2', [2, 4])],
       nodes: [
         { op: 'Gemm', inputs: ['x', 'w1'], outputs: ['a'], attrs: { transB: 1 } },
         { op: 'Gemm', inputs: ['x', 'w2'], outputs: ['b'], attrs: { transB: 1 } },
@@ -58,22 +69,37 @@ describe('Concat', () => {
 
   it('refuses another axis and a constant input with one line naming the node', () => {
     const spec = (axis: number): ModelSpec => ({
-      inputShape: ['N', 2, 4, 4], inits: [W('w', [2, 2, 1, 1])],
-      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['a'] }, { op: 'Concat', inputs: ['a', 'x'], outputs: ['y'], name: 'cat', attrs: { axis } }],
+      inputShape: ['N', 2, 4, 4],
+      inits: [W('w', [2, 2, 1, 1])],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w'], outputs: ['a'] },
+        { op: 'Concat', inputs: ['a', 'x'], outputs: ['y'], name: 'cat', attrs: { axis } },
+      ],
     });
-    expect(() => importOnnx(buildModel(spec(2)))).toThrow(/node 'cat' \(Concat\): only Concat along the channels \(axis 1\) is supported, got axis=2/);
-    const withConst: ModelSpec = { inputShape: ['N', 2, 4, 4], inits: [W('k', [1, 2, 4, 4])], nodes: [{ op: 'Concat', inputs: ['x', 'k'], outputs: ['y'], name: 'cat', attrs: { axis: 1 } }] };
-    expect(() => importOnnx(buildModel(withConst))).toThrow(/node 'cat' \(Concat\): Concat of computed tensors and constants is not supported/);
+    expect(() => importOnnx(buildModel(spec(2)))).toThrow(
+      /node 'cat' \(Concat\): only Concat along the channels \(axis 1\) is supported, got axis=2/,
+    );
+    const withConst: ModelSpec = {
+      inputShape: ['N', 2, 4, 4],
+      inits: [W('k', [1, 2, 4, 4])],
+      nodes: [{ op: 'Concat', inputs: ['x', 'k'], outputs: ['y'], name: 'cat', attrs: { axis: 1 } }],
+    };
+    expect(() => importOnnx(buildModel(withConst))).toThrow(
+      /node 'cat' \(Concat\): Concat of computed tensors and constants is not supported/,
+    );
   });
 
   it('integer reference equals the BigInt oracle on random concatenations (formats 1..16 bits, signed and unsigned, maps and vectors)', () => {
-    fc.assert(fc.property(fc.integer(), fc.boolean(), (seed, vectors) => {
-      const q = randomConcatGraph(seed, { vectors });
-      const xq = randomInputs(q, 1, seed);
-      const ours = Array.from(runQGraphInt(q, xq, 1).output);
-      const oracle = oracleRun(q, xq).get(q.output)!.map(Number);
-      expect(ours).toEqual(oracle);
-    }), { numRuns: 200, seed: 20261207 });
+    fc.assert(
+      fc.property(fc.integer(), fc.boolean(), (seed, vectors) => {
+        const q = randomConcatGraph(seed, { vectors });
+        const xq = randomInputs(q, 1, seed);
+        const ours = Array.from(runQGraphInt(q, xq, 1).output);
+        const oracle = oracleRun(q, xq).get(q.output)!.map(Number);
+        expect(ours).toEqual(oracle);
+      }),
+      { numRuns: 200, seed: 20261207 },
+    );
   });
 
   it('a .fxp.json with a concatenation reads back to the same integers; mismatched input shapes are one clear line', () => {

@@ -17,7 +17,8 @@ describe('coefficient fit', () => {
     // One coefficient c for three designs of size 1, 1, 2 (x = 1 each), relative errors.
     // Least squares: c = sum(1/y) / sum(1/y^2) = 2.5 / 2.25. L4: d/dc [2 (c-1)^4 + (1 - c/2)^4] = 0
     // gives 4^(1/3) (c - 1) = 1 - c/2, c = (1 + 4^(1/3)) / (1/2 + 4^(1/3)).
-    const xs = [[1], [1], [1]], ys = [1, 1, 2];
+    const xs = [[1], [1], [1]],
+      ys = [1, 1, 2];
     expect(fitNonNegative(xs, ys, undefined, ys)[0]).toBeCloseTo(2.5 / 2.25, 6);
     const k = Math.cbrt(4);
     expect(fitNonNegativeLp(xs, ys, ys, 4)[0]).toBeCloseTo((1 + k) / (0.5 + k), 3);
@@ -26,10 +27,13 @@ describe('coefficient fit', () => {
 });
 
 describe('resource estimator rules', () => {
-  it('a LUT multiplier of an unsigned input counts the input\'s own bits, not its zero sign bit (hand-worked)', () => {
+  it("a LUT multiplier of an unsigned input counts the input's own bits, not its zero sign bit (hand-worked)", () => {
     // Microbenchmark conv 1029: 4-bit weights, 3-bit unsigned inputs, two multipliers, one in a
     // DSP48E1 on xc7 and one in LUTs. The one in LUTs is 4 x 3 partial products, not 4 x 4.
-    const plan = buildPlan(microGraph({ kind: 'conv', seed: 1029, wlW: 4, wlIn: 3, signedIn: false, cin: 8, cout: 8, hw: 4, k: 1, macs: 2 }), { macs: 2 });
+    const plan = buildPlan(
+      microGraph({ kind: 'conv', seed: 1029, wlW: 4, wlIn: 3, signedIn: false, cin: 8, cout: 8, hw: 4, k: 1, macs: 2 }),
+      { macs: 2 },
+    );
     const mul = plan.engines.map((e) => engineFeatures(plan, e, 'xc7').features.mulLut);
     expect(mul.reduce((a, b) => a + b, 0)).toBe(4 * 3);
   });
@@ -55,7 +59,8 @@ describe('resource estimator rules', () => {
   });
 
   it('a requantizer output bit is a structural zero only where Yosys removes its flip-flops (hand-worked)', () => {
-    const s8 = { wl: 8, fl: 2, signed: true }, u8 = { wl: 8, fl: 2, signed: false };
+    const s8 = { wl: 8, fl: 2, signed: true },
+      u8 = { wl: 8, fl: 2, signed: false };
     // Measured with synth_ice40 on a 16 x 8 register file fed by the requantizer: a 17-bit
     // accumulator shifted right by 11 into s8 with a ReLU keeps 112 flip-flops (t is 18 bits, its
     // bits 7 and up copy the sign, and y[7] = sign ? 0 : sign); a 10-bit one shifted by 1 keeps
@@ -89,7 +94,9 @@ describe('resource estimator rules', () => {
   });
 
   it('DSP blocks per multiply follow the family limits (hand-worked)', () => {
-    const xc7 = FAMILIES.xc7.dsp, ice = FAMILIES.ice40up.dsp, ecp5 = FAMILIES.ecp5.dsp;
+    const xc7 = FAMILIES.xc7.dsp,
+      ice = FAMILIES.ice40up.dsp,
+      ecp5 = FAMILIES.ecp5.dsp;
     // DSP48E1 is 25 x 18; products narrower than 9 bits stay in LUTs.
     expect(dspFor(8, 9, xc7)).toBe(1);
     expect(dspFor(4, 4, xc7)).toBe(0);
@@ -125,23 +132,36 @@ describe('resource estimator rules', () => {
 
   for (const target of ['xc7', 'ice40up', 'ecp5'] as const) {
     const file = `src/calibration/data/${target}-memories.json`;
-    it.runIf(existsSync(file) && calibrations[target])(`${target}: memory mapping reproduces Yosys on the measured grid of RAM and ROM shapes`, () => {
-      const grid = JSON.parse(readFileSync(file, 'utf8')).shapes as { kind: 'ram' | 'rom'; depth: number; width: number; bram: number; lutram: number; lut: number; ff: number }[];
-      const cal = calibrations[target]!;
-      const wrong = grid.filter((s) => {
-        const m = mapMemory(s.kind, s.depth, s.width, FAMILIES[target], cal.memory);
-        return m.bram !== s.bram || m.lutram !== s.lutram;
-      });
-      // Block RAM counts are exact on every shape that Yosys puts in block RAM.
-      expect(wrong.filter((s) => s.bram > 0).map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
-      expect(wrong.map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
-      // The logic memory_libmap adds around a RAM in block RAM (read-during-write bypass on iCE40
-      // and ECP5): flip-flops within one of Yosys on every such shape, LUTs within 25 % on most.
-      const rams = grid.filter((s) => s.kind === 'ram' && s.bram > 0);
-      const est = rams.map((s) => mapMemory('ram', s.depth, s.width, FAMILIES[target], cal.memory));
-      expect(rams.filter((s, i) => Math.abs(est[i].ff - s.ff) > 1).map((s) => `${s.depth}x${s.width}`)).toEqual([]);
-      expect(rams.filter((s, i) => Math.abs(est[i].lut - s.lut) > Math.max(3, 0.25 * s.lut)).length).toBeLessThanOrEqual(Math.ceil(rams.length * 0.1));
-    });
+    it.runIf(existsSync(file) && calibrations[target])(
+      `${target}: memory mapping reproduces Yosys on the measured grid of RAM and ROM shapes`,
+      () => {
+        const grid = JSON.parse(readFileSync(file, 'utf8')).shapes as {
+          kind: 'ram' | 'rom';
+          depth: number;
+          width: number;
+          bram: number;
+          lutram: number;
+          lut: number;
+          ff: number;
+        }[];
+        const cal = calibrations[target]!;
+        const wrong = grid.filter((s) => {
+          const m = mapMemory(s.kind, s.depth, s.width, FAMILIES[target], cal.memory);
+          return m.bram !== s.bram || m.lutram !== s.lutram;
+        });
+        // Block RAM counts are exact on every shape that Yosys puts in block RAM.
+        expect(wrong.filter((s) => s.bram > 0).map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
+        expect(wrong.map((s) => `${s.kind} ${s.depth}x${s.width}`)).toEqual([]);
+        // The logic memory_libmap adds around a RAM in block RAM (read-during-write bypass on iCE40
+        // and ECP5): flip-flops within one of Yosys on every such shape, LUTs within 25 % on most.
+        const rams = grid.filter((s) => s.kind === 'ram' && s.bram > 0);
+        const est = rams.map((s) => mapMemory('ram', s.depth, s.width, FAMILIES[target], cal.memory));
+        expect(rams.filter((s, i) => Math.abs(est[i].ff - s.ff) > 1).map((s) => `${s.depth}x${s.width}`)).toEqual([]);
+        expect(rams.filter((s, i) => Math.abs(est[i].lut - s.lut) > Math.max(3, 0.25 * s.lut)).length).toBeLessThanOrEqual(
+          Math.ceil(rams.length * 0.1),
+        );
+      },
+    );
   }
 
   it('iCE40 and ECP5: the flip-flops around a RAM in block RAM grow with data and address width (2w + a + 2)', () => {
@@ -155,9 +175,17 @@ describe('resource estimator rules', () => {
     expect(mapMemory('ram', 512, 16, FAMILIES.ecp5, calibrations.ecp5!.memory).ff).toBe(43);
   });
 
-  it('xc7 ROMs of any depth: Yosys memory_libmap\'s cost model gives the measured block RAMs, read multiplexer LUTs and select registers', () => {
+  it("xc7 ROMs of any depth: Yosys memory_libmap's cost model gives the measured block RAMs, read multiplexer LUTs and select registers", () => {
     // Non-power-of-two depths as in the zoo's weight ROMs (bench/estimator-memories.ts --depths).
-    const deep = JSON.parse(readFileSync('src/calibration/data/xc7-memories-deep.json', 'utf8')).shapes as { kind: 'rom'; depth: number; width: number; bram: number; lutram: number; lut: number; ff: number }[];
+    const deep = JSON.parse(readFileSync('src/calibration/data/xc7-memories-deep.json', 'utf8')).shapes as {
+      kind: 'rom';
+      depth: number;
+      width: number;
+      bram: number;
+      lutram: number;
+      lut: number;
+      ff: number;
+    }[];
     expect(deep.length).toBe(18);
     for (const s of deep) {
       const m = mapMemory(s.kind, s.depth, s.width, FAMILIES.xc7, calibrations.xc7!.memory);
@@ -172,9 +200,11 @@ describe('resource estimator rules', () => {
     expect(libmapRom(1024, 8, FAMILIES.xc7.libmapRom!)).toBeNull();
   });
 
-  it('iCE40 and ECP5 RAMs and register files: memory_libmap\'s cost model (hand-worked, as Yosys mapped them)', () => {
-    const ice = FAMILIES.ice40up, ecp = FAMILIES.ecp5;
-    const ri = calibrations.ice40up!.memory, re = calibrations.ecp5!.memory;
+  it("iCE40 and ECP5 RAMs and register files: memory_libmap's cost model (hand-worked, as Yosys mapped them)", () => {
+    const ice = FAMILIES.ice40up,
+      ecp = FAMILIES.ecp5;
+    const ri = calibrations.ice40up!.memory,
+      re = calibrations.ecp5!.memory;
     // 16 x 128 register file read at a bare address register: eight 256 x 16 EBRs cost 512 plus
     // 2 per data bit of transparency, under 2,048 bits of logic; with a computed address: logic.
     expect(mapMemory('regfile', 16, 128, ice, ri, undefined, true).bram).toBe(8);
@@ -187,8 +217,9 @@ describe('resource estimator rules', () => {
     expect(mapMemory('ram', 100, 16, ecp, re)).toMatchObject({ how: 'bram', bram: 1, lutram: 0 });
   });
 
-  it('xc7 RAMs: memory_libmap\'s cost model with the LUT RAM library (hand-worked, as Yosys mapped them)', () => {
-    const x = FAMILIES.xc7, r = calibrations.xc7!.memory;
+  it("xc7 RAMs: memory_libmap's cost model with the LUT RAM library (hand-worked, as Yosys mapped them)", () => {
+    const x = FAMILIES.xc7,
+      r = calibrations.xc7!.memory;
     // 72 x 48 (a microbenchmark's activation buffer): three 32-word regions of eight RAM32M
     // (24 x 1 + 7 x 3 x 48 / 6 = 192, read mux 0.5 x 2 x 48, decoder 0.5 x 3, read port 2: 243.5)
     // beat a RAMB36 in 512 x 72 mode (257 + 2): 24 LUT RAMs, as Yosys built.
@@ -225,26 +256,36 @@ describe('resource estimator rules', () => {
     const exceptions: Record<string, string> = {
       // The 1x1 grouped design with two products per lane from four-lane words: LUT +18 % on xc7
       // (its ungrouped first layer is priced high too), -17 % on ECP5.
-      'xc7 4011 lut': 'general', 'ecp5 4011 lut': 'general',
+      'xc7 4011 lut': 'general',
+      'ecp5 4011 lut': 'general',
       // The 64 x 48 activation RAM between the layers: block RAM by the ECP5 rule, LUT RAM by
       // Yosys; a buffer-mapping rule shared by every engine.
-      'ecp5 3008 bram': 'buffer rule', 'ecp5 3008 lutram': 'buffer rule',
+      'ecp5 3008 bram': 'buffer rule',
+      'ecp5 3008 lutram': 'buffer rule',
       // Concat 5000 on ECP5: LUT -16 %, mostly the top's read-address multiplexers (Yosys 138, the
       // estimate 39) and the first two convolutions, not the concat engine. 5006: the concat's
       // output RAM in block RAM by the ECP5 rule, in LUT RAM (166 LUT around it) by Yosys (the 3008
       // case again), which also takes its LUT count to -15.5 %.
-      'ecp5 5000 lut': 'general', 'ecp5 5006 bram': 'buffer rule', 'ecp5 5006 lutram': 'buffer rule', 'ecp5 5006 lut': 'buffer rule',
+      'ecp5 5000 lut': 'general',
+      'ecp5 5006 bram': 'buffer rule',
+      'ecp5 5006 lutram': 'buffer rule',
+      'ecp5 5006 lut': 'buffer rule',
     };
     let checked = 0;
     for (const t of ['xc7', 'ecp5', 'ice40up'] as const) {
-      const recs = readFileSync(`src/calibration/data/${t}.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l))
+      const recs = readFileSync(`src/calibration/data/${t}.jsonl`, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
         .filter((r) => r.total && (r.spec.kind === 'depthwise' || r.spec.kind === 'concat' || (r.spec.group ?? 1) > 1));
       expect(recs.length, t).toBe(36);
       for (const r of recs) {
-        const e = estimatePlan(buildPlan(microGraph(r.spec), { macs: r.spec.macs }), t).total, y = r.total;
+        const e = estimatePlan(buildPlan(microGraph(r.spec), { macs: r.spec.macs }), t).total,
+          y = r.total;
         const at = (k: string) => `${t} ${r.spec.seed} ${k}`;
         for (const k of ['dsp', 'bram', 'lutram'] as const) if (!exceptions[at(k)]) expect(e[k], at(k)).toBe(y[k]);
-        for (const k of ['lut', 'ff'] as const) if (!exceptions[at(k)]) expect(Math.abs(e[k] - y[k]) / y[k], `${at(k)} ${e[k]} vs ${y[k]}`).toBeLessThanOrEqual(0.15);
+        for (const k of ['lut', 'ff'] as const)
+          if (!exceptions[at(k)]) expect(Math.abs(e[k] - y[k]) / y[k], `${at(k)} ${e[k]} vs ${y[k]}`).toBeLessThanOrEqual(0.15);
         checked++;
       }
     }
@@ -253,7 +294,8 @@ describe('resource estimator rules', () => {
 
   it('per-block figures add up to the total, and more multipliers never cost fewer DSPs', () => {
     const q = zooQGraph('lenet5', 'mixed');
-    const a = estimatePlan(buildPlan(q, { macs: 16 }), 'xc7'), b = estimatePlan(buildPlan(q, { macs: 256 }), 'xc7');
+    const a = estimatePlan(buildPlan(q, { macs: 16 }), 'xc7'),
+      b = estimatePlan(buildPlan(q, { macs: 256 }), 'xc7');
     for (const e of [a, b]) {
       expect(e.blocks.reduce((s, x) => s + x.dsp, 0)).toBe(e.total.dsp);
       expect(e.blocks.reduce((s, x) => s + x.bram, 0)).toBe(e.total.bram);

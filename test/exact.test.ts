@@ -8,7 +8,15 @@ import { rng } from '../src/onnx/builder.js';
 function intGraph(seed: number, wMax: number): Graph {
   const r = rng(seed);
   const ints = (n: number, m: number) => Float64Array.from({ length: n }, () => Math.round((r() * 2 - 1) * m));
-  const c1: ConvOp = { kind: 'conv', weight: { shape: [3, 2, 3, 3], data: ints(54, wMax) }, bias: ints(3, wMax), strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1 };
+  const c1: ConvOp = {
+    kind: 'conv',
+    weight: { shape: [3, 2, 3, 3], data: ints(54, wMax) },
+    bias: ints(3, wMax),
+    strides: [1, 1],
+    pads: [1, 1, 1, 1],
+    dilations: [1, 1],
+    group: 1,
+  };
   const d1: DenseOp = { kind: 'dense', weight: { shape: [4, 48], data: ints(192, wMax) }, bias: ints(4, wMax) };
   return {
     input: { name: 'x', shape: [2, 4, 4] },
@@ -37,7 +45,8 @@ function bigintReference(g: Graph, x: Float64Array): bigint[] {
         for (let ci = 0; ci < 2; ci++) {
           for (let ky = 0; ky < 3; ky++) {
             for (let kx = 0; kx < 3; kx++) {
-              const iy = y + ky - 1, ix = xx + kx - 1;
+              const iy = y + ky - 1,
+                ix = xx + kx - 1;
               if (iy < 0 || iy > 3 || ix < 0 || ix > 3) continue;
               s += BigInt(c.weight.data[((o * 2 + ci) * 3 + ky) * 3 + kx]) * X[(ci * 4 + iy) * 4 + ix];
             }

@@ -30,8 +30,23 @@ describe('float engines agree', () => {
   });
 
   it('fxpq eval reports the engine and gives the same top-1 with either', () => {
-    const run = (e: string) => JSON.parse(fxpq('eval', 'models/lenet5.onnx', '--data', 'models/data/test_x.npy', '--labels', 'models/data/test_y.npy', '--float-engine', e, '--json').stdout);
-    const a = run('fxpq'), b = run('onnxruntime'), c = run('auto');
+    const run = (e: string) =>
+      JSON.parse(
+        fxpq(
+          'eval',
+          'models/lenet5.onnx',
+          '--data',
+          'models/data/test_x.npy',
+          '--labels',
+          'models/data/test_y.npy',
+          '--float-engine',
+          e,
+          '--json',
+        ).stdout,
+      );
+    const a = run('fxpq'),
+      b = run('onnxruntime'),
+      c = run('auto');
     expect([a.float_engine, b.float_engine, c.float_engine]).toEqual(['fxpq', 'onnxruntime', 'onnxruntime']);
     expect(b.top1).toBe(a.top1);
     expect(c.top1).toBe(a.top1);

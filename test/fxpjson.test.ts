@@ -11,7 +11,17 @@ const model = join(dir, 'q8', 'model.fxp.json');
 let base: Record<string, any>;
 
 beforeAll(() => {
-  const r = fxpq('quantize', 'models/lenet5.onnx', '--calib', 'models/data/calib_x.npy', '--uniform', '8', '--out', join(dir, 'q8'), '--json');
+  const r = fxpq(
+    'quantize',
+    'models/lenet5.onnx',
+    '--calib',
+    'models/data/calib_x.npy',
+    '--uniform',
+    '8',
+    '--out',
+    join(dir, 'q8'),
+    '--json',
+  );
   expect(r.code, r.stderr).toBe(0);
   base = JSON.parse(readFileSync(model, 'utf8'));
 });
@@ -46,7 +56,17 @@ describe('.fxp.json', () => {
   });
 
   it('quantize is deterministic: same inputs, same bytes', () => {
-    const r = fxpq('quantize', 'models/lenet5.onnx', '--calib', 'models/data/calib_x.npy', '--uniform', '8', '--out', join(dir, 'q8b'), '--json');
+    const r = fxpq(
+      'quantize',
+      'models/lenet5.onnx',
+      '--calib',
+      'models/data/calib_x.npy',
+      '--uniform',
+      '8',
+      '--out',
+      join(dir, 'q8b'),
+      '--json',
+    );
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, 'q8b', 'model.fxp.json'), 'utf8')).toBe(readFileSync(model, 'utf8'));
   });
@@ -75,23 +95,59 @@ describe('.fxp.json', () => {
 
   describe('bad files: one line naming the layer and field, non-zero exit', () => {
     it('schema: word length outside 1..32', () => {
-      expectError(evalMutated('wl40', (f) => { f.layers[2].formats.weights.wl = 40; }), /layer '\/net\/net.3\/Conv' \(layers\[2\]\) field formats.weights.wl/, /32/);
+      expectError(
+        evalMutated('wl40', (f) => {
+          f.layers[2].formats.weights.wl = 40;
+        }),
+        /layer '\/net\/net.3\/Conv' \(layers\[2\]\) field formats.weights.wl/,
+        /32/,
+      );
     });
     it('schema: word length 0', () => {
-      expectError(evalMutated('wl0', (f) => { f.layers[0].formats.output.wl = 0; }), /layers\[0\]\) field formats.output.wl/);
+      expectError(
+        evalMutated('wl0', (f) => {
+          f.layers[0].formats.output.wl = 0;
+        }),
+        /layers\[0\]\) field formats.output.wl/,
+      );
     });
     it('schema: a missing field and an unknown version', () => {
-      expectError(evalMutated('noname', (f) => { delete f.layers[1].name; }), /layers\[1\]\) field name/);
-      expectError(evalMutated('v9', (f) => { f.version = 9; }), /field version/);
+      expectError(
+        evalMutated('noname', (f) => {
+          delete f.layers[1].name;
+        }),
+        /layers\[1\]\) field name/,
+      );
+      expectError(
+        evalMutated('v9', (f) => {
+          f.version = 9;
+        }),
+        /field version/,
+      );
     });
-    it('a consumer whose input format differs from its producer\'s output', () => {
-      expectError(evalMutated('mismatch', (f) => { f.layers[2].formats.inputs[0].fl += 1; }), /layer '\/net\/net.3\/Conv' field formats.inputs\[0\]: u8\.7 differs from the format u8\.6/);
+    it("a consumer whose input format differs from its producer's output", () => {
+      expectError(
+        evalMutated('mismatch', (f) => {
+          f.layers[2].formats.inputs[0].fl += 1;
+        }),
+        /layer '\/net\/net.3\/Conv' field formats.inputs\[0\]: u8\.7 differs from the format u8\.6/,
+      );
     });
     it('weights that do not fit their declared word length', () => {
-      expectError(evalMutated('fit', (f) => { f.layers[0].formats.weights.wl = 3; }), /layer '\/net\/net.0\/Conv' field weights.data: value -?\d+ at index \d+ does not fit s3\.7/);
+      expectError(
+        evalMutated('fit', (f) => {
+          f.layers[0].formats.weights.wl = 3;
+        }),
+        /layer '\/net\/net.0\/Conv' field weights.data: value -?\d+ at index \d+ does not fit s3\.7/,
+      );
     });
     it('weights that are not base64 int32', () => {
-      expectError(evalMutated('b64', (f) => { f.layers[0].weights.data = 'abc'; }), /field weights.data: data is not base64/);
+      expectError(
+        evalMutated('b64', (f) => {
+          f.layers[0].weights.data = 'abc';
+        }),
+        /field weights.data: data is not base64/,
+      );
     });
     it('not JSON at all', () => {
       const p = join(dir, 'junk.fxp.json');

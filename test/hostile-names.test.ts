@@ -46,20 +46,33 @@ const sentinelsAbsent = () => SENT.filter((s) => existsSync(s));
 
 beforeAll(async () => {
   const r = rng(3);
-  writeFileSync(p('h.onnx'), buildModel({
-    inputShape: ['N', 1, 4, 4],
-    inits: [{ name: 'w\nx', dims: [2, 1, 3, 3], values: randn(r, 18) }, { name: 'fw', dims: [3, 2], values: randn(r, 6) }],
-    nodes: [
-      { op: 'Conv', inputs: ['x', 'w\nx'], outputs: ['c'], name: N.conv },
-      { op: 'Relu', inputs: ['c'], outputs: [N.r], name: N.relu },
-      { op: 'MaxPool', inputs: [N.r], outputs: [N.p], name: N.pool, attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
-      { op: 'Flatten', inputs: [N.p], outputs: [N.f], name: N.flat },
-      { op: 'Gemm', inputs: [N.f, 'fw'], outputs: [N.y], name: N.gemm, attrs: { transB: 1 } },
-    ],
-  }));
-  writeFileSync(p('unsupported.onnx'), buildModel({
-    inputShape: ['N', 4], nodes: [{ op: 'Tanh', inputs: ['x'], outputs: ['t'], name: 'tanh\n\x1b]0;pwned\x07\x1b[2J\u202e' }, { op: 'Relu', inputs: ['t'], outputs: ['y'] }],
-  }));
+  writeFileSync(
+    p('h.onnx'),
+    buildModel({
+      inputShape: ['N', 1, 4, 4],
+      inits: [
+        { name: 'w\nx', dims: [2, 1, 3, 3], values: randn(r, 18) },
+        { name: 'fw', dims: [3, 2], values: randn(r, 6) },
+      ],
+      nodes: [
+        { op: 'Conv', inputs: ['x', 'w\nx'], outputs: ['c'], name: N.conv },
+        { op: 'Relu', inputs: ['c'], outputs: [N.r], name: N.relu },
+        { op: 'MaxPool', inputs: [N.r], outputs: [N.p], name: N.pool, attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+        { op: 'Flatten', inputs: [N.p], outputs: [N.f], name: N.flat },
+        { op: 'Gemm', inputs: [N.f, 'fw'], outputs: [N.y], name: N.gemm, attrs: { transB: 1 } },
+      ],
+    }),
+  );
+  writeFileSync(
+    p('unsupported.onnx'),
+    buildModel({
+      inputShape: ['N', 4],
+      nodes: [
+        { op: 'Tanh', inputs: ['x'], outputs: ['t'], name: 'tanh\n\x1b]0;pwned\x07\x1b[2J\u202e' },
+        { op: 'Relu', inputs: ['t'], outputs: ['y'] },
+      ],
+    }),
+  );
   writeFileSync(p('x.npy'), encodeNpy('float32', [8, 1, 4, 4], randn(r, 128)));
   const q = await fxpqAwait('quantize', p('h.onnx'), '--calib', p('x.npy'), '--uniform', '8', '--out', p('q'), '--json');
   if (q.code !== 0) throw new Error(`quantize of the hostile model failed: ${q.stderr}`);
@@ -90,14 +103,17 @@ describe('text.ts', () => {
     expect(commentText('abcdef', 5)).toBe('ab...');
   });
   it('commentText: printable ASCII, no *, never ends with a backslash, at most max characters, deterministic', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.integer({ min: 4, max: 200 }), (s, max) => {
-      const t = commentText(s, max);
-      expect(t).toMatch(/^[\x20-\x7e]*$/);
-      expect(t).not.toMatch(/[*`|<>"]/);
-      expect(t.endsWith('\\')).toBe(false);
-      expect(t.length).toBeLessThanOrEqual(max);
-      expect(commentText(s, max)).toBe(t);
-    }), { numRuns: 500 });
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 300 }), fc.integer({ min: 4, max: 200 }), (s, max) => {
+        const t = commentText(s, max);
+        expect(t).toMatch(/^[\x20-\x7e]*$/);
+        expect(t).not.toMatch(/[*`|<>"]/);
+        expect(t.endsWith('\\')).toBe(false);
+        expect(t.length).toBeLessThanOrEqual(max);
+        expect(commentText(s, max)).toBe(t);
+      }),
+      { numRuns: 500 },
+    );
   });
   it('terminalText escapes controls, bidi and format characters, keeps letters of any script', () => {
     expect(terminalText('conv\x1b[2J\x1b]0;t\x07')).toBe('conv\\x1b[2J\\x1b]0;t\\x07');
@@ -110,13 +126,16 @@ describe('text.ts', () => {
   it('asciiJson is pure ASCII and parses back to the same value', () => {
     expect(asciiJson({ n: '\u00e9\u2028\u{1f600}\x7f\n' })).toBe('{"n":"\\u00e9\\u2028\\ud83d\\ude00\\u007f\\n"}');
     expect(asciiJson({ a: [1, 'b'] }, 2)).toBe(JSON.stringify({ a: [1, 'b'] }, null, 2));
-    fc.assert(fc.property(fc.jsonValue({ maxDepth: 3 }), fc.string({ unit: 'binary' }), (v, s) => {
-      for (const x of [v, { [s]: s }]) {
-        const t = asciiJson(x, 1);
-        expect(t).toMatch(/^[\x20-\x7e\n]*$/);
-        expect(JSON.parse(t)).toEqual(JSON.parse(JSON.stringify(x)));
-      }
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 3 }), fc.string({ unit: 'binary' }), (v, s) => {
+        for (const x of [v, { [s]: s }]) {
+          const t = asciiJson(x, 1);
+          expect(t).toMatch(/^[\x20-\x7e\n]*$/);
+          expect(JSON.parse(t)).toEqual(JSON.parse(JSON.stringify(x)));
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
@@ -126,7 +145,7 @@ describe('output guard', () => {
     expect(guardText('\x1b[31mred\x1b[39m\tx\n', false)).toBe('\x1b[31mred\x1b[39m\tx\n');
     expect(guardText('\x9b\u202e\u2066\x00\x7f', false)).toBe('\\u009b\\u202e\\u2066\\u0000\\u007f');
   });
-  it('keeps the progress bar\'s \\r and erase-line on a terminal only', () => {
+  it("keeps the progress bar's \\r and erase-line on a terminal only", () => {
     expect(guardText('\rbar [###---] 3/6', true)).toBe('\rbar [###---] 3/6');
     expect(guardText('\r\x1b[2K', true)).toBe('\r\x1b[2K');
     // Anywhere else they would let a name overwrite what was printed before it.
@@ -135,8 +154,10 @@ describe('output guard', () => {
     expect(guardText('\rbar\x1b[2K', false)).toBe('\\u000dbar\\u001b[2K');
   });
   it('an error line stays one line: newlines and colour codes in the message are escaped', () => {
-    expect(guardText("\x1b[31mfxpq: error: \x1b[39mnode 'a\nb\x1b[31m\r'\n", true)).toBe("\x1b[31mfxpq: error: \x1b[39mnode 'a\\u000ab\\u001b[31m\\u000d'\n");
-    expect(guardText("fxpq: internal error: x\ny\n", false)).toBe('fxpq: internal error: x\\u000ay\n');
+    expect(guardText("\x1b[31mfxpq: error: \x1b[39mnode 'a\nb\x1b[31m\r'\n", true)).toBe(
+      "\x1b[31mfxpq: error: \x1b[39mnode 'a\\u000ab\\u001b[31m\\u000d'\n",
+    );
+    expect(guardText('fxpq: internal error: x\ny\n', false)).toBe('fxpq: internal error: x\\u000ay\n');
   });
   it('installOutputGuard wraps string and byte writes on stdout and stderr', async () => {
     const guard = join(CLI, '..', 'output-guard.js');
@@ -162,7 +183,15 @@ describe('generated identifiers and the defence-in-depth check', () => {
   });
   it('checkTop accepts identifiers and rejects the rest with one line', () => {
     expect(() => checkTop('my_top')).not.toThrow();
-    const msg = (t: string) => { try { checkTop(t); return null; } catch (e) { expect(e).toBeInstanceOf(FxpqError); return (e as Error).message; } };
+    const msg = (t: string) => {
+      try {
+        checkTop(t);
+        return null;
+      } catch (e) {
+        expect(e).toBeInstanceOf(FxpqError);
+        return (e as Error).message;
+      }
+    };
     expect(msg('9bad')).toBe("--top '9bad' is not a Verilog identifier");
     expect(msg('module')).toBe("--top 'module' is a reserved word of Verilog/SystemVerilog");
     expect(msg('logic')).toBe("--top 'logic' is a reserved word of Verilog/SystemVerilog");
@@ -170,26 +199,34 @@ describe('generated identifiers and the defence-in-depth check', () => {
     expect(msg('t'.repeat(101))).toBe(`--top '${'t'.repeat(57)}...' is longer than 100 characters`);
   });
   it('checkGenerated rejects system tasks, directives and block comments outside comments, and non-ASCII', () => {
-    const ok = '// x.v: $system("touch s") in a comment is text\nmodule m;\n    /* verilator lint_off UNUSEDSIGNAL */\n    wire [3:0] a = $signed(4\'d1);\nendmodule\n';
+    const ok =
+      '// x.v: $system("touch s") in a comment is text\nmodule m;\n    /* verilator lint_off UNUSEDSIGNAL */\n    wire [3:0] a = $signed(4\'d1);\nendmodule\n';
     expect(() => checkGenerated({ 'x.v': ok })).not.toThrow();
-    expect(() => checkGenerated({ 'x.v': 'module m;\n$system("touch s");\nendmodule\n' })).toThrow(/^generated x\.v:2: system task \$system is not one the templates use$/);
+    expect(() => checkGenerated({ 'x.v': 'module m;\n$system("touch s");\nendmodule\n' })).toThrow(
+      /^generated x\.v:2: system task \$system is not one the templates use$/,
+    );
     expect(() => checkGenerated({ 'x.v': 'initial fd = $fopen("s", "w");\n' })).toThrow(/system task \$fopen/);
     expect(() => checkGenerated({ 'tb.v': 'initial fd = $fopen("s", "w"); // fine in the test bench\n' })).not.toThrow();
     expect(() => checkGenerated({ 'x.v': '`define A 1\n' })).toThrow(/directive `define/);
     expect(() => checkGenerated({ 'x.v': 'wire a; /* x */\n' })).toThrow(/unexpected block comment/);
-    expect(() => checkGenerated({ 'README.md': '# caf\u00e9\n' })).toThrow(/^generated README\.md is not printable ASCII: \\xe9 at offset 5$/);
+    expect(() => checkGenerated({ 'README.md': '# caf\u00e9\n' })).toThrow(
+      /^generated README\.md is not printable ASCII: \\xe9 at offset 5$/,
+    );
     expect(() => checkGenerated({ 'x_w.hex': '00\t\n' })).toThrow(/not printable ASCII/);
     expect(() => checkGenerated({ '../x.v': '\n' })).toThrow(/not a plain file name/);
   });
   it('the renderer refuses a top module name that is not an identifier (a caller bug: plain Error)', () => {
     const plan = { engines: [], buffers: [] } as unknown as Parameters<typeof renderDesign>[0];
-    expect(() => renderDesign(plan, { top: 'x;\n$system("y")', source: 's' })).toThrow(/^render: the top module name 'x;\\x0a\$system\(\\x22y\\x22\)' is not a Verilog identifier$/);
+    expect(() => renderDesign(plan, { top: 'x;\n$system("y")', source: 's' })).toThrow(
+      /^render: the top module name 'x;\\x0a\$system\(\\x22y\\x22\)' is not a Verilog identifier$/,
+    );
     expect(() => renderDesign(plan, { top: 'wire', source: 's' })).toThrow(/^render: the top module name 'wire' is a reserved word/);
   });
   it('the allow-lists hold exactly the system tasks the templates use', () => {
     const used = (f: string) => new Set(readFileSync(join(TEMPLATE_DIR, f), 'utf8').match(/\$[A-Za-z0-9_$]+/g) ?? []);
     const design = new Set<string>(['$signed']); // written by render.ts
-    for (const f of readdirSync(TEMPLATE_DIR).filter((f) => f.endsWith('.v.hbs') && f !== 'tb.v.hbs')) for (const t of used(f)) design.add(t);
+    for (const f of readdirSync(TEMPLATE_DIR).filter((f) => f.endsWith('.v.hbs') && f !== 'tb.v.hbs'))
+      for (const t of used(f)) design.add(t);
     expect([...design].sort()).toEqual([...DESIGN_SYSTEM_TASKS].sort());
     expect([...used('tb.v.hbs')].sort()).toEqual([...TB_SYSTEM_TASKS].sort());
   });
@@ -228,7 +265,9 @@ describe('hostile names from an ONNX model', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).not.toMatch(RAW_CONTROL);
-    expect(r.stderr).toMatch(/^fxpq: error: unsupported op 'Tanh' in node 'tanh\\u000a\\u001b\]0;pwned\\u0007\\u001b\[2J\\u202e'; supported ops: [^\n]*\n$/);
+    expect(r.stderr).toMatch(
+      /^fxpq: error: unsupported op 'Tanh' in node 'tanh\\u000a\\u001b\]0;pwned\\u0007\\u001b\[2J\\u202e'; supported ops: [^\n]*\n$/,
+    );
   });
 
   let rtl = '';
@@ -239,9 +278,28 @@ describe('hostile names from an ONNX model', () => {
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(2 + 3 + 2);
     const files = readdirSync(rtl).filter((f) => !f.startsWith('.'));
-    expect(files.sort()).toEqual(['README.md', 'files.f', 'fxpq_h.v', 'fxpq_h_l00_conv.v', 'fxpq_h_l00_conv_b.hex', 'fxpq_h_l00_conv_rq.v', 'fxpq_h_l00_conv_w.hex',
-      'fxpq_h_l01_maxpool.v', 'fxpq_h_l02_dense.v', 'fxpq_h_l02_dense_b.hex', 'fxpq_h_l02_dense_rq.v', 'fxpq_h_l02_dense_w.hex',
-      'fxpq_h_ram.v', 'fxpq_h_regfile.v', 'fxpq_h_rom.v', 'plan.json', 'tb.v', 'tb_class.hex', 'tb_in.hex', 'tb_out.hex']);
+    expect(files.sort()).toEqual([
+      'README.md',
+      'files.f',
+      'fxpq_h.v',
+      'fxpq_h_l00_conv.v',
+      'fxpq_h_l00_conv_b.hex',
+      'fxpq_h_l00_conv_rq.v',
+      'fxpq_h_l00_conv_w.hex',
+      'fxpq_h_l01_maxpool.v',
+      'fxpq_h_l02_dense.v',
+      'fxpq_h_l02_dense_b.hex',
+      'fxpq_h_l02_dense_rq.v',
+      'fxpq_h_l02_dense_w.hex',
+      'fxpq_h_ram.v',
+      'fxpq_h_regfile.v',
+      'fxpq_h_rom.v',
+      'plan.json',
+      'tb.v',
+      'tb_class.hex',
+      'tb_in.hex',
+      'tb_out.hex',
+    ]);
     for (const f of files) {
       const text = readFileSync(join(rtl, f), 'utf8');
       expect(text, f).toMatch(PRINTABLE);
@@ -254,12 +312,20 @@ describe('hostile names from an ONNX model', () => {
     }
     const top = readFileSync(join(rtl, 'fxpq_h.v'), 'utf8').split('\n');
     // The temporary folder's path is inside the name; the comment is cut to 96 characters.
-    expect(commentText(N.conv, 1000)).toBe(`conv\\x0ainitial $system(\\x22touch ${SENT[0]}\\x22);\\x0a// \\x2a/ /\\x2a \\x60define X 1 \\x5c`);
+    expect(commentText(N.conv, 1000)).toBe(
+      `conv\\x0ainitial $system(\\x22touch ${SENT[0]}\\x22);\\x0a// \\x2a/ /\\x2a \\x60define X 1 \\x5c`,
+    );
     expect(top).toContain(`//   l00_conv  ${commentText(N.conv)}`);
-    expect(top).toContain(`//   l01_maxpool  pool\\x1b\\x5d0;title\\x07\\x1b\\x5b2J\\x9b\\u{202e}\\x00../../etc/passwd${'L'.repeat(28)}...`);
-    expect(top).toContain('    // b2: \\x60define fxpq 1\\x0d\\x0a\\x60timescale 1s/1s\\u{2028}\\u{2029}\\u{200b}\\xe9\\u{4e2d} [2x1x1] u8.6, 2 lanes per word, 1 words');
+    expect(top).toContain(
+      `//   l01_maxpool  pool\\x1b\\x5d0;title\\x07\\x1b\\x5b2J\\x9b\\u{202e}\\x00../../etc/passwd${'L'.repeat(28)}...`,
+    );
+    expect(top).toContain(
+      '    // b2: \\x60define fxpq 1\\x0d\\x0a\\x60timescale 1s/1s\\u{2028}\\u{2029}\\u{200b}\\xe9\\u{4e2d} [2x1x1] u8.6, 2 lanes per word, 1 words',
+    );
     expect(top).toContain(`    // b3: y\\x0ainitial $system(\\x22touch ${SENT[2]}\\x22);\\x0a// [3x1x1] s8.6, 3 lanes per word, 1 words`);
-    expect(readFileSync(join(rtl, 'fxpq_h_l02_dense_rq.v'), 'utf8').split('\n')[3]).toBe('// Requantizer of gemm\\x0a\\x0a (fixed/format.ts requantize): rounding shift by 7');
+    expect(readFileSync(join(rtl, 'fxpq_h_l02_dense_rq.v'), 'utf8').split('\n')[3]).toBe(
+      '// Requantizer of gemm\\x0a\\x0a (fixed/format.ts requantize): rounding shift by 7',
+    );
     const plan = JSON.parse(readFileSync(join(rtl, 'plan.json'), 'utf8'));
     expect(plan.engines.map((e: { layer: string }) => e.layer)).toEqual([N.conv, N.pool, N.gemm]);
     expect(plan.buffers.map((b: { tensor: string }) => b.tensor)).toEqual(['x', N.r, N.p, N.y]);
@@ -292,7 +358,11 @@ describe('hostile names from an ONNX model', () => {
     const estJ = await fxpqAwait('estimate', p('q/model.fxp.json'), '--json');
     expect(estJ.code, estJ.stderr).toBe(0);
     expect(estJ.stdout).toMatch(PRINTABLE);
-    expect(JSON.parse(estJ.stdout).layers.map((l: { layer: string }) => l.layer).slice(0, 3)).toEqual([N.conv, N.pool, N.gemm]);
+    expect(
+      JSON.parse(estJ.stdout)
+        .layers.map((l: { layer: string }) => l.layer)
+        .slice(0, 3),
+    ).toEqual([N.conv, N.pool, N.gemm]);
   });
   it('fxpq cosim --sim verilator passes and no $system command ran', async () => {
     const r = await fxpqAsync('cosim', p('q/model.fxp.json'), '--data', p('x.npy'), '--limit', '2', '--sim', 'verilator', '--json');
@@ -320,13 +390,22 @@ describe('hostile fields of a .fxp.json', () => {
     expect(r.stdout).not.toMatch(RAW_CONTROL);
     expect(r.stdout).toContain(`${top}: 3 engines`);
     const v = readFileSync(join(out, `${top}.v`), 'utf8').split('\n');
-    expect(v[0]).toBe(`// ${top}.v: generated by fxpq 0.1.0 from evil\\x0ainitial $system(\\x22touch SENT_D\\x22);\\x0a\\x60define Y.onnx; do not edit.`);
-    expect(v[3]).toBe('// Top of the evil\\x0ainitial $system(\\x22touch SENT_D\\x22);\\x0a\\x60define Y accelerator. One engine per layer, each with its layer\'s own widths; the');
-    expect(commentText(`m1\ninteger fd; initial begin fd = $fopen("${SENT[4]}", "w"); $fwrite(fd, "x"); end\n//\x1b[2J`, 1000))
-      .toBe(`m1\\x0ainteger fd; initial begin fd = $fopen(\\x22${SENT[4]}\\x22, \\x22w\\x22); $fwrite(fd, \\x22x\\x22); end\\x0a//\\x1b\\x5b2J`);
-    expect(v).toContain(`//   l01_maxpool  ${commentText(`m1\ninteger fd; initial begin fd = $fopen("${SENT[4]}", "w"); $fwrite(fd, "x"); end\n//\x1b[2J`)}`);
+    expect(v[0]).toBe(
+      `// ${top}.v: generated by fxpq 0.1.0 from evil\\x0ainitial $system(\\x22touch SENT_D\\x22);\\x0a\\x60define Y.onnx; do not edit.`,
+    );
+    expect(v[3]).toBe(
+      "// Top of the evil\\x0ainitial $system(\\x22touch SENT_D\\x22);\\x0a\\x60define Y accelerator. One engine per layer, each with its layer's own widths; the",
+    );
+    expect(commentText(`m1\ninteger fd; initial begin fd = $fopen("${SENT[4]}", "w"); $fwrite(fd, "x"); end\n//\x1b[2J`, 1000)).toBe(
+      `m1\\x0ainteger fd; initial begin fd = $fopen(\\x22${SENT[4]}\\x22, \\x22w\\x22); $fwrite(fd, \\x22x\\x22); end\\x0a//\\x1b\\x5b2J`,
+    );
+    expect(v).toContain(
+      `//   l01_maxpool  ${commentText(`m1\ninteger fd; initial begin fd = $fopen("${SENT[4]}", "w"); $fwrite(fd, "x"); end\n//\x1b[2J`)}`,
+    );
     expect(v).toContain('//   l02_dense  d3\\u{202e}\\x5c');
-    expect(readFileSync(join(out, 'README.md'), 'utf8').split('\n')[0]).toBe(`# ${top}: RTL generated by fxpq from evil\\x0ainitial $system(\\x22touch SENT_D\\x22);\\x0a\\x60define Y.onnx`);
+    expect(readFileSync(join(out, 'README.md'), 'utf8').split('\n')[0]).toBe(
+      `# ${top}: RTL generated by fxpq from evil\\x0ainitial $system(\\x22touch SENT_D\\x22);\\x0a\\x60define Y.onnx`,
+    );
     for (const f of readdirSync(out).filter((f) => !f.startsWith('.'))) expect(readFileSync(join(out, f), 'utf8'), f).toMatch(PRINTABLE);
     expect((await lint(out, top)).out.trim()).toBe('');
   });
@@ -338,7 +417,7 @@ describe('--top', () => {
       ['9bad', "--top '9bad' is not a Verilog identifier"],
       ['module', "--top 'module' is a reserved word of Verilog/SystemVerilog"],
       ['a;b', "--top 'a;b' is not a Verilog identifier"],
-      ['x\n$system("touch y")', "--top 'x\\x0a$system(\"touch y\")' is not a Verilog identifier"],
+      ['x\n$system("touch y")', '--top \'x\\x0a$system("touch y")\' is not a Verilog identifier'],
       ['t'.repeat(101), `--top '${'t'.repeat(57)}...' is longer than 100 characters`],
     ];
     for (const [t, msg] of cases) {
@@ -353,7 +432,21 @@ describe('--top', () => {
     const out = p('rtl-top-ok');
     const r = await fxpqAwait('generate', p('q/model.fxp.json'), '--out', out, '--top', 'my_accel');
     expect(r.code, r.stderr).toBe(0);
-    expect(readdirSync(out).filter((f) => f.endsWith('.v')).sort()).toEqual(['my_accel.v', 'my_accel_l00_conv.v', 'my_accel_l00_conv_rq.v', 'my_accel_l01_maxpool.v',
-      'my_accel_l02_dense.v', 'my_accel_l02_dense_rq.v', 'my_accel_ram.v', 'my_accel_regfile.v', 'my_accel_rom.v', 'tb.v']);
+    expect(
+      readdirSync(out)
+        .filter((f) => f.endsWith('.v'))
+        .sort(),
+    ).toEqual([
+      'my_accel.v',
+      'my_accel_l00_conv.v',
+      'my_accel_l00_conv_rq.v',
+      'my_accel_l01_maxpool.v',
+      'my_accel_l02_dense.v',
+      'my_accel_l02_dense_rq.v',
+      'my_accel_ram.v',
+      'my_accel_regfile.v',
+      'my_accel_rom.v',
+      'tb.v',
+    ]);
   });
 });

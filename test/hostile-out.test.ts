@@ -19,12 +19,19 @@ const MODELS = join(ROOT, 'models');
 const base = tempDir('fxpq-hostile-out-');
 let fxp = '';
 
-interface Res { code: number | null; signal: string | null; stdout: string; stderr: string }
+interface Res {
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Awaited, not spawnSync: back-to-back blocking runs starve vitest's progress RPC. */
 async function run(args: string[], o: { cwd?: string; env?: Record<string, string> } = {}): Promise<Res> {
   const r = await spawnAsync(process.execPath, [CLI, ...args], {
-    cwd: o.cwd ?? base, timeout: 120_000, env: { ...process.env, FORCE_COLOR: '0', ...o.env },
+    cwd: o.cwd ?? base,
+    timeout: 120_000,
+    env: { ...process.env, FORCE_COLOR: '0', ...o.env },
   });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
@@ -43,7 +50,8 @@ function snapshot(dir: string): Record<string, string> {
   const out: Record<string, string> = {};
   const walk = (d: string, rel: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name), r = rel ? `${rel}/${e.name}` : e.name;
+      const p = join(d, e.name),
+        r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) walk(p, r);
       else out[r] = readFileSync(p, 'latin1');
     }
@@ -83,10 +91,26 @@ describe('--out never deletes what fxpq did not write', () => {
     const d = userFolder('mine');
     const before = snapshot(d);
     oneLine(await run(generate(d)), 1, /a folder that fxpq did not write/);
-    oneLine(await run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', d]), 1, /--out .* folder that fxpq did not write/);
-    oneLine(await run(['infer', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--trace', d]), 1, /--trace .* folder that fxpq did not write/);
-    oneLine(await run(['cosim', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', '1', '--keep', d]), 1, /--keep .* folder that fxpq did not write/);
-    oneLine(await run(['sweep', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--out', d, '--no-cache']), 1, /--out .* folder that fxpq did not write/);
+    oneLine(
+      await run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', d]),
+      1,
+      /--out .* folder that fxpq did not write/,
+    );
+    oneLine(
+      await run(['infer', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--trace', d]),
+      1,
+      /--trace .* folder that fxpq did not write/,
+    );
+    oneLine(
+      await run(['cosim', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', '1', '--keep', d]),
+      1,
+      /--keep .* folder that fxpq did not write/,
+    );
+    oneLine(
+      await run(['sweep', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--out', d, '--no-cache']),
+      1,
+      /--out .* folder that fxpq did not write/,
+    );
     oneLine(await run(['run', join(MODELS, 'mlp.onnx'), '--out', d]), 1, /--out .* folder that fxpq did not write/);
     oneLine(await run(['run', join(MODELS, 'mlp.onnx'), '--rtl-out', d]), 1, /--rtl-out .* folder that fxpq did not write/);
     expect(snapshot(d)).toEqual(before);
@@ -98,7 +122,14 @@ describe('--out never deletes what fxpq did not write', () => {
     oneLine(await run(generate('.'), { cwd: d }), 1, /working directory .* never replaces it, even with --force/);
     oneLine(await run(generate('.', '--force'), { cwd: d }), 1, /working directory/);
     oneLine(await run(generate(d, '--force'), { cwd: d }), 1, /working directory/);
-    oneLine(await run(['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', '.', '--force'], { cwd: d }), 1, /working directory/);
+    oneLine(
+      await run(
+        ['quantize', join(MODELS, 'mlp.onnx'), '--calib', join(MODELS, 'data', 'calib_x.npy'), '--uniform', '8', '--out', '.', '--force'],
+        { cwd: d },
+      ),
+      1,
+      /working directory/,
+    );
     expect(snapshot(d)).toEqual(before);
   });
 
@@ -120,7 +151,7 @@ describe('--out never deletes what fxpq did not write', () => {
     expect(readFileSync(model)).toEqual(readFileSync(fxp));
   });
 
-  it('refuses a symbolic link to a folder of the user\'s and leaves both', async () => {
+  it("refuses a symbolic link to a folder of the user's and leaves both", async () => {
     const d = userFolder('linked');
     const before = snapshot(d);
     const link = join(base, 'link-out');
@@ -169,15 +200,29 @@ describe('--out never deletes what fxpq did not write', () => {
 
 /** Starts a run that stops at `stage` (FXPQ_TEST_FAULT=pause:STAGE), then kills it with SIGKILL there. */
 async function killAt(stage: string, args: string[]): Promise<void> {
-  const p = spawn(process.execPath, [CLI, ...args], { cwd: base, env: { ...process.env, FXPQ_TEST_FAULT: `pause:${stage}` }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const p = spawn(process.execPath, [CLI, ...args], {
+    cwd: base,
+    env: { ...process.env, FXPQ_TEST_FAULT: `pause:${stage}` },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   await new Promise<void>((res, rej) => {
     let err = '';
-    const t = setTimeout(() => { p.kill('SIGKILL'); rej(new Error(`never reached ${stage}: ${err}`)); }, 60_000);
+    const t = setTimeout(() => {
+      p.kill('SIGKILL');
+      rej(new Error(`never reached ${stage}: ${err}`));
+    }, 60_000);
     p.stderr.on('data', (d: Buffer) => {
       err += d.toString();
-      if (err.includes(`FXPQ_PAUSED ${stage}`)) { clearTimeout(t); p.kill('SIGKILL'); }
+      if (err.includes(`FXPQ_PAUSED ${stage}`)) {
+        clearTimeout(t);
+        p.kill('SIGKILL');
+      }
     });
-    p.on('exit', (_c, sig) => { clearTimeout(t); if (sig === 'SIGKILL') res(); else rej(new Error(`exited before the kill: ${err}`)); });
+    p.on('exit', (_c, sig) => {
+      clearTimeout(t);
+      if (sig === 'SIGKILL') res();
+      else rej(new Error(`exited before the kill: ${err}`));
+    });
   });
 }
 
@@ -224,16 +269,23 @@ describe('replacing an output is atomic under kills and I/O errors', () => {
     expect(leftovers(base, `f-${stage}-${code}`)).toEqual([]);
   });
 
-  it('a real OS error is one line with the system\'s reason and exit 74', async () => {
+  it("a real OS error is one line with the system's reason and exit 74", async () => {
     oneLine(await run(generate('/proc/self/fxpq-out')), 74, /\((ENOENT|EACCES|EPERM|EROFS)\)$/);
   });
 
   it('a second run on an output in use fails at once with "in use" (75); a dead holder\'s lock is taken over', async () => {
     const d = join(base, 'busy');
-    const p = spawn(process.execPath, [CLI, ...generate(d)], { cwd: base, env: { ...process.env, FXPQ_TEST_FAULT: 'pause:written' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, ...generate(d)], {
+      cwd: base,
+      env: { ...process.env, FXPQ_TEST_FAULT: 'pause:written' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     await new Promise<void>((res) => {
       let err = '';
-      p.stderr.on('data', (b: Buffer) => { err += b.toString(); if (err.includes('FXPQ_PAUSED')) res(); });
+      p.stderr.on('data', (b: Buffer) => {
+        err += b.toString();
+        if (err.includes('FXPQ_PAUSED')) res();
+      });
     });
     oneLine(await run(generate(d)), 75, new RegExp(`in use: another fxpq process \\(pid ${p.pid}\\)`));
     p.kill('SIGKILL');
@@ -245,13 +297,19 @@ describe('replacing an output is atomic under kills and I/O errors', () => {
 
   it('two runs racing on one output both end well: each succeeds or says "in use", and the output is whole', async () => {
     const d = join(base, 'race');
-    const go = () => new Promise<Res>((res) => {
-      const p = spawn(process.execPath, [CLI, ...generate(d)], { cwd: base, env: { ...process.env, FORCE_COLOR: '0' } });
-      let stdout = '', stderr = '';
-      p.stdout.on('data', (b: Buffer) => { stdout += b; });
-      p.stderr.on('data', (b: Buffer) => { stderr += b; });
-      p.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
-    });
+    const go = () =>
+      new Promise<Res>((res) => {
+        const p = spawn(process.execPath, [CLI, ...generate(d)], { cwd: base, env: { ...process.env, FORCE_COLOR: '0' } });
+        let stdout = '',
+          stderr = '';
+        p.stdout.on('data', (b: Buffer) => {
+          stdout += b;
+        });
+        p.stderr.on('data', (b: Buffer) => {
+          stderr += b;
+        });
+        p.on('close', (code, signal) => res({ code, signal, stdout, stderr }));
+      });
     const rs = await Promise.all([go(), go(), go()]);
     for (const r of rs) expect([0, 75], r.stderr).toContain(r.code);
     expect(rs.some((r) => r.code === 0)).toBe(true);
@@ -268,9 +326,17 @@ function liveProcesses(marker: string): string[] {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (/\) Z /.test(stat)) continue;
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      const cwd = (() => { try { return readFileSync(`/proc/${pid}/environ`, 'latin1'); } catch { return ''; } })();
+      const cwd = (() => {
+        try {
+          return readFileSync(`/proc/${pid}/environ`, 'latin1');
+        } catch {
+          return '';
+        }
+      })();
       if (cmd.includes(marker) || cwd.includes(marker)) found.push(`${pid} ${cmd}`);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return found;
 }
@@ -283,33 +349,51 @@ describe('interrupts stop the simulators and remove temporary folders', () => {
     ['SIGTERM', 'verilator', 143, 'verilator|make|cc1plus'],
     ['SIGINT', 'icarus', 130, 'vvp'],
     ['SIGTERM', 'icarus', 143, 'vvp'],
-  ])('%s during cosim --sim %s: exit %i, no child left, no temporary folder', async (sig, sim, code, busy) => {
-    const tmp = mkdtempSync(join(base, `sig-${sim}-`));
-    const p = spawn(process.execPath, [CLI, 'cosim', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', sim === 'icarus' ? '1000' : '5', '--sim', sim], {
-      cwd: tmp, env: { ...process.env, TMPDIR: tmp, FORCE_COLOR: '0' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    p.stderr.on('data', (b: Buffer) => { stderr += b; });
-    p.stdout.on('data', (b: Buffer) => { stderr += b; });
-    // Wait until the simulator (or its compiler) is running, then interrupt.
-    const deadline = Date.now() + 90_000;
-    const started = () => liveProcesses(tmp).some((l) => !l.startsWith(`${p.pid} `) && new RegExp(busy).test(l));
-    let exited: string | null = null;
-    p.on('exit', (c, s) => { exited = `exit ${c} ${s}`; });
-    // A run left behind by a failed check would simulate its 1000 images for minutes: end it.
-    onTestFinished(() => { if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM'); });
-    // Check what the loop saw: asking again can fall between the compiler's exit and the simulator's start.
-    let seen = false;
-    while (Date.now() < deadline && !exited && !(seen = started())) await new Promise((r) => setTimeout(r, 50));
-    expect(seen, `the simulator never started (${exited}): ${stderr}`).toBe(true);
-    p.kill(sig as NodeJS.Signals);
-    const exit = await new Promise<number | null>((res) => p.on('exit', (c) => res(c)));
-    expect(exit).toBe(code);
-    expect(stderr.trim().split('\n').pop()).toMatch(new RegExp(`^fxpq: interrupted \\(${sig}\\)`));
-    await new Promise((r) => setTimeout(r, 300));
-    expect(liveProcesses(tmp)).toEqual([]);
-    expect(readdirSync(tmp).filter((n) => n.startsWith('fxpq-cosim-'))).toEqual([]);
-  }, 150_000);
+  ])(
+    '%s during cosim --sim %s: exit %i, no child left, no temporary folder',
+    async (sig, sim, code, busy) => {
+      const tmp = mkdtempSync(join(base, `sig-${sim}-`));
+      const p = spawn(
+        process.execPath,
+        [CLI, 'cosim', fxp, '--data', join(MODELS, 'data', 'test_x.npy'), '--limit', sim === 'icarus' ? '1000' : '5', '--sim', sim],
+        {
+          cwd: tmp,
+          env: { ...process.env, TMPDIR: tmp, FORCE_COLOR: '0' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let stderr = '';
+      p.stderr.on('data', (b: Buffer) => {
+        stderr += b;
+      });
+      p.stdout.on('data', (b: Buffer) => {
+        stderr += b;
+      });
+      // Wait until the simulator (or its compiler) is running, then interrupt.
+      const deadline = Date.now() + 90_000;
+      const started = () => liveProcesses(tmp).some((l) => !l.startsWith(`${p.pid} `) && new RegExp(busy).test(l));
+      let exited: string | null = null;
+      p.on('exit', (c, s) => {
+        exited = `exit ${c} ${s}`;
+      });
+      // A run left behind by a failed check would simulate its 1000 images for minutes: end it.
+      onTestFinished(() => {
+        if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
+      });
+      // Check what the loop saw: asking again can fall between the compiler's exit and the simulator's start.
+      let seen = false;
+      while (Date.now() < deadline && !exited && !(seen = started())) await new Promise((r) => setTimeout(r, 50));
+      expect(seen, `the simulator never started (${exited}): ${stderr}`).toBe(true);
+      p.kill(sig as NodeJS.Signals);
+      const exit = await new Promise<number | null>((res) => p.on('exit', (c) => res(c)));
+      expect(exit).toBe(code);
+      expect(stderr.trim().split('\n').pop()).toMatch(new RegExp(`^fxpq: interrupted \\(${sig}\\)`));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(liveProcesses(tmp)).toEqual([]);
+      expect(readdirSync(tmp).filter((n) => n.startsWith('fxpq-cosim-'))).toEqual([]);
+    },
+    150_000,
+  );
 });
 
 describe('numeric options and pipes', () => {
@@ -328,14 +412,17 @@ describe('numeric options and pipes', () => {
   });
 
   it('a closed pipe ends the output quietly, with exit 0', async () => {
-    const r = await spawnAsync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${CLI}" info "${join(MODELS, 'resnet8.onnx')}" | head -c 10 >/dev/null`]);
+    const r = await spawnAsync('bash', [
+      '-c',
+      `set -o pipefail; "${process.execPath}" "${CLI}" info "${join(MODELS, 'resnet8.onnx')}" | head -c 10 >/dev/null`,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });
 });
 
 describe('what a review found, kept fixed', () => {
-  it('a symbolic link planted at the waveform\'s temporary name is never followed', () => {
+  it("a symbolic link planted at the waveform's temporary name is never followed", () => {
     const victim = join(base, 'victim.txt');
     writeFileSync(victim, 'victim\n');
     const src = join(base, 'src.vcd');

@@ -10,7 +10,8 @@ import { icarusBuild, icarusRun, parseLog, writeDesign } from './helpers/rtl.js'
 import { writeZooFxp, zooQGraph } from '../src/calibration/zoo.js';
 
 const dir = tempDir();
-let lenet = '', mlp = '';
+let lenet = '',
+  mlp = '';
 
 beforeAll(() => {
   lenet = writeZooFxp('lenet5', 'mixed', dir);
@@ -47,7 +48,8 @@ describe('hardware plan', () => {
 
 describe('fxpq generate', () => {
   it('writes the same bytes twice, with headers naming the model and every layer format', async () => {
-    const a = join(dir, 'gen-a'), b = join(dir, 'gen-b');
+    const a = join(dir, 'gen-a'),
+      b = join(dir, 'gen-b');
     for (const out of [a, b]) {
       const r = await fxpqAsync('generate', lenet, '--out', out, '--macs', '32', '--seed', '3');
       expect(r.code, r.stderr).toBe(0);
@@ -72,14 +74,18 @@ describe('fxpq generate', () => {
     const out = join(dir, 'gen-bad');
     let r = await fxpqAsync('generate', lenet, '--out', out, '--macs', '2');
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^fxpq: error: --macs 2 cannot fit the design: it needs at least 5 \(one multiplier per conv\/dense layer\)$/);
+    expect(r.stderr.trim()).toMatch(
+      /^fxpq: error: --macs 2 cannot fit the design: it needs at least 5 \(one multiplier per conv\/dense layer\)$/,
+    );
     r = await fxpqAsync('generate', lenet, '--out', out, '--macs', '0');
     expect(r.stderr.trim()).toMatch(/^fxpq: error: --macs must be a positive integer, got 0$/);
     r = await fxpqAsync('generate', lenet, '--out', out, '--top', '9bad');
     expect(r.stderr.trim()).toMatch(/^fxpq: error: --top '9bad' is not a Verilog identifier$/);
     r = await fxpqAsync('generate', lenet, '--out', out, '--data', join(dir, 'wrong-shape.npy'));
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(/^fxpq: error: .*wrong-shape\.npy: shape \[2, 1, 28, 27\] does not match the model input \[N, 1, 28, 28\]$/);
+    expect(r.stderr.trim()).toMatch(
+      /^fxpq: error: .*wrong-shape\.npy: shape \[2, 1, 28, 27\] does not match the model input \[N, 1, 28, 28\]$/,
+    );
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(() => readdirSync(out)).toThrow();
   });
@@ -87,14 +93,39 @@ describe('fxpq generate', () => {
 
 describe('fxpq cosim', () => {
   it('--json reports images, mismatches, RTL cycles (equal to the plan) and the simulator', async () => {
-    const r = await fxpqAsync('cosim', mlp, '--data', 'models/data/test_x.npy', '--limit', '3', '--sim', 'icarus', '--macs', '16', '--stall', '--json');
+    const r = await fxpqAsync(
+      'cosim',
+      mlp,
+      '--data',
+      'models/data/test_x.npy',
+      '--limit',
+      '3',
+      '--sim',
+      'icarus',
+      '--macs',
+      '16',
+      '--stall',
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ images: 3, mismatches: 0, sim: 'icarus' });
     expect(typeof j.seconds).toBe('number');
     // With random stalls the cycles grow beyond the plan's stall-free count.
     expect(j.cycles_per_image).toBeGreaterThan(j.expected_cycles_per_image);
-    const plain = await fxpqAsync('cosim', mlp, '--data', 'models/data/test_x.npy', '--limit', '2', '--sim', 'icarus', '--macs', '16', '--json');
+    const plain = await fxpqAsync(
+      'cosim',
+      mlp,
+      '--data',
+      'models/data/test_x.npy',
+      '--limit',
+      '2',
+      '--sim',
+      'icarus',
+      '--macs',
+      '16',
+      '--json',
+    );
     const p = JSON.parse(plain.stdout);
     expect(p.cycles_per_image).toBe(p.expected_cycles_per_image);
   });
@@ -104,11 +135,17 @@ describe('fxpq cosim', () => {
     mkdirSync(empty, { recursive: true });
     const { execFile } = await import('node:child_process');
     const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['dist/src/cli/main.js', 'cosim', mlp, '--data', 'models/data/test_x.npy', '--limit', '1', '--sim', 'verilator'],
-        { env: { ...process.env, PATH: empty, FORCE_COLOR: '0' } }, (err, _o, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }));
+      execFile(
+        process.execPath,
+        ['dist/src/cli/main.js', 'cosim', mlp, '--data', 'models/data/test_x.npy', '--limit', '1', '--sim', 'verilator'],
+        { env: { ...process.env, PATH: empty, FORCE_COLOR: '0' } },
+        (err, _o, stderr) => resolve({ code: (err as { code?: number } | null)?.code ?? 0, stderr }),
+      );
     });
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toBe("fxpq: error: 'verilator' is not installed; install the Debian package: sudo apt-get install -y verilator");
+    expect(r.stderr.trim()).toBe(
+      "fxpq: error: 'verilator' is not installed; install the Debian package: sudo apt-get install -y verilator",
+    );
   });
 
   it('a corrupted weight makes the test bench fail on its own, and the dump names the first layer that differs', async () => {

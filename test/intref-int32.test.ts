@@ -47,9 +47,18 @@ describe('integer reference convolution in int32', () => {
   it('matches a BigInt evaluation on both sides of the 32-bit accumulator limit, and takes the int32 path exactly when it is exact (16-bit tap pairs when operands fit)', () => {
     const r = rng(21);
     const int = (a: number, b: number) => a + Math.floor(r() * (b - a + 1));
-    let int16 = 0, int32 = 0, float64 = 0, lanes = 0, int64 = 0;
+    let int16 = 0,
+      int32 = 0,
+      float64 = 0,
+      lanes = 0,
+      int64 = 0;
     for (let t = 0; t < 400; t++) {
-      const cin = int(1, 6), h = int(1, 9), w = int(1, 9), kh = int(1, 3), kw = int(1, 3), cout = int(1, 9);
+      const cin = int(1, 6),
+        h = int(1, 9),
+        w = int(1, 9),
+        kh = int(1, 3),
+        kw = int(1, 3),
+        cout = int(1, 9);
       const strides: [number, number] = [int(1, 2), int(1, 2)];
       const pads: [number, number, number, number] = [int(0, 2), int(0, 2), int(0, 2), int(0, 2)];
       const dilations: [number, number] = [1, int(1, 2)];
@@ -62,7 +71,13 @@ describe('integer reference convolution in int32', () => {
       const out: FxFormat = { wl: int(2, 16), fl: int(-2, 14), signed: r() < 0.7 };
       const pick = (f: FxFormat) => (r() < 0.15 ? (r() < 0.5 ? minInt(f) : maxInt(f)) : int(minInt(f), maxInt(f)));
       const op: QConv = {
-        kind: 'conv', weightFormat: wF, biasFormat: bF, strides, pads, dilations, group: 1,
+        kind: 'conv',
+        weightFormat: wF,
+        biasFormat: bF,
+        strides,
+        pads,
+        dilations,
+        group: 1,
         weight: { shape: [cout, cin, kh, kw], data: Int32Array.from({ length: cout * cin * kh * kw }, () => pick(wF)) },
         bias: Int32Array.from({ length: cout }, () => pick(bF)),
         act: r() < 0.5 ? { kind: 'relu' } : { kind: 'none' },
@@ -73,8 +88,11 @@ describe('integer reference convolution in int32', () => {
       const bits = linearAccRange(op, inF).bits;
       const form = intForm(op, inF, out);
       expect(form !== null, `accumulator of ${bits} bits`).toBe(bits <= 32 && out.fl - (wF.fl + inF.fl) <= 31);
-      if (!form) float64++; else if (form.narrow) int16++; else int32++;
-      if (form?.rq.lanes) lanes++; else if (form) int64++;
+      if (!form) float64++;
+      else if (form.narrow) int16++;
+      else int32++;
+      if (form?.rq.lanes) lanes++;
+      else if (form) int64++;
       if (form) expect(form.narrow).toBe(Math.max(wF.wl, inF.wl + (inF.signed ? 0 : 1)) <= 16);
       const y = conv(op, x, batch, [cin, h, w], inF, out, new Scratch());
       expect(Array.from(y), `case ${t}: ${bits}-bit accumulator`).toEqual(oracle(op, x, batch, [cin, h, w], inF, out));
@@ -92,8 +110,16 @@ describe('integer reference convolution in int32', () => {
     const s16: FxFormat = { wl: 16, fl: 0, signed: true };
     const out: FxFormat = { wl: 18, fl: -16, signed: true };
     const mk = (w1: number): QConv => ({
-      kind: 'conv', weightFormat: s16, biasFormat: s16, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1,
-      weight: { shape: [1, 2, 1, 1], data: Int32Array.from([-32768, w1]) }, bias: Int32Array.from([32767]), act: { kind: 'none' },
+      kind: 'conv',
+      weightFormat: s16,
+      biasFormat: s16,
+      strides: [1, 1],
+      pads: [0, 0, 0, 0],
+      dilations: [1, 1],
+      group: 1,
+      weight: { shape: [1, 2, 1, 1], data: Int32Array.from([-32768, w1]) },
+      bias: Int32Array.from([32767]),
+      act: { kind: 'none' },
     });
     const x = Float64Array.from([-32768, -32768]);
     // 2^30 + 32767 * 2^15 + 32767 = 2^31 - 1.

@@ -9,21 +9,24 @@ import { int, mk, randomGraph } from './helpers/random-graph.js';
 describe('integer reference equals an independent BigInt model, op by op', () => {
   for (const kind of ['conv', 'dense', 'maxpool', 'avgpool', 'gap', 'add', 'pad', 'flatten'] as const) {
     it(`${kind}: random shapes, word lengths 1..16, fraction lengths, signed and unsigned`, () => {
-      fc.assert(fc.property(fc.integer(), (seed) => {
-        const q = randomGraph(kind, seed);
-        const r = mk(seed ^ 0x5bd1e995);
-        const xv = q.values.x;
-        const n = xv.shape.reduce((a, b) => a * b, 1);
-        const batch = 2;
-        const x = new Float64Array(batch * n);
-        for (let i = 0; i < x.length; i++) x[i] = int(r, minInt(xv.format), maxInt(xv.format));
-        const ours = runQGraphInt(q, x, batch).output;
-        const per = ours.length / batch;
-        for (let b = 0; b < batch; b++) {
-          const ref = oracleRun(q, x.subarray(b * n, (b + 1) * n)).get('y')!;
-          expect(Array.from(ours.subarray(b * per, (b + 1) * per), (v) => BigInt(v))).toEqual(ref);
-        }
-      }), { numRuns: 150 });
+      fc.assert(
+        fc.property(fc.integer(), (seed) => {
+          const q = randomGraph(kind, seed);
+          const r = mk(seed ^ 0x5bd1e995);
+          const xv = q.values.x;
+          const n = xv.shape.reduce((a, b) => a * b, 1);
+          const batch = 2;
+          const x = new Float64Array(batch * n);
+          for (let i = 0; i < x.length; i++) x[i] = int(r, minInt(xv.format), maxInt(xv.format));
+          const ours = runQGraphInt(q, x, batch).output;
+          const per = ours.length / batch;
+          for (let b = 0; b < batch; b++) {
+            const ref = oracleRun(q, x.subarray(b * n, (b + 1) * n)).get('y')!;
+            expect(Array.from(ours.subarray(b * per, (b + 1) * per), (v) => BigInt(v))).toEqual(ref);
+          }
+        }),
+        { numRuns: 150 },
+      );
     });
   }
 
@@ -35,12 +38,31 @@ describe('integer reference equals an independent BigInt model, op by op', () =>
     // Output channel 1: w = [-4, 0, 0, 0], bias 0: acc = -4 -> ReLU -> 0.
     // Output channel 2: w = [40, 40, 40, 40]: acc = 400 + 0 -> 100 -> saturates to 15.
     const q: QGraph = {
-      input: 'x', output: 'y',
-      values: { x: { shape: [1, 2, 2], format: { wl: 8, fl: 1, signed: true } }, y: { shape: [3, 1, 1], format: { wl: 4, fl: 1, signed: false } } },
-      layers: [{
-        name: 'y', inputs: ['x'], output: 'y',
-        op: { kind: 'conv', weight: { shape: [3, 1, 2, 2], data: Int32Array.from([1, 1, 1, 1, -4, 0, 0, 0, 40, 40, 40, 40]) }, bias: Int32Array.from([1, 0, 0]), weightFormat: { wl: 8, fl: 2, signed: true }, biasFormat: { wl: 8, fl: 0, signed: true }, strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 1, act: { kind: 'relu' } },
-      }],
+      input: 'x',
+      output: 'y',
+      values: {
+        x: { shape: [1, 2, 2], format: { wl: 8, fl: 1, signed: true } },
+        y: { shape: [3, 1, 1], format: { wl: 4, fl: 1, signed: false } },
+      },
+      layers: [
+        {
+          name: 'y',
+          inputs: ['x'],
+          output: 'y',
+          op: {
+            kind: 'conv',
+            weight: { shape: [3, 1, 2, 2], data: Int32Array.from([1, 1, 1, 1, -4, 0, 0, 0, 40, 40, 40, 40]) },
+            bias: Int32Array.from([1, 0, 0]),
+            weightFormat: { wl: 8, fl: 2, signed: true },
+            biasFormat: { wl: 8, fl: 0, signed: true },
+            strides: [1, 1],
+            pads: [0, 0, 0, 0],
+            dilations: [1, 1],
+            group: 1,
+            act: { kind: 'relu' },
+          },
+        },
+      ],
     };
     expect(Array.from(runQGraphInt(q, Float64Array.from([1, 2, 3, 4]), 1).output)).toEqual([5, 0, 15]);
   });

@@ -19,34 +19,64 @@ async function compare(spec: ModelSpec, seed = 1) {
 }
 
 const r = rng(42);
-const W = (name: string, dims: number[], raw = true) => ({ name, dims, values: randn(r, dims.reduce((a, b) => a * b, 1), 0.5), raw });
+const W = (name: string, dims: number[], raw = true) => ({
+  name,
+  dims,
+  values: randn(
+    r,
+    dims.reduce((a, b) => a * b, 1),
+    0.5,
+  ),
+  raw,
+});
 const I64 = (name: string, values: number[]) => ({ name, dims: [values.length], values, type: 'int64' as const });
 
-interface Case { name: string; spec: ModelSpec; kinds?: string[] }
+interface Case {
+  name: string;
+  spec: ModelSpec;
+  kinds?: string[];
+}
 
 const cases: Case[] = [
   {
     name: 'Conv 3x3, pad 1, bias in raw_data',
-    spec: { inputShape: ['N', 2, 7, 7], inits: [W('w', [4, 2, 3, 3]), W('b', [4])], nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { pads: [1, 1, 1, 1] } }] },
+    spec: {
+      inputShape: ['N', 2, 7, 7],
+      inits: [W('w', [4, 2, 3, 3]), W('b', [4])],
+      nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { pads: [1, 1, 1, 1] } }],
+    },
     kinds: ['conv'],
   },
   {
     name: 'Conv stride 2, asymmetric pads, dilation 2, no bias, typed float_data',
-    spec: { inputShape: ['N', 3, 11, 10], inits: [W('w', [5, 3, 3, 2], false)], nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { strides: [2, 2], pads: [0, 1, 2, 1], dilations: [2, 2] } }] },
+    spec: {
+      inputShape: ['N', 3, 11, 10],
+      inits: [W('w', [5, 3, 3, 2], false)],
+      nodes: [{ op: 'Conv', inputs: ['x', 'w'], outputs: ['y'], attrs: { strides: [2, 2], pads: [0, 1, 2, 1], dilations: [2, 2] } }],
+    },
     kinds: ['conv'],
   },
   {
     name: 'Conv grouped (group 2)',
-    spec: { inputShape: ['N', 4, 6, 6], inits: [W('w', [6, 2, 3, 3]), W('b', [6])], nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { group: 2, pads: [1, 1, 1, 1] } }] },
+    spec: {
+      inputShape: ['N', 4, 6, 6],
+      inits: [W('w', [6, 2, 3, 3]), W('b', [6])],
+      nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { group: 2, pads: [1, 1, 1, 1] } }],
+    },
   },
   {
     name: 'Conv depthwise (group = channels)',
-    spec: { inputShape: ['N', 3, 8, 8], inits: [W('w', [3, 1, 3, 3]), W('b', [3])], nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] } }] },
+    spec: {
+      inputShape: ['N', 3, 8, 8],
+      inits: [W('w', [3, 1, 3, 3]), W('b', [3])],
+      nodes: [{ op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['y'], attrs: { group: 3, strides: [2, 2], pads: [1, 1, 1, 1] } }],
+    },
   },
   {
     name: 'Conv auto_pad SAME_UPPER and 1x1 pointwise',
     spec: {
-      inputShape: ['N', 2, 7, 7], inits: [W('w', [3, 2, 4, 4]), W('w2', [2, 3, 1, 1]), W('b2', [2])],
+      inputShape: ['N', 2, 7, 7],
+      inits: [W('w', [3, 2, 4, 4]), W('w2', [2, 3, 1, 1]), W('b2', [2])],
       nodes: [
         { op: 'Conv', inputs: ['x', 'w'], outputs: ['h'], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } },
         { op: 'Conv', inputs: ['h', 'w2', 'b2'], outputs: ['y'] },
@@ -55,22 +85,38 @@ const cases: Case[] = [
   },
   {
     name: 'Gemm transB=1, alpha, beta, bias',
-    spec: { inputShape: ['N', 6], inits: [W('w', [4, 6]), W('c', [4])], nodes: [{ op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'], attrs: { transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } } }] },
+    spec: {
+      inputShape: ['N', 6],
+      inits: [W('w', [4, 6]), W('c', [4])],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'], attrs: { transB: 1, alpha: { float: 0.5 }, beta: { float: 2 } } }],
+    },
     kinds: ['dense'],
   },
   {
     name: 'Gemm transB=0 with a scalar C in typed float_data',
-    spec: { inputShape: ['N', 5], inits: [W('w', [5, 3]), { name: 'c', dims: [1], values: [0.25], raw: false }], nodes: [{ op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'] }] },
+    spec: {
+      inputShape: ['N', 5],
+      inits: [W('w', [5, 3]), { name: 'c', dims: [1], values: [0.25], raw: false }],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'w', 'c'], outputs: ['y'] }],
+    },
   },
   {
     name: 'MatMul followed by Add becomes a biased dense layer',
-    spec: { inputShape: ['N', 6], inits: [W('w', [6, 4]), W('b', [4])], nodes: [{ op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] }, { op: 'Add', inputs: ['m', 'b'], outputs: ['y'] }] },
+    spec: {
+      inputShape: ['N', 6],
+      inits: [W('w', [6, 4]), W('b', [4])],
+      nodes: [
+        { op: 'MatMul', inputs: ['x', 'w'], outputs: ['m'] },
+        { op: 'Add', inputs: ['m', 'b'], outputs: ['y'] },
+      ],
+    },
     kinds: ['dense'],
   },
   {
     name: 'residual Add, Relu',
     spec: {
-      inputShape: ['N', 3, 5, 5], inits: [W('w', [3, 3, 3, 3]), W('b', [3])],
+      inputShape: ['N', 3, 5, 5],
+      inits: [W('w', [3, 3, 3, 3]), W('b', [3])],
       nodes: [
         { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'], attrs: { pads: [1, 1, 1, 1] } },
         { op: 'Relu', inputs: ['c'], outputs: ['r'] },
@@ -82,37 +128,85 @@ const cases: Case[] = [
   },
   {
     name: 'Clip as ReLU6 (opset 13, min/max inputs)',
-    spec: { inputShape: ['N', 10], inits: [{ name: 'lo', dims: [], values: [0] }, { name: 'hi', dims: [], values: [0.75] }], nodes: [{ op: 'Clip', inputs: ['x', 'lo', 'hi'], outputs: ['y'] }] },
+    spec: {
+      inputShape: ['N', 10],
+      inits: [
+        { name: 'lo', dims: [], values: [0] },
+        { name: 'hi', dims: [], values: [0.75] },
+      ],
+      nodes: [{ op: 'Clip', inputs: ['x', 'lo', 'hi'], outputs: ['y'] }],
+    },
     kinds: ['clip'],
   },
   {
     name: 'Clip with only a max (opset 11)',
-    spec: { opset: 11, inputShape: ['N', 10], inits: [{ name: 'hi', dims: [], values: [0.5] }], nodes: [{ op: 'Clip', inputs: ['x', '', 'hi'], outputs: ['y'] }] },
+    spec: {
+      opset: 11,
+      inputShape: ['N', 10],
+      inits: [{ name: 'hi', dims: [], values: [0.5] }],
+      nodes: [{ op: 'Clip', inputs: ['x', '', 'hi'], outputs: ['y'] }],
+    },
   },
   {
     name: 'MaxPool 3x3 stride 2 with pads and dilation',
-    spec: { inputShape: ['N', 2, 9, 9], nodes: [{ op: 'MaxPool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 2] } }] },
+    spec: {
+      inputShape: ['N', 2, 9, 9],
+      nodes: [
+        {
+          op: 'MaxPool',
+          inputs: ['x'],
+          outputs: ['y'],
+          attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], dilations: [1, 2] },
+        },
+      ],
+    },
     kinds: ['maxpool'],
   },
   {
     name: 'AveragePool with pads, count_include_pad=0',
-    spec: { inputShape: ['N', 2, 7, 7], nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } }] },
+    spec: {
+      inputShape: ['N', 2, 7, 7],
+      nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } }],
+    },
     kinds: ['avgpool'],
   },
   {
     name: 'AveragePool with pads, count_include_pad=1',
-    spec: { inputShape: ['N', 2, 6, 6], nodes: [{ op: 'AveragePool', inputs: ['x'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 } }] },
+    spec: {
+      inputShape: ['N', 2, 6, 6],
+      nodes: [
+        {
+          op: 'AveragePool',
+          inputs: ['x'],
+          outputs: ['y'],
+          attrs: { kernel_shape: [2, 2], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 1 },
+        },
+      ],
+    },
   },
   {
     name: 'GlobalAveragePool then Flatten',
-    spec: { inputShape: ['N', 4, 5, 3], nodes: [{ op: 'GlobalAveragePool', inputs: ['x'], outputs: ['g'] }, { op: 'Flatten', inputs: ['g'], outputs: ['y'] }] },
+    spec: {
+      inputShape: ['N', 4, 5, 3],
+      nodes: [
+        { op: 'GlobalAveragePool', inputs: ['x'], outputs: ['g'] },
+        { op: 'Flatten', inputs: ['g'], outputs: ['y'] },
+      ],
+    },
     kinds: ['gap', 'flatten'],
   },
   {
     name: 'BatchNormalization after Conv is folded',
     spec: {
       inputShape: ['N', 2, 5, 5],
-      inits: [W('w', [3, 2, 3, 3]), W('b', [3]), { name: 's', dims: [3], values: [1.5, 0.5, 2] }, W('be', [3]), W('mu', [3]), { name: 'v', dims: [3], values: [0.3, 1.2, 2.5] }],
+      inits: [
+        W('w', [3, 2, 3, 3]),
+        W('b', [3]),
+        { name: 's', dims: [3], values: [1.5, 0.5, 2] },
+        W('be', [3]),
+        W('mu', [3]),
+        { name: 'v', dims: [3], values: [0.3, 1.2, 2.5] },
+      ],
       nodes: [
         { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'] },
         { op: 'BatchNormalization', inputs: ['c', 's', 'be', 'mu', 'v'], outputs: ['y'], attrs: { epsilon: { float: 1e-3 } } },
@@ -123,8 +217,15 @@ const cases: Case[] = [
   {
     name: 'BatchNormalization after Gemm is folded (opset 15)',
     spec: {
-      opset: 15, inputShape: ['N', 4],
-      inits: [W('w', [3, 4]), { name: 's', dims: [3], values: [1.5, 0.5, 2] }, W('be', [3]), W('mu', [3]), { name: 'v', dims: [3], values: [0.3, 1.2, 2.5] }],
+      opset: 15,
+      inputShape: ['N', 4],
+      inits: [
+        W('w', [3, 4]),
+        { name: 's', dims: [3], values: [1.5, 0.5, 2] },
+        W('be', [3]),
+        W('mu', [3]),
+        { name: 'v', dims: [3], values: [0.3, 1.2, 2.5] },
+      ],
       nodes: [
         { op: 'Gemm', inputs: ['x', 'w'], outputs: ['c'], attrs: { transB: 1 } },
         { op: 'BatchNormalization', inputs: ['c', 's', 'be', 'mu', 'v'], outputs: ['y'] },
@@ -135,7 +236,8 @@ const cases: Case[] = [
   {
     name: 'per-channel Mul and Add after Conv fold into it',
     spec: {
-      inputShape: ['N', 2, 4, 4], inits: [W('w', [3, 2, 3, 3]), W('m', [3, 1, 1]), W('a', [1, 3, 1, 1])],
+      inputShape: ['N', 2, 4, 4],
+      inits: [W('w', [3, 2, 3, 3]), W('m', [3, 1, 1]), W('a', [1, 3, 1, 1])],
       nodes: [
         { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
         { op: 'Mul', inputs: ['c', 'm'], outputs: ['d'] },
@@ -146,7 +248,14 @@ const cases: Case[] = [
   },
   {
     name: 'Reshape to [-1, K] after a feature map',
-    spec: { inputShape: ['N', 2, 3, 3], inits: [I64('shape', [-1, 18]), W('w', [4, 18])], nodes: [{ op: 'Reshape', inputs: ['x', 'shape'], outputs: ['f'] }, { op: 'Gemm', inputs: ['f', 'w'], outputs: ['y'], attrs: { transB: 1 } }] },
+    spec: {
+      inputShape: ['N', 2, 3, 3],
+      inits: [I64('shape', [-1, 18]), W('w', [4, 18])],
+      nodes: [
+        { op: 'Reshape', inputs: ['x', 'shape'], outputs: ['f'] },
+        { op: 'Gemm', inputs: ['f', 'w'], outputs: ['y'], attrs: { transB: 1 } },
+      ],
+    },
     kinds: ['flatten', 'dense'],
   },
   {
@@ -167,7 +276,8 @@ const cases: Case[] = [
   {
     name: 'Identity and Dropout are removed',
     spec: {
-      inputShape: ['N', 5], inits: [W('w', [3, 5])],
+      inputShape: ['N', 5],
+      inits: [W('w', [3, 5])],
       nodes: [
         { op: 'Identity', inputs: ['x'], outputs: ['i'] },
         { op: 'Dropout', inputs: ['i'], outputs: ['d'] },
@@ -178,7 +288,15 @@ const cases: Case[] = [
   },
   {
     name: 'trailing Softmax (opset 11, axis 1)',
-    spec: { opset: 11, inputShape: ['N', 5], inits: [W('w', [4, 5])], nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['l'], attrs: { transB: 1 } }, { op: 'Softmax', inputs: ['l'], outputs: ['y'], attrs: { axis: 1 } }] },
+    spec: {
+      opset: 11,
+      inputShape: ['N', 5],
+      inits: [W('w', [4, 5])],
+      nodes: [
+        { op: 'Gemm', inputs: ['x', 'w'], outputs: ['l'], attrs: { transB: 1 } },
+        { op: 'Softmax', inputs: ['l'], outputs: ['y'], attrs: { axis: 1 } },
+      ],
+    },
     kinds: ['dense', 'softmax'],
   },
   {
@@ -198,16 +316,24 @@ const cases: Case[] = [
   {
     name: 'zero Pad merged into the next Conv',
     spec: {
-      inputShape: ['N', 2, 5, 5], inits: [I64('p', [0, 0, 1, 2, 0, 0, 2, 1]), W('w', [3, 2, 3, 3])],
-      nodes: [{ op: 'Pad', inputs: ['x', 'p'], outputs: ['q'] }, { op: 'Conv', inputs: ['q', 'w'], outputs: ['y'] }],
+      inputShape: ['N', 2, 5, 5],
+      inits: [I64('p', [0, 0, 1, 2, 0, 0, 2, 1]), W('w', [3, 2, 3, 3])],
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'p'], outputs: ['q'] },
+        { op: 'Conv', inputs: ['q', 'w'], outputs: ['y'] },
+      ],
     },
     kinds: ['conv'],
   },
   {
     name: 'zero Pad before MaxPool stays an op (zeros are not -inf)',
     spec: {
-      inputShape: ['N', 2, 5, 5], inits: [I64('p', [0, 0, 1, 1, 0, 0, 1, 1])],
-      nodes: [{ op: 'Pad', inputs: ['x', 'p'], outputs: ['q'] }, { op: 'MaxPool', inputs: ['q'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } }],
+      inputShape: ['N', 2, 5, 5],
+      inits: [I64('p', [0, 0, 1, 1, 0, 0, 1, 1])],
+      nodes: [
+        { op: 'Pad', inputs: ['x', 'p'], outputs: ['q'] },
+        { op: 'MaxPool', inputs: ['q'], outputs: ['y'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+      ],
     },
     kinds: ['pad', 'maxpool'],
   },
@@ -217,7 +343,9 @@ for (const opset of [11, 17, 21]) {
   cases.push({
     name: `Conv + Relu + MaxPool + Flatten + Gemm at opset ${opset}`,
     spec: {
-      opset, inputShape: ['N', 1, 8, 8], inits: [W('w', [2, 1, 3, 3]), W('b', [2]), W('fw', [3, 18]), W('fb', [3])],
+      opset,
+      inputShape: ['N', 1, 8, 8],
+      inits: [W('w', [2, 1, 3, 3]), W('b', [2]), W('fw', [3, 18]), W('fb', [3])],
       nodes: [
         { op: 'Conv', inputs: ['x', 'w', 'b'], outputs: ['c'] },
         { op: 'Relu', inputs: ['c'], outputs: ['r'] },

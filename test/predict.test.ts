@@ -19,7 +19,13 @@ describe('parallel prediction', () => {
     const floatRef = argmaxRows(runGraph(g, imgs.data, imgs.count).output, imgs.count);
     const intRef = argmaxRows(runQGraph(q, imgs.data, imgs.count).output, imgs.count);
     let progress = 0;
-    const f2 = await predictAll({ kind: 'float', graph: g }, imgs.data, imgs.count, per, { workers: 2, batch: 16, onProgress: (d) => { progress = d; } });
+    const f2 = await predictAll({ kind: 'float', graph: g }, imgs.data, imgs.count, per, {
+      workers: 2,
+      batch: 16,
+      onProgress: (d) => {
+        progress = d;
+      },
+    });
     const i2 = await predictAll({ kind: 'int', q }, imgs.data, imgs.count, per, { workers: 2, batch: 16 });
     expect(Array.from(f2.pred)).toEqual(Array.from(floatRef));
     expect(Array.from(i2.pred)).toEqual(Array.from(intRef));
@@ -36,10 +42,16 @@ describe('parallel prediction', () => {
     expect(sortedTies.reduce((u: number, v) => u + v, 0)).toBeGreaterThan(0);
   });
 
-  it('an error while taking a worker\'s answer rejects instead of hanging', async () => {
+  it("an error while taking a worker's answer rejects instead of hanging", async () => {
     const g = importOnnxFile('models/lenet5.onnx');
     const imgs = loadImages('models/data/test_x.npy', g.input.shape, { limit: 40 });
-    const run = predictAll({ kind: 'float', graph: g }, imgs.data, imgs.count, 784, { workers: 2, batch: 16, onProgress: () => { throw new Error('progress failed'); } });
+    const run = predictAll({ kind: 'float', graph: g }, imgs.data, imgs.count, 784, {
+      workers: 2,
+      batch: 16,
+      onProgress: () => {
+        throw new Error('progress failed');
+      },
+    });
     await expect(run).rejects.toThrow('progress failed');
   }, 20000);
 

@@ -14,13 +14,16 @@ import { expectRtlExact } from './helpers/rtl.js';
 describe('generated RTL equals the integer reference on random layers (Icarus)', () => {
   for (const kind of ['conv', 'dense', 'maxpool', 'avgpool', 'gap', 'add'] as const) {
     it(`${kind}`, async () => {
-      await fc.assert(fc.asyncProperty(fc.integer(), fc.integer({ min: 1, max: 24 }), async (seed, macs) => {
-        const q = randomGraph(kind, seed, { groups: false });
-        // Windows larger than the padded input leave nothing to compute (ONNX import rejects them).
-        fc.pre(Object.values(q.values).every((v) => v.shape.every((d) => d > 0)));
-        const linear = q.layers.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense').length;
-        await expectRtlExact(q, Math.max(macs, linear), seed);
-      }), { numRuns: 25 });
+      await fc.assert(
+        fc.asyncProperty(fc.integer(), fc.integer({ min: 1, max: 24 }), async (seed, macs) => {
+          const q = randomGraph(kind, seed, { groups: false });
+          // Windows larger than the padded input leave nothing to compute (ONNX import rejects them).
+          fc.pre(Object.values(q.values).every((v) => v.shape.every((d) => d > 0)));
+          const linear = q.layers.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense').length;
+          await expectRtlExact(q, Math.max(macs, linear), seed);
+        }),
+        { numRuns: 25 },
+      );
     });
   }
 });

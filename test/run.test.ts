@@ -9,7 +9,8 @@ import { fxpq, fxpqAsync, tempDir } from './helpers/cli.js';
 describe('fxpq run', () => {
   it('runs the whole flow on the bundled model in under 5 minutes and says where the RTL and the report are', async () => {
     const dir = tempDir('fxpq-run-');
-    const out = join(dir, 'out'), rtl = join(dir, 'rtl');
+    const out = join(dir, 'out'),
+      rtl = join(dir, 'rtl');
     const t0 = performance.now();
     const r = await fxpqAsync('run', '--cache', join(dir, 'cache'), '--out', out, '--rtl-out', rtl);
     const seconds = (performance.now() - t0) / 1000;
@@ -21,7 +22,8 @@ describe('fxpq run', () => {
     expect(run.quantize.label).toBe('FxP-QNet (max-drop 1)');
     expect(run.quantize.drop).toBeLessThanOrEqual(1);
     expect(run.simulate).toMatchObject({ images: 1000, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
-    if (hasTool('verilator')) expect(run.cosim).toMatchObject({ sim: 'verilator', images: 100, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
+    if (hasTool('verilator'))
+      expect(run.cosim).toMatchObject({ sim: 'verilator', images: 100, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
     expect(existsSync(join(rtl, 'files.f'))).toBe(true);
     expect(existsSync(join(out, 'model.fxp.json'))).toBe(true);
     // The estimate printed is the one `fxpq estimate` gives for the same model and budget.
@@ -36,14 +38,27 @@ describe('fxpq run', () => {
 
   it('runs the whole flow on the MobileNet-style zoo model (depthwise convolutions and a Concat in hardware)', async () => {
     const dir = tempDir('fxpq-run-');
-    const out = join(dir, 'out'), rtl = join(dir, 'rtl');
-    const r = await fxpqAsync('run', 'models/mobilenet.onnx', '--cache', join(dir, 'cache'), '--out', out, '--rtl-out', rtl, '--cosim-images', '20');
+    const out = join(dir, 'out'),
+      rtl = join(dir, 'rtl');
+    const r = await fxpqAsync(
+      'run',
+      'models/mobilenet.onnx',
+      '--cache',
+      join(dir, 'cache'),
+      '--out',
+      out,
+      '--rtl-out',
+      rtl,
+      '--cosim-images',
+      '20',
+    );
     expect(r.code, r.stderr).toBe(0);
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(run.model).toBe('mobilenet');
     expect(run.quantize.drop).toBeLessThanOrEqual(1);
     expect(run.simulate).toMatchObject({ images: 1000, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
-    if (hasTool('verilator')) expect(run.cosim).toMatchObject({ sim: 'verilator', images: 20, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
+    if (hasTool('verilator'))
+      expect(run.cosim).toMatchObject({ sim: 'verilator', images: 20, mismatches: 0, cycles_per_image: run.hardware.cycles_per_image });
     const plan = JSON.parse(readFileSync(join(rtl, 'plan.json'), 'utf8'));
     const kinds = plan.engines.map((e: { kind: string }) => e.kind);
     expect(kinds.filter((k: string) => k === 'depthwise').length).toBeGreaterThanOrEqual(4);
@@ -52,22 +67,41 @@ describe('fxpq run', () => {
 
   it('says when no RTL simulator is asked for, and needs --calib for inputs unlike the bundled images', async () => {
     const dir = tempDir('fxpq-run-');
-    const r = await fxpqAsync('run', 'models/mlp.onnx', '--sim', 'none', '--cache', join(dir, 'cache'), '--out', join(dir, 'out'), '--rtl-out', join(dir, 'rtl'), '--macs', '32');
+    const r = await fxpqAsync(
+      'run',
+      'models/mlp.onnx',
+      '--sim',
+      'none',
+      '--cache',
+      join(dir, 'cache'),
+      '--out',
+      join(dir, 'out'),
+      '--rtl-out',
+      join(dir, 'rtl'),
+      '--macs',
+      '32',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/cosim\s+skipped \(--sim none\)/);
     const bad = fxpq('run', 'models/mlp.onnx', '--macs', '0');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     const r4 = rng(3);
-    writeFileSync(join(dir, 'small.onnx'), buildModel({
-      inputShape: ['N', 1, 4, 4],
-      inits: [{ name: 'w', dims: [2, 1, 3, 3], values: randn(r4, 18) }, { name: 'fw', dims: [3, 8], values: randn(r4, 24) }],
-      nodes: [
-        { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
-        { op: 'Flatten', inputs: ['c'], outputs: ['f'] },
-        { op: 'Gemm', inputs: ['f', 'fw'], outputs: ['y'], attrs: { transB: 1 } },
-      ],
-    }));
+    writeFileSync(
+      join(dir, 'small.onnx'),
+      buildModel({
+        inputShape: ['N', 1, 4, 4],
+        inits: [
+          { name: 'w', dims: [2, 1, 3, 3], values: randn(r4, 18) },
+          { name: 'fw', dims: [3, 8], values: randn(r4, 24) },
+        ],
+        nodes: [
+          { op: 'Conv', inputs: ['x', 'w'], outputs: ['c'] },
+          { op: 'Flatten', inputs: ['c'], outputs: ['f'] },
+          { op: 'Gemm', inputs: ['f', 'fw'], outputs: ['y'], attrs: { transB: 1 } },
+        ],
+      }),
+    );
     const other = fxpq('run', join(dir, 'small.onnx'), '--out', join(dir, 'o2'));
     expect(other.code).toBe(1);
     expect(other.stderr.trim().split('\n')).toHaveLength(1);

@@ -44,9 +44,14 @@ function validationKl(file: string, idx: number[]): number {
   const scale = 2 ** -q.values[q.output].format.fl;
   let sum = 0;
   for (let i = 0; i < idx.length; i++) {
-    const lse = (v: number[]) => { const m = Math.max(...v); return m + Math.log(v.reduce((acc, z) => acc + Math.exp(z - m), 0)); };
-    const t = Array.from(teacher.subarray(i * 10, i * 10 + 10)), st = Array.from(y.subarray(i * 10, i * 10 + 10), (v) => v * scale);
-    const lt = lse(t), ls = lse(st);
+    const lse = (v: number[]) => {
+      const m = Math.max(...v);
+      return m + Math.log(v.reduce((acc, z) => acc + Math.exp(z - m), 0));
+    };
+    const t = Array.from(teacher.subarray(i * 10, i * 10 + 10)),
+      st = Array.from(y.subarray(i * 10, i * 10 + 10), (v) => v * scale);
+    const lt = lse(t),
+      ls = lse(st);
     for (let c = 0; c < 10; c++) sum += Math.exp(t[c] - lt) * (t[c] - lt - (st[c] - ls));
   }
   return sum / idx.length;
@@ -92,7 +97,12 @@ describe('FxP-QNet search', () => {
     const assignment: Assignment = { input: q.values[q.input].format, layers: {} };
     for (const l of q.layers) {
       const op = l.op as { weightFormat?: FxFormat; biasFormat?: FxFormat };
-      assignment.layers[l.name] = { output: q.values[l.output].format, weights: op.weightFormat, bias: op.biasFormat, nearest: report.rounding.nearest_layers.includes(l.name) };
+      assignment.layers[l.name] = {
+        output: q.values[l.output].format,
+        weights: op.weightFormat,
+        bias: op.biasFormat,
+        nearest: report.rounding.nearest_layers.includes(l.name),
+      };
     }
     const shards = shardRanges(sIdx.length).map(([a, b]) => sIdx.slice(a, b));
     let crossErrors = 0;
@@ -109,7 +119,8 @@ describe('FxP-QNet search', () => {
       const student = argmaxRows(runQGraph(qk, y, ids.length).output, ids.length);
       crossErrors += teacher.reduce((n, t, i) => n + (t !== student[i] ? 1 : 0), 0);
     });
-    const v = dropOn(idx), s = (100 * crossErrors) / sIdx.length;
+    const v = dropOn(idx),
+      s = (100 * crossErrors) / sIdx.length;
     expect(v).toBeLessThanOrEqual(1);
     expect(s).toBeLessThanOrEqual(1);
     expect(report.budget.validation_drop).toBeCloseTo(v, 10);
@@ -118,12 +129,25 @@ describe('FxP-QNet search', () => {
     expect(report.compression.params).toBeGreaterThan(4);
   });
 
-  it('is no less faithful than uniform 8 on its held-back images (KL checked against the CLI\'s own --uniform 8 network)', async () => {
-    const r = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'u8'), '--seed', '3', '--uniform', '8', '--json');
+  it("is no less faithful than uniform 8 on its held-back images (KL checked against the CLI's own --uniform 8 network)", async () => {
+    const r = await fxpqAsync(
+      'quantize',
+      'models/mlp.onnx',
+      '--calib',
+      CAL,
+      '--out',
+      join(dir, 'u8'),
+      '--seed',
+      '3',
+      '--uniform',
+      '8',
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const idx: number[] = report.budget.validation_indices;
     const klOf = (file: string) => validationKl(join(dir, file, 'model.fxp.json'), idx);
-    const ref = klOf('u8'), own = klOf('a');
+    const ref = klOf('u8'),
+      own = klOf('a');
     expect(report.budget.reference.bits).toBe(8);
     expect(report.budget.reference.validation_kl).toBeCloseTo(ref, 12);
     expect(report.budget.validation_kl).toBeCloseTo(own, 12);
@@ -132,7 +156,9 @@ describe('FxP-QNet search', () => {
     // was undone because its KL rose above uniform 8's (else this test could not tell it from none).
     // (The sensitivity schedule checks the validation images first and skips the search images'
     // pass when they already refuse a step: then no search drop is logged.)
-    const refused = (report.log as string[]).map((l) => /exceeds the budget \(validation ([\d.]+) pp(?:, search ([\d.]+) pp)?, validation KL ([\d.e+-]+)\)/.exec(l)).filter((m) => m !== null);
+    const refused = (report.log as string[])
+      .map((l) => /exceeds the budget \(validation ([\d.]+) pp(?:, search ([\d.]+) pp)?, validation KL ([\d.e+-]+)\)/.exec(l))
+      .filter((m) => m !== null);
     expect(refused.some((m) => Number(m![1]) <= 1 && (m![2] === undefined || Number(m![2]) <= 1) && Number(m![3]) > ref)).toBe(true);
   });
 
@@ -151,13 +177,37 @@ describe('FxP-QNet search', () => {
 
   it('under --objective params, ends the fast start within half the reference KL (uniform networks checked independently)', async () => {
     // A strict reference (uniform 12) so that the KL share, not a top-1 change, ends the fast start.
-    const r = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'fs'), '--seed', '3', '--reference-bits', '12', '--json');
+    const r = await fxpqAsync(
+      'quantize',
+      'models/mlp.onnx',
+      '--calib',
+      CAL,
+      '--out',
+      join(dir, 'fs'),
+      '--seed',
+      '3',
+      '--reference-bits',
+      '12',
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout);
     const fast = (rep.log as string[]).filter((l) => l.startsWith('fast start: ')).map((l) => Number(/at (\d+) bits/.exec(l)![1]));
     const end = fast.length ? Math.min(...fast) : 16;
     const kl = async (bits: number) => {
-      const u = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, `fs-u${bits}`), '--seed', '3', '--uniform', String(bits), '--json');
+      const u = await fxpqAsync(
+        'quantize',
+        'models/mlp.onnx',
+        '--calib',
+        CAL,
+        '--out',
+        join(dir, `fs-u${bits}`),
+        '--seed',
+        '3',
+        '--uniform',
+        String(bits),
+        '--json',
+      );
       expect(u.code, u.stderr).toBe(0);
       return validationKl(join(dir, `fs-u${bits}`, 'model.fxp.json'), rep.budget.validation_indices);
     };
@@ -189,7 +239,9 @@ describe('FxP-QNet search', () => {
       if (l.op.kind !== 'dense') continue;
       const ql = q.layers.find((y) => y.name === l.name)!.op as { weight: { data: Int32Array }; weightFormat: FxFormat };
       const nearest = report.rounding.nearest_layers.includes(l.name);
-      const want = nearest ? quantizeArray(l.op.weight.data, ql.weightFormat, new Int32Array(l.op.weight.data.length)) : compensatedQuantize(l.op.weight.data, ql.weightFormat, l.comp!);
+      const want = nearest
+        ? quantizeArray(l.op.weight.data, ql.weightFormat, new Int32Array(l.op.weight.data.length))
+        : compensatedQuantize(l.op.weight.data, ql.weightFormat, l.comp!);
       expect([...ql.weight.data]).toEqual([...want]);
       if (!nearest) compensated++;
     }
@@ -197,7 +249,19 @@ describe('FxP-QNet search', () => {
   });
 
   it('is deterministic for a given --seed, on one worker thread or two', async () => {
-    const r = await fxpqAsync('quantize', 'models/mlp.onnx', '--calib', CAL, '--out', join(dir, 'b'), '--seed', '3', '--workers', '1', '--json');
+    const r = await fxpqAsync(
+      'quantize',
+      'models/mlp.onnx',
+      '--calib',
+      CAL,
+      '--out',
+      join(dir, 'b'),
+      '--seed',
+      '3',
+      '--workers',
+      '1',
+      '--json',
+    );
     expect(r.code).toBe(0);
     expect(readFileSync(join(dir, 'b', 'model.fxp.json'), 'utf8')).toBe(readFileSync(join(dir, 'a', 'model.fxp.json'), 'utf8'));
   });
@@ -207,7 +271,11 @@ describe('FxP-QNet search', () => {
     // keeps room for it (fl = -3, one LSB = 8), which rounds almost every other input to zero; the
     // KL statistic prefers to clip that one sample and keep resolution for all the others.
     const r = rng(21);
-    const bytes = buildModel({ inputShape: ['N', 16], inits: [{ name: 'w', dims: [10, 16], values: randn(r, 160, 0.5) }], nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { transB: 1 } }] });
+    const bytes = buildModel({
+      inputShape: ['N', 16],
+      inits: [{ name: 'w', dims: [10, 16], values: randn(r, 160, 0.5) }],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { transB: 1 } }],
+    });
     const g = importOnnx(bytes);
     const n = 256;
     const x = Float64Array.from(randn(r, n * 16, 1.7));
@@ -229,7 +297,11 @@ describe('FxP-QNet search', () => {
 
   it('scores the same over image shards as over the whole set', async () => {
     const r = rng(5);
-    const bytes = buildModel({ inputShape: ['N', 16], inits: [{ name: 'w', dims: [10, 16], values: randn(r, 160, 0.5) }], nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { transB: 1 } }] });
+    const bytes = buildModel({
+      inputShape: ['N', 16],
+      inits: [{ name: 'w', dims: [10, 16], values: randn(r, 160, 0.5) }],
+      nodes: [{ op: 'Gemm', inputs: ['x', 'w'], outputs: ['y'], attrs: { transB: 1 } }],
+    });
     const g = importOnnx(bytes);
     const n = 101; // odd: the shards differ in size
     const x = Float64Array.from(randn(r, n * 16, 1));
@@ -266,13 +338,22 @@ describe('FxP-QNet search', () => {
       line(fxpq('quantize', 'models/mlp.onnx', '--calib', p, '--out', join(dir, 'x')), /holds no images/);
     });
     it('a negative --max-drop', () => {
-      line(fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--max-drop', '-1', '--out', join(dir, 'x')), /--max-drop must be a non-negative/);
+      line(
+        fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--max-drop', '-1', '--out', join(dir, 'x')),
+        /--max-drop must be a non-negative/,
+      );
     });
     it('a --reference-bits that is not 0 or a word length', () => {
-      line(fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--reference-bits', '1', '--out', join(dir, 'x')), /--reference-bits must be 0 \(off\) or an integer in 2..32, got 1/);
+      line(
+        fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--reference-bits', '1', '--out', join(dir, 'x')),
+        /--reference-bits must be 0 \(off\) or an integer in 2..32, got 1/,
+      );
     });
     it('--min-bits above --start-bits', () => {
-      line(fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--min-bits', '10', '--start-bits', '8', '--out', join(dir, 'x')), /--min-bits 10 is above --start-bits 8/);
+      line(
+        fxpq('quantize', 'models/mlp.onnx', '--calib', CAL, '--min-bits', '10', '--start-bits', '8', '--out', join(dir, 'x')),
+        /--min-bits 10 is above --start-bits 8/,
+      );
     });
   });
 });

@@ -18,9 +18,13 @@ function meanKl(teacher: Float64Array, student: Float64Array, scale: number, n: 
   for (let i = 0; i < n; i++) {
     const t = Array.from(teacher.subarray(i * classes, (i + 1) * classes));
     const s = Array.from(student.subarray(i * classes, (i + 1) * classes), (v) => v * scale);
-    const lse = (v: number[]) => { const m = Math.max(...v); return m + Math.log(v.reduce((acc, x) => acc + Math.exp(x - m), 0)); };
-    const lt = lse(t), ls = lse(s);
-    for (let c = 0; c < classes; c++) total += Math.exp(t[c] - lt) * ((t[c] - lt) - (s[c] - ls));
+    const lse = (v: number[]) => {
+      const m = Math.max(...v);
+      return m + Math.log(v.reduce((acc, x) => acc + Math.exp(x - m), 0));
+    };
+    const lt = lse(t),
+      ls = lse(s);
+    for (let c = 0; c < classes; c++) total += Math.exp(t[c] - lt) * (t[c] - lt - (s[c] - ls));
   }
   return total / n;
 }
@@ -36,9 +40,13 @@ describe('sensitivity schedule', () => {
     const backend = new LocalBackend({ fg, search: { images: imgs.data, teacher }, valid: { images: imgs.data, teacher } });
     const base = maxRuleAssignment(fg, stats, 8);
     const cur = await backend.commit(base, 0);
-    const ds = dataStructures(fg).filter((d) => d.kind === 'weights' || d.kind === 'output').slice(0, 4);
+    const ds = dataStructures(fg)
+      .filter((d) => d.kind === 'weights' || d.kind === 'output')
+      .slice(0, 4);
     const { curves, evaluations, baseKl } = await measureSensitivity(backend, base, ds, {
-      klSlack: Infinity, errorsFit: () => true, floor: () => 4,
+      klSlack: Infinity,
+      errorsFit: () => true,
+      floor: () => 4,
     });
     expect(baseKl).toBeCloseTo(cur.search.kl, 12);
     expect(evaluations).toBeGreaterThan(0);
@@ -51,7 +59,8 @@ describe('sensitivity schedule', () => {
         const a = { ...base, layers: { ...base.layers } };
         const f = getFormat(base, c.d);
         const fmt = { wl: p.wl, fl: p.fl, signed: f.signed };
-        if (c.d.kind === 'input') a.input = fmt; else a.layers[c.d.layer!] = { ...a.layers[c.d.layer!], [c.d.kind]: fmt };
+        if (c.d.kind === 'input') a.input = fmt;
+        else a.layers[c.d.layer!] = { ...a.layers[c.d.layer!], [c.d.kind]: fmt };
         const q = buildQGraph(fg, a);
         const y = runQGraph(q, imgs.data, imgs.count).output;
         const kl = meanKl(teacher, y, 2 ** -q.values[q.output].format.fl, imgs.count, 10);
@@ -86,15 +95,24 @@ describe('sensitivity schedule', () => {
     const backend = new LocalBackend({ fg, search: { images: imgs.data, teacher }, valid: { images: imgs.data, teacher } });
     const base = maxRuleAssignment(fg, stats, 8);
     await backend.commit(base, 0);
-    const d = dataStructures(fg).filter((x) => x.kind === 'weights').slice(1, 2);
+    const d = dataStructures(fg)
+      .filter((x) => x.kind === 'weights')
+      .slice(1, 2);
     const r = await measureSensitivity(backend, base, d, { images: 32, klSlack: Infinity, errorsFit: () => true, floor: () => 5 });
     // 64 images in two shards of 32: the subset is images 0-15 and 32-47.
     const idx = [...Array(16).keys(), ...Array.from({ length: 16 }, (_, i) => 32 + i)];
     const per = 28 * 28;
-    const x = new Float64Array(idx.length * per), t = new Float64Array(idx.length * 10);
-    idx.forEach((k, i) => { x.set(imgs.data.subarray(k * per, (k + 1) * per), i * per); t.set(teacher.subarray(k * 10, (k + 1) * 10), i * 10); });
+    const x = new Float64Array(idx.length * per),
+      t = new Float64Array(idx.length * 10);
+    idx.forEach((k, i) => {
+      x.set(imgs.data.subarray(k * per, (k + 1) * per), i * per);
+      t.set(teacher.subarray(k * 10, (k + 1) * 10), i * 10);
+    });
     for (const p of r.curves[0].points) {
-      const a = { ...base, layers: { ...base.layers, [d[0].layer!]: { ...base.layers[d[0].layer!], weights: { wl: p.wl, fl: p.fl, signed: true } } } };
+      const a = {
+        ...base,
+        layers: { ...base.layers, [d[0].layer!]: { ...base.layers[d[0].layer!], weights: { wl: p.wl, fl: p.fl, signed: true } } },
+      };
       const q = buildQGraph(fg, a);
       expect(p.kl).toBeCloseTo(meanKl(t, runQGraph(q, x, idx.length).output, 2 ** -q.values[q.output].format.fl, idx.length, 10), 10);
     }
@@ -120,7 +138,12 @@ describe('allocation path', () => {
       { d: w1, points: [pt(7, 0.011), pt(6, 0.013)] },
     ];
     const path = allocationPath(base, 0.01, curves, (a) => cost.paramBits(a));
-    expect(path.map((s) => [s.curve, curves[s.curve].points[s.point].wl])).toEqual([[1, 7], [0, 7], [0, 6], [1, 6]]);
+    expect(path.map((s) => [s.curve, curves[s.curve].points[s.point].wl])).toEqual([
+      [1, 7],
+      [0, 7],
+      [0, 6],
+      [1, 6],
+    ]);
     [0.011, 0.0111, 0.0112, 0.0132].forEach((kl, i) => expect(path[i].predictedKl).toBeCloseTo(kl, 12));
     expect(path.map((s) => s.cost - path[0].cost)).toEqual([0, -150, -300, -2700]);
     expect(getFormat(path[3].a, w1)).toEqual({ ...getFormat(base, w1), wl: 6, fl: 5 });

@@ -23,7 +23,8 @@ describe('cycle simulator', () => {
     // tb.v.hbs: lfsr = {lfsr[30:0], lfsr[31] ^ lfsr[21] ^ lfsr[1] ^ lfsr[0]}, written bit by bit.
     const bits = (s: number) => Array.from({ length: 32 }, (_, i) => (s >>> i) & 1);
     const step = (b: number[]) => [b[31] ^ b[21] ^ b[1] ^ b[0], ...b.slice(0, 31)];
-    let b = bits(1), s = 1;
+    let b = bits(1),
+      s = 1;
     const states: number[] = [1];
     for (let i = 0; i < 5000; i++) {
       b = step(b);
@@ -47,45 +48,61 @@ describe('cycle simulator', () => {
 
   for (const kind of ['conv', 'dense', 'maxpool', 'avgpool', 'gap', 'add'] as const) {
     it(`${kind}: logits equal the integer reference on random layers and budgets; cycles are the plan's, more with stalls`, () => {
-      fc.assert(fc.property(fc.integer(), fc.integer({ min: 1, max: 40 }), (seed, macs) => {
-        const q = randomGraph(kind, seed, { groups: false });
-        fc.pre(Object.values(q.values).every((v) => v.shape.every((d) => d > 0)));
-        const linear = q.layers.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense').length;
-        const plan = buildPlan(q, { macs: Math.max(macs, linear) });
-        const x = randomInputs(q, 4, seed);
-        const ref = runQGraphInt(q, x, 4).output;
-        const r = simulate(q, plan, x, 4);
-        expect(r.mismatches).toBe(0);
-        expect(Array.from(r.outputs)).toEqual(Array.from(ref));
-        expect(r.timing.map((t) => t.cycles)).toEqual([plan.latency, plan.latency, plan.latency, plan.latency]);
-        // Back to back: each image starts the cycle after the previous one's last logit.
-        for (let i = 1; i < 4; i++) expect(r.timing[i].firstIn).toBe(r.timing[i - 1].lastOut + 1);
-        const st = simulate(q, plan, x, 4, { handshake: new TbStall() });
-        expect(Array.from(st.outputs)).toEqual(Array.from(ref));
-        // Stalls add cycles, never more than the cycles the handshakes were low.
-        for (const t of st.timing) {
-          expect(t.cycles).toBeGreaterThanOrEqual(plan.latency);
-          expect(t.cycles).toBeLessThanOrEqual(plan.latency + t.inputStalls + t.outputStalls);
-          expect(t.start[0]).toBe(t.lastIn + 1);
-        }
-      }), { numRuns: 150 });
+      fc.assert(
+        fc.property(fc.integer(), fc.integer({ min: 1, max: 40 }), (seed, macs) => {
+          const q = randomGraph(kind, seed, { groups: false });
+          fc.pre(Object.values(q.values).every((v) => v.shape.every((d) => d > 0)));
+          const linear = q.layers.filter((l) => l.op.kind === 'conv' || l.op.kind === 'dense').length;
+          const plan = buildPlan(q, { macs: Math.max(macs, linear) });
+          const x = randomInputs(q, 4, seed);
+          const ref = runQGraphInt(q, x, 4).output;
+          const r = simulate(q, plan, x, 4);
+          expect(r.mismatches).toBe(0);
+          expect(Array.from(r.outputs)).toEqual(Array.from(ref));
+          expect(r.timing.map((t) => t.cycles)).toEqual([plan.latency, plan.latency, plan.latency, plan.latency]);
+          // Back to back: each image starts the cycle after the previous one's last logit.
+          for (let i = 1; i < 4; i++) expect(r.timing[i].firstIn).toBe(r.timing[i - 1].lastOut + 1);
+          const st = simulate(q, plan, x, 4, { handshake: new TbStall() });
+          expect(Array.from(st.outputs)).toEqual(Array.from(ref));
+          // Stalls add cycles, never more than the cycles the handshakes were low.
+          for (const t of st.timing) {
+            expect(t.cycles).toBeGreaterThanOrEqual(plan.latency);
+            expect(t.cycles).toBeLessThanOrEqual(plan.latency + t.inputStalls + t.outputStalls);
+            expect(t.start[0]).toBe(t.lastIn + 1);
+          }
+        }),
+        { numRuns: 150 },
+      );
     });
   }
 
   it('counters of a hand-worked convolution: MACs without padding, utilization, buffer and ROM traffic, live memory', () => {
     // 2 x 4 x 4 input (u8), 3 x 3 convolution with padding 1 to 3 channels (s8 out), ReLU.
-    const u8: FxFormat = { wl: 8, fl: 0, signed: false }, s8: FxFormat = { wl: 8, fl: 0, signed: true };
+    const u8: FxFormat = { wl: 8, fl: 0, signed: false },
+      s8: FxFormat = { wl: 8, fl: 0, signed: true };
     const q: QGraph = {
-      input: 'x', output: 'y',
+      input: 'x',
+      output: 'y',
       values: { x: { shape: [2, 4, 4], format: u8 }, y: { shape: [3, 4, 4], format: s8 } },
-      layers: [{
-        name: 'conv', inputs: ['x'], output: 'y',
-        op: {
-          kind: 'conv', weight: { shape: [3, 2, 3, 3], data: Int32Array.from({ length: 54 }, (_, i) => (i % 7) - 3) },
-          bias: Int32Array.from([5, -2, 0]), weightFormat: { wl: 4, fl: 2, signed: true }, biasFormat: { wl: 16, fl: 2, signed: true },
-          strides: [1, 1], pads: [1, 1, 1, 1], dilations: [1, 1], group: 1, act: { kind: 'relu' },
+      layers: [
+        {
+          name: 'conv',
+          inputs: ['x'],
+          output: 'y',
+          op: {
+            kind: 'conv',
+            weight: { shape: [3, 2, 3, 3], data: Int32Array.from({ length: 54 }, (_, i) => (i % 7) - 3) },
+            bias: Int32Array.from([5, -2, 0]),
+            weightFormat: { wl: 4, fl: 2, signed: true },
+            biasFormat: { wl: 16, fl: 2, signed: true },
+            strides: [1, 1],
+            pads: [1, 1, 1, 1],
+            dilations: [1, 1],
+            group: 1,
+            act: { kind: 'relu' },
+          },
         },
-      }],
+      ],
     };
     // The input is loaded one element per word (1 lane), so SIMD is 1; 3 multipliers give PE 3.
     const plan = buildPlan(q, { macs: 3 });
@@ -109,7 +126,10 @@ describe('cycle simulator', () => {
     expect(c.interval_cycles).toBe(370);
     expect(c.total_cycles).toBe(3 * 370);
     expect(c.utilization).toBeCloseTo(600 / (3 * 370), 12);
-    expect(c.buffers.map((b) => [b.words, b.lanes, b.bits, b.writes, b.reads])).toEqual([[32, 1, 256, 32, 288], [16, 3, 384, 16, 48]]);
+    expect(c.buffers.map((b) => [b.words, b.lanes, b.bits, b.writes, b.reads])).toEqual([
+      [32, 1, 256, 32, 288],
+      [16, 3, 384, 16, 48],
+    ]);
     // Both buffers are live while the convolution runs.
     expect(c.memory.allocated_bits).toBe(640);
     expect(c.memory.peak_live_bits).toBe(640);
@@ -122,7 +142,8 @@ describe('cycle simulator', () => {
     // Only layers whose accumulator fits in 32 bits take the int32 kernel: here all of them.
     expect(plan.engines.every((e) => e.kind !== 'linear' || e.acc.bits <= 32)).toBe(true);
     const x = randomInputs(q, 20, 1);
-    const a = new Simulator(plan).run(x, 20), b = new Simulator(plan, { wasm: false }).run(x, 20);
+    const a = new Simulator(plan).run(x, 20),
+      b = new Simulator(plan, { wasm: false }).run(x, 20);
     expect(Array.from(a.outputs)).toEqual(Array.from(b.outputs));
     expect(Array.from(a.outputs)).toEqual(Array.from(runQGraphInt(q, x, 20).output));
   });
@@ -133,34 +154,54 @@ describe('cycle simulator', () => {
     // buffers packed with every lane count, requantization in 32-bit lanes and in int64, right and
     // left shifts, and accumulators beyond int32 on the float64 loop.
     const seen = new Set<string>();
-    fc.assert(fc.property(fc.integer(), fc.integer({ min: 1, max: 96 }), (seed, macs) => {
-      const q = kernelGraph(seed);
-      const plan = buildPlan(q, { macs: Math.max(macs, 2) });
-      const x = randomInputs(q, 3, seed);
-      const a = new Simulator(plan), b = new Simulator(plan, { wasm: false });
-      for (const m of a.models) {
-        if (m.engine.kind !== 'linear') continue;
-        const e = m.engine as LinearEngine;
-        const s = e.acc.fl - e.outFormat.fl, int32 = (v: number) => v >= -(2 ** 31) && v < 2 ** 31;
-        const lanes = s > 0 ? s <= 31 && int32(e.acc.hi + 2 ** (s - 1)) : int32(e.acc.lo * 2 ** -s) && int32(e.acc.hi * 2 ** -s);
-        const inL = plan.buffers[e.inputs[0]].lanes, outL = plan.buffers[e.output].lanes;
-        seen.add(m.kernel!);
-        if (m.kernel !== 'float64') {
-          seen.add(`${lanes ? 'lanes' : 'int64'} ${s > 0 ? 'right' : 'left'}`);
-          seen.add(`in ${inL === 1 ? 1 : inL === e.cin ? 'c' : 'some'}, out ${outL === e.cout ? 'c' : 'some'}`);
+    fc.assert(
+      fc.property(fc.integer(), fc.integer({ min: 1, max: 96 }), (seed, macs) => {
+        const q = kernelGraph(seed);
+        const plan = buildPlan(q, { macs: Math.max(macs, 2) });
+        const x = randomInputs(q, 3, seed);
+        const a = new Simulator(plan),
+          b = new Simulator(plan, { wasm: false });
+        for (const m of a.models) {
+          if (m.engine.kind !== 'linear') continue;
+          const e = m.engine as LinearEngine;
+          const s = e.acc.fl - e.outFormat.fl,
+            int32 = (v: number) => v >= -(2 ** 31) && v < 2 ** 31;
+          const lanes = s > 0 ? s <= 31 && int32(e.acc.hi + 2 ** (s - 1)) : int32(e.acc.lo * 2 ** -s) && int32(e.acc.hi * 2 ** -s);
+          const inL = plan.buffers[e.inputs[0]].lanes,
+            outL = plan.buffers[e.output].lanes;
+          seen.add(m.kernel!);
+          if (m.kernel !== 'float64') {
+            seen.add(`${lanes ? 'lanes' : 'int64'} ${s > 0 ? 'right' : 'left'}`);
+            seen.add(`in ${inL === 1 ? 1 : inL === e.cin ? 'c' : 'some'}, out ${outL === e.cout ? 'c' : 'some'}`);
+          }
         }
-      }
-      const ra = Array.from(a.run(x, 3).outputs);
-      expect(ra).toEqual(Array.from(b.run(x, 3).outputs));
-      expect(ra).toEqual(Array.from(runQGraphInt(q, x, 3).output));
-    // A fixed seed: the check below needs every kernel path among the 300 cases, and an unseeded
-    // run missed 'in some, out c' once in four CI runs.
-    }), { numRuns: 300, seed: 20261207 });
+        const ra = Array.from(a.run(x, 3).outputs);
+        expect(ra).toEqual(Array.from(b.run(x, 3).outputs));
+        expect(ra).toEqual(Array.from(runQGraphInt(q, x, 3).output));
+        // A fixed seed: the check below needs every kernel path among the 300 cases, and an unseeded
+        // run missed 'in some, out c' once in four CI runs.
+      }),
+      { numRuns: 300, seed: 20261207 },
+    );
     // (Without WebAssembly SIMD every engine takes the float64 loop.)
-    if (wasmAvailable()) expect([...seen].sort()).toEqual([
-      'float64', 'in 1, out c', 'in 1, out some', 'in c, out c', 'in c, out some', 'in some, out c', 'in some, out some',
-      'int16', 'int16 flat', 'int32', 'int32 flat', 'int64 left', 'int64 right', 'lanes left', 'lanes right',
-    ]);
+    if (wasmAvailable())
+      expect([...seen].sort()).toEqual([
+        'float64',
+        'in 1, out c',
+        'in 1, out some',
+        'in c, out c',
+        'in c, out some',
+        'in some, out c',
+        'in some, out some',
+        'int16',
+        'int16 flat',
+        'int32',
+        'int32 flat',
+        'int64 left',
+        'int64 right',
+        'lanes left',
+        'lanes right',
+      ]);
   });
 
   it('the simulator object can be reused: a second run gives the same logits and cycles', () => {
@@ -168,7 +209,8 @@ describe('cycle simulator', () => {
     const plan = buildPlan(q, { macs: 8 });
     const x = randomInputs(q, 3, 5);
     const s = new Simulator(plan);
-    const a = s.run(x, 3), b = s.run(x, 3);
+    const a = s.run(x, 3),
+      b = s.run(x, 3);
     expect(Array.from(b.outputs)).toEqual(Array.from(a.outputs));
     expect(b.timing).toEqual(a.timing);
   });
@@ -205,7 +247,9 @@ describe('fxpq simulate', () => {
     expect(j.utilization).toBeGreaterThan(0);
     expect(j.utilization).toBeLessThanOrEqual(1);
     expect(typeof j.seconds).toBe('number');
-    const stalled = JSON.parse(fxpq('simulate', model, '--data', 'models/data/test_x.npy', '--limit', '5', '--macs', '64', '--stall', '--json').stdout);
+    const stalled = JSON.parse(
+      fxpq('simulate', model, '--data', 'models/data/test_x.npy', '--limit', '5', '--macs', '64', '--stall', '--json').stdout,
+    );
     expect(stalled.mismatches_vs_reference).toBe(0);
     expect(stalled.cycles_per_image).toBeGreaterThan(g.plan.latency);
   });
@@ -245,12 +289,15 @@ function kernelGraph(seed: number): QGraph {
   const act = (out: FxFormat): Activation => {
     const k = int(r, 0, 2);
     if (k < 2) return { kind: k === 0 ? 'none' : 'relu' };
-    const lo = int(r, minInt(out), 0), hi = int(r, lo, maxInt(out));
+    const lo = int(r, minInt(out), 0),
+      hi = int(r, lo, maxInt(out));
     return { kind: 'clip', lo, hi, min: lo, max: hi };
   };
   const operand = (): FxFormat => (wide ? (r() < 0.5 ? fmt(16, false) : fmt(int(r, 17, 24), true)) : fmt(int(r, 1, 15), r() < 0.5));
   const ints = (n: number, f: FxFormat) => Int32Array.from({ length: n }, () => int(r, minInt(f), maxInt(f)));
-  const C = int(r, 1, 12), H = int(r, 1, 9), W = int(r, 1, 9);
+  const C = int(r, 1, 12),
+    H = int(r, 1, 9),
+    W = int(r, 1, 9);
   const values: QGraph['values'] = { x: { shape: [C, H, W], format: operand() } };
   const layers: QGraph['layers'] = [];
   const linear = (name: string, input: string, cin: number, cout: number, kh: number, kw: number) => {
@@ -259,11 +306,19 @@ function kernelGraph(seed: number): QGraph {
     const accFl = wF.fl + inF.fl;
     const bF = { wl: int(r, 2, 31), fl: accFl - int(r, 0, 6), signed: true };
     const out = name === 'y' ? fmt(int(r, 2, 16), r() < 0.5, accFl - int(r, -12, 40)) : { ...operand(), fl: accFl - int(r, -12, 40) };
-    return { weight: { shape: [cout, cin, kh, kw], data: ints(cout * cin * kh * kw, wF) }, bias: ints(cout, bF), weightFormat: wF, biasFormat: bF, act: act(out), out };
+    return {
+      weight: { shape: [cout, cin, kh, kw], data: ints(cout * cin * kh * kw, wF) },
+      bias: ints(cout, bF),
+      weightFormat: wF,
+      biasFormat: bF,
+      act: act(out),
+      out,
+    };
   };
   const conv = (name: string, input: string) => {
     const [cin, h, w] = values[input].shape;
-    const kh = int(r, 1, Math.min(3, h)), kw = int(r, 1, Math.min(3, w));
+    const kh = int(r, 1, Math.min(3, h)),
+      kw = int(r, 1, Math.min(3, w));
     const pads: [number, number, number, number] = [int(r, 0, kh - 1), int(r, 0, kw - 1), int(r, 0, kh - 1), int(r, 0, kw - 1)];
     const strides: [number, number] = [int(r, 1, 2), int(r, 1, 2)];
     const [ho, wo] = convOutHW(h, w, [kh, kw], strides, pads, [1, 1]);
@@ -279,7 +334,12 @@ function kernelGraph(seed: number): QGraph {
     layers.push({ name: 'f', inputs: ['c'], output: 'f', op: { kind: 'flatten' } });
     const { out, weight, ...l } = linear('y', 'f', c, int(r, 1, 12), h, w);
     values.y = { shape: [l.bias.length], format: out };
-    layers.push({ name: 'y', inputs: ['f'], output: 'y', op: { kind: 'dense', ...l, weight: { shape: [l.bias.length, c * h * w], data: weight.data } } });
+    layers.push({
+      name: 'y',
+      inputs: ['f'],
+      output: 'y',
+      op: { kind: 'dense', ...l, weight: { shape: [l.bias.length, c * h * w], data: weight.data } },
+    });
   }
   return { input: 'x', output: 'y', layers, values };
 }

@@ -12,8 +12,9 @@ function textFiles(): string[] {
   const walk = (d: string) => {
     for (const e of readdirSync(join(ROOT, d))) {
       const p = join(d, e);
-      if (statSync(join(ROOT, p)).isDirectory()) { if (e !== 'data' && e !== 'node_modules') walk(p); }
-      else if (TEXT.test(p) && !p.endsWith('.generated.ts') && !p.endsWith('.jsonl')) out.push(p);
+      if (statSync(join(ROOT, p)).isDirectory()) {
+        if (e !== 'data' && e !== 'node_modules') walk(p);
+      } else if (TEXT.test(p) && !p.endsWith('.generated.ts') && !p.endsWith('.jsonl')) out.push(p);
     }
   };
   DIRS.forEach(walk);

@@ -44,41 +44,49 @@ describe('the generated RTL synthesizes with Yosys', () => {
       expect(Math.abs(s.estimate.ff - s.ff) / s.ff, `FF ${s.estimate.ff} vs ${s.ff}`).toBeLessThanOrEqual(0.15);
     });
   }
-  it('a small network (conv + residual add): synth_ice40 -dsp and synth_ecp5, with the estimator checks', { timeout: 300_000 }, async () => {
-    const q = randomGraph('add', 11, { groups: false });
-    const d = generateDesign(q, { model: 'small', source: 'test', macs: 8, images: 1 });
-    const files: Record<string, string> = {};
-    for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
-    for (const target of ['ice40up', 'ecp5'] as const) {
-      const s = await synthesize({ files, sources: d.sources, top: d.top, target });
-      expect(s.lut, target).toBeGreaterThan(0);
-      expect(s.ff, target).toBeGreaterThan(0);
-      {
-        // The estimator on both families: DSP, block and distributed RAM exact (memory_libmap's
-        // cost model, mul2dsp's slicing), LUT and FF within 15 %.
-        const e = estimatePlan(d.plan, target).total;
-        expect(e.dsp, 'DSP').toBe(s.dsp);
-        expect(e.bram, 'BRAM').toBe(s.bram);
-        expect(e.lutram, 'LUTRAM').toBe(s.lutram);
-        expect(Math.abs(e.lut - s.lut) / s.lut, `LUT ${e.lut} vs ${s.lut}`).toBeLessThanOrEqual(0.15);
-        expect(Math.abs(e.ff - s.ff) / s.ff, `FF ${e.ff} vs ${s.ff}`).toBeLessThanOrEqual(0.15);
+  it(
+    'a small network (conv + residual add): synth_ice40 -dsp and synth_ecp5, with the estimator checks',
+    { timeout: 300_000 },
+    async () => {
+      const q = randomGraph('add', 11, { groups: false });
+      const d = generateDesign(q, { model: 'small', source: 'test', macs: 8, images: 1 });
+      const files: Record<string, string> = {};
+      for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+      for (const target of ['ice40up', 'ecp5'] as const) {
+        const s = await synthesize({ files, sources: d.sources, top: d.top, target });
+        expect(s.lut, target).toBeGreaterThan(0);
+        expect(s.ff, target).toBeGreaterThan(0);
+        {
+          // The estimator on both families: DSP, block and distributed RAM exact (memory_libmap's
+          // cost model, mul2dsp's slicing), LUT and FF within 15 %.
+          const e = estimatePlan(d.plan, target).total;
+          expect(e.dsp, 'DSP').toBe(s.dsp);
+          expect(e.bram, 'BRAM').toBe(s.bram);
+          expect(e.lutram, 'LUTRAM').toBe(s.lutram);
+          expect(Math.abs(e.lut - s.lut) / s.lut, `LUT ${e.lut} vs ${s.lut}`).toBeLessThanOrEqual(0.15);
+          expect(Math.abs(e.ff - s.ff) / s.ff, `FF ${e.ff} vs ${s.ff}`).toBeLessThanOrEqual(0.15);
+        }
       }
-    }
-  });
-  it('global average pooling by an even reciprocal (36 taps: 114 / 2^12) takes one multiplier per lane on every family', { timeout: 300_000 }, async () => {
-    // Microbenchmark gap 1088: a 1x1 conv (one multiplier) feeding a 6x6 global average pool of
-    // two channels in one lane, whose 13-bit window sum is multiplied by 114. Written as an
-    // unsigned product of sign- and zero-extended vectors, Yosys kept the extension for this
-    // reciprocal and built 3 MULT18X18D / SB_MAC16 where 2 suffice.
-    const spec = microSpecs(120).find((x) => x.seed === 1088)!;
-    expect(spec.kind).toBe('gap');
-    const d = generateDesign(microGraph(spec), { model: 'm', source: 'microbench', macs: spec.macs, top: 'm' });
-    const pool = d.plan.engines.find((e) => e.kind === 'pool')!;
-    expect(pool.kind === 'pool' && pool.recips.map((r) => r.r)).toEqual([114]);
-    for (const target of ['ecp5', 'ice40up', 'xc7'] as const) {
-      const s = await synthesize({ files: d.files, sources: d.sources, top: 'm', target });
-      expect(s.dsp, target).toBe(2);
-      expect(estimatePlan(d.plan, target).total.dsp, target).toBe(s.dsp);
-    }
-  });
+    },
+  );
+  it(
+    'global average pooling by an even reciprocal (36 taps: 114 / 2^12) takes one multiplier per lane on every family',
+    { timeout: 300_000 },
+    async () => {
+      // Microbenchmark gap 1088: a 1x1 conv (one multiplier) feeding a 6x6 global average pool of
+      // two channels in one lane, whose 13-bit window sum is multiplied by 114. Written as an
+      // unsigned product of sign- and zero-extended vectors, Yosys kept the extension for this
+      // reciprocal and built 3 MULT18X18D / SB_MAC16 where 2 suffice.
+      const spec = microSpecs(120).find((x) => x.seed === 1088)!;
+      expect(spec.kind).toBe('gap');
+      const d = generateDesign(microGraph(spec), { model: 'm', source: 'microbench', macs: spec.macs, top: 'm' });
+      const pool = d.plan.engines.find((e) => e.kind === 'pool')!;
+      expect(pool.kind === 'pool' && pool.recips.map((r) => r.r)).toEqual([114]);
+      for (const target of ['ecp5', 'ice40up', 'xc7'] as const) {
+        const s = await synthesize({ files: d.files, sources: d.sources, top: 'm', target });
+        expect(s.dsp, target).toBe(2);
+        expect(estimatePlan(d.plan, target).total.dsp, target).toBe(s.dsp);
+      }
+    },
+  );
 });

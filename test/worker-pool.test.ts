@@ -37,11 +37,20 @@ describe('worker pool', () => {
       const rs = await runOnWorkers<Job, Result>(SCRIPT, n, jobs.length, (k) => jobs[k]);
       expect(rs.map((r) => r.y)).toEqual([1, 4, 9, 16, 25, 36, 49]);
     }
-    expect(await runOnWorkers<Job, Result>(SCRIPT, 2, 0, () => { throw new Error('no job to build'); })).toEqual([]);
+    expect(
+      await runOnWorkers<Job, Result>(SCRIPT, 2, 0, () => {
+        throw new Error('no job to build');
+      }),
+    ).toEqual([]);
   }, 10_000);
 
   it('a job that fails in its worker rejects the run with its message, and stops every worker', async () => {
-    const jobs = [{ op: 'square', x: 1 }, { op: 'throw', x: 2, delay: 20 }, { op: 'square', x: 3, delay: 200 }, { op: 'square', x: 4, delay: 200 }];
+    const jobs = [
+      { op: 'square', x: 1 },
+      { op: 'throw', x: 2, delay: 20 },
+      { op: 'square', x: 3, delay: 200 },
+      { op: 'square', x: 4, delay: 200 },
+    ];
     const { pool, result } = await run(jobs);
     await expect(result).rejects.toThrow('job 2 failed');
     expect(pool.alive()).toBe(0);
@@ -52,24 +61,50 @@ describe('worker pool', () => {
   }, 10_000);
 
   it('a worker that throws outside any job (its error event) rejects with the error', async () => {
-    const { pool, result } = await run([{ op: 'square', x: 1 }, { op: 'crash', x: 2 }, { op: 'square', x: 3, delay: 500 }]);
+    const { pool, result } = await run([
+      { op: 'square', x: 1 },
+      { op: 'crash', x: 2 },
+      { op: 'square', x: 3, delay: 500 },
+    ]);
     await expect(result).rejects.toThrow('worker crashed on job 2');
     expect(pool.alive()).toBe(0);
   }, 10_000);
 
   // The hang of 998ec19's kind: without the pool's 'exit' handling these never settle, and the
   // short test timeout fails them instead of waiting for good.
-  for (const [op, code] of [['exit', 3], ['exit', 0], ['silent-exit', 0]] as const) {
+  for (const [op, code] of [
+    ['exit', 3],
+    ['exit', 0],
+    ['silent-exit', 0],
+  ] as const) {
     it(`a worker whose thread ends mid-job (${op}, code ${code}) rejects the run instead of hanging`, async () => {
-      const { pool, result } = await run([{ op: 'square', x: 1 }, { op, x: 2, code, delay: 10 }, { op: 'square', x: 3, delay: 300 }], 2);
+      const { pool, result } = await run(
+        [
+          { op: 'square', x: 1 },
+          { op, x: 2, code, delay: 10 },
+          { op: 'square', x: 3, delay: 300 },
+        ],
+        2,
+      );
       await expect(result).rejects.toThrow(`exit code ${code}`);
       expect(pool.alive()).toBe(0);
     }, 5_000);
   }
 
-  it('a throw in the caller\'s callback, or an answer to no job, rejects instead of hanging', async () => {
+  it("a throw in the caller's callback, or an answer to no job, rejects instead of hanging", async () => {
     const jobs = Array.from({ length: 6 }, (_, k) => ({ op: 'square', x: k }));
-    for (const o of [{ onResult: () => { throw new Error('result callback failed'); } }, { onProgress: () => { throw new Error('progress callback failed'); } }]) {
+    for (const o of [
+      {
+        onResult: () => {
+          throw new Error('result callback failed');
+        },
+      },
+      {
+        onProgress: () => {
+          throw new Error('progress callback failed');
+        },
+      },
+    ]) {
       const { pool, result } = await run(jobs, 2, o);
       await expect(result).rejects.toThrow(/callback failed/);
       expect(pool.alive()).toBe(0);

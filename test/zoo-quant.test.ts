@@ -11,7 +11,8 @@ import { fxpqAsync, tempDir } from './helpers/cli.js';
 
 const zoo: { name: string; file: string }[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
 const dir = tempDir();
-const X = 'models/data/test_x.npy', Y = 'models/data/test_y.npy';
+const X = 'models/data/test_x.npy',
+  Y = 'models/data/test_y.npy';
 
 /** Heavy work runs in CLI subprocesses, as a user runs it (and so vitest's worker stays responsive). */
 async function evalJson(model: string): Promise<{ top1: number; ties: number }> {
@@ -42,8 +43,12 @@ describe('uniform quantization of the zoo, measured by the integer reference on 
       const yq = runQGraph(q, few.data, 20).output;
       const yf = runGraph(g, few.data, 20).output;
       const outF = q.values[q.output].format;
-      let maxErr = 0, maxAbs = 0;
-      for (let i = 0; i < yq.length; i++) { maxErr = Math.max(maxErr, Math.abs(toReal(yq[i], outF) - yf[i])); maxAbs = Math.max(maxAbs, Math.abs(yf[i])); }
+      let maxErr = 0,
+        maxAbs = 0;
+      for (let i = 0; i < yq.length; i++) {
+        maxErr = Math.max(maxErr, Math.abs(toReal(yq[i], outF) - yf[i]));
+        maxAbs = Math.max(maxAbs, Math.abs(yf[i]));
+      }
       expect(maxErr / maxAbs).toBeLessThan(0.02);
       if (z.name !== 'lenet5') return;
       // Its 8-bit logits step by 0.25, so some images tie: eval's count equals the rows whose two

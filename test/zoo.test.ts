@@ -9,7 +9,16 @@ import { fxpq } from './helpers/cli.js';
 import { maxAbsDiff, runOrt } from './helpers/ort.js';
 
 /** Written by models/train_zoo.py from PyTorch: an oracle independent of our importer. */
-interface ZooEntry { name: string; file: string; params: number; params_bn_folded?: number; macs: number; float_top1_test_1000: number; ops: string[]; has_batchnorm_nodes: boolean }
+interface ZooEntry {
+  name: string;
+  file: string;
+  params: number;
+  params_bn_folded?: number;
+  macs: number;
+  float_top1_test_1000: number;
+  ops: string[];
+  has_batchnorm_nodes: boolean;
+}
 const zoo: ZooEntry[] = JSON.parse(readFileSync('models/zoo.json', 'utf8'));
 const X = 'models/data/test_x.npy';
 const Y = 'models/data/test_y.npy';
@@ -27,7 +36,9 @@ describe('model zoo', () => {
     expect(zoo.find((z) => z.name === 'mobilenet')!.ops).toEqual(expect.arrayContaining(['Concat', 'Conv', 'GlobalAveragePool']));
     // MobileNet-style: depthwise convolutions (one group per channel) and one concatenation.
     const mb = importOnnxFile('models/mobilenet.onnx');
-    expect(mb.nodes.filter((n) => n.op.kind === 'conv' && n.op.group > 1 && n.op.group === n.op.weight.shape[0]).length).toBeGreaterThanOrEqual(4);
+    expect(
+      mb.nodes.filter((n) => n.op.kind === 'conv' && n.op.group > 1 && n.op.group === n.op.weight.shape[0]).length,
+    ).toBeGreaterThanOrEqual(4);
     expect(mb.nodes.filter((n) => n.op.kind === 'concat')).toHaveLength(1);
   });
 
@@ -48,7 +59,7 @@ describe('model zoo', () => {
         expect(st.macs).toBe(z.macs);
       });
 
-      it('top-1 on the 1,000 test images equals PyTorch\'s within one image', () => {
+      it("top-1 on the 1,000 test images equals PyTorch's within one image", () => {
         const imgs = loadImages(X, g.input.shape);
         const r = evaluate(g, imgs, loadLabels(Y, imgs, 10));
         expect(Math.abs(r.top1! - z.float_top1_test_1000)).toBeLessThanOrEqual(0.1);
@@ -61,7 +72,19 @@ describe('model zoo', () => {
     expect(info.code).toBe(0);
     const z = zoo.find((e) => e.name === 'resnet8')!;
     expect(JSON.parse(info.stdout)).toMatchObject({ params: z.params_bn_folded ?? z.params, macs: z.macs });
-    const ev = fxpq('eval', 'models/resnet8.onnx', '--data', 'models/data/test_x_u8.npy', '--scale', '1/255', '--labels', Y, '--limit', '300', '--json');
+    const ev = fxpq(
+      'eval',
+      'models/resnet8.onnx',
+      '--data',
+      'models/data/test_x_u8.npy',
+      '--scale',
+      '1/255',
+      '--labels',
+      Y,
+      '--limit',
+      '300',
+      '--json',
+    );
     expect(ev.code).toBe(0);
     const out = JSON.parse(ev.stdout);
     expect(Object.keys(out).sort()).toEqual(['float_engine', 'images', 'seconds', 'ties', 'top1']);

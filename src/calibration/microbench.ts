@@ -13,9 +13,14 @@ export interface MicroSpec {
   kind: 'conv' | 'dense' | 'maxpool' | 'avgpool' | 'gap' | 'add' | 'depthwise' | 'concat';
   seed: number;
   /** Word lengths of the measured layer's weights and input, and whether the input is signed. */
-  wlW: number; wlIn: number; signedIn: boolean;
+  wlW: number;
+  wlIn: number;
+  signedIn: boolean;
   /** Channels in and out of the measured layer, feature map size, kernel. */
-  cin: number; cout: number; hw: number; k: number;
+  cin: number;
+  cout: number;
+  hw: number;
+  k: number;
   /** Multiplier budget given to the plan. */
   macs: number;
   /** conv: convolution groups (cin and cout multiples of it); 1 when absent. */
@@ -39,15 +44,37 @@ export function microGraph(s: MicroSpec): QGraph {
   values.x = { shape: [1, s.hw, s.hw], format: inF };
   const mid = fmt(s.wlIn, s.wlIn - 3, s.signedIn);
   const w1 = fmt(6, 4, true);
-  const conv = (name: string, input: string, cin: number, cout: number, k: number, wF: FxFormat, out: FxFormat, act: Activation): QLayer => {
+  const conv = (
+    name: string,
+    input: string,
+    cin: number,
+    cout: number,
+    k: number,
+    wF: FxFormat,
+    out: FxFormat,
+    act: Activation,
+  ): QLayer => {
     const [h, w] = [values[input].shape[1], values[input].shape[2]];
     const p = (k - 1) >> 1;
     const [ho, wo] = convOutHW(h, w, [k, k], [1, 1], [p, p, p, p], [1, 1]);
     values[name] = { shape: [cout, ho, wo], format: out };
     const bF = fmt(Math.min(16, wF.wl + values[input].format.wl), wF.fl + values[input].format.fl, true);
     return {
-      name, inputs: [input], output: name,
-      op: { kind: 'conv', weight: { shape: [cout, cin, k, k], data: ints(cout * cin * k * k, wF) }, bias: ints(cout, bF), weightFormat: wF, biasFormat: bF, strides: [1, 1], pads: [p, p, p, p], dilations: [1, 1], group: 1, act },
+      name,
+      inputs: [input],
+      output: name,
+      op: {
+        kind: 'conv',
+        weight: { shape: [cout, cin, k, k], data: ints(cout * cin * k * k, wF) },
+        bias: ints(cout, bF),
+        weightFormat: wF,
+        biasFormat: bF,
+        strides: [1, 1],
+        pads: [p, p, p, p],
+        dilations: [1, 1],
+        group: 1,
+        act,
+      },
     };
   };
   layers.push(conv('a', 'x', 1, s.cin, 3, w1, mid, s.signedIn ? { kind: 'none' } : relu));
@@ -70,14 +97,38 @@ export function microGraph(s: MicroSpec): QGraph {
       values.f = { shape: [n], format: mid };
       values.y = { shape: [s.cout], format: out };
       const bF = fmt(16, wF.fl + mid.fl, true);
-      layers.push({ name: 'y', inputs: ['f'], output: 'y', op: { kind: 'dense', weight: { shape: [s.cout, n], data: ints(s.cout * n, wF) }, bias: ints(s.cout, bF), weightFormat: wF, biasFormat: bF, act: { kind: 'none' } } });
+      layers.push({
+        name: 'y',
+        inputs: ['f'],
+        output: 'y',
+        op: {
+          kind: 'dense',
+          weight: { shape: [s.cout, n], data: ints(s.cout * n, wF) },
+          bias: ints(s.cout, bF),
+          weightFormat: wF,
+          biasFormat: bF,
+          act: { kind: 'none' },
+        },
+      });
       break;
     }
-    case 'maxpool': case 'avgpool': {
+    case 'maxpool':
+    case 'avgpool': {
       const ho = Math.floor(s.hw / s.k);
       values.y = { shape: [s.cin, ho, ho], format: s.kind === 'maxpool' ? mid : out };
-      const g = { kernel: [s.k, s.k] as [number, number], strides: [s.k, s.k] as [number, number], pads: [0, 0, 0, 0] as [number, number, number, number], dilations: [1, 1] as [number, number], ceilMode: false };
-      layers.push({ name: 'y', inputs: ['a'], output: 'y', op: s.kind === 'maxpool' ? { kind: 'maxpool', ...g } : { kind: 'avgpool', ...g, countIncludePad: true, recipBits: 12 } });
+      const g = {
+        kernel: [s.k, s.k] as [number, number],
+        strides: [s.k, s.k] as [number, number],
+        pads: [0, 0, 0, 0] as [number, number, number, number],
+        dilations: [1, 1] as [number, number],
+        ceilMode: false,
+      };
+      layers.push({
+        name: 'y',
+        inputs: ['a'],
+        output: 'y',
+        op: s.kind === 'maxpool' ? { kind: 'maxpool', ...g } : { kind: 'avgpool', ...g, countIncludePad: true, recipBits: 12 },
+      });
       break;
     }
     case 'gap':
@@ -85,12 +136,26 @@ export function microGraph(s: MicroSpec): QGraph {
       layers.push({ name: 'y', inputs: ['a'], output: 'y', op: { kind: 'gap', recipBits: 12 } });
       break;
     case 'depthwise': {
-      const k = s.k, p = (k - 1) >> 1;
+      const k = s.k,
+        p = (k - 1) >> 1;
       values.y = { shape: [s.cin, s.hw, s.hw], format: out };
       const bF = fmt(Math.min(16, wF.wl + mid.wl), wF.fl + mid.fl, true);
       layers.push({
-        name: 'y', inputs: ['a'], output: 'y',
-        op: { kind: 'conv', weight: { shape: [s.cin, 1, k, k], data: ints(s.cin * k * k, wF) }, bias: ints(s.cin, bF), weightFormat: wF, biasFormat: bF, strides: [1, 1], pads: [p, p, p, p], dilations: [1, 1], group: s.cin, act: relu },
+        name: 'y',
+        inputs: ['a'],
+        output: 'y',
+        op: {
+          kind: 'conv',
+          weight: { shape: [s.cin, 1, k, k], data: ints(s.cin * k * k, wF) },
+          bias: ints(s.cin, bF),
+          weightFormat: wF,
+          biasFormat: bF,
+          strides: [1, 1],
+          pads: [p, p, p, p],
+          dilations: [1, 1],
+          group: s.cin,
+          act: relu,
+        },
       });
       break;
     }
@@ -126,8 +191,15 @@ export function microSpecs(count: number, seed = 1): MicroSpec[] {
     const kind = kinds[i % kinds.length];
     const cin = pick([1, 2, 4, 8, 16]);
     specs.push({
-      kind, seed: 1000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
-      cin, cout: pick([2, 4, 8, 16]), hw: pick([4, 6, 8]), k: kind === 'conv' ? pick([1, 3]) : 2,
+      kind,
+      seed: 1000 + i,
+      wlW: pick(wls),
+      wlIn: pick(wls),
+      signedIn: r() < 0.4,
+      cin,
+      cout: pick([2, 4, 8, 16]),
+      hw: pick([4, 6, 8]),
+      k: kind === 'conv' ? pick([1, 3]) : 2,
       macs: pick([2, 4, 8, 16, 32, 64]),
     });
   }
@@ -147,8 +219,15 @@ export function simdSpecs(count: number, seed = 2): MicroSpec[] {
   for (let i = 0; i < count; i++) {
     const kind: MicroSpec['kind'] = i % 3 === 2 ? 'dense' : 'conv';
     specs.push({
-      kind, seed: 2000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
-      cin: pick([8, 16]), cout: pick([2, 4]), hw: pick([4, 6]), k: kind === 'conv' ? 3 : 2,
+      kind,
+      seed: 2000 + i,
+      wlW: pick(wls),
+      wlIn: pick(wls),
+      signedIn: r() < 0.4,
+      cin: pick([8, 16]),
+      cout: pick([2, 4]),
+      hw: pick([4, 6]),
+      k: kind === 'conv' ? 3 : 2,
       macs: pick([32, 64, 128]),
     });
   }
@@ -166,8 +245,16 @@ export function depthwiseSpecs(count: number, seed = 3): MicroSpec[] {
   return Array.from({ length: count }, (_, i) => {
     const cin = pick([2, 4, 8, 16]);
     return {
-      kind: 'depthwise' as const, seed: 3000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
-      cin, cout: cin, hw: pick([4, 6, 8]), k: pick([3, 3, 5]), macs: pick([2, 4, 8, 16, 32]),
+      kind: 'depthwise' as const,
+      seed: 3000 + i,
+      wlW: pick(wls),
+      wlIn: pick(wls),
+      signedIn: r() < 0.4,
+      cin,
+      cout: cin,
+      hw: pick([4, 6, 8]),
+      k: pick([3, 3, 5]),
+      macs: pick([2, 4, 8, 16, 32]),
     };
   });
 }
@@ -180,8 +267,17 @@ export function groupedSpecs(count: number, seed = 4): MicroSpec[] {
   return Array.from({ length: count }, (_, i) => {
     const group = pick([2, 4]);
     return {
-      kind: 'conv' as const, seed: 4000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
-      cin: group * pick([2, 4]), cout: group * pick([1, 2, 4]), hw: pick([4, 6, 8]), k: pick([1, 3]), macs: pick([2, 4, 8, 16, 32]), group,
+      kind: 'conv' as const,
+      seed: 4000 + i,
+      wlW: pick(wls),
+      wlIn: pick(wls),
+      signedIn: r() < 0.4,
+      cin: group * pick([2, 4]),
+      cout: group * pick([1, 2, 4]),
+      hw: pick([4, 6, 8]),
+      k: pick([1, 3]),
+      macs: pick([2, 4, 8, 16, 32]),
+      group,
     };
   });
 }
@@ -194,8 +290,16 @@ export function concatSpecs(count: number, seed = 5): MicroSpec[] {
   return Array.from({ length: count }, (_, i) => {
     const g = pick([1, 2, 4, 8]);
     return {
-      kind: 'concat' as const, seed: 5000 + i, wlW: pick(wls), wlIn: pick(wls), signedIn: r() < 0.4,
-      cin: g * pick([1, 2]), cout: g * pick([1, 2]), hw: pick([4, 6, 8]), k: 1, macs: pick([4, 8, 16, 32, 64]),
+      kind: 'concat' as const,
+      seed: 5000 + i,
+      wlW: pick(wls),
+      wlIn: pick(wls),
+      signedIn: r() < 0.4,
+      cin: g * pick([1, 2]),
+      cout: g * pick([1, 2]),
+      hw: pick([4, 6, 8]),
+      k: 1,
+      macs: pick([4, 8, 16, 32, 64]),
     };
   });
 }

@@ -10,8 +10,17 @@ import type { ZooConfig } from './zoo.js';
 
 export const ZOO_YOSYS_FILE = 'src/calibration/data/zoo-yosys.json';
 
-export interface ZooSynthesis extends Resources { model: string; config: ZooConfig; target: Target; seconds?: number }
-export interface ZooYosys { note?: string; macs: number; designs: ZooSynthesis[] }
+export interface ZooSynthesis extends Resources {
+  model: string;
+  config: ZooConfig;
+  target: Target;
+  seconds?: number;
+}
+export interface ZooYosys {
+  note?: string;
+  macs: number;
+  designs: ZooSynthesis[];
+}
 
 export const loadZooYosys = (): ZooYosys => JSON.parse(readFileSync(ZOO_YOSYS_FILE, 'utf8')) as ZooYosys;
 

@@ -26,7 +26,12 @@ installOutputGuard();
 installSignalHandlers();
 // `fxpq info ... | head`: a closed pipe ends the output, not the program with a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') { runCleanups(); process.exit(0); } });
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') {
+      runCleanups();
+      process.exit(0);
+    }
+  });
 }
 
 /** One line for users; the stack only with --debug. */
@@ -42,24 +47,31 @@ function fail(err: unknown): never {
     process.exit(err.exitCode);
   }
   const e = err as Error;
-  console.error(chalk.red('fxpq: internal error: ') + (e?.message ?? String(err)) + (debug ? '' : ' (run with --debug for the stack trace)'));
+  console.error(
+    chalk.red('fxpq: internal error: ') + (e?.message ?? String(err)) + (debug ? '' : ' (run with --debug for the stack trace)'),
+  );
   if (debug && e?.stack) console.error(e.stack);
   process.exit(70);
 }
 
-const run = <T>(f: (a: T) => void | Promise<void>) => async (a: T): Promise<void> => {
-  try {
-    await f(a);
-  } catch (e) {
-    fail(e);
-  }
-};
+const run =
+  <T>(f: (a: T) => void | Promise<void>) =>
+  async (a: T): Promise<void> => {
+    try {
+      await f(a);
+    } catch (e) {
+      fail(e);
+    }
+  };
 
 await yargs(hideBin(process.argv))
   .scriptName('fxpq')
   .usage('$0 <command> [options]\n\nPost-training dynamic fixed-point quantization of ONNX networks into verified FPGA hardware.')
   .option('debug', { type: 'boolean', default: false, describe: 'Show stack traces on errors' })
-  .option('max-memory', { type: 'number', describe: `GiB that a model, data file or design may ask for; larger declared sizes are refused before allocation (default ${DEFAULT_MAX_MEMORY_GIB}, or FXPQ_MAX_MEMORY)` })
+  .option('max-memory', {
+    type: 'number',
+    describe: `GiB that a model, data file or design may ask for; larger declared sizes are refused before allocation (default ${DEFAULT_MAX_MEMORY_GIB}, or FXPQ_MAX_MEMORY)`,
+  })
   .middleware((a) => {
     try {
       checkNumericOptions(a);
@@ -68,157 +80,466 @@ await yargs(hideBin(process.argv))
       fail(e);
     }
   })
-  .command('info <model>', 'Layers, shapes, parameters and MACs of an ONNX model', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print JSON instead of a table' }),
-  run((a) => infoCommand(a.model as string, a.json)))
-  .command('eval <model>', 'Top-1 accuracy and throughput on a .npy data set (float for .onnx, integer reference for .fxp.json)', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file or quantized model (.fxp.json)' })
-    .option('data', { type: 'string', demandOption: true, describe: 'Images, .npy float32 NCHW (or uint8 with --scale)' })
-    .option('labels', { type: 'string', describe: 'Labels, .npy int64/uint8' })
-    .option('limit', { type: 'number', describe: 'Use only the first N images' })
-    .option('scale', { type: 'string', describe: 'Multiply uint8 pixels by this, e.g. 1/255' })
-    .option('workers', { type: 'number', describe: 'Worker threads (default: 2, or 1 on a single core)' })
-    .option('float-engine', { type: 'string', default: 'auto', choices: ['auto', 'fxpq', 'onnxruntime'], describe: 'Float model (the .onnx, or the agreement of a .fxp.json): onnxruntime-node when installed (auto), or fxpq\'s own float64 engine' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","top1","ties","seconds","float_engine"} (plus "agreement" for .fxp.json)' }),
-  run((a) => evalCommand({ model: a.model as string, data: a.data, labels: a.labels, limit: a.limit, scale: a.scale, workers: a.workers, floatEngine: a['float-engine'] as FloatEngine, json: a.json })))
-  .command('quantize <model>', 'Quantize an ONNX model to dynamic fixed point; writes DIR/model.fxp.json and DIR/report.json', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
-    .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })
-    .option('calib-scale', { type: 'string', describe: 'Scale for uint8 calibration images, e.g. 1/255' })
-    .option('calib-labels', { type: 'string', describe: 'Optional labels: the budget becomes labelled top-1 accuracy' })
-    .option('method', { type: 'string', default: 'fxpqnet', choices: ['fxpqnet', 'uniform', 'ristretto'], describe: 'fxpqnet search, smallest uniform word length, or the Ristretto baseline' })
-    .option('uniform', { type: 'number', describe: 'No search: every data structure at N bits, fraction lengths by the max rule' })
-    .option('max-drop', { type: 'number', default: 1, describe: 'Allowed top-1 drop in percentage points, checked on both halves of the calibration images (search and held-back)' })
-    .option('reference-bits', { type: 'number', default: DEFAULT_REFERENCE_BITS, describe: 'fxpqnet: never less faithful (mean KL to the float model on the held-back images) than every data structure at N bits; 0 = off' })
-    .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the search may use' })
-    .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
-    .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the search minimises' })
-    .option('rounding', { type: 'string', default: 'gptq', choices: ['gptq', 'nearest'], describe: 'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone' })
-    .option('schedule', { type: 'string', default: 'sensitivity', choices: ['sensitivity', 'greedy'], describe: 'fxpqnet: sensitivity measures each data structure once and checks the predicted order with a few full evaluations; greedy re-scores every candidate at every step (cost grows with network x steps)' })
-    .option('sensitivity-images', { type: 'number', default: DEFAULT_SENSITIVITY_IMAGES, describe: 'fxpqnet, sensitivity schedule: search images each data structure\'s sensitivity is measured on (what is kept is checked on all of them)' })
-    .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
-    .option('workers', { type: 'number', describe: 'Worker threads for the search (default: 2, or 1 on a single core); results do not depend on it' })
-    .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
-    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
-  run((a) => quantizeCommand({
-    model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], uniform: a.uniform, method: a.method,
-    maxDrop: a['max-drop'], referenceBits: a['reference-bits'], minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, schedule: a.schedule, sensitivityImages: a['sensitivity-images'], seed: a.seed, workers: a.workers, out: a.out, force: a.force, json: a.json,
-  })))
-  .command('infer <model>', 'Run one image through the integer reference, optionally tracing every layer', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
-    .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
-    .option('index', { type: 'number', default: 0, describe: 'Which image' })
-    .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
-    .option('trace', { type: 'string', describe: 'Folder for one .npy per layer output plus trace.json with formats' })
-    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
-  run((a) => inferCommand({ model: a.model as string, data: a.data, index: a.index, scale: a.scale, trace: a.trace, force: a.force, json: a.json })))
-  .command('generate <model>', 'Verilog for a mixed-precision accelerator of a .fxp.json, with ROM images, a self-checking test bench and its vectors', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
-    .option('out', { type: 'string', describe: 'Output folder (default rtl-out/<model>; written atomically)' })
-    .option('macs', { type: 'number', describe: 'Multiplier budget spread over the layers (default 64)' })
-    .option('top', { type: 'string', describe: 'Top module name (default fxpq_<model>)' })
-    .option('data', { type: 'string', describe: 'Images (.npy) for the test vectors (default: random input words)' })
-    .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
-    .option('limit', { type: 'number', describe: 'Images in the test vectors (default 16 from --data, else 8 random)' })
-    .option('seed', { type: 'number', default: 0, describe: 'Seed of the random test vectors' })
-    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print the plan as JSON' }),
-  run((a) => generateCommand({ model: a.model as string, out: a.out, macs: a.macs, top: a.top, data: a.data, scale: a.scale, limit: a.limit, seed: a.seed, force: a.force, json: a.json })))
-  .command('cosim <model>', 'Simulate the generated RTL (Icarus or Verilator) and compare every output with the integer reference', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
-    .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
-    .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
-    .option('limit', { type: 'number', describe: 'Images to simulate (default 100)' })
-    .option('sim', { type: 'string', default: 'verilator', choices: ['icarus', 'verilator'], describe: 'RTL simulator' })
-    .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
-    .option('vcd', { type: 'string', describe: 'Write a waveform to this file' })
-    .option('stall', { type: 'boolean', default: false, describe: 'Random gaps on in_valid and out_ready' })
-    .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
-    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","mismatches","cycles_per_image","sim","seconds",...}' }),
-  run((a) => cosimCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, sim: a.sim, macs: a.macs, vcd: a.vcd, stall: a.stall, keep: a.keep, force: a.force, json: a.json })))
-  .command('simulate <model>', 'Run the cycle simulator of the generated accelerator on images: cycles, counters, and every logit checked against the integer reference', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
-    .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
-    .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
-    .option('limit', { type: 'number', describe: 'Images to simulate (default: all)' })
-    .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
-    .option('stall', { type: 'boolean', default: false, describe: "Gaps on in_valid and out_ready from the test bench's +stall pattern" })
-    .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for the images/s figure' })
-    .option('workers', { type: 'number', describe: 'Threads (default: 2, or 1 on a single core)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print {"images","cycles_per_image","mismatches_vs_reference","utilization","layers","seconds",...}' }),
-  run((a) => simulateCommand({ model: a.model as string, data: a.data, scale: a.scale, limit: a.limit, macs: a.macs, stall: a.stall, clock: a.clock, workers: a.workers, json: a.json })))
-  .command('estimate <model>', 'FPGA resources of the generated accelerator from the analytical model, per block and in total', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
-    .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
-    .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
-    .option('synth', { type: 'boolean', default: false, describe: 'Also synthesize with Yosys and show both, with the error' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram","layers","synth"}' }),
-  run((a) => estimateCommand({ model: a.model as string, target: a.target, macs: a.macs, synth: a.synth, json: a.json })))
-  .command('synth <model>', 'Synthesize the generated RTL with Yosys (WebAssembly) and report LUT/FF/DSP/BRAM', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
-    .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
-    .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram",...}' }),
-  run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, json: a.json })))
-  .command('sweep <model>', 'Design-space sweep: quantization configurations x MAC budgets, with accuracy, memory, resources and speed; table, JSON and HTML report', (y) => y
-    .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
-    .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })
-    .option('calib-scale', { type: 'string', describe: 'Scale for uint8 calibration images, e.g. 1/255' })
-    .option('calib-labels', { type: 'string', describe: 'Optional calibration labels (budgets become labelled accuracy)' })
-    .option('test', { type: 'string', describe: 'Test images (.npy) for the accuracy of each configuration (integer reference)' })
-    .option('test-labels', { type: 'string', describe: 'Test labels: accuracy is top-1; without them, agreement with the float model' })
-    .option('test-scale', { type: 'string', describe: 'Scale for uint8 test images' })
-    .option('test-limit', { type: 'number', describe: 'Use only the first N test images' })
-    .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family of the resource estimates' })
-    .option('macs', { type: 'string', default: '64,256,1024', describe: 'MAC budgets, comma-separated' })
-    .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for images/s' })
-    .option('uniform-bits', { type: 'string', default: '16,8,6,4', describe: 'Uniform word lengths to include (none for none)' })
-    .option('max-drops', { type: 'string', default: '0.5,1,2', describe: 'FxP-QNet --max-drop budgets to include (none for none)' })
-    .option('ristretto', { type: 'boolean', default: true, describe: 'Include the Ristretto baseline (--no-ristretto to leave it out)' })
-    .option('choose-drop', { type: 'number', default: 1, describe: 'The chosen configuration: least parameter memory within this drop (pp)' })
-    .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the searches may use' })
-    .option('start-bits', { type: 'number', default: 16, describe: 'Word length the searches start at' })
-    .option('objective', { type: 'string', default: 'params', choices: ['params', 'overall', 'bops'], describe: 'What the FxP-QNet searches minimise' })
-    .option('reference-bits', { type: 'number', default: DEFAULT_REFERENCE_BITS, describe: 'FxP-QNet searches: never less faithful (mean KL on the held-back images) than every data structure at N bits; 0 = off' })
-    .option('rounding', { type: 'string', default: 'gptq', choices: ['gptq', 'nearest'], describe: 'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone' })
-    .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
-    .option('workers', { type: 'number', describe: 'Threads: configurations run side by side (default: 2)' })
-    .option('cache', { type: 'string', default: '.fxpq-cache/sweep', describe: 'Result cache folder, keyed by content hash (--no-cache to disable)' })
-    .option('out', { type: 'string', describe: 'Output folder (default out/sweep-NAME; written atomically)' })
-    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print sweep.json instead of the table' }),
-  run((a) => sweepCommand({
-    model: a.model as string, calib: a.calib, calibScale: a['calib-scale'], calibLabels: a['calib-labels'], test: a.test, testLabels: a['test-labels'],
-    testScale: a['test-scale'], testLimit: a['test-limit'], target: a.target, macs: a.macs, clock: a.clock, uniformBits: a['uniform-bits'], maxDrops: a['max-drops'],
-    ristretto: a.ristretto, chooseDrop: a['choose-drop'], seed: a.seed, minBits: a['min-bits'], startBits: a['start-bits'], objective: a.objective, rounding: a.rounding, referenceBits: a['reference-bits'],
-    workers: a.workers, cache: a.cache as string | false, out: a.out, force: a.force, json: a.json,
-  })))
-  .command('run [model]', 'The whole flow on one model (default: the bundled LeNet-5): quantize, generate RTL, simulate, co-simulate a sample, estimate, report', (y) => y
-    .positional('model', { type: 'string', describe: 'ONNX file (default: models/lenet5.onnx of this package)' })
-    .option('calib', { type: 'string', describe: 'Calibration images (default: the bundled Fashion-MNIST images when the input is [1, 28, 28])' })
-    .option('data', { type: 'string', describe: 'Test images (default: the bundled 1,000 test images)' })
-    .option('labels', { type: 'string', describe: 'Test labels (default: the bundled ones with the bundled images)' })
-    .option('max-drop', { type: 'number', default: 1, describe: 'FxP-QNet budget in percentage points of top-1' })
-    .option('macs', { type: 'number', default: 256, describe: 'Multiplier budget of the accelerator' })
-    .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family of the resource estimate' })
-    .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for images/s' })
-    .option('sim', { type: 'string', default: 'auto', choices: ['auto', 'verilator', 'icarus', 'none'], describe: 'RTL simulator for the co-simulation sample' })
-    .option('cosim-images', { type: 'number', default: 100, describe: 'Images co-simulated in RTL (Icarus: at most 10)' })
-    .option('out', { type: 'string', describe: 'Report folder (default out/NAME)' })
-    .option('rtl-out', { type: 'string', describe: 'RTL folder (default rtl-out/NAME)' })
-    .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
-    .option('workers', { type: 'number', describe: 'Threads (default: 2)' })
-    .option('cache', { type: 'string', default: '.fxpq-cache', describe: 'Cache folder for quantizations and Verilator builds (--no-cache to disable)' })
-    .option('force', { type: 'boolean', default: false, describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)' })
-    .option('json', { type: 'boolean', default: false, describe: 'Print run.json instead of the summary' }),
-  run((a) => runCommand({
-    model: a.model, calib: a.calib, data: a.data, labels: a.labels, maxDrop: a['max-drop'], macs: a.macs, target: a.target, clock: a.clock,
-    sim: a.sim, cosimImages: a['cosim-images'], out: a.out, rtlOut: a['rtl-out'], seed: a.seed, workers: a.workers, cache: a.cache as string | false, force: a.force, json: a.json,
-  })))
+  .command(
+    'info <model>',
+    'Layers, shapes, parameters and MACs of an ONNX model',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print JSON instead of a table' }),
+    run((a) => infoCommand(a.model as string, a.json)),
+  )
+  .command(
+    'eval <model>',
+    'Top-1 accuracy and throughput on a .npy data set (float for .onnx, integer reference for .fxp.json)',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file or quantized model (.fxp.json)' })
+        .option('data', { type: 'string', demandOption: true, describe: 'Images, .npy float32 NCHW (or uint8 with --scale)' })
+        .option('labels', { type: 'string', describe: 'Labels, .npy int64/uint8' })
+        .option('limit', { type: 'number', describe: 'Use only the first N images' })
+        .option('scale', { type: 'string', describe: 'Multiply uint8 pixels by this, e.g. 1/255' })
+        .option('workers', { type: 'number', describe: 'Worker threads (default: 2, or 1 on a single core)' })
+        .option('float-engine', {
+          type: 'string',
+          default: 'auto',
+          choices: ['auto', 'fxpq', 'onnxruntime'],
+          describe:
+            "Float model (the .onnx, or the agreement of a .fxp.json): onnxruntime-node when installed (auto), or fxpq's own float64 engine",
+        })
+        .option('json', {
+          type: 'boolean',
+          default: false,
+          describe: 'Print {"images","top1","ties","seconds","float_engine"} (plus "agreement" for .fxp.json)',
+        }),
+    run((a) =>
+      evalCommand({
+        model: a.model as string,
+        data: a.data,
+        labels: a.labels,
+        limit: a.limit,
+        scale: a.scale,
+        workers: a.workers,
+        floatEngine: a['float-engine'] as FloatEngine,
+        json: a.json,
+      }),
+    ),
+  )
+  .command(
+    'quantize <model>',
+    'Quantize an ONNX model to dynamic fixed point; writes DIR/model.fxp.json and DIR/report.json',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
+        .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })
+        .option('calib-scale', { type: 'string', describe: 'Scale for uint8 calibration images, e.g. 1/255' })
+        .option('calib-labels', { type: 'string', describe: 'Optional labels: the budget becomes labelled top-1 accuracy' })
+        .option('method', {
+          type: 'string',
+          default: 'fxpqnet',
+          choices: ['fxpqnet', 'uniform', 'ristretto'],
+          describe: 'fxpqnet search, smallest uniform word length, or the Ristretto baseline',
+        })
+        .option('uniform', { type: 'number', describe: 'No search: every data structure at N bits, fraction lengths by the max rule' })
+        .option('max-drop', {
+          type: 'number',
+          default: 1,
+          describe: 'Allowed top-1 drop in percentage points, checked on both halves of the calibration images (search and held-back)',
+        })
+        .option('reference-bits', {
+          type: 'number',
+          default: DEFAULT_REFERENCE_BITS,
+          describe:
+            'fxpqnet: never less faithful (mean KL to the float model on the held-back images) than every data structure at N bits; 0 = off',
+        })
+        .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the search may use' })
+        .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
+        .option('objective', {
+          type: 'string',
+          default: 'params',
+          choices: ['params', 'overall', 'bops'],
+          describe: 'What the search minimises',
+        })
+        .option('rounding', {
+          type: 'string',
+          default: 'gptq',
+          choices: ['gptq', 'nearest'],
+          describe:
+            'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone',
+        })
+        .option('schedule', {
+          type: 'string',
+          default: 'sensitivity',
+          choices: ['sensitivity', 'greedy'],
+          describe:
+            'fxpqnet: sensitivity measures each data structure once and checks the predicted order with a few full evaluations; greedy re-scores every candidate at every step (cost grows with network x steps)',
+        })
+        .option('sensitivity-images', {
+          type: 'number',
+          default: DEFAULT_SENSITIVITY_IMAGES,
+          describe:
+            "fxpqnet, sensitivity schedule: search images each data structure's sensitivity is measured on (what is kept is checked on all of them)",
+        })
+        .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
+        .option('workers', {
+          type: 'number',
+          describe: 'Worker threads for the search (default: 2, or 1 on a single core); results do not depend on it',
+        })
+        .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
+        .option('force', {
+          type: 'boolean',
+          default: false,
+          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
+        })
+        .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
+    run((a) =>
+      quantizeCommand({
+        model: a.model as string,
+        calib: a.calib,
+        calibScale: a['calib-scale'],
+        calibLabels: a['calib-labels'],
+        uniform: a.uniform,
+        method: a.method,
+        maxDrop: a['max-drop'],
+        referenceBits: a['reference-bits'],
+        minBits: a['min-bits'],
+        startBits: a['start-bits'],
+        objective: a.objective,
+        rounding: a.rounding,
+        schedule: a.schedule,
+        sensitivityImages: a['sensitivity-images'],
+        seed: a.seed,
+        workers: a.workers,
+        out: a.out,
+        force: a.force,
+        json: a.json,
+      }),
+    ),
+  )
+  .command(
+    'infer <model>',
+    'Run one image through the integer reference, optionally tracing every layer',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+        .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
+        .option('index', { type: 'number', default: 0, describe: 'Which image' })
+        .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
+        .option('trace', { type: 'string', describe: 'Folder for one .npy per layer output plus trace.json with formats' })
+        .option('force', {
+          type: 'boolean',
+          default: false,
+          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
+        })
+        .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+    run((a) =>
+      inferCommand({
+        model: a.model as string,
+        data: a.data,
+        index: a.index,
+        scale: a.scale,
+        trace: a.trace,
+        force: a.force,
+        json: a.json,
+      }),
+    ),
+  )
+  .command(
+    'generate <model>',
+    'Verilog for a mixed-precision accelerator of a .fxp.json, with ROM images, a self-checking test bench and its vectors',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+        .option('out', { type: 'string', describe: 'Output folder (default rtl-out/<model>; written atomically)' })
+        .option('macs', { type: 'number', describe: 'Multiplier budget spread over the layers (default 64)' })
+        .option('top', { type: 'string', describe: 'Top module name (default fxpq_<model>)' })
+        .option('data', { type: 'string', describe: 'Images (.npy) for the test vectors (default: random input words)' })
+        .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
+        .option('limit', { type: 'number', describe: 'Images in the test vectors (default 16 from --data, else 8 random)' })
+        .option('seed', { type: 'number', default: 0, describe: 'Seed of the random test vectors' })
+        .option('force', {
+          type: 'boolean',
+          default: false,
+          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
+        })
+        .option('json', { type: 'boolean', default: false, describe: 'Print the plan as JSON' }),
+    run((a) =>
+      generateCommand({
+        model: a.model as string,
+        out: a.out,
+        macs: a.macs,
+        top: a.top,
+        data: a.data,
+        scale: a.scale,
+        limit: a.limit,
+        seed: a.seed,
+        force: a.force,
+        json: a.json,
+      }),
+    ),
+  )
+  .command(
+    'cosim <model>',
+    'Simulate the generated RTL (Icarus or Verilator) and compare every output with the integer reference',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+        .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
+        .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
+        .option('limit', { type: 'number', describe: 'Images to simulate (default 100)' })
+        .option('sim', { type: 'string', default: 'verilator', choices: ['icarus', 'verilator'], describe: 'RTL simulator' })
+        .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+        .option('vcd', { type: 'string', describe: 'Write a waveform to this file' })
+        .option('stall', { type: 'boolean', default: false, describe: 'Random gaps on in_valid and out_ready' })
+        .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
+        .option('force', {
+          type: 'boolean',
+          default: false,
+          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
+        })
+        .option('json', {
+          type: 'boolean',
+          default: false,
+          describe: 'Print {"images","mismatches","cycles_per_image","sim","seconds",...}',
+        }),
+    run((a) =>
+      cosimCommand({
+        model: a.model as string,
+        data: a.data,
+        scale: a.scale,
+        limit: a.limit,
+        sim: a.sim,
+        macs: a.macs,
+        vcd: a.vcd,
+        stall: a.stall,
+        keep: a.keep,
+        force: a.force,
+        json: a.json,
+      }),
+    ),
+  )
+  .command(
+    'simulate <model>',
+    'Run the cycle simulator of the generated accelerator on images: cycles, counters, and every logit checked against the integer reference',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+        .option('data', { type: 'string', demandOption: true, describe: 'Images (.npy)' })
+        .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
+        .option('limit', { type: 'number', describe: 'Images to simulate (default: all)' })
+        .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+        .option('stall', {
+          type: 'boolean',
+          default: false,
+          describe: "Gaps on in_valid and out_ready from the test bench's +stall pattern",
+        })
+        .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for the images/s figure' })
+        .option('workers', { type: 'number', describe: 'Threads (default: 2, or 1 on a single core)' })
+        .option('json', {
+          type: 'boolean',
+          default: false,
+          describe: 'Print {"images","cycles_per_image","mismatches_vs_reference","utilization","layers","seconds",...}',
+        }),
+    run((a) =>
+      simulateCommand({
+        model: a.model as string,
+        data: a.data,
+        scale: a.scale,
+        limit: a.limit,
+        macs: a.macs,
+        stall: a.stall,
+        clock: a.clock,
+        workers: a.workers,
+        json: a.json,
+      }),
+    ),
+  )
+  .command(
+    'estimate <model>',
+    'FPGA resources of the generated accelerator from the analytical model, per block and in total',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+        .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
+        .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+        .option('synth', { type: 'boolean', default: false, describe: 'Also synthesize with Yosys and show both, with the error' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram","layers","synth"}' }),
+    run((a) => estimateCommand({ model: a.model as string, target: a.target, macs: a.macs, synth: a.synth, json: a.json })),
+  )
+  .command(
+    'synth <model>',
+    'Synthesize the generated RTL with Yosys (WebAssembly) and report LUT/FF/DSP/BRAM',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+        .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
+        .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+        .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram",...}' }),
+    run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, json: a.json })),
+  )
+  .command(
+    'sweep <model>',
+    'Design-space sweep: quantization configurations x MAC budgets, with accuracy, memory, resources and speed; table, JSON and HTML report',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'ONNX file' })
+        .option('calib', { type: 'string', demandOption: true, describe: 'Calibration images (.npy), no labels needed' })
+        .option('calib-scale', { type: 'string', describe: 'Scale for uint8 calibration images, e.g. 1/255' })
+        .option('calib-labels', { type: 'string', describe: 'Optional calibration labels (budgets become labelled accuracy)' })
+        .option('test', { type: 'string', describe: 'Test images (.npy) for the accuracy of each configuration (integer reference)' })
+        .option('test-labels', { type: 'string', describe: 'Test labels: accuracy is top-1; without them, agreement with the float model' })
+        .option('test-scale', { type: 'string', describe: 'Scale for uint8 test images' })
+        .option('test-limit', { type: 'number', describe: 'Use only the first N test images' })
+        .option('target', {
+          type: 'string',
+          default: 'xc7',
+          choices: ['xc7', 'ice40up', 'ecp5'],
+          describe: 'FPGA family of the resource estimates',
+        })
+        .option('macs', { type: 'string', default: '64,256,1024', describe: 'MAC budgets, comma-separated' })
+        .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for images/s' })
+        .option('uniform-bits', { type: 'string', default: '16,8,6,4', describe: 'Uniform word lengths to include (none for none)' })
+        .option('max-drops', { type: 'string', default: '0.5,1,2', describe: 'FxP-QNet --max-drop budgets to include (none for none)' })
+        .option('ristretto', {
+          type: 'boolean',
+          default: true,
+          describe: 'Include the Ristretto baseline (--no-ristretto to leave it out)',
+        })
+        .option('choose-drop', {
+          type: 'number',
+          default: 1,
+          describe: 'The chosen configuration: least parameter memory within this drop (pp)',
+        })
+        .option('min-bits', { type: 'number', default: 2, describe: 'Smallest word length the searches may use' })
+        .option('start-bits', { type: 'number', default: 16, describe: 'Word length the searches start at' })
+        .option('objective', {
+          type: 'string',
+          default: 'params',
+          choices: ['params', 'overall', 'bops'],
+          describe: 'What the FxP-QNet searches minimise',
+        })
+        .option('reference-bits', {
+          type: 'number',
+          default: DEFAULT_REFERENCE_BITS,
+          describe: 'FxP-QNet searches: never less faithful (mean KL on the held-back images) than every data structure at N bits; 0 = off',
+        })
+        .option('rounding', {
+          type: 'string',
+          default: 'gptq',
+          choices: ['gptq', 'nearest'],
+          describe:
+            'Weight rounding: gptq compensates each rounding error on the weights not yet rounded (calibration statistics); nearest rounds each weight alone',
+        })
+        .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
+        .option('workers', { type: 'number', describe: 'Threads: configurations run side by side (default: 2)' })
+        .option('cache', {
+          type: 'string',
+          default: '.fxpq-cache/sweep',
+          describe: 'Result cache folder, keyed by content hash (--no-cache to disable)',
+        })
+        .option('out', { type: 'string', describe: 'Output folder (default out/sweep-NAME; written atomically)' })
+        .option('force', {
+          type: 'boolean',
+          default: false,
+          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
+        })
+        .option('json', { type: 'boolean', default: false, describe: 'Print sweep.json instead of the table' }),
+    run((a) =>
+      sweepCommand({
+        model: a.model as string,
+        calib: a.calib,
+        calibScale: a['calib-scale'],
+        calibLabels: a['calib-labels'],
+        test: a.test,
+        testLabels: a['test-labels'],
+        testScale: a['test-scale'],
+        testLimit: a['test-limit'],
+        target: a.target,
+        macs: a.macs,
+        clock: a.clock,
+        uniformBits: a['uniform-bits'],
+        maxDrops: a['max-drops'],
+        ristretto: a.ristretto,
+        chooseDrop: a['choose-drop'],
+        seed: a.seed,
+        minBits: a['min-bits'],
+        startBits: a['start-bits'],
+        objective: a.objective,
+        rounding: a.rounding,
+        referenceBits: a['reference-bits'],
+        workers: a.workers,
+        cache: a.cache as string | false,
+        out: a.out,
+        force: a.force,
+        json: a.json,
+      }),
+    ),
+  )
+  .command(
+    'run [model]',
+    'The whole flow on one model (default: the bundled LeNet-5): quantize, generate RTL, simulate, co-simulate a sample, estimate, report',
+    (y) =>
+      y
+        .positional('model', { type: 'string', describe: 'ONNX file (default: models/lenet5.onnx of this package)' })
+        .option('calib', {
+          type: 'string',
+          describe: 'Calibration images (default: the bundled Fashion-MNIST images when the input is [1, 28, 28])',
+        })
+        .option('data', { type: 'string', describe: 'Test images (default: the bundled 1,000 test images)' })
+        .option('labels', { type: 'string', describe: 'Test labels (default: the bundled ones with the bundled images)' })
+        .option('max-drop', { type: 'number', default: 1, describe: 'FxP-QNet budget in percentage points of top-1' })
+        .option('macs', { type: 'number', default: 256, describe: 'Multiplier budget of the accelerator' })
+        .option('target', {
+          type: 'string',
+          default: 'xc7',
+          choices: ['xc7', 'ice40up', 'ecp5'],
+          describe: 'FPGA family of the resource estimate',
+        })
+        .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for images/s' })
+        .option('sim', {
+          type: 'string',
+          default: 'auto',
+          choices: ['auto', 'verilator', 'icarus', 'none'],
+          describe: 'RTL simulator for the co-simulation sample',
+        })
+        .option('cosim-images', { type: 'number', default: 100, describe: 'Images co-simulated in RTL (Icarus: at most 10)' })
+        .option('out', { type: 'string', describe: 'Report folder (default out/NAME)' })
+        .option('rtl-out', { type: 'string', describe: 'RTL folder (default rtl-out/NAME)' })
+        .option('seed', { type: 'number', default: 0, describe: 'Seed of the search/validation split' })
+        .option('workers', { type: 'number', describe: 'Threads (default: 2)' })
+        .option('cache', {
+          type: 'string',
+          default: '.fxpq-cache',
+          describe: 'Cache folder for quantizations and Verilator builds (--no-cache to disable)',
+        })
+        .option('force', {
+          type: 'boolean',
+          default: false,
+          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
+        })
+        .option('json', { type: 'boolean', default: false, describe: 'Print run.json instead of the summary' }),
+    run((a) =>
+      runCommand({
+        model: a.model,
+        calib: a.calib,
+        data: a.data,
+        labels: a.labels,
+        maxDrop: a['max-drop'],
+        macs: a.macs,
+        target: a.target,
+        clock: a.clock,
+        sim: a.sim,
+        cosimImages: a['cosim-images'],
+        out: a.out,
+        rtlOut: a['rtl-out'],
+        seed: a.seed,
+        workers: a.workers,
+        cache: a.cache as string | false,
+        force: a.force,
+        json: a.json,
+      }),
+    ),
+  )
   .demandCommand(1, 'Name a command: run, info, eval, quantize, infer, generate, simulate, cosim, estimate, synth, sweep')
   .strict()
   .fail((msg, err) => {

@@ -4,7 +4,12 @@ import { FxpqError } from '../errors.js';
  * Ranges of the numeric options, checked once for every command before it runs: yargs turns
  * `--clock abc` into NaN and `--clock 1e400` into Infinity, and neither may reach a figure.
  */
-interface Range { min: number; max: number; integer?: boolean; minExclusive?: boolean }
+interface Range {
+  min: number;
+  max: number;
+  integer?: boolean;
+  minExclusive?: boolean;
+}
 const RANGES: Record<string, Range> = {
   clock: { min: 0, max: 100_000, minExclusive: true },
   macs: { min: 1, max: 1 << 20, integer: true },
@@ -34,7 +39,9 @@ export function checkNumericOptions(a: Record<string, unknown>): void {
     if (typeof v !== 'number' || !Number.isFinite(v)) throw new FxpqError(`${what} must be a finite number, got ${String(v)}`);
     if (v > r.max) throw new FxpqError(`${what} must be at most ${r.max}, got ${v}`);
     if (!CHECKED_HERE.has(name)) continue;
-    if (r.integer && (!Number.isInteger(v) || v < r.min)) throw new FxpqError(`${what} must be ${r.min === 0 ? 'a non-negative' : 'a positive'} integer, got ${v}`);
-    if (v < r.min || (r.minExclusive && v === r.min)) throw new FxpqError(`${what} must be a positive number${name === 'clock' ? ' of MHz' : ''}, got ${v}`);
+    if (r.integer && (!Number.isInteger(v) || v < r.min))
+      throw new FxpqError(`${what} must be ${r.min === 0 ? 'a non-negative' : 'a positive'} integer, got ${v}`);
+    if (v < r.min || (r.minExclusive && v === r.min))
+      throw new FxpqError(`${what} must be a positive number${name === 'clock' ? ' of MHz' : ''}, got ${v}`);
   }
 }

@@ -56,7 +56,10 @@ function guardStream(stream: NodeJS.WriteStream): void {
   const write = stream.write.bind(stream) as (chunk: string, encoding: BufferEncoding, cb?: WriteCallback) => boolean;
   const decoder = new StringDecoder('utf8');
   const guarded = (chunk: unknown, encoding?: BufferEncoding | WriteCallback, cb?: WriteCallback): boolean => {
-    if (typeof encoding === 'function') { cb = encoding; encoding = undefined; }
+    if (typeof encoding === 'function') {
+      cb = encoding;
+      encoding = undefined;
+    }
     let text: string;
     if (typeof chunk === 'string' && (encoding === undefined || UTF8.has(encoding.toLowerCase()))) text = chunk;
     else if (typeof chunk === 'string') text = decoder.write(Buffer.from(chunk, encoding));

@@ -7,7 +7,12 @@ export class Progress {
   private lastDraw = 0;
   private readonly enabled: boolean;
 
-  constructor(private readonly label: string, private readonly total: number, private readonly unit = 'images', enabled = true) {
+  constructor(
+    private readonly label: string,
+    private readonly total: number,
+    private readonly unit = 'images',
+    enabled = true,
+  ) {
     this.enabled = enabled && Boolean(process.stderr.isTTY);
   }
 
@@ -49,7 +54,10 @@ export function stageBars(enabled: boolean, unitOf: (stage: string) => string): 
   return (stage, done, total) => {
     if (!enabled) return;
     let b = bars.get(stage);
-    if (!b) { b = new Progress(stage, total, unitOf(stage)); bars.set(stage, b); }
+    if (!b) {
+      b = new Progress(stage, total, unitOf(stage));
+      bars.set(stage, b);
+    }
     b.update(done);
     if (done === total) b.done();
   };

@@ -101,7 +101,12 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
     const tRun = performance.now();
     const r = await build.run(plus, (line) => {
       let m = IMAGE.exec(line);
-      if (m) { cycles.push(Number(m[2])); spans.push({ first: Number(m[3]), last: Number(m[4]) }); o.onImage?.(cycles.length); return; }
+      if (m) {
+        cycles.push(Number(m[2]));
+        spans.push({ first: Number(m[3]), last: Number(m[4]) });
+        o.onImage?.(cycles.length);
+        return;
+      }
       m = MISMATCH.exec(line);
       if (m && !first) first = { image: Number(m[1]), element: Number(m[2]), got: m[3], expected: m[4], layer: null };
       m = MISMATCH_ANY.exec(line);
@@ -110,7 +115,11 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
       if (m) mismatches = Number(m[2]);
     });
     const runSeconds = (performance.now() - tRun) / 1000;
-    if (o.vcd && existsSync(join(dir, 'fxpq-wave.vcd'))) placeFileAtomic(join(dir, 'fxpq-wave.vcd'), o.vcd, (h) => /^\s*\$(date|version|timescale|comment|scope)/.test(h), { ...o.output, option: '--vcd' });
+    if (o.vcd && existsSync(join(dir, 'fxpq-wave.vcd')))
+      placeFileAtomic(join(dir, 'fxpq-wave.vcd'), o.vcd, (h) => /^\s*\$(date|version|timescale|comment|scope)/.test(h), {
+        ...o.output,
+        option: '--vcd',
+      });
     if (mismatches < 0) {
       const why = /FXPQ TIMEOUT.*/.exec(r.stdout)?.[0] ?? (r.stderr.trim().split('\n').slice(-3).join(' | ') || `exit code ${r.code}`);
       throw new FxpqError(`${o.sim} simulation did not finish: ${why}`);
@@ -130,11 +139,20 @@ export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
       outputs = Float64Array.from(words, (h) => (/^[0-9a-f]+$/i.test(h) ? laneValue(BigInt(`0x${h}`), 0, f) : NaN));
     }
     return {
-      images: o.images, mismatches, cycles, spans, outputs,
+      images: o.images,
+      mismatches,
+      cycles,
+      spans,
+      outputs,
       cycles_per_image: cycles.length ? Math.max(...cycles) : 0,
       expected_cycles: d.plan.latency,
-      sim: o.sim, seconds: (performance.now() - t0) / 1000, buildSeconds: build.buildSeconds, runSeconds,
-      firstMismatch: first, log: r.stdout, plan: d.plan,
+      sim: o.sim,
+      seconds: (performance.now() - t0) / 1000,
+      buildSeconds: build.buildSeconds,
+      runSeconds,
+      firstMismatch: first,
+      log: r.stdout,
+      plan: d.plan,
     };
   } finally {
     if (!o.keep) rmSync(dir, { recursive: true, force: true });
@@ -162,7 +180,8 @@ export function firstLayerMismatch(q: QGraph, plan: HwPlan, inputs: Float64Array
     for (let wi = 0; wi < buf.words; wi++) {
       for (let l = 0; l < buf.lanes; l++) {
         const { c, p } = wordChannel(buf, wi, l);
-        const y = Math.floor(p / buf.w), x = p % buf.w;
+        const y = Math.floor(p / buf.w),
+          x = p % buf.w;
         const expected = want[c * buf.h * buf.w + p];
         const word = words.get(wi);
         const got = word === undefined ? null : laneValue(word, l, buf.format);

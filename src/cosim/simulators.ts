@@ -14,12 +14,15 @@ export type SimName = 'icarus' | 'verilator';
 const PACKAGES: Record<string, string> = { iverilog: 'iverilog', vvp: 'iverilog', verilator: 'verilator' };
 
 export function hasTool(tool: string): boolean {
-  return spawnSync(tool, ['-V'], { stdio: 'ignore' }).error === undefined
-    || spawnSync(tool, ['--version'], { stdio: 'ignore' }).error === undefined;
+  return (
+    spawnSync(tool, ['-V'], { stdio: 'ignore' }).error === undefined ||
+    spawnSync(tool, ['--version'], { stdio: 'ignore' }).error === undefined
+  );
 }
 
 export function requireTool(tool: string): void {
-  if (!hasTool(tool)) throw new FxpqError(`'${tool}' is not installed; install the Debian package: sudo apt-get install -y ${PACKAGES[tool] ?? tool}`);
+  if (!hasTool(tool))
+    throw new FxpqError(`'${tool}' is not installed; install the Debian package: sudo apt-get install -y ${PACKAGES[tool] ?? tool}`);
 }
 
 export interface SimRun {
@@ -36,7 +39,9 @@ export function runProcess(cmd: string, args: string[], cwd: string, onLine?: (l
     // Its own process group, so an interrupt kills the whole tree (make and g++ under verilator).
     const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     trackChild(p);
-    let out = '', err = '', partial = '';
+    let out = '',
+      err = '',
+      partial = '';
     p.stdout.setEncoding('utf8');
     p.stderr.setEncoding('utf8');
     p.stdout.on('data', (d: string) => {
@@ -46,13 +51,19 @@ export function runProcess(cmd: string, args: string[], cwd: string, onLine?: (l
       partial = lines.pop()!;
       for (const l of lines) onLine(l);
     });
-    p.stderr.on('data', (d: string) => { err += d; });
+    p.stderr.on('data', (d: string) => {
+      err += d;
+    });
     p.on('error', (e) => reject(new FxpqError(`cannot run ${cmd}: ${e.message}`)));
     p.on('close', (code) => resolve({ code: code ?? 1, stdout: out, stderr: err, seconds: (performance.now() - t0) / 1000 }));
   });
 }
 
-export interface BuildResult { run: (plusargs: string[], onLine?: (l: string) => void) => Promise<SimRun>; buildSeconds: number; cached: boolean }
+export interface BuildResult {
+  run: (plusargs: string[], onLine?: (l: string) => void) => Promise<SimRun>;
+  buildSeconds: number;
+  cached: boolean;
+}
 
 const tail = (s: string, n = 6) => s.trim().split('\n').slice(-n).join(' | ');
 
@@ -62,7 +73,11 @@ export async function buildIcarus(dir: string): Promise<BuildResult> {
   requireTool('vvp');
   const b = await runProcess('iverilog', ['-g2012', '-Wall', '-o', 'tb.vvp', '-c', 'files.f', 'tb.v'], dir);
   if (b.code !== 0) throw new FxpqError(`iverilog failed: ${tail(b.stderr + b.stdout)}`);
-  return { buildSeconds: b.seconds, cached: false, run: (plusargs, onLine) => runProcess('vvp', ['-n', 'tb.vvp', ...plusargs], dir, onLine) };
+  return {
+    buildSeconds: b.seconds,
+    cached: false,
+    run: (plusargs, onLine) => runProcess('vvp', ['-n', 'tb.vvp', ...plusargs], dir, onLine),
+  };
 }
 
 /**
@@ -79,7 +94,8 @@ export async function buildVerilator(dir: string, opts: { trace?: boolean; cache
   const key = h.digest('hex').slice(0, 24);
   const exe = join(dir, 'obj_dir', 'Vtb');
   const cached = opts.cacheDir ? join(opts.cacheDir, key) : null;
-  let buildSeconds = 0, hit = false;
+  let buildSeconds = 0,
+    hit = false;
   if (cached && existsSync(join(cached, 'Vtb'))) {
     mkdirSync(join(dir, 'obj_dir'), { recursive: true });
     cpSync(join(cached, 'Vtb'), exe);

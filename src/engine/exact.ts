@@ -24,7 +24,10 @@ export function exactnessBound(g: Graph, inputMaxAbs: number): ExactnessReport {
   const bound = new Map<string, number>([[g.input.name, inputMaxAbs]]);
   let worst = { maxPartialSum: inputMaxAbs, node: g.input.name };
   for (const n of g.nodes) {
-    const b = opExactBound(n.op, n.inputs.map((v) => bound.get(v)!));
+    const b = opExactBound(
+      n.op,
+      n.inputs.map((v) => bound.get(v)!),
+    );
     bound.set(n.output, b);
     if (b > worst.maxPartialSum) worst = { maxPartialSum: b, node: n.name };
   }
@@ -35,7 +38,9 @@ export function exactnessBound(g: Graph, inputMaxAbs: number): ExactnessReport {
 export function checkExactRange(g: Graph, inputMaxAbs: number): ExactnessReport {
   const r = exactnessBound(g, inputMaxAbs);
   if (!r.exact) {
-    throw new FxpqError(`node '${r.node}': partial sums may reach ${r.maxPartialSum.toExponential(3)} >= 2^53, so float64 accumulation would no longer be exact`);
+    throw new FxpqError(
+      `node '${r.node}': partial sums may reach ${r.maxPartialSum.toExponential(3)} >= 2^53, so float64 accumulation would no longer be exact`,
+    );
   }
   return r;
 }

@@ -14,19 +14,33 @@ import { GEMM_WASM_BASE64 } from './gemm-wasm.generated.js';
  * float64 operations in the same order and so returns bit-identical results.
  */
 export function gemmJs(
-  M: number, N: number, K: number,
-  A: Float64Array, aOff: number,
-  B: Float64Array, bOff: number,
-  C: Float64Array, cOff: number,
+  M: number,
+  N: number,
+  K: number,
+  A: Float64Array,
+  aOff: number,
+  B: Float64Array,
+  bOff: number,
+  C: Float64Array,
+  cOff: number,
   accumulate: boolean,
 ): void {
   if (!accumulate) C.fill(0, cOff, cOff + M * N);
   let i = 0;
   for (; i + 4 <= M; i += 4) {
-    const c0 = cOff + i * N, c1 = c0 + N, c2 = c1 + N, c3 = c2 + N;
-    const a0 = aOff + i * K, a1 = a0 + K, a2 = a1 + K, a3 = a2 + K;
+    const c0 = cOff + i * N,
+      c1 = c0 + N,
+      c2 = c1 + N,
+      c3 = c2 + N;
+    const a0 = aOff + i * K,
+      a1 = a0 + K,
+      a2 = a1 + K,
+      a3 = a2 + K;
     for (let k = 0; k < K; k++) {
-      const v0 = A[a0 + k], v1 = A[a1 + k], v2 = A[a2 + k], v3 = A[a3 + k];
+      const v0 = A[a0 + k],
+        v1 = A[a1 + k],
+        v2 = A[a2 + k],
+        v3 = A[a3 + k];
       if (v0 === 0 && v1 === 0 && v2 === 0 && v3 === 0) continue;
       const b = bOff + k * N;
       for (let j = 0; j < N; j++) {
@@ -39,7 +53,8 @@ export function gemmJs(
     }
   }
   for (; i < M; i++) {
-    const c0 = cOff + i * N, a0 = aOff + i * K;
+    const c0 = cOff + i * N,
+      a0 = aOff + i * K;
     for (let k = 0; k < K; k++) {
       const v0 = A[a0 + k];
       if (v0 === 0) continue;
@@ -52,8 +67,23 @@ export function gemmJs(
 interface WasmGemm {
   memory: WebAssembly.Memory;
   gemm: (M: number, N: number, K: number, a: number, b: number, c: number, accumulate: number) => void;
-  im2col: (x: number, cinG: number, h: number, w: number, kh: number, kw: number, ho: number, wo: number,
-    sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, col: number) => void;
+  im2col: (
+    x: number,
+    cinG: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    ho: number,
+    wo: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    col: number,
+  ) => void;
 }
 
 /** The integer kernels of wasm/gemm.ts (run in a WebAssembly instance of their own, see IntHeap). */
@@ -62,15 +92,90 @@ interface WasmInt {
   toNhwc: (n: number, x: number, c: number, hw: number, cp: number, es: number, dst: number) => void;
   fromNhwc: (n: number, src: number, c: number, hw: number, cp: number, es: number, y: number) => void;
   widen: (pixels: number, src: number, c: number, dst: number) => void;
-  convInt: (n: number, x: number, cpi: number, h: number, w: number, kh: number, kw: number, ho: number, wo: number,
-    sh: number, sw: number, pt: number, pl: number, dh: number, dw: number,
-    wt: number, bias: number, cout: number, mp: number, zero: number, ind: number, acc: number,
-    shift: number, lo: number, hi: number, lanes: number, y: number, cpo: number, eo: number, narrow: number) => void;
-  addInt: (count: number, a: number, b: number, y: number, es: number, sa: number, sb: number, shift: number, lo: number, hi: number) => void;
-  patches: (n: number, x: number, cp: number, es: number, cin: number, h: number, w: number, kh: number, kw: number, ho: number, wo: number,
-    sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, dst: number, cpd: number) => void;
-  maxpoolInt: (n: number, x: number, cp: number, es: number, h: number, w: number, kh: number, kw: number, ho: number, wo: number,
-    sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, y: number) => void;
+  convInt: (
+    n: number,
+    x: number,
+    cpi: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    ho: number,
+    wo: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    wt: number,
+    bias: number,
+    cout: number,
+    mp: number,
+    zero: number,
+    ind: number,
+    acc: number,
+    shift: number,
+    lo: number,
+    hi: number,
+    lanes: number,
+    y: number,
+    cpo: number,
+    eo: number,
+    narrow: number,
+  ) => void;
+  addInt: (
+    count: number,
+    a: number,
+    b: number,
+    y: number,
+    es: number,
+    sa: number,
+    sb: number,
+    shift: number,
+    lo: number,
+    hi: number,
+  ) => void;
+  patches: (
+    n: number,
+    x: number,
+    cp: number,
+    es: number,
+    cin: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    ho: number,
+    wo: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    dst: number,
+    cpd: number,
+  ) => void;
+  maxpoolInt: (
+    n: number,
+    x: number,
+    cp: number,
+    es: number,
+    h: number,
+    w: number,
+    kh: number,
+    kw: number,
+    ho: number,
+    wo: number,
+    sh: number,
+    sw: number,
+    pt: number,
+    pl: number,
+    dh: number,
+    dw: number,
+    y: number,
+  ) => void;
 }
 
 let wasm: WasmGemm | null | undefined;
@@ -100,8 +205,19 @@ function heapFor(w: WasmGemm, bytes: number): Float64Array {
 }
 
 export interface ConvGeometry {
-  cinG: number; h: number; w: number; kh: number; kw: number; ho: number; wo: number;
-  sh: number; sw: number; pt: number; pl: number; dh: number; dw: number;
+  cinG: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  ho: number;
+  wo: number;
+  sh: number;
+  sw: number;
+  pt: number;
+  pl: number;
+  dh: number;
+  dw: number;
 }
 
 /**
@@ -110,14 +226,25 @@ export interface ConvGeometry {
  * WebAssembly kernels are unavailable (the caller then uses the JavaScript path, same results).
  */
 export function convGroupWasm(
-  coutG: number, weight: Float64Array, wOff: number, x: Float64Array, xOff: number, g: ConvGeometry,
-  out: Float64Array, oOff: number,
+  coutG: number,
+  weight: Float64Array,
+  wOff: number,
+  x: Float64Array,
+  xOff: number,
+  g: ConvGeometry,
+  out: Float64Array,
+  oOff: number,
 ): boolean {
   if (!wasmAvailable()) return false;
   const w = wasm!;
-  const K = g.cinG * g.kh * g.kw, hwo = g.ho * g.wo, xn = g.cinG * g.h * g.w;
+  const K = g.cinG * g.kh * g.kw,
+    hwo = g.ho * g.wo,
+    xn = g.cinG * g.h * g.w;
   const heap = heapFor(w, 8 * (coutG * K + xn + K * hwo + coutG * hwo));
-  const pa = BASE, px = pa + 8 * coutG * K, pcol = px + 8 * xn, pc = pcol + 8 * K * hwo;
+  const pa = BASE,
+    px = pa + 8 * coutG * K,
+    pcol = px + 8 * xn,
+    pc = pcol + 8 * K * hwo;
   heap.set(weight.subarray(wOff, wOff + coutG * K), pa / 8);
   heap.set(x.subarray(xOff, xOff + xn), px / 8);
   w.im2col(px, g.cinG, g.h, g.w, g.kh, g.kw, g.ho, g.wo, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw, pcol);
@@ -128,10 +255,15 @@ export function convGroupWasm(
 
 /** Same contract as gemmJs; runs the WebAssembly kernel when available. */
 export function gemm(
-  M: number, N: number, K: number,
-  A: Float64Array, aOff: number,
-  B: Float64Array, bOff: number,
-  C: Float64Array, cOff: number,
+  M: number,
+  N: number,
+  K: number,
+  A: Float64Array,
+  aOff: number,
+  B: Float64Array,
+  bOff: number,
+  C: Float64Array,
+  cOff: number,
   accumulate: boolean,
 ): void {
   if (!wasmAvailable() || M * N * K < 512) {
@@ -139,9 +271,13 @@ export function gemm(
     return;
   }
   const w = wasm!;
-  const aBytes = M * K * 8, bBytes = K * N * 8, cBytes = M * N * 8;
+  const aBytes = M * K * 8,
+    bBytes = K * N * 8,
+    cBytes = M * N * 8;
   const heap = heapFor(w, aBytes + bBytes + cBytes);
-  const pa = BASE, pb = pa + aBytes, pc = pb + bBytes;
+  const pa = BASE,
+    pb = pa + aBytes,
+    pc = pb + bBytes;
   heap.set(A.subarray(aOff, aOff + M * K), pa / 8);
   heap.set(B.subarray(bOff, bOff + K * N), pb / 8);
   if (accumulate) heap.set(C.subarray(cOff, cOff + M * N), pc / 8);
@@ -154,7 +290,12 @@ export function gemm(
  * clamp to [lo, hi]. `lanes`: the rounding offset or left shift keeps every accumulator of the
  * layer within int32, so it can run in 32-bit SIMD lanes (otherwise it runs in int64).
  */
-export interface IntRequant { shift: number; lo: number; hi: number; lanes: boolean }
+export interface IntRequant {
+  shift: number;
+  lo: number;
+  hi: number;
+  lanes: boolean;
+}
 
 /**
  * Integer weights of a convolution or dense layer packed for the int32 WebAssembly kernel
@@ -165,7 +306,11 @@ export interface IntRequant { shift: number; lo: number; hi: number; lanes: bool
 export interface PackedInt {
   data: Int16Array | Int32Array;
   bias: Int32Array;
-  cout: number; mp: number; cin: number; kh: number; kw: number;
+  cout: number;
+  mp: number;
+  cin: number;
+  kh: number;
+  kw: number;
   narrow: boolean;
 }
 
@@ -176,14 +321,16 @@ const PANEL = 16;
  * with kh = kw = 1) and the aligned bias. With `narrow` every weight must fit int16.
  */
 export function packIntWeights(weight: Int32Array, bias: Int32Array, cin: number, kh: number, kw: number, narrow: boolean): PackedInt {
-  const cout = bias.length, taps = kh * kw;
+  const cout = bias.length,
+    taps = kh * kw;
   if (weight.length !== cout * cin * taps) throw new Error(`packIntWeights: ${weight.length} weights for ${cout} x ${cin} x ${kh} x ${kw}`);
   const mp = Math.ceil(cout / PANEL) * PANEL;
   const cp = channelStride(cin, narrow ? 2 : 4);
   const data = narrow ? new Int16Array(mp * taps * cp) : new Int32Array(mp * taps * cp);
   // Element (o, c, t) goes to panel o / 16, tap t, unit c >> 1 (int16; c for int32), lane o % 16.
   for (let o = 0; o < cout; o++) {
-    const panel = Math.floor(o / PANEL) * taps * cp * PANEL, lane = o % PANEL;
+    const panel = Math.floor(o / PANEL) * taps * cp * PANEL,
+      lane = o % PANEL;
     for (let c = 0; c < cin; c++) {
       for (let t = 0; t < taps; t++) {
         const v = weight[(o * cin + c) * taps + t];
@@ -218,7 +365,10 @@ class IntHeap {
       if (f.size < size) continue;
       const at = f.at;
       if (f.size === size) this.free.splice(i, 1);
-      else { f.at += size; f.size -= size; }
+      else {
+        f.at += size;
+        f.size -= size;
+      }
       this.used.set(at, size);
       return at;
     }
@@ -238,15 +388,30 @@ class IntHeap {
     let i = 0;
     while (i < this.free.length && this.free[i].at < at) i++;
     this.free.splice(i, 0, { at, size });
-    if (i + 1 < this.free.length && at + size === this.free[i + 1].at) { this.free[i].size += this.free[i + 1].size; this.free.splice(i + 1, 1); }
-    if (i > 0 && this.free[i - 1].at + this.free[i - 1].size === at) { this.free[i - 1].size += this.free[i].size; this.free.splice(i, 1); }
+    if (i + 1 < this.free.length && at + size === this.free[i + 1].at) {
+      this.free[i].size += this.free[i + 1].size;
+      this.free.splice(i + 1, 1);
+    }
+    if (i > 0 && this.free[i - 1].at + this.free[i - 1].size === at) {
+      this.free[i - 1].size += this.free[i].size;
+      this.free.splice(i, 1);
+    }
     const last = this.free[this.free.length - 1];
-    if (last && last.at + last.size === this.top) { this.top = last.at; this.free.pop(); }
+    if (last && last.at + last.size === this.top) {
+      this.top = last.at;
+      this.free.pop();
+    }
   }
 
   /** Bytes held by live blocks (for tests). */
-  get inUse(): number { let s = 0; for (const v of this.used.values()) s += v; return s; }
-  get buffer(): ArrayBuffer { return this.k.memory.buffer; }
+  get inUse(): number {
+    let s = 0;
+    for (const v of this.used.values()) s += v;
+    return s;
+  }
+  get buffer(): ArrayBuffer {
+    return this.k.memory.buffer;
+  }
 }
 
 let intHeap: IntHeap | null | undefined;
@@ -278,13 +443,23 @@ export function newIntKernels(): IntKernels | null {
 }
 
 /** Bytes the integer kernels hold in their linear memory: resident tensors and cached weights. */
-export function intHeapInUse(): number { return intHeap ? intHeap.inUse : 0; }
+export function intHeapInUse(): number {
+  return intHeap ? intHeap.inUse : 0;
+}
 
 /**
  * A tensor of integers held in the integer kernels' memory, channel-last: [n][h][w][cp] of es-byte
  * integers (int16 or int32), channels c..cp-1 unused. Free it with `freeResident`.
  */
-export interface Resident { at: number; n: number; c: number; h: number; w: number; cp: number; es: 2 | 4 }
+export interface Resident {
+  at: number;
+  n: number;
+  c: number;
+  h: number;
+  w: number;
+  cp: number;
+  es: 2 | 4;
+}
 
 function newResident(n: number, c: number, h: number, w: number, es: 2 | 4): Resident {
   const cp = channelStride(c, es);
@@ -361,7 +536,10 @@ function residentWeights(H: IntHeap, p: PackedInt): number {
   at = H.alloc(bytes);
   (p.narrow ? new Int16Array(H.buffer, at, p.data.length) : new Int32Array(H.buffer, at, p.data.length)).set(p.data);
   new Int32Array(H.buffer, at + p.data.byteLength, p.mp).set(p.bias);
-  if (bytes <= WEIGHT_CACHE_BYTES) { weightCache.set(p, at); weightBytes += bytes; }
+  if (bytes <= WEIGHT_CACHE_BYTES) {
+    weightCache.set(p, at);
+    weightBytes += bytes;
+  }
   return at;
 }
 
@@ -378,11 +556,16 @@ const CHUNK_BYTES = 256 * 1024;
 export function convResident(x: Resident, g: Omit<ConvGeometry, 'cinG' | 'h' | 'w'>, wts: PackedInt, rq: IntRequant, eo: 2 | 4): Resident {
   const H = heap();
   const { cin, cout, mp, narrow } = wts;
-  if (x.c !== cin || g.kh !== wts.kh || g.kw !== wts.kw) throw new Error(`convResident: input of ${x.c} channels, kernel ${g.kh} x ${g.kw}; packed for ${cin}, ${wts.kh} x ${wts.kw}`);
+  if (x.c !== cin || g.kh !== wts.kh || g.kw !== wts.kw)
+    throw new Error(`convResident: input of ${x.c} channels, kernel ${g.kh} x ${g.kw}; packed for ${cin}, ${wts.kh} x ${wts.kw}`);
   const es = narrow ? 2 : 4;
   if (x.es === 4 && es === 2) throw new Error('convResident: int32 input to int16 weights');
   const y = newResident(x.n, cout, g.ho, g.wo, eo);
-  const taps = g.kh * g.kw, n = x.n, hw = x.h * x.w, hwo = g.ho * g.wo, cp = channelStride(cin, es);
+  const taps = g.kh * g.kw,
+    n = x.n,
+    hw = x.h * x.w,
+    hwo = g.ho * g.wo,
+    cp = channelStride(cin, es);
   const per = Math.max(1, Math.min(n, Math.floor(CHUNK_BYTES / (hw * cp * es))));
   const np = per * hwo + 1;
   const blocks: number[] = [];
@@ -402,9 +585,38 @@ export function convResident(x: Resident, g: Omit<ConvGeometry, 'cinG' | 'h' | '
     blocks.push(acc);
     for (let s = 0; s < n; s += per) {
       const m = Math.min(per, n - s);
-      H.k.convInt(m, src.at + s * hw * cp * es, cp, x.h, x.w, g.kh, g.kw, g.ho, g.wo, g.sh, g.sw, g.pt, g.pl, g.dh, g.dw,
-        wt, wt + wts.data.byteLength, cout, mp, zero, ind, acc, rq.shift, rq.lo, rq.hi, rq.lanes ? 1 : 0,
-        y.at + s * hwo * y.cp * eo, y.cp, eo, narrow ? 1 : 0);
+      H.k.convInt(
+        m,
+        src.at + s * hw * cp * es,
+        cp,
+        x.h,
+        x.w,
+        g.kh,
+        g.kw,
+        g.ho,
+        g.wo,
+        g.sh,
+        g.sw,
+        g.pt,
+        g.pl,
+        g.dh,
+        g.dw,
+        wt,
+        wt + wts.data.byteLength,
+        cout,
+        mp,
+        zero,
+        ind,
+        acc,
+        rq.shift,
+        rq.lo,
+        rq.hi,
+        rq.lanes ? 1 : 0,
+        y.at + s * hwo * y.cp * eo,
+        y.cp,
+        eo,
+        narrow ? 1 : 0,
+      );
     }
   } catch (e) {
     freeResident(y);
@@ -422,7 +634,8 @@ export function convResident(x: Resident, g: Omit<ConvGeometry, 'cinG' | 'h' | '
  */
 export function tapMajor(weight: Int32Array, cout: number, cin: number, taps: number): Int32Array {
   const r = new Int32Array(weight.length);
-  for (let o = 0; o < cout; o++) for (let c = 0; c < cin; c++) for (let t = 0; t < taps; t++) r[(o * taps + t) * cin + c] = weight[(o * cin + c) * taps + t];
+  for (let o = 0; o < cout; o++)
+    for (let c = 0; c < cin; c++) for (let t = 0; t < taps; t++) r[(o * taps + t) * cin + c] = weight[(o * cin + c) * taps + t];
   return r;
 }
 
@@ -458,7 +671,8 @@ export function convPatches(x: Resident, g: Omit<ConvGeometry, 'cinG' | 'h' | 'w
  * that every sum, plus the rounding offset or shifted left, fits int32, and the result fits es bytes.
  */
 export function addResident(a: Resident, b: Resident, sa: number, sb: number, shift: number, lo: number, hi: number): Resident {
-  if (a.n !== b.n || a.c !== b.c || a.h !== b.h || a.w !== b.w || a.es !== b.es) throw new Error('addResident: operands differ in shape or element size');
+  if (a.n !== b.n || a.c !== b.c || a.h !== b.h || a.w !== b.w || a.es !== b.es)
+    throw new Error('addResident: operands differ in shape or element size');
   const y = newResident(a.n, a.c, a.h, a.w, a.es);
   heap().k.addInt(a.n * a.h * a.w * a.cp, a.at, b.at, y.at, a.es, sa, sb, shift, lo, hi);
   return y;
@@ -477,8 +691,13 @@ export function maxpoolResident(x: Resident, g: Omit<ConvGeometry, 'cinG' | 'h' 
  * convResident between conversions. Same conditions as convResident.
  */
 export function convIntWasm(
-  n: number, x: Float64Array, g: Omit<ConvGeometry, 'cinG'>, wts: PackedInt, rq: IntRequant,
-  y: Float64Array, yOff: number,
+  n: number,
+  x: Float64Array,
+  g: Omit<ConvGeometry, 'cinG'>,
+  wts: PackedInt,
+  rq: IntRequant,
+  y: Float64Array,
+  yOff: number,
 ): void {
   const xr = toResident(x, n, wts.cin, g.h, g.w, wts.narrow ? 2 : 4);
   let yr: Resident | undefined;

@@ -54,8 +54,22 @@ export function conv(op: ConvOp, x: Float64Array, batch: number, inShape: number
  * loop has no bounds checks.
  */
 export function im2col(
-  x: Float64Array, xOff: number, cinG: number, h: number, w: number, kh: number, kw: number,
-  ho: number, wo: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, col: Float64Array,
+  x: Float64Array,
+  xOff: number,
+  cinG: number,
+  h: number,
+  w: number,
+  kh: number,
+  kw: number,
+  ho: number,
+  wo: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  dh: number,
+  dw: number,
+  col: Float64Array,
 ): void {
   let r = 0;
   for (let c = 0; c < cinG; c++) {
@@ -69,7 +83,10 @@ export function im2col(
         for (let oy = 0; oy < ho; oy++) {
           const iy = oy * sh - pt + ky * dh;
           const dst = rowOff + oy * wo;
-          if (iy < 0 || iy >= h) { col.fill(0, dst, dst + wo); continue; }
+          if (iy < 0 || iy >= h) {
+            col.fill(0, dst, dst + wo);
+            continue;
+          }
           const src = xOff + (c * h + iy) * w + dx;
           if (oxLo > 0) col.fill(0, dst, dst + oxLo);
           if (sw === 1) {
@@ -118,7 +135,9 @@ export function add(a: Float64Array, b: Float64Array): Float64Array {
 
 /** Visits each pooling window: `emit(outIndex, inputBase, validOffsets)`. */
 function forEachWindow(
-  op: MaxPoolOp | AvgPoolOp, batch: number, inShape: number[],
+  op: MaxPoolOp | AvgPoolOp,
+  batch: number,
+  inShape: number[],
   f: (o: number, xBase: number, iy0: number, ix0: number, oy: number, ox: number) => void,
 ): number {
   const [c, h, w] = inShape;
@@ -136,7 +155,8 @@ export function maxpool(op: MaxPoolOp, x: Float64Array, batch: number, inShape: 
   const [c, h, w] = inShape;
   const [ho, wo] = poolOutHW(h, w, op);
   const out = new Float64Array(batch * c * ho * wo);
-  const [kh, kw] = op.kernel, [dh, dw] = op.dilations;
+  const [kh, kw] = op.kernel,
+    [dh, dw] = op.dilations;
   forEachWindow(op, batch, inShape, (o, base, iy0, ix0) => {
     let m = -Infinity;
     for (let ky = 0; ky < kh; ky++) {
@@ -158,9 +178,11 @@ export function avgpool(op: AvgPoolOp, x: Float64Array, batch: number, inShape: 
   const [c, h, w] = inShape;
   const [ho, wo] = poolOutHW(h, w, op);
   const out = new Float64Array(batch * c * ho * wo);
-  const [kh, kw] = op.kernel, [dh, dw] = op.dilations;
+  const [kh, kw] = op.kernel,
+    [dh, dw] = op.dilations;
   forEachWindow(op, batch, inShape, (o, base, iy0, ix0) => {
-    let s = 0, cnt = 0;
+    let s = 0,
+      cnt = 0;
     for (let ky = 0; ky < kh; ky++) {
       const iy = iy0 + ky * dh;
       for (let kx = 0; kx < kw; kx++) {
@@ -194,7 +216,8 @@ export function gap(x: Float64Array, batch: number, inShape: number[]): Float64A
 export function pad(op: PadOp, x: Float64Array, batch: number, inShape: number[]): Float64Array {
   const [c, h, w] = inShape;
   const [pt, pl, pb, pr] = op.pads;
-  const H = h + pt + pb, W = w + pl + pr;
+  const H = h + pt + pb,
+    W = w + pl + pr;
   const out = new Float64Array(batch * c * H * W);
   for (let nc = 0; nc < batch * c; nc++) {
     for (let y = 0; y < h; y++) out.set(x.subarray((nc * h + y) * w, (nc * h + y + 1) * w), (nc * H + y + pt) * W + pl);
@@ -209,7 +232,10 @@ export function softmax(x: Float64Array, batch: number): Float64Array {
     let m = -Infinity;
     for (let i = 0; i < n; i++) m = Math.max(m, x[b * n + i]);
     let s = 0;
-    for (let i = 0; i < n; i++) { out[b * n + i] = Math.exp(x[b * n + i] - m); s += out[b * n + i]; }
+    for (let i = 0; i < n; i++) {
+      out[b * n + i] = Math.exp(x[b * n + i] - m);
+      s += out[b * n + i];
+    }
     for (let i = 0; i < n; i++) out[b * n + i] /= s;
   }
   return out;

@@ -28,26 +28,42 @@ export async function resolveFloatEngine(e: FloatEngine): Promise<'fxpq' | 'onnx
   if (e === 'fxpq') return 'fxpq';
   const ort = await onnxRuntime();
   if (ort) return 'onnxruntime';
-  if (e === 'onnxruntime') throw new FxpqError('--float-engine onnxruntime: onnxruntime-node is not installed (npm install onnxruntime-node), or use --float-engine fxpq');
+  if (e === 'onnxruntime')
+    throw new FxpqError(
+      '--float-engine onnxruntime: onnxruntime-node is not installed (npm install onnxruntime-node), or use --float-engine fxpq',
+    );
   return 'fxpq';
 }
 
-export interface OrtPredictions { pred: Int32Array; tied: Uint8Array }
+export interface OrtPredictions {
+  pred: Int32Array;
+  tied: Uint8Array;
+}
 
 /**
  * Top-1 class (and ties) of `count` images through onnxruntime, `threads` intra-op threads,
  * sequential execution. The model bytes must already have passed fxpq's importer, which checks
  * every size a hostile file declares before onnxruntime sees it.
  */
-export async function predictOrt(model: Uint8Array, data: Float64Array, count: number, inShape: number[], o: { threads?: number; batch?: number; onProgress?: (done: number) => void } = {}): Promise<OrtPredictions> {
+export async function predictOrt(
+  model: Uint8Array,
+  data: Float64Array,
+  count: number,
+  inShape: number[],
+  o: { threads?: number; batch?: number; onProgress?: (done: number) => void } = {},
+): Promise<OrtPredictions> {
   const ort = await onnxRuntime();
   if (!ort) throw new FxpqError('onnxruntime-node is not installed');
   const per = inShape.reduce((a, b) => a * b, 1);
   const batch = o.batch ?? 64;
   const session = await ort.InferenceSession.create(model, {
-    intraOpNumThreads: Math.max(1, o.threads ?? 1), interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
+    intraOpNumThreads: Math.max(1, o.threads ?? 1),
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
   });
-  const pred = new Int32Array(count), tied = new Uint8Array(count);
+  const pred = new Int32Array(count),
+    tied = new Uint8Array(count);
   const x32 = new Float32Array(Math.min(batch, count) * per);
   try {
     for (let s = 0; s < count; s += batch) {

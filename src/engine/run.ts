@@ -12,7 +12,13 @@ export interface RunResult {
 }
 
 function runNode(n: Node, ins: Float64Array[], batch: number, g: Graph, scratch: K.Scratch): Float64Array {
-  return opFloat(n.op, ins, batch, n.inputs.map((v) => g.shapes[v]), scratch);
+  return opFloat(
+    n.op,
+    ins,
+    batch,
+    n.inputs.map((v) => g.shapes[v]),
+    scratch,
+  );
 }
 
 /**
@@ -46,10 +52,14 @@ export function tiedRows(y: Float64Array, batch: number): Uint8Array {
   const n = y.length / batch;
   const out = new Uint8Array(batch);
   for (let b = 0; b < batch; b++) {
-    let best = y[b * n], count = 1;
+    let best = y[b * n],
+      count = 1;
     for (let i = 1; i < n; i++) {
       const v = y[b * n + i];
-      if (v > best) { best = v; count = 1; } else if (v === best) count++;
+      if (v > best) {
+        best = v;
+        count = 1;
+      } else if (v === best) count++;
     }
     out[b] = count > 1 ? 1 : 0;
   }

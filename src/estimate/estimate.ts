@@ -1,7 +1,16 @@
 import { engineModule } from '../hw/engines/index.js';
 import type { HwPlan } from '../hw/plan.js';
 import CALIBRATION from './calibration.json' with { type: 'json' };
-import { bufferMemories, type BlockFeatures, engineFeatures, FEATURES, type Feature, type FeatureVector, topFeatures, zeroFeatures } from './features.js';
+import {
+  bufferMemories,
+  type BlockFeatures,
+  engineFeatures,
+  FEATURES,
+  type Feature,
+  type FeatureVector,
+  topFeatures,
+  zeroFeatures,
+} from './features.js';
 import { FAMILIES, type Target } from './families.js';
 import { mapMemory, type MemoryRules } from './memory.js';
 
@@ -12,7 +21,13 @@ import { mapMemory, type MemoryRules } from './memory.js';
  * features (features.ts) times coefficients fitted to Yosys on microbenchmarks
  * (bench/estimator-fit.ts writes src/estimate/calibration.json).
  */
-export interface Resources { lut: number; ff: number; dsp: number; bram: number; lutram: number }
+export interface Resources {
+  lut: number;
+  ff: number;
+  dsp: number;
+  bram: number;
+  lutram: number;
+}
 
 export interface Calibration {
   lut: Partial<Record<Feature, number>>;
@@ -57,7 +72,16 @@ export function estimatePlan(plan: HwPlan, target: Target, cal: Calibration | un
   const blocks: BlockEstimate[] = [];
   const push = (block: string, kind: string, layer: string, b: BlockFeatures) => {
     const m = blockParts(b, target, cal.memory);
-    blocks.push({ block, kind, layer, lut: dot(m.features, cal.lut) + m.mem.lut, ff: dot(m.features, cal.ff) + m.mem.ff, dsp: m.dsp, bram: m.mem.bram, lutram: m.mem.lutram });
+    blocks.push({
+      block,
+      kind,
+      layer,
+      lut: dot(m.features, cal.lut) + m.mem.lut,
+      ff: dot(m.features, cal.ff) + m.mem.ff,
+      dsp: m.dsp,
+      bram: m.mem.bram,
+      lutram: m.mem.lutram,
+    });
   };
   for (const e of plan.engines) push(e.id, engineModule(e).label(e), e.layer, engineFeatures(plan, e, target));
   const mems = bufferMemories(plan);
@@ -67,6 +91,9 @@ export function estimatePlan(plan: HwPlan, target: Target, cal: Calibration | un
   for (const b of blocks) for (const k of Object.keys(total) as (keyof Resources)[]) total[k] += b[k];
   total.lut = Math.round(total.lut);
   total.ff = Math.round(total.ff);
-  for (const b of blocks) { b.lut = Math.round(b.lut); b.ff = Math.round(b.ff); }
+  for (const b of blocks) {
+    b.lut = Math.round(b.lut);
+    b.ff = Math.round(b.ff);
+  }
   return { target, total, blocks };
 }

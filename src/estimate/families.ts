@@ -9,7 +9,11 @@ export type { Target };
  */
 export interface DspRule {
   /** Widest A and B port, and the narrowest operands and product that still go to a DSP. */
-  aMax: number; bMax: number; minA: number; minB: number; minY: number;
+  aMax: number;
+  bMax: number;
+  minA: number;
+  minB: number;
+  minY: number;
   /** Width of the slices a too-wide A operand is cut into (DSP_A_MAXWIDTH_PARTIAL; default aMax). */
   aPartial?: number;
   /** DSP_SIGNEDONLY: each slice gives up one bit to a zero sign bit. */
@@ -42,7 +46,18 @@ export interface LibmapRom {
    * of its own, three for read-first emulation where a write does not leave the other port's read
    * with the old word (the 2w + a + 2 flip-flops around iCE40 and ECP5 block-RAM RAMs).
    */
-  rams: { name: string; abits: number; widths: number[]; cost: number; units: number; emu: number; ramEmu: number; distributed?: boolean; byte?: number; widthscale?: number }[];
+  rams: {
+    name: string;
+    abits: number;
+    widths: number[];
+    cost: number;
+    units: number;
+    emu: number;
+    ramEmu: number;
+    distributed?: boolean;
+    byte?: number;
+    widthscale?: number;
+  }[];
   /** Logic ROM: banks of one LUT each combine through free wide-function multiplexers up to this many. */
   freeMuxBanks?: number;
 }
@@ -103,10 +118,19 @@ export const FAMILIES: Record<Target, Family> = {
     // RAMB18E1 counts 0.5 and RAMB36E1 1 (a RAMB36 site holds two RAMB18).
     bram: {
       shapes: [
-        { width: 1, depth: 16384, units: 0.5 }, { width: 2, depth: 8192, units: 0.5 }, { width: 4, depth: 4096, units: 0.5 },
-        { width: 9, depth: 2048, units: 0.5 }, { width: 18, depth: 1024, units: 0.5 }, { width: 36, depth: 512, units: 0.5 },
-        { width: 1, depth: 32768, units: 1 }, { width: 2, depth: 16384, units: 1 }, { width: 4, depth: 8192, units: 1 },
-        { width: 9, depth: 4096, units: 1 }, { width: 18, depth: 2048, units: 1 }, { width: 36, depth: 1024, units: 1 }, { width: 72, depth: 512, units: 1 },
+        { width: 1, depth: 16384, units: 0.5 },
+        { width: 2, depth: 8192, units: 0.5 },
+        { width: 4, depth: 4096, units: 0.5 },
+        { width: 9, depth: 2048, units: 0.5 },
+        { width: 18, depth: 1024, units: 0.5 },
+        { width: 36, depth: 512, units: 0.5 },
+        { width: 1, depth: 32768, units: 1 },
+        { width: 2, depth: 16384, units: 1 },
+        { width: 4, depth: 8192, units: 1 },
+        { width: 9, depth: 4096, units: 1 },
+        { width: 18, depth: 2048, units: 1 },
+        { width: 36, depth: 1024, units: 1 },
+        { width: 72, depth: 512, units: 1 },
       ],
     },
     bramCell: 'RAMB36E1',
@@ -142,7 +166,14 @@ export const FAMILIES: Record<Target, Family> = {
     dspPacksPoolSum: false,
     keepsDeadRegisters: true,
     ramLogicOnWriteData: true,
-    bram: { shapes: [{ width: 2, depth: 2048, units: 1 }, { width: 4, depth: 1024, units: 1 }, { width: 8, depth: 512, units: 1 }, { width: 16, depth: 256, units: 1 }] },
+    bram: {
+      shapes: [
+        { width: 2, depth: 2048, units: 1 },
+        { width: 4, depth: 1024, units: 1 },
+        { width: 8, depth: 512, units: 1 },
+        { width: 16, depth: 256, units: 1 },
+      ],
+    },
     bramCell: 'SB_RAM40_4K',
     lutInputs: 4,
     // synth_ice40 runs memory_libmap with its defaults (logic cost 1/16 per ROM bit, 1 per RAM
@@ -181,8 +212,12 @@ export const FAMILIES: Record<Target, Family> = {
     },
     bram: {
       shapes: [
-        { width: 1, depth: 16384, units: 1 }, { width: 2, depth: 8192, units: 1 }, { width: 4, depth: 4096, units: 1 },
-        { width: 9, depth: 2048, units: 1 }, { width: 18, depth: 1024, units: 1 }, { width: 36, depth: 512, units: 1 },
+        { width: 1, depth: 16384, units: 1 },
+        { width: 2, depth: 8192, units: 1 },
+        { width: 4, depth: 4096, units: 1 },
+        { width: 9, depth: 2048, units: 1 },
+        { width: 18, depth: 1024, units: 1 },
+        { width: 36, depth: 512, units: 1 },
       ],
     },
     bramCell: 'DP16KD',
@@ -202,7 +237,14 @@ export function bramTiles(depth: number, width: number, rule: BramRule): number 
  * distributed RAM serves as is): block or distributed RAM instances and their read multiplexer,
  * or logic (null).
  */
-export function libmapRom(depth: number, width: number, lib: LibmapRom, ram = false, extra = 0, asyncRead = false): { units: number; regions: number; distributed: boolean } | null {
+export function libmapRom(
+  depth: number,
+  width: number,
+  lib: LibmapRom,
+  ram = false,
+  extra = 0,
+  asyncRead = false,
+): { units: number; regions: number; distributed: boolean } | null {
   let best: { cost: number; units: number; regions: number; distributed: boolean } | null = null;
   for (const r of lib.rams) {
     if (r.distributed ? !ram : asyncRead) continue;
@@ -218,8 +260,13 @@ export function libmapRom(depth: number, width: number, lib: LibmapRom, ram = fa
       // (FACTOR_MUX 0.5), for a RAM split into regions a write-enable decoder (FACTOR_DEMUX 0.5),
       // and the emulation score.
       const ws = r.widthscale ?? 0;
-      const cost = (r.cost - ws) * repl + (ws * regions * width) / r.widths[b] + 0.5 * (regions - 1) * width
-        + (ram && regions > 1 ? 0.5 * regions : 0) + (ram ? r.ramEmu : r.emu) + (r.distributed ? 0 : extra);
+      const cost =
+        (r.cost - ws) * repl +
+        (ws * regions * width) / r.widths[b] +
+        0.5 * (regions - 1) * width +
+        (ram && regions > 1 ? 0.5 * regions : 0) +
+        (ram ? r.ramEmu : r.emu) +
+        (r.distributed ? 0 : extra);
       if (!best || cost < best.cost) best = { cost, units: repl * r.units, regions, distributed: !!r.distributed };
     }
   }

@@ -12,7 +12,20 @@ import type { DspRule } from './families.js';
  * folder counts its own features with the helpers here; features.ts adds the top and the buffers.
  */
 export const FEATURES = [
-  'engines', 'ctlBits', 'mulLut', 'csdBits', 'addBits', 'csaBits', 'csaWideBits', 'constBits', 'accBits', 'rqBits', 'cmpBits', 'regBits', 'muxBits', 'ffBits',
+  'engines',
+  'ctlBits',
+  'mulLut',
+  'csdBits',
+  'addBits',
+  'csaBits',
+  'csaWideBits',
+  'constBits',
+  'accBits',
+  'rqBits',
+  'cmpBits',
+  'regBits',
+  'muxBits',
+  'ffBits',
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 /**
@@ -57,7 +70,15 @@ export function dspFor(a: number, b: number, rule: DspRule): number {
  * dense layer, every 1x1 kernel), a register's next value is always its reset value, and Yosys
  * removes it together with its adder.
  */
-export function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, groups: number, chanInTaps: boolean, keepDead = false, grouped?: { perGroup: number; words: number }): number {
+export function windowBits(
+  win: Window,
+  inB: BufferPlan,
+  outB: BufferPlan,
+  groups: number,
+  chanInTaps: boolean,
+  keepDead = false,
+  grouped?: { perGroup: number; words: number },
+): number {
   const cwords = inB.c / inB.lanes;
   const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
   const sw = signedBitsForRange(-span, span);
@@ -65,8 +86,15 @@ export function windowBits(win: Window, inB: BufferPlan, outB: BufferPlan, group
   const tapWords = grouped ? grouped.words : cwords;
   // keepDead: registers that never change stay too (Family.keepsDeadRegisters), counters of one
   // step as one bit.
-  const counters = [groups, win.ho, win.wo, win.kh, win.kw, ...(chanInTaps ? [tapWords, inB.lanes] : []), ...(grouped ? [grouped.perGroup] : [])]
-    .reduce((s, n) => s + (keepDead ? Math.max(1, counterBits(n)) : counterBits(n)), 0);
+  const counters = [
+    groups,
+    win.ho,
+    win.wo,
+    win.kh,
+    win.kw,
+    ...(chanInTaps ? [tapWords, inB.lanes] : []),
+    ...(grouped ? [grouped.perGroup] : []),
+  ].reduce((s, n) => s + (keepDead ? Math.max(1, counterBits(n)) : counterBits(n)), 0);
   // iy0, rowb | ix0 | pix | kyv, kyo | kxv, then cof, then a grouped convolution's gbase
   const origin = keepDead ? 7 : 2 * +(win.ho > 1) + +(win.wo > 1) + +(win.ho > 1 || win.wo > 1) + 2 * +(win.kh > 1) + +(win.kw > 1);
   const live = origin + +((chanInTaps ? cwords : groups) > 1) + (grouped ? 1 : 0);
@@ -98,14 +126,22 @@ export interface MemoryShape {
  * lane left empty by a layer with fewer channels than lanes is all zeros), and in logic it also
  * merges equal columns (a bias shifted to the accumulator is mostly constant zeros and sign copies).
  */
-export function romColumns(depth: number, lanes: number, bits: number, value: (word: number, lane: number) => number): { varying: number; distinct: number } {
+export function romColumns(
+  depth: number,
+  lanes: number,
+  bits: number,
+  value: (word: number, lane: number) => number,
+): { varying: number; distinct: number } {
   const seen = new Set<string>();
   const col = new Uint8Array(depth);
   let varying = 0;
   for (let l = 0; l < lanes; l++) {
     for (let b = 0; b < bits; b++) {
       let ones = 0;
-      for (let d = 0; d < depth; d++) { col[d] = Math.floor(value(d, l) / 2 ** b) & 1; ones += col[d]; }
+      for (let d = 0; d < depth; d++) {
+        col[d] = Math.floor(value(d, l) / 2 ** b) & 1;
+        ones += col[d];
+      }
       if (ones === 0 || ones === depth) continue;
       varying++;
       seen.add(col.join(''));
@@ -115,7 +151,13 @@ export function romColumns(depth: number, lanes: number, bits: number, value: (w
 }
 
 /** A ROM shape whose column counts are computed once, on first use. */
-export function romShape(depth: number, width: number, lanes: number, bits: number, value: (word: number, lane: number) => number): MemoryShape {
+export function romShape(
+  depth: number,
+  width: number,
+  lanes: number,
+  bits: number,
+  value: (word: number, lane: number) => number,
+): MemoryShape {
   let c: { varying: number; distinct: number } | null = null;
   const get = () => (c ??= romColumns(depth, lanes, bits, value));
   return { kind: 'rom', depth, width, columns: () => get().distinct, varying: () => get().varying };

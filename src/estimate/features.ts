@@ -5,8 +5,18 @@ import { type BlockFeatures, zeroFeatures } from './feature-kit.js';
 import type { Target } from './families.js';
 
 export {
-  addFeatures, type BlockFeatures, clampBits, csdDigits, dspFor, FEATURES, type Feature, type FeatureVector, FF_FEATURES,
-  type MemoryShape, romColumns, zeroFeatures,
+  addFeatures,
+  type BlockFeatures,
+  clampBits,
+  csdDigits,
+  dspFor,
+  FEATURES,
+  type Feature,
+  type FeatureVector,
+  FF_FEATURES,
+  type MemoryShape,
+  romColumns,
+  zeroFeatures,
 } from './feature-kit.js';
 
 /**
@@ -26,8 +36,15 @@ export function topFeatures(plan: HwPlan): BlockFeatures {
   f.ctlBits += counterBits(plan.input.elements) + counterBits(plan.engines.length) + 2 * counterBits(plan.output.elements) + outB.addrBits;
   f.cmpBits += plan.output.format.wl;
   f.regBits += plan.output.format.wl + counterBits(plan.output.elements);
-  f.ffBits += 3 + counterBits(plan.engines.length) + counterBits(plan.input.elements) + 2 * counterBits(plan.output.elements)
-    + counterBits(plan.output.elements / outB.lanes) + counterBits(outB.lanes) + outB.addrBits + plan.output.format.wl;
+  f.ffBits +=
+    3 +
+    counterBits(plan.engines.length) +
+    counterBits(plan.input.elements) +
+    2 * counterBits(plan.output.elements) +
+    counterBits(plan.output.elements / outB.lanes) +
+    counterBits(outB.lanes) +
+    outB.addrBits +
+    plan.output.format.wl;
   for (const b of plan.buffers) if (b.consumers.length > 1) f.muxBits += b.addrBits * b.consumers.length;
   if (outB.lanes > 1) f.muxBits += outB.lanes * plan.output.format.wl;
   return { features: f, dsp: 0, memories: [] };
@@ -49,7 +66,10 @@ export function bufferMemories(plan: HwPlan): BlockFeatures['memories'] {
   // of two s8 lanes keeps 7,168 of 8,192), nor in the write-data registers of iCE40's block RAM
   // emulation (maxpool 1068: 16-bit lanes shifted left by 9 keep 8 registers each).
   return plan.buffers.map((b) => ({
-    kind: b.kind, depth: b.words, width: b.wordBits, regAddress: b.kind === 'regfile' && b.c === b.lanes && b.h * b.w > 1,
+    kind: b.kind,
+    depth: b.words,
+    width: b.wordBits,
+    regAddress: b.kind === 'regfile' && b.c === b.lanes && b.h * b.w > 1,
     sharedBits: sharedBitsOf(plan, b),
   }));
 }

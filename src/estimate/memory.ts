@@ -60,7 +60,8 @@ function lutramMuxLuts(n: number): number {
  * LUT per input beyond one, or, where slices combine LUT pairs (ECP5's PFUMX and L6MUX21), a LUT
  * per two inputs.
  */
-const muxLuts = (n: number, fam: Family) => (n <= 1 ? 0 : fam.lutInputs >= 6 ? readMuxLuts(n) : fam.libmapRom?.freeMuxBanks ? Math.ceil(n / 2) : n - 1);
+const muxLuts = (n: number, fam: Family) =>
+  n <= 1 ? 0 : fam.lutInputs >= 6 ? readMuxLuts(n) : fam.libmapRom?.freeMuxBanks ? Math.ceil(n / 2) : n - 1;
 
 /**
  * LUTs of one ROM column of `depth` words as a tree of 2:1 multiplexers over k-input tables, split
@@ -70,11 +71,22 @@ const muxLuts = (n: number, fam: Family) => (n <= 1 ? 0 : fam.lutInputs >= 6 ? r
 export function muxTreeLuts(depth: number, k: number): number {
   if (depth <= 1) return 0;
   if (depth <= 2 ** k) return 1;
-  const low = 2 ** (Math.ceil(Math.log2(depth)) - 1), high = depth - low;
+  const low = 2 ** (Math.ceil(Math.log2(depth)) - 1),
+    high = depth - low;
   return muxTreeLuts(low, k) + (high <= 2 ** (k - 2) ? 0 : muxTreeLuts(high, k)) + 1;
 }
 
-export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width: number, fam: Family, r: MemoryRules, columns?: () => number, regAddress = false, varying?: () => number, sharedBits = 0): MemoryMapping {
+export function mapMemory(
+  kind: 'rom' | 'ram' | 'regfile',
+  depth: number,
+  width: number,
+  fam: Family,
+  r: MemoryRules,
+  columns?: () => number,
+  regAddress = false,
+  varying?: () => number,
+  sharedBits = 0,
+): MemoryMapping {
   const bits = depth * width;
   // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
   // register file is a plain register.
@@ -86,7 +98,8 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
     const w = varying ? varying() : width;
     if (w === 0) return { how: 'logic', bram: 0, lutram: 0, lut: 0, ff: 0 };
     const m = libmapRom(depth, w, fam.libmapRom);
-    if (m) return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(w * muxLuts(m.regions, fam)), ff: Math.ceil(Math.log2(m.regions)) };
+    if (m)
+      return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(w * muxLuts(m.regions, fam)), ff: Math.ceil(Math.log2(m.regions)) };
   }
   const lib = fam.libmapRom;
   const hasDistributed = !!lib?.rams.some((x) => x.distributed);
@@ -121,17 +134,28 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
       const l = lutramShape(depth, width);
       if (depth <= 64 || l.units <= r.lutram.maxUnits || eff < r.ramMinEfficiency) {
         // Banks beyond one are selected by LUT multiplexers (MUXF7/F8 take the first levels).
-        return { how: 'lutram', bram: 0, lutram: l.units, lut: l.banks > 1 ? width * Math.ceil((l.banks - 1) / 3) + l.banks : 0, ff: width };
+        return {
+          how: 'lutram',
+          bram: 0,
+          lutram: l.units,
+          lut: l.banks > 1 ? width * Math.ceil((l.banks - 1) / 3) + l.banks : 0,
+          ff: width,
+        };
       }
       return { how: 'bram', bram: tiles, lutram: 0, lut: 0, ff: 0 };
     }
-    if (!fam.libmapRom?.logicCostRam && !(kind === 'rom' && fam.libmapRom) && eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)) {
+    if (
+      !fam.libmapRom?.logicCostRam &&
+      !(kind === 'rom' && fam.libmapRom) &&
+      eff >= (kind === 'rom' ? r.romMinEfficiency : r.ramMinEfficiency)
+    ) {
       const ram = kind === 'ram';
       const around = ram ? ramBramLogic(depth, width, r) : { lut: 0, ff: 0 };
       return { how: 'bram', bram: tiles, lutram: 0, ...around };
     }
   }
-  if (kind === 'regfile' && r.lutram && lib?.logicCostRam === undefined) return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
+  if (kind === 'regfile' && r.lutram && lib?.logicCostRam === undefined)
+    return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
   // Logic: a ROM is a LUT table per output bit (64 entries per 6-input LUT, wider tables through
   // multiplexers) and its output register; a RAM or register file is flip-flops and read muxes.
   // On 6-input LUTs MUXF7 and MUXF8 join the banks in pairs, so up to four banks a table takes a
@@ -143,8 +167,16 @@ export function mapMemory(kind: 'rom' | 'ram' | 'regfile', depth: number, width:
   // up to eight banks, one LUT more for a count that is not a power of two; beyond, about half a
   // LUT per bank).
   const free = fam.libmapRom?.freeMuxBanks;
-  const mux = fam.lutInputs >= 6 ? Math.max(0, banks / 4 - 1) * 1.5
-    : free ? (banks <= free ? ((banks & (banks - 1)) === 0 ? 0 : 1) : 0.5 * banks) : banks - 1;
+  const mux =
+    fam.lutInputs >= 6
+      ? Math.max(0, banks / 4 - 1) * 1.5
+      : free
+        ? banks <= free
+          ? (banks & (banks - 1)) === 0
+            ? 0
+            : 1
+          : 0.5 * banks
+        : banks - 1;
   if (kind === 'rom') {
     // Only columns that vary, each once, need a table and a register bit (when the contents are known).
     const w = columns ? columns() : width;

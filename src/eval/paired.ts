@@ -22,7 +22,10 @@ export function logits(m: { g: Graph } | { q: QGraph }, data: Float64Array, n: n
   }
   const all = new Float64Array(out.reduce((a, o) => a + o.length, 0));
   let k = 0;
-  for (const o of out) { all.set(o, k); k += o.length; }
+  for (const o of out) {
+    all.set(o, k);
+    k += o.length;
+  }
   return all;
 }
 
@@ -35,16 +38,21 @@ export function scoreLogits(y: Float64Array, labels: Int32Array, floatPrediction
   const predictions = argmaxRows(y, n);
   const share = (ref: Int32Array) => (100 * predictions.reduce((a, p, i) => a + (p === ref[i] ? 1 : 0), 0)) / n;
   return {
-    predictions, top1: share(labels), agreement: share(floatPredictions),
-    ties: tiedRows(y, n).reduce((a, t) => a + t, 0), shared: sharedTop1(y, labels),
+    predictions,
+    top1: share(labels),
+    agreement: share(floatPredictions),
+    ties: tiedRows(y, n).reduce((a, t) => a + t, 0),
+    shared: sharedTop1(y, labels),
   };
 }
 
 /** Images only `a` gets right (b) and only `b` gets right (c). */
 export function discordant(a: Int32Array, b: Int32Array, labels: Int32Array): { onlyA: number; onlyB: number } {
-  let onlyA = 0, onlyB = 0;
+  let onlyA = 0,
+    onlyB = 0;
   for (let i = 0; i < labels.length; i++) {
-    const ra = a[i] === labels[i], rb = b[i] === labels[i];
+    const ra = a[i] === labels[i],
+      rb = b[i] === labels[i];
     if (ra && !rb) onlyA++;
     else if (rb && !ra) onlyB++;
   }
@@ -59,8 +67,12 @@ export function mcnemarP(b: number, c: number): number {
   const n = b + c;
   if (n === 0) return 1;
   const k = Math.min(b, c);
-  let term = 0.5 ** n, tail = 0;
-  for (let i = 0; i <= k; i++) { tail += term; term = (term * (n - i)) / (i + 1); }
+  let term = 0.5 ** n,
+    tail = 0;
+  for (let i = 0; i <= k; i++) {
+    tail += term;
+    term = (term * (n - i)) / (i + 1);
+  }
   return Math.min(1, 2 * tail);
 }
 
@@ -94,11 +106,19 @@ export function noisyTop1(logits: Float64Array, labels: Int32Array, sigma: numbe
  * order carries no information.
  */
 export function sharedTop1(logits: Float64Array, labels: Int32Array): number {
-  const n = labels.length, c = logits.length / n;
+  const n = labels.length,
+    c = logits.length / n;
   let credit = 0;
   for (let b = 0; b < n; b++) {
-    let best = -Infinity, k = 0;
-    for (let i = 0; i < c; i++) { const v = logits[b * c + i]; if (v > best) { best = v; k = 1; } else if (v === best) k++; }
+    let best = -Infinity,
+      k = 0;
+    for (let i = 0; i < c; i++) {
+      const v = logits[b * c + i];
+      if (v > best) {
+        best = v;
+        k = 1;
+      } else if (v === best) k++;
+    }
     if (logits[b * c + labels[b]] === best) credit += 1 / k;
   }
   return (100 * credit) / n;

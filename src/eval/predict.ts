@@ -10,14 +10,21 @@ import { workerScript } from '../util/worker-script.js';
 export type Predictor = { kind: 'float'; graph: Graph } | { kind: 'int'; q: QGraph };
 
 /** Top-1 class per image, and whether its largest output was shared (see tiedRows). */
-export interface Predictions { pred: Int32Array; tied: Uint8Array }
+export interface Predictions {
+  pred: Int32Array;
+  tied: Uint8Array;
+}
 
 export function predictBatch(p: Predictor, x: Float64Array, n: number): Predictions {
   const y = outputsBatch(p, x, n);
   return { pred: argmaxRows(y, n), tied: tiedRows(y, n) };
 }
 
-export interface PredictOptions { workers?: number; batch?: number; onProgress?: (done: number) => void }
+export interface PredictOptions {
+  workers?: number;
+  batch?: number;
+  onProgress?: (done: number) => void;
+}
 
 /** Output rows (logits) of one batch: what the workers compute. */
 export function outputsBatch(p: Predictor, x: Float64Array, n: number): Float64Array {
@@ -25,7 +32,10 @@ export function outputsBatch(p: Predictor, x: Float64Array, n: number): Float64A
 }
 
 /** A batch's output rows and, for a float graph, the range of every tensor (calibration). */
-export interface BatchResult { y: Float64Array; ranges?: [string, number, number][] }
+export interface BatchResult {
+  y: Float64Array;
+  ranges?: [string, number, number][];
+}
 export function batchResult(p: Predictor, x: Float64Array, n: number, ranges: boolean): BatchResult {
   if (!ranges || p.kind !== 'float') return { y: outputsBatch(p, x, n) };
   const r = runGraph(p.graph, x, n, true);
@@ -38,7 +48,13 @@ export function batchResult(p: Predictor, x: Float64Array, n: number, ranges: bo
  * Top-1 predictions for `count` images, on `workers` threads (chunks are handed out as workers
  * free up; the answer does not depend on the worker count).
  */
-export async function predictAll(p: Predictor, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<Predictions> {
+export async function predictAll(
+  p: Predictor,
+  data: Float64Array,
+  count: number,
+  per: number,
+  o: PredictOptions = {},
+): Promise<Predictions> {
   const y = await outputsAll(p, data, count, per, o);
   return { pred: argmaxRows(y, count), tied: tiedRows(y, count) };
 }
@@ -47,7 +63,13 @@ export async function predictAll(p: Predictor, data: Float64Array, count: number
  * The output rows of `count` images, in image order, on `workers` threads. Each image's row is
  * computed on its own (no cross-image arithmetic), so the result is the same on any worker count.
  */
-export async function outputsAll(p: Predictor, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<Float64Array> {
+export async function outputsAll(
+  p: Predictor,
+  data: Float64Array,
+  count: number,
+  per: number,
+  o: PredictOptions = {},
+): Promise<Float64Array> {
   return (await runAll(p, data, count, per, false, o)).y;
 }
 
@@ -56,12 +78,25 @@ export async function outputsAll(p: Predictor, data: Float64Array, count: number
  * quant/calibrate.ts computes), in one pass on `workers` threads. Ranges merge by min and max, so
  * they too are the same on any worker count.
  */
-export async function calibrateAll(g: Graph, data: Float64Array, count: number, per: number, o: PredictOptions = {}): Promise<{ y: Float64Array; stats: Map<string, ValueStats> }> {
+export async function calibrateAll(
+  g: Graph,
+  data: Float64Array,
+  count: number,
+  per: number,
+  o: PredictOptions = {},
+): Promise<{ y: Float64Array; stats: Map<string, ValueStats> }> {
   const r = await runAll({ kind: 'float', graph: g }, data, count, per, true, o);
   return { y: r.y, stats: r.stats! };
 }
 
-async function runAll(p: Predictor, data: Float64Array, count: number, per: number, ranges: boolean, o: PredictOptions): Promise<{ y: Float64Array; stats?: Map<string, ValueStats> }> {
+async function runAll(
+  p: Predictor,
+  data: Float64Array,
+  count: number,
+  per: number,
+  ranges: boolean,
+  o: PredictOptions,
+): Promise<{ y: Float64Array; stats?: Map<string, ValueStats> }> {
   const batch = o.batch ?? 32;
   const chunks = Math.ceil(count / batch);
   const workers = Math.max(1, Math.min(o.workers ?? 1, chunks));
@@ -83,10 +118,17 @@ async function runAll(p: Predictor, data: Float64Array, count: number, per: numb
     return result();
   }
   const rows = (k: number) => Math.min(batch, count - k * batch);
-  const rs = await runOnWorkers<{ x: Float64Array<ArrayBuffer>; n: number; ranges: boolean }, BatchResult>(workerScript(import.meta.url, 'predict-worker'), workers, chunks, (k) => {
-    const s = k * batch, n = rows(k);
-    return { x: data.slice(s * per, (s + n) * per), n, ranges };
-  }, { workerData: () => p, transfer: (j) => [j.x.buffer], onResult: (k) => o.onProgress?.((done += rows(k))) });
+  const rs = await runOnWorkers<{ x: Float64Array<ArrayBuffer>; n: number; ranges: boolean }, BatchResult>(
+    workerScript(import.meta.url, 'predict-worker'),
+    workers,
+    chunks,
+    (k) => {
+      const s = k * batch,
+        n = rows(k);
+      return { x: data.slice(s * per, (s + n) * per), n, ranges };
+    },
+    { workerData: () => p, transfer: (j) => [j.x.buffer], onResult: (k) => o.onProgress?.((done += rows(k))) },
+  );
   // Placed in chunk order once all are in, so not even the ranges' merge order depends on timing.
   rs.forEach((r, k) => place(r, k * batch, rows(k)));
   return result();

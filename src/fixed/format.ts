@@ -33,7 +33,8 @@ export const minInt = (f: FxFormat): number => (f.signed ? -(2 ** (f.wl - 1)) : 
 export const maxInt = (f: FxFormat): number => (f.signed ? 2 ** (f.wl - 1) - 1 : 2 ** f.wl - 1);
 
 export function saturate(q: number, f: FxFormat): number {
-  const lo = minInt(f), hi = maxInt(f);
+  const lo = minInt(f),
+    hi = maxInt(f);
   return q < lo ? lo : q > hi ? hi : q;
 }
 
@@ -46,7 +47,8 @@ export function roundHalfUp(v: number): number {
 /** Real value -> integer of format f: scale by 2^fl (exact), saturate, round half up. */
 export function quantize(x: number, f: FxFormat): number {
   const v = x * 2 ** f.fl;
-  const lo = minInt(f), hi = maxInt(f);
+  const lo = minInt(f),
+    hi = maxInt(f);
   // Saturate before rounding so huge values never reach the inexact range of float64.
   if (v >= hi) return hi;
   if (v <= lo) return lo;
@@ -107,10 +109,12 @@ export function requantizer(accFl: number, out: FxFormat, lo = -Infinity, hi = I
   if (s <= 0) {
     const k = 2 ** -s;
     // Beyond [a, b] already before the shift: clamp first so no product reaches 2^53.
-    const qa = a / k, qb = b / k;
+    const qa = a / k,
+      qb = b / k;
     return (q) => (q <= qa ? a : q >= qb ? b : q * k);
   }
-  const half = 2 ** (s - 1), inv = 2 ** -s;
+  const half = 2 ** (s - 1),
+    inv = 2 ** -s;
   return (q) => {
     const r = Math.floor((q + half) * inv);
     return r < a ? a : r > b ? b : r;
@@ -148,7 +152,9 @@ export function requantizeArray(acc: Float64Array, accFl: number, out: FxFormat,
   const [a, b] = requantBounds(out, lo, hi);
   if (s <= 0) {
     // A left shift (exact): values already beyond [a, b] clamp first, so no product reaches 2^53.
-    const k = 2 ** -s, qa = a / k, qb = b / k;
+    const k = 2 ** -s,
+      qa = a / k,
+      qb = b / k;
     for (let i = 0; i < acc.length; i++) {
       const q = acc[i];
       acc[i] = q <= qa ? a : q >= qb ? b : q * k;
@@ -170,19 +176,31 @@ export function requantizeArray(acc: Float64Array, accFl: number, out: FxFormat,
  * in one pass into a new array: the same float64 operations in the same order, without the
  * intermediate sum array (a property test checks it against the two steps).
  */
-export function requantizeSum(a: Float64Array, ka: number, b: Float64Array, kb: number, accFl: number, out: FxFormat, lo = -Infinity, hi = Infinity): Float64Array {
+export function requantizeSum(
+  a: Float64Array,
+  ka: number,
+  b: Float64Array,
+  kb: number,
+  accFl: number,
+  out: FxFormat,
+  lo = -Infinity,
+  hi = Infinity,
+): Float64Array {
   const s = accFl - out.fl;
   const [l, u] = requantBounds(out, lo, hi);
   const y = new Float64Array(a.length);
   if (s <= 0) {
-    const k = 2 ** -s, qa = l / k, qb = u / k;
+    const k = 2 ** -s,
+      qa = l / k,
+      qb = u / k;
     for (let i = 0; i < y.length; i++) {
       const q = a[i] * ka + b[i] * kb;
       y[i] = q <= qa ? l : q >= qb ? u : q * k;
     }
     return y;
   }
-  const half = 2 ** (s - 1), inv = 2 ** -s;
+  const half = 2 ** (s - 1),
+    inv = 2 ** -s;
   for (let i = 0; i < y.length; i++) {
     const r = Math.floor((a[i] * ka + b[i] * kb + half) * inv);
     y[i] = r < l ? l : r > u ? u : r;
@@ -191,9 +209,15 @@ export function requantizeSum(a: Float64Array, ka: number, b: Float64Array, kb: 
 }
 
 /** `quantize` over an array, with the range constants hoisted (a property test checks it). */
-export function quantizeArray<T extends { length: number; [i: number]: number } = Float64Array>(x: ArrayLike<number>, f: FxFormat, into?: T): T {
+export function quantizeArray<T extends { length: number; [i: number]: number } = Float64Array>(
+  x: ArrayLike<number>,
+  f: FxFormat,
+  into?: T,
+): T {
   const out = into ?? (new Float64Array(x.length) as unknown as T);
-  const scale = 2 ** f.fl, lo = minInt(f), hi = maxInt(f);
+  const scale = 2 ** f.fl,
+    lo = minInt(f),
+    hi = maxInt(f);
   for (let i = 0; i < x.length; i++) {
     const v = x[i] * scale;
     if (v >= hi) out[i] = hi;

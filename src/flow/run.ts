@@ -48,7 +48,9 @@ export interface RunResult {
   plan: HwPlan;
   estimate: DesignEstimate;
   simulate: { images: number; mismatches: number; cycles_per_image: number; interval_cycles: number; seconds: number; utilization: number };
-  cosim: { sim: SimName; images: number; mismatches: number; cycles_per_image: number; expected_cycles: number; seconds: number } | { skipped: string };
+  cosim:
+    | { sim: SimName; images: number; mismatches: number; cycles_per_image: number; expected_cycles: number; seconds: number }
+    | { skipped: string };
   out: string;
   rtlOut: string;
   seconds: number;
@@ -66,7 +68,10 @@ export const DEFAULT_RUN_MODEL = 'lenet5';
 export async function runFlow(o: RunOptions): Promise<RunResult> {
   const t0 = performance.now();
   // Paths under the working folder are written relative, so reports do not depend on where it is.
-  const here = (p: string) => { const r = relative(process.cwd(), p); return r.startsWith('..') || isAbsolute(r) ? p : r; };
+  const here = (p: string) => {
+    const r = relative(process.cwd(), p);
+    return r.startsWith('..') || isAbsolute(r) ? p : r;
+  };
   const root = here(packageRoot()) || '.';
   const modelFile = o.model ?? join(root, 'models', `${DEFAULT_RUN_MODEL}.onnx`);
   const g = importOnnxFile(modelFile);
@@ -79,18 +84,32 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   checkOutputPath(out, guard);
   const bundled = g.input.shape.length === 3 && g.input.shape.every((d, i) => d === BUNDLED_SHAPE[i]);
   const calib = o.calib ?? (bundled ? join(root, 'models/data/calib_x.npy') : null);
-  if (!calib) throw new FxpqError(`${modelFile}: its input is [${g.input.shape.join(', ')}], not the bundled images' [1, 28, 28]; give --calib (and --data for test images)`);
+  if (!calib)
+    throw new FxpqError(
+      `${modelFile}: its input is [${g.input.shape.join(', ')}], not the bundled images' [1, 28, 28]; give --calib (and --data for test images)`,
+    );
   const data = o.data ?? (bundled ? join(root, 'models/data/test_x.npy') : undefined);
   const labels = o.labels ?? (o.data === undefined && bundled ? join(root, 'models/data/test_y.npy') : undefined);
-  if (!Number.isInteger(o.cosimImages) || o.cosimImages < 1) throw new FxpqError(`--cosim-images must be a positive integer, got ${o.cosimImages}`);
+  if (!Number.isInteger(o.cosimImages) || o.cosimImages < 1)
+    throw new FxpqError(`--cosim-images must be a positive integer, got ${o.cosimImages}`);
 
   // 1. Quantize (cached), with the accuracy of the integer reference on the test images.
   const budgets = [...new Set([64, 256, 1024, o.macs])].sort((a, b) => a - b);
   const { result: sweep, files } = await runSweep({
-    model: modelFile, calib, test: data ? { data, labels } : undefined,
-    configs: sweepConfigs({ uniformBits: [], maxDrops: [o.maxDrop], ristretto: false }), macs: budgets,
-    target: o.target, clockMhz: o.clockMhz, seed: o.seed, minBits: 2, startBits: 16, objective: 'params',
-    workers: o.workers, cacheDir: o.cacheDir ? join(o.cacheDir, 'sweep') : null, chooseDrop: 100,
+    model: modelFile,
+    calib,
+    test: data ? { data, labels } : undefined,
+    configs: sweepConfigs({ uniformBits: [], maxDrops: [o.maxDrop], ristretto: false }),
+    macs: budgets,
+    target: o.target,
+    clockMhz: o.clockMhz,
+    seed: o.seed,
+    minBits: 2,
+    startBits: 16,
+    objective: 'params',
+    workers: o.workers,
+    cacheDir: o.cacheDir ? join(o.cacheDir, 'sweep') : null,
+    chooseDrop: 100,
     onProgress: (d, t) => o.onStage?.('quantize', d, t),
   });
   const cfg = sweep.configs[0];
@@ -104,7 +123,15 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   const perImage = test ? test.data.length / test.count : 0;
   // The test bench written next to the RTL checks its first 16 test images on its own.
   const vecImages = test ? Math.min(16, test.count) : 8;
-  const d = generateDesign(q, { model: name, source: basename(modelFile), macs: o.macs, top, inputs: inputs?.subarray(0, vecImages * perImage), images: vecImages, seed: o.seed });
+  const d = generateDesign(q, {
+    model: name,
+    source: basename(modelFile),
+    macs: o.macs,
+    top,
+    inputs: inputs?.subarray(0, vecImages * perImage),
+    images: vecImages,
+    seed: o.seed,
+  });
   writeFolderAtomic(rtlOut, d.files, { ...guard, option: '--rtl-out' });
   const plan = d.plan;
 
@@ -112,50 +139,116 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   let simulate: RunResult['simulate'];
   if (test && inputs) {
     const ts = performance.now();
-    const r: SimulateResult = await simulateParallel(q, plan, inputs, test.count, { workers: o.workers, onImage: (k) => o.onStage?.('simulate', k, test.count) });
-    simulate = { images: test.count, mismatches: r.mismatches, cycles_per_image: r.counters.latency_cycles.max, interval_cycles: r.counters.interval_cycles, seconds: (performance.now() - ts) / 1000, utilization: r.counters.utilization };
+    const r: SimulateResult = await simulateParallel(q, plan, inputs, test.count, {
+      workers: o.workers,
+      onImage: (k) => o.onStage?.('simulate', k, test.count),
+    });
+    simulate = {
+      images: test.count,
+      mismatches: r.mismatches,
+      cycles_per_image: r.counters.latency_cycles.max,
+      interval_cycles: r.counters.interval_cycles,
+      seconds: (performance.now() - ts) / 1000,
+      utilization: r.counters.utilization,
+    };
   } else {
     simulate = { images: 0, mismatches: 0, cycles_per_image: plan.latency, interval_cycles: plan.interval, seconds: 0, utilization: 0 };
   }
 
   // 4. RTL co-simulation of a sample in a real simulator, when one is installed.
   let co: RunResult['cosim'];
-  const sim: SimName | null = o.sim === 'none' ? null : o.sim !== 'auto' ? o.sim
-    : hasTool('verilator') ? 'verilator' : hasTool('iverilog') ? 'icarus' : null;
+  const sim: SimName | null =
+    o.sim === 'none' ? null : o.sim !== 'auto' ? o.sim : hasTool('verilator') ? 'verilator' : hasTool('iverilog') ? 'icarus' : null;
   if (!sim) {
-    co = { skipped: o.sim === 'none' ? 'skipped (--sim none)' : 'skipped: neither Verilator nor Icarus Verilog is installed (sudo apt-get install -y verilator iverilog)' };
+    co = {
+      skipped:
+        o.sim === 'none'
+          ? 'skipped (--sim none)'
+          : 'skipped: neither Verilator nor Icarus Verilog is installed (sudo apt-get install -y verilator iverilog)',
+    };
   } else if (!test || !inputs) {
     co = { skipped: 'skipped: no test images (give --data)' };
   } else {
     // Icarus runs about a hundred times slower than Verilator; keep its sample small.
     const n = Math.min(test.count, sim === 'icarus' ? Math.min(o.cosimImages, 10) : o.cosimImages);
     const r: CosimResult = await cosim(q, {
-      sim, macs: o.macs, model: name, source: basename(modelFile), inputs: inputs.subarray(0, n * perImage), images: n,
-      cacheDir: o.cacheDir ? join(o.cacheDir, 'verilator') : undefined, onImage: (k) => o.onStage?.(`cosim ${sim}`, k, n),
+      sim,
+      macs: o.macs,
+      model: name,
+      source: basename(modelFile),
+      inputs: inputs.subarray(0, n * perImage),
+      images: n,
+      cacheDir: o.cacheDir ? join(o.cacheDir, 'verilator') : undefined,
+      onImage: (k) => o.onStage?.(`cosim ${sim}`, k, n),
     });
-    co = { sim, images: r.images, mismatches: r.mismatches, cycles_per_image: r.cycles_per_image, expected_cycles: r.expected_cycles, seconds: r.seconds };
+    co = {
+      sim,
+      images: r.images,
+      mismatches: r.mismatches,
+      cycles_per_image: r.cycles_per_image,
+      expected_cycles: r.expected_cycles,
+      seconds: r.seconds,
+    };
   }
 
   // 5. Resources, 6. report.
   const estimate = estimatePlan(plan, o.target);
-  const result: RunResult = { model: name, modelFile, sweep, plan, estimate, simulate, cosim: co, out, rtlOut, seconds: (performance.now() - t0) / 1000 };
-  writeFolderAtomic(out, {
-    'model.fxp.json': asciiJson(files[0]) + '\n',
-    'run.json': asciiJson(runJson(result), 2) + '\n',
-    'report.html': sweepHtml({ ...sweep, chosen: cfg.id }, { title: `fxpq run: ${name}`, extra: runSection(result), chosenNote: 'The configuration this run built.' }),
-  }, guard);
+  const result: RunResult = {
+    model: name,
+    modelFile,
+    sweep,
+    plan,
+    estimate,
+    simulate,
+    cosim: co,
+    out,
+    rtlOut,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  writeFolderAtomic(
+    out,
+    {
+      'model.fxp.json': asciiJson(files[0]) + '\n',
+      'run.json': asciiJson(runJson(result), 2) + '\n',
+      'report.html': sweepHtml(
+        { ...sweep, chosen: cfg.id },
+        { title: `fxpq run: ${name}`, extra: runSection(result), chosenNote: 'The configuration this run built.' },
+      ),
+    },
+    guard,
+  );
   return result;
 }
-
 
 /** What `fxpq run` writes to run.json: the flow's figures, without the sweep's tables repeated. */
 export function runJson(r: RunResult): unknown {
   const c = r.sweep.configs[0];
   const t = r.estimate.total;
   return {
-    model: r.model, model_file: r.modelFile, out: r.out, rtl: r.rtlOut,
-    quantize: { label: c.label, top1: c.top1, float_top1: r.sweep.float.top1, agreement: c.agreement, drop: c.drop, compression: c.compression, seconds: c.quantize_seconds, cached: c.cached },
-    hardware: { multipliers: r.plan.macs, macs_budget: r.plan.macBudget, engines: r.plan.engines.length, cycles_per_image: r.plan.latency, interval_cycles: r.plan.interval, clock_mhz: r.sweep.clock_mhz, images_per_second: (r.sweep.clock_mhz * 1e6) / r.plan.interval, memory_bits: r.plan.memoryBits },
+    model: r.model,
+    model_file: r.modelFile,
+    out: r.out,
+    rtl: r.rtlOut,
+    quantize: {
+      label: c.label,
+      top1: c.top1,
+      float_top1: r.sweep.float.top1,
+      agreement: c.agreement,
+      drop: c.drop,
+      compression: c.compression,
+      seconds: c.quantize_seconds,
+      cached: c.cached,
+    },
+    hardware: {
+      multipliers: r.plan.macs,
+      macs_budget: r.plan.macBudget,
+      engines: r.plan.engines.length,
+      cycles_per_image: r.plan.latency,
+      interval_cycles: r.plan.interval,
+      clock_mhz: r.sweep.clock_mhz,
+      images_per_second: (r.sweep.clock_mhz * 1e6) / r.plan.interval,
+      memory_bits: r.plan.memoryBits,
+    },
     simulate: r.simulate,
     cosim: r.cosim,
     estimate: { target: r.sweep.target, lut: t.lut, ff: t.ff, dsp: t.dsp, bram: t.bram, lutram: t.lutram, blocks: r.estimate.blocks },
@@ -166,10 +259,17 @@ export function runJson(r: RunResult): unknown {
 /** The run-specific part of the HTML report: what was built and how it was checked. */
 function runSection(r: RunResult): string {
   const t = r.estimate.total;
-  const co = 'skipped' in r.cosim ? esc(r.cosim.skipped)
-    : `${r.cosim.sim}, ${r.cosim.images} images, ${r.cosim.mismatches} mismatches, ${n0(r.cosim.cycles_per_image)} cycles per image (plan ${n0(r.cosim.expected_cycles)})`;
-  const blocks = r.estimate.blocks.filter((b) => b.lut + b.ff + b.dsp + b.bram + b.lutram > 0)
-    .map((b) => `<tr><td>${esc(b.block)}</td><td>${esc(b.kind)}</td><td>${esc(b.layer)}</td><td>${n0(b.lut)}</td><td>${n0(b.ff)}</td><td>${b.dsp}</td><td>${b.bram}</td><td>${b.lutram}</td></tr>`).join('\n');
+  const co =
+    'skipped' in r.cosim
+      ? esc(r.cosim.skipped)
+      : `${r.cosim.sim}, ${r.cosim.images} images, ${r.cosim.mismatches} mismatches, ${n0(r.cosim.cycles_per_image)} cycles per image (plan ${n0(r.cosim.expected_cycles)})`;
+  const blocks = r.estimate.blocks
+    .filter((b) => b.lut + b.ff + b.dsp + b.bram + b.lutram > 0)
+    .map(
+      (b) =>
+        `<tr><td>${esc(b.block)}</td><td>${esc(b.kind)}</td><td>${esc(b.layer)}</td><td>${n0(b.lut)}</td><td>${n0(b.ff)}</td><td>${b.dsp}</td><td>${b.bram}</td><td>${b.lutram}</td></tr>`,
+    )
+    .join('\n');
   return `<h2>This run</h2>
 <table><tbody>
 <tr><td>RTL</td><td>${esc(r.rtlOut)}: ${r.plan.engines.length} engines, ${r.plan.macs} multipliers (--macs ${r.plan.macBudget}), ${n0(r.plan.latency)} cycles per image, ${n0((r.sweep.clock_mhz * 1e6) / r.plan.interval)} images/s at ${r.sweep.clock_mhz} MHz</td></tr>

@@ -88,4 +88,9 @@ export interface BuildContext {
 export type Chw = [number, number, number];
 
 /** Shape of a layer as the folding sees it (input channels, output channels, output pixels, kernel positions). */
-export interface FoldGeometry { cin: number; cout: number; pix: number; kk: number }
+export interface FoldGeometry {
+  cin: number;
+  cout: number;
+  pix: number;
+  kk: number;
+}

@@ -62,7 +62,8 @@ export function randomInputs(q: QGraph, images: number, seed: number): Float64Ar
   const f = q.values[q.input].format;
   const n = images * q.values[q.input].shape.reduce((a, b) => a * b, 1);
   const rnd = rng(seed);
-  const lo = minInt(f), span = maxInt(f) - lo + 1;
+  const lo = minInt(f),
+    span = maxInt(f) - lo + 1;
   const x = new Float64Array(n);
   for (let i = 0; i < n; i++) x[i] = lo + Math.floor(rnd() * span);
   return x;
@@ -80,7 +81,8 @@ export function generateDesign(q: QGraph, opts: GenerateOptions): GeneratedDesig
   const plan = buildPlan(q, { macs: opts.macs, model: opts.model });
   const r = renderDesign(plan, { top, source: opts.source });
   const images = opts.images ?? (opts.inputs ? opts.inputs.length / plan.input.elements : 8);
-  if (!Number.isInteger(images) || images < 1) throw new FxpqError(`test vectors: ${opts.inputs?.length} input values are not a whole number of images of ${plan.input.elements}`);
+  if (!Number.isInteger(images) || images < 1)
+    throw new FxpqError(`test vectors: ${opts.inputs?.length} input values are not a whole number of images of ${plan.input.elements}`);
   const inputs = opts.inputs ?? randomInputs(q, images, opts.seed ?? 0);
   const tb = renderTestbench(plan, referenceVectors(q, inputs, images), { top, source: opts.source });
   const files: Record<string, string> = { ...r.files, ...tb };
@@ -97,7 +99,17 @@ export function generateDesign(q: QGraph, opts: GenerateOptions): GeneratedDesig
  */
 export const DESIGN_SYSTEM_TASKS: ReadonlySet<string> = new Set(['$readmemh', '$signed']);
 export const TB_SYSTEM_TASKS: ReadonlySet<string> = new Set([
-  '$display', '$dumpfile', '$dumpvars', '$fatal', '$fclose', '$finish', '$fopen', '$fwrite', '$readmemh', '$test$plusargs', '$value$plusargs',
+  '$display',
+  '$dumpfile',
+  '$dumpvars',
+  '$fatal',
+  '$fclose',
+  '$finish',
+  '$fopen',
+  '$fwrite',
+  '$readmemh',
+  '$test$plusargs',
+  '$value$plusargs',
 ]);
 /** Compiler directives the templates write. */
 const DIRECTIVES = new Set(['`timescale', '`default_nettype']);
@@ -141,7 +153,8 @@ function verilogCode(line: string, file: string, n: number): string {
  */
 export function checkGenerated(files: Record<string, string>): void {
   for (const [name, text] of Object.entries(files)) {
-    if (!/^[A-Za-z0-9_.]+$/.test(name) || name.length > MAX_IDENTIFIER + 40) throw new Error(`generated file name '${commentText(name)}' is not a plain file name`);
+    if (!/^[A-Za-z0-9_.]+$/.test(name) || name.length > MAX_IDENTIFIER + 40)
+      throw new Error(`generated file name '${commentText(name)}' is not a plain file name`);
     if (!/\.(v|hex|f|md|json)$/.test(name)) throw new Error(`generated file ${name} has an unexpected type`);
     if (!isPrintableAscii(text)) {
       const i = text.search(/[^\x20-\x7e\n]/);
@@ -164,14 +177,29 @@ export function checkGenerated(files: Record<string, string>): void {
 /** The plan without weight arrays, for users and tools. */
 export function planJson(plan: HwPlan): unknown {
   return {
-    model: plan.model, macs: plan.macs, macBudget: plan.macBudget, latency: plan.latency, interval: plan.interval, memoryBits: plan.memoryBits,
-    input: { ...plan.input, format: fmtText(plan.input.format) }, output: { ...plan.output, format: fmtText(plan.output.format) },
+    model: plan.model,
+    macs: plan.macs,
+    macBudget: plan.macBudget,
+    latency: plan.latency,
+    interval: plan.interval,
+    memoryBits: plan.memoryBits,
+    input: { ...plan.input, format: fmtText(plan.input.format) },
+    output: { ...plan.output, format: fmtText(plan.output.format) },
     buffers: plan.buffers.map((b) => ({ ...b, format: fmtText(b.format) })),
     engines: plan.engines.map((e) => {
       const j = engineModule(e).json(e);
       return {
-        index: e.index, id: e.id, layer: e.layer, kind: e.kind, inputs: e.inputs, output: e.output,
-        lanes: j.lanes, cycles: e.cycles, macs: e.macs, multipliers: e.multipliers, summary: engineSummary(e),
+        index: e.index,
+        id: e.id,
+        layer: e.layer,
+        kind: e.kind,
+        inputs: e.inputs,
+        output: e.output,
+        lanes: j.lanes,
+        cycles: e.cycles,
+        macs: e.macs,
+        multipliers: e.multipliers,
+        summary: engineSummary(e),
         ...(j.accumulator ? { accumulator: j.accumulator } : {}),
       };
     }),
@@ -182,7 +210,10 @@ const kbit = (bits: number) => `${(bits / 1024).toFixed(1)} kbit`;
 
 function readme(plan: HwPlan, top: string, opts: GenerateOptions, sources: string[], images: number): string {
   const rows = plan.engines.map((e) => `| ${e.id} | ${commentText(e.layer)} | ${engineSummary(e)} | ${e.cycles} |`);
-  const bufRows = plan.buffers.map((b) => `| b${b.id} | ${commentText(b.tensor)} | ${b.c}x${b.h}x${b.w} | ${fmtText(b.format)} | ${b.lanes} | ${b.words} x ${b.wordBits} | ${kbit(b.words * b.wordBits)} |`);
+  const bufRows = plan.buffers.map(
+    (b) =>
+      `| b${b.id} | ${commentText(b.tensor)} | ${b.c}x${b.h}x${b.w} | ${fmtText(b.format)} | ${b.lanes} | ${b.words} x ${b.wordBits} | ${kbit(b.words * b.wordBits)} |`,
+  );
   return `# ${top}: RTL generated by fxpq from ${commentText(opts.source)}
 
 Verilog 2005 (synthesizable subset), one engine per layer with the widths of that layer's formats.

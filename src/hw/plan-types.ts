@@ -11,7 +11,9 @@ export interface BufferPlan {
   id: number;
   /** The QGraph value it stores (flatten aliases map onto their input's buffer). */
   tensor: string;
-  c: number; h: number; w: number;
+  c: number;
+  h: number;
+  w: number;
   lanes: number;
   format: FxFormat;
   words: number;
@@ -30,11 +32,15 @@ export interface BufferPlan {
  * co-simulation's dump reader: channel c of pixel p (= y * w + x) is lane c % lanes of word
  * (c / lanes) * h * w + p, and the simulator keeps lane l of word a at index a * lanes + l.
  */
-export const bufferWord = (b: { lanes: number; h: number; w: number }, c: number, p: number): number => Math.floor(c / b.lanes) * b.h * b.w + p;
-export const packedIndex = (b: { lanes: number; h: number; w: number }, c: number, p: number): number => bufferWord(b, c, p) * b.lanes + (c % b.lanes);
+export const bufferWord = (b: { lanes: number; h: number; w: number }, c: number, p: number): number =>
+  Math.floor(c / b.lanes) * b.h * b.w + p;
+export const packedIndex = (b: { lanes: number; h: number; w: number }, c: number, p: number): number =>
+  bufferWord(b, c, p) * b.lanes + (c % b.lanes);
 /** Channel and pixel held by lane l of word a (the inverse of bufferWord). */
-export const wordChannel = (b: { lanes: number; h: number; w: number }, a: number, l: number): { c: number; p: number } =>
-  ({ c: Math.floor(a / (b.h * b.w)) * b.lanes + l, p: a % (b.h * b.w) });
+export const wordChannel = (b: { lanes: number; h: number; w: number }, a: number, l: number): { c: number; p: number } => ({
+  c: Math.floor(a / (b.h * b.w)) * b.lanes + l,
+  p: a % (b.h * b.w),
+});
 
 /** What every engine of the plan carries, whatever its kind. */
 export interface EngineBase {
@@ -55,13 +61,32 @@ export interface EngineBase {
 
 /** Window geometry over an input of c x h x w, with the tap loop (c, ky, kx) per output pixel. */
 export interface Window {
-  h: number; w: number;
-  kh: number; kw: number;
-  sh: number; sw: number;
-  dh: number; dw: number;
-  pt: number; pl: number;
-  ho: number; wo: number;
+  h: number;
+  w: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  pt: number;
+  pl: number;
+  ho: number;
+  wo: number;
 }
 
 /** The window of a layer that reduces its whole input to one pixel (dense, global pooling). */
-export const wholeWindow = (h: number, w: number): Window => ({ h, w, kh: h, kw: w, sh: 1, sw: 1, dh: 1, dw: 1, pt: 0, pl: 0, ho: 1, wo: 1 });
+export const wholeWindow = (h: number, w: number): Window => ({
+  h,
+  w,
+  kh: h,
+  kw: w,
+  sh: 1,
+  sw: 1,
+  dh: 1,
+  dw: 1,
+  pt: 0,
+  pl: 0,
+  ho: 1,
+  wo: 1,
+});

@@ -51,8 +51,13 @@ const chw = (shape: number[]): Chw => {
   throw new UnsupportedError(`the generator handles [C, H, W] and [C] tensors, not [${shape.join(', ')}]`);
 };
 const divisors = (n: number): number[] => {
-  const lo: number[] = [], hi: number[] = [];
-  for (let i = 1; i * i <= n; i++) if (n % i === 0) { lo.push(i); if (i * i !== n) hi.push(n / i); }
+  const lo: number[] = [],
+    hi: number[] = [];
+  for (let i = 1; i * i <= n; i++)
+    if (n % i === 0) {
+      lo.push(i);
+      if (i * i !== n) hi.push(n / i);
+    }
   return [...lo, ...hi.reverse()];
 };
 
@@ -90,8 +95,18 @@ const shapeCount = (shape: number[]): number => shape.reduce((a, b) => a * b, 1)
 
 class UnionFind {
   private p = new Map<string, string>();
-  find(a: string): string { const q = this.p.get(a); if (q === undefined || q === a) return a; const r = this.find(q); this.p.set(a, r); return r; }
-  union(a: string, b: string): void { const x = this.find(a), y = this.find(b); if (x !== y) this.p.set(x, y); }
+  find(a: string): string {
+    const q = this.p.get(a);
+    if (q === undefined || q === a) return a;
+    const r = this.find(q);
+    this.p.set(a, r);
+    return r;
+  }
+  union(a: string, b: string): void {
+    const x = this.find(a),
+      y = this.find(b);
+    if (x !== y) this.p.set(x, y);
+  }
 }
 
 /**
@@ -112,11 +127,21 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   const root = (t: string): string => alias.get(t) ?? t;
   const compute: { l: QLayer; m: EngineModule<EnginePlan> }[] = [];
   for (const l of q.layers) {
-    if (l.op.kind === 'flatten') { alias.set(l.output, root(l.inputs[0])); continue; }
+    if (l.op.kind === 'flatten') {
+      alias.set(l.output, root(l.inputs[0]));
+      continue;
+    }
     const m = engineFor(l);
-    if (m) { compute.push({ l, m }); continue; }
-    const what = l.op.kind === 'pad' ? 'a Pad that could not be merged into the next convolution'
-      : l.op.kind === 'conv' ? `grouped convolution (group ${l.op.group})` : l.op.kind;
+    if (m) {
+      compute.push({ l, m });
+      continue;
+    }
+    const what =
+      l.op.kind === 'pad'
+        ? 'a Pad that could not be merged into the next convolution'
+        : l.op.kind === 'conv'
+          ? `grouped convolution (group ${l.op.group})`
+          : l.op.kind;
     throw new UnsupportedError(`layer '${l.name}': ${what} is not supported by the generator`);
   }
   if (compute.length === 0) throw new UnsupportedError('the model has no layer that computes anything');
@@ -129,7 +154,8 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   for (const { l, m } of compute) {
     if (m.lanes !== 'tied') continue;
     const ins = l.inputs.map(root);
-    if (new Set(ins).size !== ins.length) throw new UnsupportedError(`layer '${l.name}': reading one tensor twice (${l.op.kind}) is not supported by the generator`);
+    if (new Set(ins).size !== ins.length)
+      throw new UnsupportedError(`layer '${l.name}': reading one tensor twice (${l.op.kind}) is not supported by the generator`);
     for (const t of ins) uf.union(t, ins[0]);
     uf.union(l.output, ins[0]);
   }
@@ -155,12 +181,20 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   }
   for (const { l, m } of compute) {
     const lim = m.laneDivides?.(l);
-    const limit = (t: string, n: number | undefined) => { const g = uf.find(t); if (n !== undefined) options.set(g, options.get(g)!.filter((d) => n % d === 0)); };
+    const limit = (t: string, n: number | undefined) => {
+      const g = uf.find(t);
+      if (n !== undefined)
+        options.set(
+          g,
+          options.get(g)!.filter((d) => n % d === 0),
+        );
+    };
     limit(root(l.inputs[0]), lim?.input);
     limit(l.output, lim?.output);
   }
   const folded = compute.filter(({ m }) => m.fold);
-  if (budget < folded.length) throw new FxpqError(`--macs ${budget} cannot fit the design: it needs at least ${folded.length} (one multiplier per conv/dense layer)`);
+  if (budget < folded.length)
+    throw new FxpqError(`--macs ${budget} cannot fit the design: it needs at least ${folded.length} (one multiplier per conv/dense layer)`);
 
   // A folded engine's multipliers and cycles follow from the lanes of its buffers and its SIMD
   // width: for conv/dense pe = lanes of its output buffer (one word written per output pixel),
@@ -174,12 +208,21 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   // Folding variables: lanes per tensor group and requested simd per layer.
   const vars = new Map<string, number>();
   const varOpts = new Map<string, number[]>();
-  for (const [g] of groups) if (g !== inputGroup && options.get(g)!.length > 1) { vars.set(`g:${g}`, 1); varOpts.set(`g:${g}`, options.get(g)!); }
-  for (const g of geo) if (g.simd && g.inG !== inputGroup && g.g.cin > 1) { vars.set(`s:${g.name}`, 1); varOpts.set(`s:${g.name}`, divisors(g.g.cin)); }
+  for (const [g] of groups)
+    if (g !== inputGroup && options.get(g)!.length > 1) {
+      vars.set(`g:${g}`, 1);
+      varOpts.set(`g:${g}`, options.get(g)!);
+    }
+  for (const g of geo)
+    if (g.simd && g.inG !== inputGroup && g.g.cin > 1) {
+      vars.set(`s:${g.name}`, 1);
+      varOpts.set(`s:${g.name}`, divisors(g.g.cin));
+    }
   const lanesOf = (g: string) => vars.get(`g:${g}`) ?? 1;
   const simdOf = (l: (typeof geo)[number]) => gcd(vars.get(`s:${l.name}`) ?? 1, lanesOf(l.inG));
   const cost = () => {
-    let mults = 0, cycles = 0;
+    let mults = 0,
+      cycles = 0;
     for (const g of geo) {
       const c = g.m.fold!.cost(g.g, lanesOf(g.inG), lanesOf(g.outG), simdOf(g));
       mults += c.mults;
@@ -217,12 +260,19 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
         for (const k2 of keys) {
           if (k2 === k1) continue;
           for (const d2 of varOpts.get(k2)!) {
-            const c1 = vars.get(k1)!, c2 = vars.get(k2)!;
+            const c1 = vars.get(k1)!,
+              c2 = vars.get(k2)!;
             if (d1 === c1 && d2 === c2) continue;
-            vars.set(k1, d1); vars.set(k2, d2);
+            vars.set(k1, d1);
+            vars.set(k2, d2);
             const c = cost();
-            if (c.mults <= budget && (c.cycles < now.cycles || (c.cycles === now.cycles && c.mults < now.mults))) { now = c; improved = true; }
-            else { vars.set(k1, c1); vars.set(k2, c2); }
+            if (c.mults <= budget && (c.cycles < now.cycles || (c.cycles === now.cycles && c.mults < now.mults))) {
+              now = c;
+              improved = true;
+            } else {
+              vars.set(k1, c1);
+              vars.set(k2, c2);
+            }
           }
         }
       }
@@ -240,7 +290,21 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
     const f = q.values[t].format;
     const words = (c / ln) * h * w;
     bufOf.set(t, buffers.length);
-    buffers.push({ id: buffers.length, tensor: t, c, h, w, lanes: ln, format: f, words, wordBits: ln * f.wl, addrBits: clog2(words), kind: t === outT ? 'regfile' : 'ram', producer, consumers: [] });
+    buffers.push({
+      id: buffers.length,
+      tensor: t,
+      c,
+      h,
+      w,
+      lanes: ln,
+      format: f,
+      words,
+      wordBits: ln * f.wl,
+      addrBits: clog2(words),
+      kind: t === outT ? 'regfile' : 'ram',
+      producer,
+      consumers: [],
+    });
   };
   addBuffer(root(q.input), -1);
 
@@ -257,18 +321,22 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
     engines.push(e);
   });
 
-  const inBuf = buffers[0], outBuf = buffers[bufOf.get(outT)!];
-  const inElems = size(q.values[q.input].shape), outElems = outBuf.c * outBuf.h * outBuf.w;
+  const inBuf = buffers[0],
+    outBuf = buffers[bufOf.get(outT)!];
+  const inElems = size(q.values[q.input].shape),
+    outElems = outBuf.c * outBuf.h * outBuf.w;
   const latency = inElems + LOAD_TO_START_CYCLES + engines.reduce((s, e) => s + e.cycles, 0) + HANDOFF_CYCLES * engines.length + outElems;
   const weightBits = engines.reduce((s, e) => s + engineModule(e).romBits(e), 0);
   return {
     model: opts.model ?? 'model',
-    buffers, engines,
+    buffers,
+    engines,
     input: { buffer: inBuf.id, elements: inElems, format: inBuf.format },
     output: { buffer: outBuf.id, elements: outElems, format: outBuf.format },
     macs: engines.reduce((s, e) => s + engineModule(e).budgetMultipliers(e), 0),
     macBudget: budget,
-    latency, interval: latency,
+    latency,
+    interval: latency,
     memoryBits: { activations: buffers.reduce((s, b) => s + b.words * b.wordBits, 0), weights: weightBits },
   };
 }

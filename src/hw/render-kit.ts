@@ -18,8 +18,9 @@ import { counterBits, ext, requantRtl, slit, ulit } from './verilog.js';
 
 /** templates/ at the package root: two levels above src/hw, three above dist/src/hw. */
 const HERE = dirname(fileURLToPath(import.meta.url));
-export const TEMPLATE_DIR = [join(HERE, '..', '..', 'templates'), join(HERE, '..', '..', '..', 'templates')]
-  .find((d) => existsSync(join(d, 'top.v.hbs'))) ?? join(HERE, '..', '..', 'templates');
+export const TEMPLATE_DIR =
+  [join(HERE, '..', '..', 'templates'), join(HERE, '..', '..', '..', 'templates')].find((d) => existsSync(join(d, 'top.v.hbs'))) ??
+  join(HERE, '..', '..', 'templates');
 
 let hb: typeof Handlebars | null = null;
 const compiled = new Map<string, HandlebarsTemplateDelegate>();
@@ -37,7 +38,12 @@ export function template(name: string): HandlebarsTemplateDelegate {
 }
 
 /** The design being rendered: header fields every file shows, and the files written so far. */
-export interface RenderCtx { base: Record<string, unknown>; files: Record<string, string>; sources: string[]; top: string }
+export interface RenderCtx {
+  base: Record<string, unknown>;
+  files: Record<string, string>;
+  sources: string[];
+  top: string;
+}
 
 /** Renders template `tpl` into `<name>.v` and adds it to the file list. */
 export function emit(ctx: RenderCtx, name: string, tpl: string, data: Record<string, unknown>): void {
@@ -59,31 +65,76 @@ export const greater = (a: string, b: string, f: FxFormat) => (f.signed ? `$sign
  * The window partial's context. `grouped` (grouped convolutions): every `perGroup` output groups
  * the taps move on to the next `words` input channel words instead of starting again at word 0.
  */
-export function windowCtx(win: Window, inBuf: BufferPlan, outBuf: BufferPlan, groups: number, chanInTaps: boolean, simd = inBuf.lanes, grouped?: { perGroup: number; words: number }) {
+export function windowCtx(
+  win: Window,
+  inBuf: BufferPlan,
+  outBuf: BufferPlan,
+  groups: number,
+  chanInTaps: boolean,
+  simd = inBuf.lanes,
+  grouped?: { perGroup: number; words: number },
+) {
   const cwords = inBuf.c / inBuf.lanes;
   const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
   const sw = signedBitsForRange(-span, span);
   const s = (v: number) => slit(v, sw);
   return {
     chanInTaps,
-    c: { g: counter(groups), oy: counter(win.ho), ox: counter(win.wo), cw: counter(grouped ? grouped.words : cwords), cl: counter(inBuf.lanes / simd), ky: counter(win.kh), kx: counter(win.kw), gq: counter(grouped?.perGroup ?? 1) },
-    grouped: grouped !== undefined, sGHW: s((grouped?.words ?? 0) * win.h * win.w),
-    sw1: sw - 1, s0: s(0), sH: s(win.h), sW: s(win.w),
-    iy0Init: s(-win.pt), ix0Init: s(-win.pl), rowInit: s(-win.pt * win.w - win.pl),
-    sDH: s(win.dh), sDW: s(win.dw), sDHW: s(win.dh * win.w), sHW: s(win.h * win.w),
-    sSH: s(win.sh), sSW: s(win.sw), sSHW: s(win.sh * win.w),
-    inAW1: inBuf.addrBits - 1, inWB1: inBuf.wordBits - 1,
-    outAW1: outBuf.addrBits - 1, outWB1: outBuf.wordBits - 1,
-    outAWzero: ulit(0, outBuf.addrBits), outAWone: ulit(1 % 2 ** outBuf.addrBits, outBuf.addrBits),
+    c: {
+      g: counter(groups),
+      oy: counter(win.ho),
+      ox: counter(win.wo),
+      cw: counter(grouped ? grouped.words : cwords),
+      cl: counter(inBuf.lanes / simd),
+      ky: counter(win.kh),
+      kx: counter(win.kw),
+      gq: counter(grouped?.perGroup ?? 1),
+    },
+    grouped: grouped !== undefined,
+    sGHW: s((grouped?.words ?? 0) * win.h * win.w),
+    sw1: sw - 1,
+    s0: s(0),
+    sH: s(win.h),
+    sW: s(win.w),
+    iy0Init: s(-win.pt),
+    ix0Init: s(-win.pl),
+    rowInit: s(-win.pt * win.w - win.pl),
+    sDH: s(win.dh),
+    sDW: s(win.dw),
+    sDHW: s(win.dh * win.w),
+    sHW: s(win.h * win.w),
+    sSH: s(win.sh),
+    sSW: s(win.sw),
+    sSHW: s(win.sh * win.w),
+    inAW1: inBuf.addrBits - 1,
+    inWB1: inBuf.wordBits - 1,
+    outAW1: outBuf.addrBits - 1,
+    outWB1: outBuf.wordBits - 1,
+    outAWzero: ulit(0, outBuf.addrBits),
+    outAWone: ulit(1 % 2 ** outBuf.addrBits, outBuf.addrBits),
   };
 }
 
 export function requantCtx(module: string, layer: string, accW: number, accFl: number, out: FxFormat, lo: number, hi: number) {
   const r = requantRtl(accW, accFl, out, lo, hi);
   return {
-    module, layer: commentText(layer), shift: r.shift, right: r.shift > 0, left: r.shift < 0, leftShift: -r.shift, half: r.half,
-    accW1: accW - 1, tW1: r.width - 1, accExt: ext('acc', accW, r.width, true),
-    lo: r.lo, hi: r.hi, loOut: r.loOut, hiOut: r.hiOut, yW1: out.wl - 1, yFmt: fmtText(out),
-    loText: String(Math.max(lo, minInt(out))), hiText: String(Math.min(hi, maxInt(out))),
+    module,
+    layer: commentText(layer),
+    shift: r.shift,
+    right: r.shift > 0,
+    left: r.shift < 0,
+    leftShift: -r.shift,
+    half: r.half,
+    accW1: accW - 1,
+    tW1: r.width - 1,
+    accExt: ext('acc', accW, r.width, true),
+    lo: r.lo,
+    hi: r.hi,
+    loOut: r.loOut,
+    hiOut: r.hiOut,
+    yW1: out.wl - 1,
+    yFmt: fmtText(out),
+    loText: String(Math.max(lo, minInt(out))),
+    hiText: String(Math.min(hi, maxInt(out))),
   };
 }

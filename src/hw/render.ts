@@ -50,7 +50,8 @@ export function renderDesign(plan: HwPlan, opts: RenderOptions): RenderedDesign 
 function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
   const nE = plan.engines.length;
   const curW = counterBits(nE);
-  const inB = plan.buffers[plan.input.buffer], outB = plan.buffers[plan.output.buffer];
+  const inB = plan.buffers[plan.input.buffer],
+    outB = plan.buffers[plan.output.buffer];
   const clsW = counterBits(plan.output.elements);
   const inCntW = counterBits(plan.input.elements);
   const readMux: { buf: number; expr: string }[] = [];
@@ -68,43 +69,98 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
   const outLaneW = counterBits(outB.lanes);
   const outF = plan.output.format;
   return {
-    model: commentText(plan.model), latency: plan.latency,
-    inElems: plan.input.elements, outElems: plan.output.elements,
-    inFmt: fmtText(plan.input.format), outFmt: fmtText(outF),
-    inW1: plan.input.format.wl - 1, outW: outF.wl, outW1: outF.wl - 1, clsW1: clsW - 1,
-    buffers: plan.buffers.map((b) => ({ ...b, tensor: commentText(b.tensor), fmt: fmtText(b.format), aw1: b.addrBits - 1, wb1: b.wordBits - 1 })),
+    model: commentText(plan.model),
+    latency: plan.latency,
+    inElems: plan.input.elements,
+    outElems: plan.output.elements,
+    inFmt: fmtText(plan.input.format),
+    outFmt: fmtText(outF),
+    inW1: plan.input.format.wl - 1,
+    outW: outF.wl,
+    outW1: outF.wl - 1,
+    clsW1: clsW - 1,
+    buffers: plan.buffers.map((b) => ({
+      ...b,
+      tensor: commentText(b.tensor),
+      fmt: fmtText(b.format),
+      aw1: b.addrBits - 1,
+      wb1: b.wordBits - 1,
+    })),
     engines: plan.engines.map((e) => ({
-      index: e.index, id: e.id, layer: commentText(e.layer), module: `${top}_${e.id}`, summary: engineSummary(e), cycles: e.cycles,
-      curLit: ulit(e.index, curW), out: e.output,
-      ports: engineModule(e).readPorts(e).map((name, j) => ({ name, buf: e.inputs[j], aw1: plan.buffers[e.inputs[j]].addrBits - 1 })),
+      index: e.index,
+      id: e.id,
+      layer: commentText(e.layer),
+      module: `${top}_${e.id}`,
+      summary: engineSummary(e),
+      cycles: e.cycles,
+      curLit: ulit(e.index, curW),
+      out: e.output,
+      ports: engineModule(e)
+        .readPorts(e)
+        .map((name, j) => ({ name, buf: e.inputs[j], aw1: plan.buffers[e.inputs[j]].addrBits - 1 })),
     })),
     doneAny: plan.engines.map((e) => `done_${e.index}`).join(' | '),
-    curW1: curW - 1, curZero: ulit(0, curW), curOne: ulit(1 % 2 ** curW, curW), curLast: ulit(nE - 1, curW),
-    inCntW1: inCntW - 1, inCntZero: ulit(0, inCntW), inCntOne: ulit(1 % 2 ** inCntW, inCntW), inCntLast: ulit(plan.input.elements - 1, inCntW),
-    clsZero: ulit(0, clsW), clsOne: ulit(1 % 2 ** clsW, clsW), clsLast: ulit(plan.output.elements - 1, clsW),
-    inBuf: inB.id, inWa: 'in_cnt', outBuf: outB.id, readMux,
-    outLaneSelect: outB.lanes > 1, outLanes: outB.lanes, outLanes1: outB.lanes - 1,
-    outLaneW1: outLaneW - 1, outLaneZero: ulit(0, outLaneW), outLaneOne: ulit(1 % 2 ** outLaneW, outLaneW), outLaneLast: ulit(outB.lanes - 1, outLaneW),
-    outAW1: outB.addrBits - 1, outAWzero: ulit(0, outB.addrBits), outAWone: ulit(1 % 2 ** outB.addrBits, outB.addrBits),
-    outPixW1: counterBits(outB.h * outB.w) - 1, outPixZero: ulit(0, counterBits(outB.h * outB.w)),
-    outPixOne: ulit(1 % 2 ** counterBits(outB.h * outB.w), counterBits(outB.h * outB.w)), outPixLast: ulit(outB.h * outB.w - 1, counterBits(outB.h * outB.w)),
+    curW1: curW - 1,
+    curZero: ulit(0, curW),
+    curOne: ulit(1 % 2 ** curW, curW),
+    curLast: ulit(nE - 1, curW),
+    inCntW1: inCntW - 1,
+    inCntZero: ulit(0, inCntW),
+    inCntOne: ulit(1 % 2 ** inCntW, inCntW),
+    inCntLast: ulit(plan.input.elements - 1, inCntW),
+    clsZero: ulit(0, clsW),
+    clsOne: ulit(1 % 2 ** clsW, clsW),
+    clsLast: ulit(plan.output.elements - 1, clsW),
+    inBuf: inB.id,
+    inWa: 'in_cnt',
+    outBuf: outB.id,
+    readMux,
+    outLaneSelect: outB.lanes > 1,
+    outLanes: outB.lanes,
+    outLanes1: outB.lanes - 1,
+    outLaneW1: outLaneW - 1,
+    outLaneZero: ulit(0, outLaneW),
+    outLaneOne: ulit(1 % 2 ** outLaneW, outLaneW),
+    outLaneLast: ulit(outB.lanes - 1, outLaneW),
+    outAW1: outB.addrBits - 1,
+    outAWzero: ulit(0, outB.addrBits),
+    outAWone: ulit(1 % 2 ** outB.addrBits, outB.addrBits),
+    outPixW1: counterBits(outB.h * outB.w) - 1,
+    outPixZero: ulit(0, counterBits(outB.h * outB.w)),
+    outPixOne: ulit(1 % 2 ** counterBits(outB.h * outB.w), counterBits(outB.h * outB.w)),
+    outPixLast: ulit(outB.h * outB.w - 1, counterBits(outB.h * outB.w)),
     outPixExt: ext('o_pix', counterBits(outB.h * outB.w), outB.addrBits, false),
     // With one channel word the base never advances; 0 keeps the literal in range.
     outHW: ulit(outB.words > outB.h * outB.w ? outB.h * outB.w : 0, outB.addrBits),
-    outZero: ulit(0, outF.wl), outGreater: greater('out_data', 'best_v', outF),
+    outZero: ulit(0, outF.wl),
+    outGreater: greater('out_data', 'best_v', outF),
   };
 }
 
 /** Test vectors: quantized input words, expected logits and classes, one line per word. */
-export interface Vectors { images: number; input: Float64Array; output: Float64Array; classes: Int32Array }
+export interface Vectors {
+  images: number;
+  input: Float64Array;
+  output: Float64Array;
+  classes: Int32Array;
+}
 
 export function renderTestbench(plan: HwPlan, v: Vectors, opts: RenderOptions): Record<string, string> {
-  const inF = plan.input.format, outF = plan.output.format;
+  const inF = plan.input.format,
+    outF = plan.output.format;
   const clsW = counterBits(plan.output.elements);
   const tb = template('tb.v')({
-    top: checkedTop(opts.top), version: VERSION, source: commentText(opts.source), file: 'tb.v',
-    images: v.images, inElems: plan.input.elements, outElems: plan.output.elements,
-    inW1: inF.wl - 1, outW1: outF.wl - 1, clsW1: clsW - 1, inZero: ulit(0, inF.wl),
+    top: checkedTop(opts.top),
+    version: VERSION,
+    source: commentText(opts.source),
+    file: 'tb.v',
+    images: v.images,
+    inElems: plan.input.elements,
+    outElems: plan.output.elements,
+    inW1: inF.wl - 1,
+    outW1: outF.wl - 1,
+    clsW1: clsW - 1,
+    inZero: ulit(0, inF.wl),
     timeout: 2 * plan.latency + 1000,
     dumps: plan.buffers.filter((b) => b.producer >= 0).map((b) => b.id),
   });

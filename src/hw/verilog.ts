@@ -57,8 +57,10 @@ export interface RequantRtl {
   shift: number;
   width: number;
   half: string | null;
-  lo: string; hi: string;
-  loOut: string; hiOut: string;
+  lo: string;
+  hi: string;
+  loOut: string;
+  hiOut: string;
   outBits: number;
 }
 
@@ -67,10 +69,15 @@ export function requantRtl(accBits: number, accFl: number, out: FxFormat, lo = -
   const [a, b] = requantBounds(out, lo, hi);
   const width = Math.max(accBits + 1, accBits - s + 1, s + 2, signedBitsForRange(minInt(out), maxInt(out)) + 1);
   return {
-    accBits, shift: s, width,
+    accBits,
+    shift: s,
+    width,
     half: s > 0 ? slit(2 ** (s - 1), width) : null,
-    lo: slit(a, width), hi: slit(b, width),
-    loOut: hexLit(a, out.wl), hiOut: hexLit(b, out.wl), outBits: out.wl,
+    lo: slit(a, width),
+    hi: slit(b, width),
+    loOut: hexLit(a, out.wl),
+    hiOut: hexLit(b, out.wl),
+    outBits: out.wl,
   };
 }
 
@@ -112,7 +119,8 @@ export const hexLit = (v: number, w: number): string => `${w}'h${hexWord(v, w)}`
  * Reserved words of Verilog-2005 and SystemVerilog (IEEE 1800-2017, which Verilator and
  * `iverilog -g2012` read): none may name a module.
  */
-export const VERILOG_KEYWORDS: ReadonlySet<string> = new Set(`
+export const VERILOG_KEYWORDS: ReadonlySet<string> = new Set(
+  `
 accept_on alias always always_comb always_ff always_latch and assert assign assume automatic before begin bind
 bins binsof bit break buf bufif0 bufif1 byte case casex casez cell chandle checker class clocking cmos config
 const constraint context continue cover covergroup coverpoint cross deassign default defparam design disable
@@ -131,7 +139,10 @@ specparam static string strong strong0 strong1 struct super supply0 supply1 sync
 table tagged task this throughout time timeprecision timeunit tran tranif0 tranif1 tri tri0 tri1 triand trior
 trireg type typedef union unique unique0 unsigned until until_with untyped use uwire var vectored virtual void
 wait wait_order wand weak weak0 weak1 while wildcard wire with within wor xnor xor
-`.trim().split(/\s+/));
+`
+    .trim()
+    .split(/\s+/),
+);
 
 /** Longest module name accepted: with the longest suffix (`_l99_avgpool_rq.v`) a file name stays short. */
 export const MAX_IDENTIFIER = 100;

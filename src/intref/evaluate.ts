@@ -17,7 +17,8 @@ export interface IntEvalResult {
 
 /** Top-1 (and agreement with float predictions) of the integer reference over a data set. */
 export function evaluateInt(
-  q: QGraph, imgs: Images,
+  q: QGraph,
+  imgs: Images,
   opts: { labels?: Int32Array; floatPredictions?: Int32Array; batch?: number; onProgress?: (done: number) => void } = {},
 ): IntEvalResult {
   const batch = opts.batch ?? 64;

@@ -1,7 +1,19 @@
 import { type FxFormat, maxInt, minInt, quantizeArray, requantBounds, requantizeArray, requantizeSum } from '../fixed/format.js';
 import type { ConvOp, DenseOp } from '../ir/types.js';
 import { convOutHW, poolOutHW } from '../ir/geometry.js';
-import { addResident, convIntWasm, convPatches, convResident, type IntRequant, maxpoolResident, packIntWeights, type PackedInt, type Resident, tapMajor, wasmAvailable } from '../engine/gemm.js';
+import {
+  addResident,
+  convIntWasm,
+  convPatches,
+  convResident,
+  type IntRequant,
+  maxpoolResident,
+  packIntWeights,
+  type PackedInt,
+  type Resident,
+  tapMajor,
+  wasmAvailable,
+} from '../engine/gemm.js';
 import * as K from '../engine/kernels.js';
 import { addAlignFl, biasShift, linearAccRange, reciprocal } from '../quant/accumulator.js';
 import type { Activation, QAdd, QAvgPool, QConv, QDense, QGap, QMaxPool } from '../quant/qgraph.js';
@@ -42,9 +54,10 @@ function floatTwin(op: QConv | QDense, inF: FxFormat): ConvOp | DenseOp {
     const shift = 2 ** biasShift(op.biasFormat, op.weightFormat.fl + inF.fl);
     const weight = { shape: op.weight.shape, data: Float64Array.from(op.weight.data) };
     const bias = Float64Array.from(op.bias, (b) => b * shift);
-    t = op.kind === 'conv'
-      ? { kind: 'conv', weight, bias, strides: op.strides, pads: op.pads, dilations: op.dilations, group: op.group }
-      : { kind: 'dense', weight, bias };
+    t =
+      op.kind === 'conv'
+        ? { kind: 'conv', weight, bias, strides: op.strides, pads: op.pads, dilations: op.dilations, group: op.group }
+        : { kind: 'dense', weight, bias };
     if (op.weight.data.length <= KEEP_TWIN) asFloat.set(op, t);
   }
   return t;
@@ -59,14 +72,24 @@ function floatTwin(op: QConv | QDense, inF: FxFormat): ConvOp | DenseOp {
  * as the search rebuilds graphs from the same cached integers; the packed weights are built on
  * first use.
  */
-export interface IntForm { rq: IntRequant; narrow: boolean; packed: Map<string, PackedInt> }
+export interface IntForm {
+  rq: IntRequant;
+  narrow: boolean;
+  packed: Map<string, PackedInt>;
+}
 const intForms = new WeakMap<Int32Array, Map<string, IntForm | null>>();
 const INT32 = 2 ** 31;
 /** What the int32 form of a layer depends on, compared field by field (formats may be edited in place). */
 const formSig = (op: QConv | QDense, inF: FxFormat, out: FxFormat): unknown[] => {
   const [lo, hi] = actBounds(op.act);
-  return [op.weight.data, op.bias, op.kind === 'conv' ? op.group : 1, lo, hi,
-    ...[op.weightFormat, op.biasFormat, inF, out].flatMap((f) => [f.wl, f.fl, f.signed])];
+  return [
+    op.weight.data,
+    op.bias,
+    op.kind === 'conv' ? op.group : 1,
+    lo,
+    hi,
+    ...[op.weightFormat, op.biasFormat, inF, out].flatMap((f) => [f.wl, f.fl, f.signed]),
+  ];
 };
 const lastForm = new WeakMap<QConv | QDense, { sig: unknown[]; f: IntForm | null }>();
 export function intForm(op: QConv | QDense, inF: FxFormat, out: FxFormat): IntForm | null {
@@ -83,9 +106,23 @@ export function intForm(op: QConv | QDense, inF: FxFormat, out: FxFormat): IntFo
 
 function formFor(op: QConv | QDense, inF: FxFormat, out: FxFormat): IntForm | null {
   let m = intForms.get(op.weight.data);
-  if (!m) { m = new Map(); intForms.set(op.weight.data, m); }
+  if (!m) {
+    m = new Map();
+    intForms.set(op.weight.data, m);
+  }
   const [lo, hi] = actBounds(op.act);
-  const key = JSON.stringify([op.kind, op.weight.shape, op.bias.length, op.kind === 'conv' ? op.group : 1, op.weightFormat, op.biasFormat, inF, out, lo, hi]);
+  const key = JSON.stringify([
+    op.kind,
+    op.weight.shape,
+    op.bias.length,
+    op.kind === 'conv' ? op.group : 1,
+    op.weightFormat,
+    op.biasFormat,
+    inF,
+    out,
+    lo,
+    hi,
+  ]);
   let f = m.get(key);
   if (f === undefined) {
     f = null;
@@ -99,7 +136,8 @@ function formFor(op: QConv | QDense, inF: FxFormat, out: FxFormat): IntForm | nu
       if (range.bits <= 32) {
         const int16 = (v: number) => v >= -32768 && v <= 32767;
         const narrow = int16(minInt(op.weightFormat)) && int16(maxInt(op.weightFormat)) && int16(minInt(inF)) && int16(maxInt(inF));
-        const lanes = shift > 0 ? shift <= 31 && range.hi + 2 ** (shift - 1) < INT32 : fits(range.lo * 2 ** -shift) && fits(range.hi * 2 ** -shift);
+        const lanes =
+          shift > 0 ? shift <= 31 && range.hi + 2 ** (shift - 1) < INT32 : fits(range.lo * 2 ** -shift) && fits(range.hi * 2 ** -shift);
         f = { rq: { shift, lo: a, hi: b, lanes }, narrow, packed: new Map() };
       }
     }
@@ -129,10 +167,31 @@ function packed(f: IntForm, op: QConv | QDense, inF: FxFormat, cin: number, kh: 
 const geometry = (op: QConv, h: number, w: number) => {
   const [, , kh, kw] = op.weight.shape;
   const [ho, wo] = convOutHW(h, w, [kh, kw], op.strides, op.pads, op.dilations);
-  return { h, w, kh, kw, ho, wo, sh: op.strides[0], sw: op.strides[1], pt: op.pads[0], pl: op.pads[1], dh: op.dilations[0], dw: op.dilations[1] };
+  return {
+    h,
+    w,
+    kh,
+    kw,
+    ho,
+    wo,
+    sh: op.strides[0],
+    sw: op.strides[1],
+    pt: op.pads[0],
+    pl: op.pads[1],
+    dh: op.dilations[0],
+    dw: op.dilations[1],
+  };
 };
 
-export function conv(op: QConv, x: Float64Array, batch: number, inShape: number[], inF: FxFormat, out: FxFormat, scratch: K.Scratch): Float64Array {
+export function conv(
+  op: QConv,
+  x: Float64Array,
+  batch: number,
+  inShape: number[],
+  inF: FxFormat,
+  out: FxFormat,
+  scratch: K.Scratch,
+): Float64Array {
   const f = intForm(op, inF, out);
   if (f) {
     const [cin, h, w] = inShape;
@@ -165,7 +224,8 @@ export function dense(op: QDense, x: Float64Array, batch: number, inF: FxFormat,
 
 /** Bytes per integer of a resident tensor of format f: 2 where it fits int16, 4 where int32, else null. */
 export function residentBytes(f: FxFormat): 2 | 4 | null {
-  const lo = minInt(f), hi = maxInt(f);
+  const lo = minInt(f),
+    hi = maxInt(f);
   return lo >= -32768 && hi <= 32767 ? 2 : lo >= -INT32 && hi < INT32 ? 4 : null;
 }
 
@@ -199,10 +259,17 @@ export function denseResidentOp(op: QDense, x: Resident, inF: FxFormat, out: FxF
 export function addResidentOp(op: QAdd, a: Resident, b: Resident, fa: FxFormat, fb: FxFormat, out: FxFormat): Resident | null {
   if (a.es !== b.es || residentBytes(out) !== a.es || process.env.FXPQ_INTREF_F64 === '1') return null;
   const fl = addAlignFl(fa, fb);
-  const sa = fl - fa.fl, sb = fl - fb.fl, s = fl - out.fl;
-  const lo = minInt(fa) * 2 ** sa + minInt(fb) * 2 ** sb, hi = maxInt(fa) * 2 ** sa + maxInt(fb) * 2 ** sb;
+  const sa = fl - fa.fl,
+    sb = fl - fb.fl,
+    s = fl - out.fl;
+  const lo = minInt(fa) * 2 ** sa + minInt(fb) * 2 ** sb,
+    hi = maxInt(fa) * 2 ** sa + maxInt(fb) * 2 ** sb;
   const fits = (v: number) => v >= -INT32 && v < INT32;
-  const ok = sa <= 30 && sb <= 30 && fits(lo) && fits(hi) &&
+  const ok =
+    sa <= 30 &&
+    sb <= 30 &&
+    fits(lo) &&
+    fits(hi) &&
     (s > 0 ? s <= 31 && fits(hi + 2 ** (s - 1)) : s >= -31 && fits(lo * 2 ** -s) && fits(hi * 2 ** -s));
   if (!ok) return null;
   const [l, u] = requantBounds(out, ...actBounds(op.act));
@@ -213,7 +280,10 @@ export function addResidentOp(op: QAdd, a: Resident, b: Resident, fa: FxFormat, 
 export function maxpoolResidentOp(op: QMaxPool, x: Resident): Resident | null {
   if (process.env.FXPQ_INTREF_F64 === '1') return null;
   const [ho, wo] = poolOutHW(x.h, x.w, op);
-  const [kh, kw] = op.kernel, [sh, sw] = op.strides, [pt, pl] = op.pads, [dh, dw] = op.dilations;
+  const [kh, kw] = op.kernel,
+    [sh, sw] = op.strides,
+    [pt, pl] = op.pads,
+    [dh, dw] = op.dilations;
   const some = (n: number, k: number, s: number, p: number, d: number, size: number) => {
     const [a, b] = windows(n, s, p, k, d, size);
     return a.every((v, o) => v < b[o]);
@@ -224,7 +294,8 @@ export function maxpoolResidentOp(op: QMaxPool, x: Resident): Resident | null {
 
 export function add(op: QAdd, a: Float64Array, b: Float64Array, fa: FxFormat, fb: FxFormat, out: FxFormat): Float64Array {
   const fl = addAlignFl(fa, fb);
-  const ka = 2 ** (fl - fa.fl), kb = 2 ** (fl - fb.fl);
+  const ka = 2 ** (fl - fa.fl),
+    kb = 2 ** (fl - fb.fl);
   const [lo, hi] = actBounds(op.act);
   return requantizeSum(a, ka, b, kb, fl, out, lo, hi);
 }
@@ -237,16 +308,24 @@ export function add(op: QAdd, a: Float64Array, b: Float64Array, fa: FxFormat, fb
 export function maxpool(op: QMaxPool, x: Float64Array, batch: number, inShape: number[]): Float64Array {
   const [c, h, w] = inShape;
   const [ho, wo] = poolOutHW(h, w, op);
-  const [kh, kw] = op.kernel, [sh, sw] = op.strides, [pt, pl] = op.pads, [dh, dw] = op.dilations;
+  const [kh, kw] = op.kernel,
+    [sh, sw] = op.strides,
+    [pt, pl] = op.pads,
+    [dh, dw] = op.dilations;
   const y = new Float64Array(batch * c * ho * wo);
-  const [kx0, kx1] = windows(wo, sw, pl, kw, dw, w), [ky0a, ky1a] = windows(ho, sh, pt, kh, dh, h);
+  const [kx0, kx1] = windows(wo, sw, pl, kw, dw, w),
+    [ky0a, ky1a] = windows(ho, sh, pt, kh, dh, h);
   let o = 0;
   for (let nc = 0; nc < batch * c; nc++) {
     const base = nc * h * w;
     for (let oy = 0; oy < ho; oy++) {
-      const iy0 = oy * sh - pt, ky0 = ky0a[oy], ky1 = ky1a[oy];
+      const iy0 = oy * sh - pt,
+        ky0 = ky0a[oy],
+        ky1 = ky1a[oy];
       for (let ox = 0; ox < wo; ox++, o++) {
-        const ix0 = ox * sw - pl, a = kx0[ox], b = kx1[ox];
+        const ix0 = ox * sw - pl,
+          a = kx0[ox],
+          b = kx1[ox];
         let m = -Infinity;
         for (let ky = ky0; ky < ky1; ky++) {
           const row = base + (iy0 + ky * dh) * w + ix0;
@@ -266,20 +345,28 @@ export function avgpool(op: QAvgPool, x: Float64Array, batch: number, inShape: n
   const [c, h, w] = inShape;
   const [ho, wo] = poolOutHW(h, w, op);
   const y = new Float64Array(batch * c * ho * wo);
-  const [kh, kw] = op.kernel, [sh, sw] = op.strides, [pt, pl] = op.pads, [dh, dw] = op.dilations;
+  const [kh, kw] = op.kernel,
+    [sh, sw] = op.strides,
+    [pt, pl] = op.pads,
+    [dh, dw] = op.dilations;
   const accFl = inF.fl + op.recipBits;
   const recip = new Float64Array(kh * kw + 1);
   for (let c = 1; c <= kh * kw; c++) recip[c] = reciprocal(c, op.recipBits);
   // Valid taps of each output column and row (the count: every tap with countIncludePad, else
   // the valid ones; a window entirely in padding without it sums nothing times recip[0] = 0).
-  const [kx0, kx1] = windows(wo, sw, pl, kw, dw, w), [ky0, ky1] = windows(ho, sh, pt, kh, dh, h);
+  const [kx0, kx1] = windows(wo, sw, pl, kw, dw, w),
+    [ky0, ky1] = windows(ho, sh, pt, kh, dh, h);
   let o = 0;
   for (let nc = 0; nc < batch * c; nc++) {
     const base = nc * h * w;
     for (let oy = 0; oy < ho; oy++) {
-      const iy0 = oy * sh - pt, ya = ky0[oy], yb = ky1[oy];
+      const iy0 = oy * sh - pt,
+        ya = ky0[oy],
+        yb = ky1[oy];
       for (let ox = 0; ox < wo; ox++, o++) {
-        const ix0 = ox * sw - pl, xa = kx0[ox], xb = kx1[ox];
+        const ix0 = ox * sw - pl,
+          xa = kx0[ox],
+          xb = kx1[ox];
         let s = 0;
         for (let ky = ya; ky < yb; ky++) {
           const row = base + (iy0 + ky * dh) * w + ix0;
@@ -294,12 +381,15 @@ export function avgpool(op: QAvgPool, x: Float64Array, batch: number, inShape: n
 
 /** For each of n outputs along one axis, the kernel taps [a[o], b[o]) that read inside [0, size). */
 function windows(n: number, stride: number, pad: number, k: number, d: number, size: number): [Int32Array, Int32Array] {
-  const a = new Int32Array(n), b = new Int32Array(n);
+  const a = new Int32Array(n),
+    b = new Int32Array(n);
   for (let o = 0; o < n; o++) {
-    let lo = 0, hi = k;
+    let lo = 0,
+      hi = k;
     while (lo < k && o * stride - pad + lo * d < 0) lo++;
     while (hi > lo && o * stride - pad + (hi - 1) * d >= size) hi--;
-    a[o] = lo; b[o] = hi;
+    a[o] = lo;
+    b[o] = hi;
   }
   return [a, b];
 }

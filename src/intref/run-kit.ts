@@ -8,7 +8,10 @@ import type { FxFormat } from '../fixed/format.js';
  * converted. Layers whose integer forms apply (intref/ops.ts) pass resident tensors from one to
  * the next, so nothing is converted or copied between them.
  */
-export interface Val { f?: Float64Array; r?: Resident }
+export interface Val {
+  f?: Float64Array;
+  r?: Resident;
+}
 
 /** What an op's integer kernel (OpModule.quant.intref) sees of the run. */
 export interface IntLayerContext {

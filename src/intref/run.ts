@@ -20,7 +20,8 @@ export interface IntRunResult {
  */
 export function runQGraph(q: QGraph, x: ArrayLike<number>, batch: number, keepAll = false): IntRunResult {
   const inV = q.values[q.input];
-  if (x.length !== batch * size(inV.shape)) throw new FxpqError(`input holds ${x.length} values, expected ${batch} x [${inV.shape.join(', ')}]`);
+  if (x.length !== batch * size(inV.shape))
+    throw new FxpqError(`input holds ${x.length} values, expected ${batch} x [${inV.shape.join(', ')}]`);
   const values = new Map<string, Float64Array>();
   values.set(q.input, I.quantizeInput(x, inV.format));
   return runFrom(q, values, batch, keepAll);
@@ -78,9 +79,15 @@ function runFrom(q: QGraph, values: Map<string, Float64Array>, batch: number, ke
       // Each layer's op module runs its integer kernel (OpModule.quant.intref).
       const ins = l.inputs.map((v) => vals.get(v)!);
       const c: IntLayerContext = {
-        ins, inFormats: l.inputs.map((v) => q.values[v].format), inShapes: l.inputs.map((v) => q.values[v].shape),
-        outFormat: q.values[l.output].format, batch, scratch,
-        f64: (k) => f64(ins[k]), res: (k) => res(l.inputs[k], ins[k]), resident,
+        ins,
+        inFormats: l.inputs.map((v) => q.values[v].format),
+        inShapes: l.inputs.map((v) => q.values[v].shape),
+        outFormat: q.values[l.output].format,
+        batch,
+        scratch,
+        f64: (k) => f64(ins[k]),
+        res: (k) => res(l.inputs[k], ins[k]),
+        resident,
       };
       const y: Val = quantOf(l.op).intref(l.op as never, c);
       vals.set(l.output, y);

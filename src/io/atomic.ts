@@ -1,4 +1,20 @@
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, parse, resolve, sep } from 'node:path';
 import { BusyError, FxpqError, isSystemError } from '../errors.js';
@@ -31,11 +47,21 @@ export interface OutputOptions {
 
 /** A default folder name made from a model's file name: one plain path component, never . or .. */
 export function safeFolderName(name: string): string {
-  const t = name.replace(/[^A-Za-z0-9_.-]+/g, '_').replace(/^\.+/, '_').slice(0, 80);
+  const t = name
+    .replace(/[^A-Za-z0-9_.-]+/g, '_')
+    .replace(/^\.+/, '_')
+    .slice(0, 80);
   return t || 'model';
 }
 
-const exists = (p: string) => { try { lstatSync(p); return true; } catch { return false; } };
+const exists = (p: string) => {
+  try {
+    lstatSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** The real path of p, or of its nearest existing ancestor with the rest appended. */
 function realish(p: string): string {
@@ -49,7 +75,11 @@ function realish(p: string): string {
     head = up;
   }
   let real = head;
-  try { real = realpathSync(head); } catch { /* keep the resolved path */ }
+  try {
+    real = realpathSync(head);
+  } catch {
+    /* keep the resolved path */
+  }
   return tail.length ? join(real, ...tail) : real;
 }
 
@@ -72,19 +102,27 @@ export function checkOutputPath(dir: string, o: OutputOptions = {}): void {
   const opt = o.option ?? '--out';
   const target = realish(dir);
   const cwd = realish(process.cwd());
-  const never: [string, string][] = [[cwd, 'the working directory or a folder above it'], [realish(homedir()), 'your home folder or a folder above it']];
+  const never: [string, string][] = [
+    [cwd, 'the working directory or a folder above it'],
+    [realish(homedir()), 'your home folder or a folder above it'],
+  ];
   for (const [p, why] of never) {
     if (within(p, target)) throw new FxpqError(`${opt} ${dir} is ${why}; fxpq never replaces it, even with --force`);
   }
   if (target === parse(target).root) throw new FxpqError(`${opt} ${dir} is the root folder; fxpq never replaces it`);
   for (const input of o.protect ?? []) {
     if (!input) continue;
-    if (within(realish(input), target)) throw new FxpqError(`${opt} ${dir} holds ${input}, an input of this command; fxpq never replaces it, even with --force`);
+    if (within(realish(input), target))
+      throw new FxpqError(`${opt} ${dir} holds ${input}, an input of this command; fxpq never replaces it, even with --force`);
   }
   if (!exists(target) && hasSetAside(target)) {
     // A run killed between its two renames left the output aside: put it back first.
     const release = lock(target);
-    try { for (const line of recoverStale(target)) process.stderr.write(`fxpq: ${line}\n`); } finally { release(); }
+    try {
+      for (const line of recoverStale(target)) process.stderr.write(`fxpq: ${line}\n`);
+    } finally {
+      release();
+    }
   }
   if (!exists(target)) {
     let up = dirname(target);
@@ -95,12 +133,25 @@ export function checkOutputPath(dir: string, o: OutputOptions = {}): void {
   const st = lstatSync(target);
   if (st.isDirectory() && (readdirSync(target).length === 0 || isFxpqOutput(target))) return;
   if (o.force) return;
-  const what = st.isSymbolicLink() ? 'a symbolic link' : st.isDirectory() ? 'a folder that fxpq did not write' : st.isFile() ? 'an existing file' : 'an existing special file';
-  throw new FxpqError(`${opt} ${dir} is ${what} (no ${MANIFEST} in it); fxpq will not replace it: choose another path, remove it yourself, or add --force`);
+  const what = st.isSymbolicLink()
+    ? 'a symbolic link'
+    : st.isDirectory()
+      ? 'a folder that fxpq did not write'
+      : st.isFile()
+        ? 'an existing file'
+        : 'an existing special file';
+  throw new FxpqError(
+    `${opt} ${dir} is ${what} (no ${MANIFEST} in it); fxpq will not replace it: choose another path, remove it yourself, or add --force`,
+  );
 }
 
 const alive = (pid: number) => {
-  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 };
 
 function hasSetAside(target: string): boolean {
@@ -121,18 +172,38 @@ function lock(target: string): () => void {
       fd = openSync(path, 'wx');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number.parseInt((() => { try { return readFileSync(path, 'utf8'); } catch { return ''; } })(), 10);
+      const pid = Number.parseInt(
+        (() => {
+          try {
+            return readFileSync(path, 'utf8');
+          } catch {
+            return '';
+          }
+        })(),
+        10,
+      );
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
         throw new BusyError(`${target} is in use: another fxpq process (pid ${pid}) is writing it; try again when it has finished`);
       }
       // Left by a process that died (or an empty lock from a crash at creation): take it over.
-      try { unlinkSync(path); } catch { /* somebody else took it over first; retry tells */ }
+      try {
+        unlinkSync(path);
+      } catch {
+        /* somebody else took it over first; retry tells */
+      }
       continue;
     }
     writeSync(fd, String(process.pid));
     closeSync(fd);
     const unregister = onInterrupt(() => unlinkSync(path));
-    return () => { unregister(); try { unlinkSync(path); } catch { /* already gone */ } };
+    return () => {
+      unregister();
+      try {
+        unlinkSync(path);
+      } catch {
+        /* already gone */
+      }
+    };
   }
   throw new BusyError(`${target} is in use by another fxpq process; try again`);
 }
@@ -143,11 +214,17 @@ function lock(target: string): () => void {
  * Returns what it did, one line each, for the caller to report.
  */
 export function recoverStale(target: string): string[] {
-  const parent = dirname(target), base = basename(target);
+  const parent = dirname(target),
+    base = basename(target);
   const said: string[] = [];
   let names: string[];
-  try { names = readdirSync(parent); } catch { return said; }
-  const mine = (kind: string) => names.filter((n) => n.startsWith(`.${base}.${kind}-`) && /^\d+$/.test(n.slice(base.length + kind.length + 3)));
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return said;
+  }
+  const mine = (kind: string) =>
+    names.filter((n) => n.startsWith(`.${base}.${kind}-`) && /^\d+$/.test(n.slice(base.length + kind.length + 3)));
   // Only real folders of this user's: in a shared folder another user could plant a look-alike
   // (to be "restored" as fxpq's output, or to make every run fail on it).
   const ours = (p: string) => {
@@ -159,7 +236,12 @@ export function recoverStale(target: string): string[] {
     }
   };
   const attempt = (what: string, f: () => void) => {
-    try { f(); said.push(what); } catch (e) { said.push(`could not clean up (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ${what}`); }
+    try {
+      f();
+      said.push(what);
+    } catch (e) {
+      said.push(`could not clean up (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}): ${what}`);
+    }
   };
   for (const n of mine('old')) {
     const p = join(parent, n);
@@ -171,8 +253,13 @@ export function recoverStale(target: string): string[] {
     const p = join(parent, n);
     // A temporary folder gets the marker before anything else, so one without it is not ours.
     let empty: boolean;
-    try { empty = readdirSync(p).length === 0; } catch { continue; }
-    if (ours(p) && (isFxpqOutput(p) || empty)) attempt(`removed ${n}, left by an interrupted run`, () => rmSync(p, { recursive: true, force: true }));
+    try {
+      empty = readdirSync(p).length === 0;
+    } catch {
+      continue;
+    }
+    if (ours(p) && (isFxpqOutput(p) || empty))
+      attempt(`removed ${n}, left by an interrupted run`, () => rmSync(p, { recursive: true, force: true }));
   }
   return said;
 }
@@ -200,7 +287,8 @@ function fault(stage: string): void {
   }
 }
 
-const manifest = () => `{"tool":"fxpq","version":${JSON.stringify(TOOL_VERSION)},"note":"written by fxpq; fxpq replaces this folder only while this file is here"}\n`;
+const manifest = () =>
+  `{"tool":"fxpq","version":${JSON.stringify(TOOL_VERSION)},"note":"written by fxpq; fxpq replaces this folder only while this file is here"}\n`;
 
 /** Writes a whole output folder or nothing; see the module comment for the guarantees. */
 export function writeFolderAtomic(dir: string, files: Record<string, string | Uint8Array>, o: OutputOptions = {}): void {
@@ -220,7 +308,8 @@ export function writeFolderAtomic(dir: string, files: Record<string, string | Ui
     try {
       writeFileSync(join(tmp, MANIFEST), manifest());
       for (const [name, content] of Object.entries(files)) {
-        if (name === MANIFEST || name.split('/').some((s) => s === '' || s === '.' || s === '..')) throw new Error(`bad output file name ${JSON.stringify(name)}`);
+        if (name === MANIFEST || name.split('/').some((s) => s === '' || s === '.' || s === '..'))
+          throw new Error(`bad output file name ${JSON.stringify(name)}`);
         const p = join(tmp, name);
         mkdirSync(dirname(p), { recursive: true });
         writeFileSync(p, content);
@@ -258,7 +347,9 @@ function swapIn(tmp: string, target: string): void {
     try {
       renameSync(old, target);
     } catch (e2) {
-      throw new FxpqError(`could not replace ${target} (${(e as Error).message}) nor put the old one back (${(e2 as Error).message}); it is in ${old}`);
+      throw new FxpqError(
+        `could not replace ${target} (${(e as Error).message}) nor put the old one back (${(e2 as Error).message}); it is in ${old}`,
+      );
     }
     throw e;
   }
@@ -279,14 +370,26 @@ export function placeFileAtomic(src: string, dest: string, looksLike: (head: str
   const opt = o.option ?? '--out';
   const target = resolve(dest);
   for (const input of o.protect ?? []) {
-    if (input && realish(input) === realish(target)) throw new FxpqError(`${opt} ${dest} is an input of this command; fxpq never replaces it`);
+    if (input && realish(input) === realish(target))
+      throw new FxpqError(`${opt} ${dest} is an input of this command; fxpq never replaces it`);
   }
   if (exists(target)) {
     const st = lstatSync(target);
     if (!st.isFile()) throw new FxpqError(`${opt} ${dest} exists and is not a regular file; fxpq will not replace it`);
     let head = '';
-    try { const b = Buffer.alloc(64); const fd = openSync(target, 'r'); const n = readSync(fd, b); closeSync(fd); head = b.subarray(0, n).toString('latin1'); } catch { /* unreadable: treated as foreign */ }
-    if (!o.force && !looksLike(head)) throw new FxpqError(`${opt} ${dest} is an existing file of another kind; fxpq will not replace it: choose another path or add --force`);
+    try {
+      const b = Buffer.alloc(64);
+      const fd = openSync(target, 'r');
+      const n = readSync(fd, b);
+      closeSync(fd);
+      head = b.subarray(0, n).toString('latin1');
+    } catch {
+      /* unreadable: treated as foreign */
+    }
+    if (!o.force && !looksLike(head))
+      throw new FxpqError(
+        `${opt} ${dest} is an existing file of another kind; fxpq will not replace it: choose another path or add --force`,
+      );
   }
   mkdirSync(dirname(target), { recursive: true });
   const tmp = join(dirname(target), `.${basename(target)}.tmp-${process.pid}`);
@@ -295,7 +398,11 @@ export function placeFileAtomic(src: string, dest: string, looksLike: (head: str
     // Created exclusively (O_EXCL does not follow a symbolic link planted under this name), so
     // the copy can only ever land in a new file of ours.
     const fd = openSync(tmp, 'wx', 0o644);
-    try { writeSync(fd, readFileSync(src)); } finally { closeSync(fd); }
+    try {
+      writeSync(fd, readFileSync(src));
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, target);
   } catch (e) {
     rmSync(tmp, { force: true });

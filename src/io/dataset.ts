@@ -38,8 +38,10 @@ export function loadImages(path: string, shape: number[], opts: { scale?: number
     throw new FxpqError(`${path}: holds ${a.data.length} values, not a whole number of images of ${want}`);
   }
   const isFloat = a.dtype === 'float32' || a.dtype === 'float64';
-  if (!isFloat && a.dtype !== 'uint8') throw new FxpqError(`${path}: dtype ${a.dtype} is not supported for images (float32 NCHW, or uint8 with --scale)`);
-  if (a.dtype === 'uint8' && opts.scale === undefined) throw new FxpqError(`${path}: uint8 images need --scale (for example --scale 1/255)`);
+  if (!isFloat && a.dtype !== 'uint8')
+    throw new FxpqError(`${path}: dtype ${a.dtype} is not supported for images (float32 NCHW, or uint8 with --scale)`);
+  if (a.dtype === 'uint8' && opts.scale === undefined)
+    throw new FxpqError(`${path}: uint8 images need --scale (for example --scale 1/255)`);
   let count = a.shape[0];
   if (opts.limit !== undefined) {
     if (!(Number.isInteger(opts.limit) && opts.limit > 0)) throw new FxpqError(`--limit must be a positive integer, got ${opts.limit}`);

@@ -36,10 +36,12 @@ export function b64(a: Int32Array): string {
 }
 /** Bytes that base64 text `s` decodes to, from its length alone (before decoding it). */
 export function b64Bytes(s: string): number {
-  let n = 0, pad = 0;
+  let n = 0,
+    pad = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
-    if (c === 61) pad++; // '='
+    if (c === 61)
+      pad++; // '='
     else if (c !== 32 && c !== 10 && c !== 13 && c !== 9) n++;
   }
   return Math.floor(((n + pad) * 3) / 4) - pad;
@@ -47,7 +49,8 @@ export function b64Bytes(s: string): number {
 
 export function unb64(s: string, where: string): Int32Array {
   const buf = Buffer.from(s, 'base64');
-  if (buf.length % 4 !== 0 || buf.toString('base64') !== s.replace(/\s/g, '')) throw new FxpqError(`${where}: data is not base64 of little-endian int32 values`);
+  if (buf.length % 4 !== 0 || buf.toString('base64') !== s.replace(/\s/g, ''))
+    throw new FxpqError(`${where}: data is not base64 of little-endian int32 values`);
   const out = new Int32Array(buf.length / 4);
   for (let i = 0; i < out.length; i++) out[i] = buf.readInt32LE(i * 4);
   return out;
@@ -59,9 +62,11 @@ export function need<T>(v: T | undefined, where: string, field: string): T {
 }
 
 export function checkFits(data: ArrayLike<number>, fm: FxFormat, where: string, field: string): void {
-  const lo = minInt(fm), hi = maxInt(fm);
+  const lo = minInt(fm),
+    hi = maxInt(fm);
   for (let i = 0; i < data.length; i++) {
-    if (data[i] < lo || data[i] > hi) throw new FxpqError(`${where} field ${field}: value ${data[i]} at index ${i} does not fit ${fmtText(fm)} (range ${lo}..${hi})`);
+    if (data[i] < lo || data[i] > hi)
+      throw new FxpqError(`${where} field ${field}: value ${data[i]} at index ${i} does not fit ${fmtText(fm)} (range ${lo}..${hi})`);
   }
 }
 
@@ -77,7 +82,11 @@ export function fileAct(L: FileLayer, where: string): Activation {
  * The integer weights and biases of a conv or dense layer, sizes checked before decoding (the
  * declared shape must be affordable and match the data's length) and every value against its format.
  */
-export function readWeighted(L: FileLayer, where: string, budget: Budget): { weight: IntTensor; bias: Int32Array; weightFormat: FxFormat; biasFormat: FxFormat } {
+export function readWeighted(
+  L: FileLayer,
+  where: string,
+  budget: Budget,
+): { weight: IntTensor; bias: Int32Array; weightFormat: FxFormat; biasFormat: FxFormat } {
   const wF = need(L.formats.weights, where, 'formats.weights');
   const bF = need(L.formats.bias, where, 'formats.bias');
   const W = need(L.weights, where, 'weights');
@@ -97,12 +106,16 @@ export function readWeighted(L: FileLayer, where: string, budget: Budget): { wei
   if (bias.length !== shape[0]) throw new FxpqError(`${where} field bias.data: ${bias.length} values for ${shape[0]} outputs`);
   checkFits(bias, bF, where, 'bias.data');
   const accFl = wF.fl + L.formats.inputs[0].fl;
-  if (bF.fl > accFl) throw new FxpqError(`${where} field formats.bias: fraction length ${bF.fl} exceeds the accumulator's ${accFl} (weights + input)`);
+  if (bF.fl > accFl)
+    throw new FxpqError(`${where} field formats.bias: fraction length ${bF.fl} exceeds the accumulator's ${accFl} (weights + input)`);
   return { weight: { shape, data }, bias, weightFormat: wF, biasFormat: bF };
 }
 
 /** The weights and biases of a conv or dense layer as the file holds them. */
-export function writeWeighted(op: { weight: IntTensor; bias: Int32Array; weightFormat: FxFormat; biasFormat: FxFormat }, fl: FileLayer): void {
+export function writeWeighted(
+  op: { weight: IntTensor; bias: Int32Array; weightFormat: FxFormat; biasFormat: FxFormat },
+  fl: FileLayer,
+): void {
   fl.formats.weights = op.weightFormat;
   fl.formats.bias = op.biasFormat;
   fl.weights = { shape: op.weight.shape, data: b64(op.weight.data) };

@@ -35,35 +35,45 @@ const Act = z.discriminatedUnion('kind', [
 const Pair = z.tuple([z.number().int().positive(), z.number().int().positive()]);
 const Pads = z.tuple([z.number().int().min(0), z.number().int().min(0), z.number().int().min(0), z.number().int().min(0)]);
 const ATTR: Record<AttrKind, z.ZodTypeAny> = {
-  pair: Pair, pads: Pads, positive: z.number().int().positive(), bool: z.boolean(), recipBits: z.number().int().min(0).max(30),
+  pair: Pair,
+  pads: Pads,
+  positive: z.number().int().positive(),
+  bool: z.boolean(),
+  recipBits: z.number().int().min(0).max(30),
 };
 const attrShape: Record<string, z.ZodTypeAny> = { act: Act.optional() };
 for (const k of QUANT_KINDS) for (const [name, kind] of Object.entries(quantPart(k).file.attrs)) attrShape[name] = ATTR[kind].optional();
 const Attrs = z.object(attrShape).strict();
 /** Inputs a layer may read: the largest arity of any op. */
 const MAX_INPUTS = Math.max(...QUANT_KINDS.map((k) => quantPart(k).arity[1]));
-const Layer = z.object({
-  name: z.string().min(1),
-  kind: z.enum(QUANT_KINDS as [QKind, ...QKind[]]),
-  inputs: z.array(z.string().min(1)).min(1).max(MAX_INPUTS),
-  output: z.string().min(1),
-  outputShape: z.array(z.number().int().positive()),
-  formats: z.object({ inputs: z.array(Format).min(1).max(MAX_INPUTS), output: Format, weights: Format.optional(), bias: Format.optional() }).strict(),
-  attrs: Attrs,
-  weights: Ints.optional(),
-  bias: Ints.optional(),
-  accumulator: z.object({ bits: z.number().int(), fl: z.number().int() }).strict().optional(),
-}).strict();
-export const FxpFileSchema = z.object({
-  format: z.literal(FXP_FORMAT),
-  version: z.literal(FXP_VERSION),
-  tool: z.object({ name: z.string(), version: z.string() }).strict(),
-  source: z.object({ file: z.string(), sha256: z.string(), opset: z.number().int(), producer: z.string() }).strict(),
-  options: z.record(z.string(), z.unknown()),
-  input: z.object({ name: z.string().min(1), shape: z.array(z.number().int().positive()).min(1), format: Format }).strict(),
-  output: z.string().min(1),
-  layers: z.array(Layer).min(1),
-}).strict();
+const Layer = z
+  .object({
+    name: z.string().min(1),
+    kind: z.enum(QUANT_KINDS as [QKind, ...QKind[]]),
+    inputs: z.array(z.string().min(1)).min(1).max(MAX_INPUTS),
+    output: z.string().min(1),
+    outputShape: z.array(z.number().int().positive()),
+    formats: z
+      .object({ inputs: z.array(Format).min(1).max(MAX_INPUTS), output: Format, weights: Format.optional(), bias: Format.optional() })
+      .strict(),
+    attrs: Attrs,
+    weights: Ints.optional(),
+    bias: Ints.optional(),
+    accumulator: z.object({ bits: z.number().int(), fl: z.number().int() }).strict().optional(),
+  })
+  .strict();
+export const FxpFileSchema = z
+  .object({
+    format: z.literal(FXP_FORMAT),
+    version: z.literal(FXP_VERSION),
+    tool: z.object({ name: z.string(), version: z.string() }).strict(),
+    source: z.object({ file: z.string(), sha256: z.string(), opset: z.number().int(), producer: z.string() }).strict(),
+    options: z.record(z.string(), z.unknown()),
+    input: z.object({ name: z.string().min(1), shape: z.array(z.number().int().positive()).min(1), format: Format }).strict(),
+    output: z.string().min(1),
+    layers: z.array(Layer).min(1),
+  })
+  .strict();
 export type FxpFile = z.infer<typeof FxpFileSchema>;
 
 export interface FxpMeta {
@@ -72,13 +82,19 @@ export interface FxpMeta {
   options: Record<string, unknown>;
 }
 
-export interface LoadedFxp { q: QGraph; meta: FxpMeta }
+export interface LoadedFxp {
+  q: QGraph;
+  meta: FxpMeta;
+}
 
 export function toFxpFile(q: QGraph, meta: FxpMeta): FxpFile {
   const layers: FileLayer[] = q.layers.map((l) => {
     const op = l.op;
     const fl: FileLayer = {
-      name: l.name, kind: op.kind, inputs: l.inputs, output: l.output,
+      name: l.name,
+      kind: op.kind,
+      inputs: l.inputs,
+      output: l.output,
       outputShape: q.values[l.output].shape,
       formats: { inputs: l.inputs.map((i) => q.values[i].format), output: q.values[l.output].format },
       attrs: {},
@@ -89,7 +105,11 @@ export function toFxpFile(q: QGraph, meta: FxpMeta): FxpFile {
     return fl;
   });
   return {
-    format: FXP_FORMAT, version: FXP_VERSION, tool: meta.tool, source: meta.source, options: meta.options,
+    format: FXP_FORMAT,
+    version: FXP_VERSION,
+    tool: meta.tool,
+    source: meta.source,
+    options: meta.options,
     input: { name: q.input, shape: q.values[q.input].shape, format: q.values[q.input].format },
     output: q.output,
     layers: layers as FxpFile['layers'],
@@ -152,17 +172,26 @@ export function parseFxp(json: unknown, file = 'model.fxp.json'): LoadedFxp {
       if (!v) throw new FxpqError(`${where} field inputs[${k}]: tensor '${i}' is not produced by an earlier layer`);
       if (!L.formats.inputs[k]) throw new FxpqError(`${where} field formats.inputs[${k}]: missing`);
       if (!sameFormat(v.format, L.formats.inputs[k])) {
-        throw new FxpqError(`${where} field formats.inputs[${k}]: ${fmtText(L.formats.inputs[k])} differs from the format ${fmtText(v.format)} of its producer's output '${i}'`);
+        throw new FxpqError(
+          `${where} field formats.inputs[${k}]: ${fmtText(L.formats.inputs[k])} differs from the format ${fmtText(v.format)} of its producer's output '${i}'`,
+        );
       }
       return v;
     });
     const part = quantPart(L.kind);
     const [minIn, maxIn] = part.arity;
-    if (L.inputs.length < minIn || L.inputs.length > maxIn) throw new FxpqError(`${where} field inputs: ${L.kind} takes ${minIn === maxIn ? minIn : `${minIn} to ${maxIn}`} input(s)`);
+    if (L.inputs.length < minIn || L.inputs.length > maxIn)
+      throw new FxpqError(`${where} field inputs: ${L.kind} takes ${minIn === maxIn ? minIn : `${minIn} to ${maxIn}`} input(s)`);
     if (part.passThrough && !sameFormat(L.formats.output, ins[0].format)) {
-      throw new FxpqError(`${where} field formats.output: a ${L.kind} layer keeps its input format ${fmtText(ins[0].format)}, got ${fmtText(L.formats.output)}`);
+      throw new FxpqError(
+        `${where} field formats.output: a ${L.kind} layer keeps its input format ${fmtText(ins[0].format)}, got ${fmtText(L.formats.output)}`,
+      );
     }
-    for (const [k, fm] of [['output', L.formats.output], ['weights', L.formats.weights], ['bias', L.formats.bias]] as const) {
+    for (const [k, fm] of [
+      ['output', L.formats.output],
+      ['weights', L.formats.weights],
+      ['bias', L.formats.bias],
+    ] as const) {
       if (fm && fm.signed && fm.wl < 2) throw new FxpqError(`${where} field formats.${k}: a signed format needs at least 2 bits`);
     }
     const act = (L.attrs as { act?: Activation }).act;
@@ -171,7 +200,8 @@ export function parseFxp(json: unknown, file = 'model.fxp.json'): LoadedFxp {
     const inShapes = ins.map((v) => v.shape);
     const op = part.file.read(L as FileLayer, inShapes, where, budget);
     const shape = part.shape(op as never, inShapes, where);
-    if (shape.join(',') !== L.outputShape.join(',')) throw new FxpqError(`${where} field outputShape: ${fmtShape(L.outputShape)} but the layer computes ${fmtShape(shape)}`);
+    if (shape.join(',') !== L.outputShape.join(','))
+      throw new FxpqError(`${where} field outputShape: ${fmtShape(L.outputShape)} but the layer computes ${fmtShape(shape)}`);
     const outWhat = `${where} field outputShape: per-sample output ${fmtShape(shape)}`;
     budget.take(checkShape(shape, ACT_BYTES, outWhat), ACT_BYTES, outWhat);
     part.checkWork?.(op as never, inShapes, shape, where);

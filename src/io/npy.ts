@@ -12,8 +12,14 @@ export interface NpyArray {
 }
 
 const DESCR: Record<string, NpyDtype> = {
-  '<f4': 'float32', '<f8': 'float64', '|u1': 'uint8', '<u1': 'uint8', '|i1': 'int8', '<i1': 'int8',
-  '<i4': 'int32', '<i8': 'int64',
+  '<f4': 'float32',
+  '<f8': 'float64',
+  '|u1': 'uint8',
+  '<u1': 'uint8',
+  '|i1': 'int8',
+  '<i1': 'int8',
+  '<i4': 'int32',
+  '<i8': 'int64',
 };
 const BYTES: Record<NpyDtype, number> = { float32: 4, float64: 8, uint8: 1, int8: 1, int32: 4, int64: 8 };
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
@@ -34,8 +40,12 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   if (major > 1 && buf.length < 12) throw new FxpqError(`${what}: truncated .npy header`);
   const headerLen = major === 1 ? buf[8] | (buf[9] << 8) : new DataView(buf.buffer, buf.byteOffset + 8, 4).getUint32(0, true);
   const headerStart = major === 1 ? 10 : 12;
-  if (headerLen > MAX_NPY_HEADER) throw new LimitError(`${what}: .npy header of ${headerLen} bytes is longer than the ${MAX_NPY_HEADER} allowed`);
-  if (buf.length < headerStart + headerLen) throw new FxpqError(`${what}: truncated .npy header (it claims ${headerLen} bytes, the file has ${buf.length - headerStart} after the preamble)`);
+  if (headerLen > MAX_NPY_HEADER)
+    throw new LimitError(`${what}: .npy header of ${headerLen} bytes is longer than the ${MAX_NPY_HEADER} allowed`);
+  if (buf.length < headerStart + headerLen)
+    throw new FxpqError(
+      `${what}: truncated .npy header (it claims ${headerLen} bytes, the file has ${buf.length - headerStart} after the preamble)`,
+    );
   const header = new TextDecoder('latin1').decode(buf.subarray(headerStart, headerStart + headerLen));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
@@ -53,7 +63,9 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   if (dimTexts.length === 1 && dimTexts[0] === '') dimTexts.pop(); // "()": a scalar
   const bad = dimTexts.find((d) => !/^\d+L?$/.test(d));
   if (bad !== undefined) {
-    throw new FxpqError(`${what}: .npy shape (${shortText(shapeText)}) has the dimension '${shortText(bad)}'; every dimension must be a whole, non-negative number`);
+    throw new FxpqError(
+      `${what}: .npy shape (${shortText(shapeText)}) has the dimension '${shortText(bad)}'; every dimension must be a whole, non-negative number`,
+    );
   }
   const shape = dimTexts.map((d) => Number(d.replace(/L$/, '')));
   const count = shapeElements(shape, `${what}: .npy shape`);
@@ -73,11 +85,21 @@ export function parseNpy(buf: Uint8Array, what = 'array'): NpyArray {
   const view = new DataView(raw.buffer);
   const data = new Float64Array(count);
   switch (dtype) {
-    case 'float32': data.set(new Float32Array(raw.buffer)); break;
-    case 'float64': data.set(new Float64Array(raw.buffer)); break;
-    case 'uint8': data.set(raw); break;
-    case 'int8': data.set(new Int8Array(raw.buffer)); break;
-    case 'int32': data.set(new Int32Array(raw.buffer)); break;
+    case 'float32':
+      data.set(new Float32Array(raw.buffer));
+      break;
+    case 'float64':
+      data.set(new Float64Array(raw.buffer));
+      break;
+    case 'uint8':
+      data.set(raw);
+      break;
+    case 'int8':
+      data.set(new Int8Array(raw.buffer));
+      break;
+    case 'int32':
+      data.set(new Int32Array(raw.buffer));
+      break;
     case 'int64':
       for (let i = 0; i < count; i++) {
         const v = view.getBigInt64(i * 8, true);
@@ -118,19 +140,33 @@ export function encodeNpy(dtype: NpyDtype, shape: number[], values: ArrayLike<nu
   const count = shape.reduce((a, b) => a * b, 1);
   const out = new Uint8Array(10 + header.length + count * BYTES[dtype]);
   out.set(MAGIC, 0);
-  out[6] = 1; out[7] = 0;
-  out[8] = header.length & 0xff; out[9] = header.length >> 8;
+  out[6] = 1;
+  out[7] = 0;
+  out[8] = header.length & 0xff;
+  out[9] = header.length >> 8;
   out.set(new TextEncoder().encode(header), 10);
   const body = new DataView(out.buffer, 10 + header.length);
   for (let i = 0; i < count; i++) {
     const v = values[i];
     switch (dtype) {
-      case 'float32': body.setFloat32(i * 4, v, true); break;
-      case 'float64': body.setFloat64(i * 8, v, true); break;
-      case 'uint8': body.setUint8(i, v); break;
-      case 'int8': body.setInt8(i, v); break;
-      case 'int32': body.setInt32(i * 4, v, true); break;
-      case 'int64': body.setBigInt64(i * 8, BigInt(v), true); break;
+      case 'float32':
+        body.setFloat32(i * 4, v, true);
+        break;
+      case 'float64':
+        body.setFloat64(i * 8, v, true);
+        break;
+      case 'uint8':
+        body.setUint8(i, v);
+        break;
+      case 'int8':
+        body.setInt8(i, v);
+        break;
+      case 'int32':
+        body.setInt32(i * 4, v, true);
+        break;
+      case 'int64':
+        body.setBigInt64(i * 8, BigInt(v), true);
+        break;
     }
   }
   return out;

@@ -7,8 +7,12 @@ function windowOut(inp: number, k: number, s: number, padA: number, padB: number
 }
 
 export function convOutHW(
-  h: number, w: number, kernel: [number, number], strides: [number, number],
-  pads: [number, number, number, number], dilations: [number, number],
+  h: number,
+  w: number,
+  kernel: [number, number],
+  strides: [number, number],
+  pads: [number, number, number, number],
+  dilations: [number, number],
 ): [number, number] {
   return [
     windowOut(h, kernel[0], strides[0], pads[0], pads[2], dilations[0]),

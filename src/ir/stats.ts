@@ -14,7 +14,11 @@ export interface LayerStats {
 export function nodeStats(g: Graph, n: Node): LayerStats {
   const inputShape = g.shapes[n.inputs[0]];
   const outputShape = g.shapes[n.output];
-  const { params, macs } = opStats(n.op, n.inputs.map((i) => g.shapes[i]), outputShape);
+  const { params, macs } = opStats(
+    n.op,
+    n.inputs.map((i) => g.shapes[i]),
+    outputShape,
+  );
   return { name: n.name, kind: n.op.kind, inputShape, outputShape, params, macs };
 }
 

@@ -29,9 +29,15 @@ export interface DenseOp {
   bias: Float64Array;
 }
 
-export interface ReluOp { kind: 'relu' }
+export interface ReluOp {
+  kind: 'relu';
+}
 /** Clip(min, max): bounded ReLU such as ReLU6 when min = 0. */
-export interface ClipOp { kind: 'clip'; min: number; max: number }
+export interface ClipOp {
+  kind: 'clip';
+  min: number;
+  max: number;
+}
 
 export interface PoolGeometry {
   kernel: [number, number];
@@ -40,21 +46,34 @@ export interface PoolGeometry {
   dilations: [number, number];
   ceilMode: boolean;
 }
-export interface MaxPoolOp extends PoolGeometry { kind: 'maxpool' }
+export interface MaxPoolOp extends PoolGeometry {
+  kind: 'maxpool';
+}
 export interface AvgPoolOp extends PoolGeometry {
   kind: 'avgpool';
   /** ONNX count_include_pad: whether padded zeros count in the divisor. */
   countIncludePad: boolean;
 }
-export interface GlobalAvgPoolOp { kind: 'gap' }
+export interface GlobalAvgPoolOp {
+  kind: 'gap';
+}
 /** Residual add of two activation tensors of the same shape. */
-export interface AddOp { kind: 'add' }
+export interface AddOp {
+  kind: 'add';
+}
 /** Collapses [C, H, W] to [C*H*W] (ONNX Flatten axis=1 and Reshape to 2-D). No data movement. */
-export interface FlattenOp { kind: 'flatten' }
+export interface FlattenOp {
+  kind: 'flatten';
+}
 /** Zero padding that could not be merged into the next layer. */
-export interface PadOp { kind: 'pad'; pads: [number, number, number, number] }
+export interface PadOp {
+  kind: 'pad';
+  pads: [number, number, number, number];
+}
 /** Only as the last node; argmax does not need it. */
-export interface SoftmaxOp { kind: 'softmax' }
+export interface SoftmaxOp {
+  kind: 'softmax';
+}
 
 /**
  * Every op's record, by kind. An op folder under src/ops/ that adds a kind declares its record into
@@ -62,8 +81,17 @@ export interface SoftmaxOp { kind: 'softmax' }
  * neither this file nor any pipeline stage lists the kinds.
  */
 export interface OpTypes {
-  conv: ConvOp; dense: DenseOp; relu: ReluOp; clip: ClipOp; maxpool: MaxPoolOp; avgpool: AvgPoolOp; gap: GlobalAvgPoolOp;
-  add: AddOp; flatten: FlattenOp; pad: PadOp; softmax: SoftmaxOp;
+  conv: ConvOp;
+  dense: DenseOp;
+  relu: ReluOp;
+  clip: ClipOp;
+  maxpool: MaxPoolOp;
+  avgpool: AvgPoolOp;
+  gap: GlobalAvgPoolOp;
+  add: AddOp;
+  flatten: FlattenOp;
+  pad: PadOp;
+  softmax: SoftmaxOp;
 }
 export type Op = OpTypes[keyof OpTypes];
 export type OpKind = Op['kind'];

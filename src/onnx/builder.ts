@@ -40,7 +40,10 @@ export function tensorProto(t: TensorSpec): onnxProto.onnx.TensorProto {
   const raw = t.raw ?? true;
   const p = onnx.TensorProto.create({ name: t.name, dims: t.dims, dataType: type === 'float' ? 1 : 7 });
   if (raw) {
-    const buf = type === 'float' ? new Uint8Array(Float32Array.from(t.values).buffer) : new Uint8Array(BigInt64Array.from(Array.from(t.values, (v) => BigInt(v))).buffer);
+    const buf =
+      type === 'float'
+        ? new Uint8Array(Float32Array.from(t.values).buffer)
+        : new Uint8Array(BigInt64Array.from(Array.from(t.values, (v) => BigInt(v))).buffer);
     p.rawData = buf;
   } else if (type === 'float') {
     p.floatData = Array.from(t.values);
@@ -63,7 +66,12 @@ function attr(name: string, v: NonNullable<NodeSpec['attrs']>[string]): onnxProt
 function valueInfo(name: string, shape: (number | string)[] | undefined): onnxProto.onnx.ValueInfoProto {
   return onnx.ValueInfoProto.create({
     name,
-    type: { tensorType: { elemType: 1, shape: shape ? { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } : undefined } },
+    type: {
+      tensorType: {
+        elemType: 1,
+        shape: shape ? { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) } : undefined,
+      },
+    },
   });
 }
 
@@ -76,14 +84,16 @@ export function buildModel(spec: ModelSpec): Uint8Array {
     opsetImport: [{ domain: '', version: spec.opset ?? 13 }],
     graph: {
       name: 'g',
-      node: spec.nodes.map((n, i) => onnx.NodeProto.create({
-        name: n.name ?? `${n.op.toLowerCase()}_${i}`,
-        opType: n.op,
-        domain: n.domain ?? '',
-        input: n.inputs,
-        output: n.outputs,
-        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attr(k, v)),
-      })),
+      node: spec.nodes.map((n, i) =>
+        onnx.NodeProto.create({
+          name: n.name ?? `${n.op.toLowerCase()}_${i}`,
+          opType: n.op,
+          domain: n.domain ?? '',
+          input: n.inputs,
+          output: n.outputs,
+          attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attr(k, v)),
+        }),
+      ),
       initializer: (spec.inits ?? []).map(tensorProto),
       input: [valueInfo(input, spec.inputShape)],
       output: [valueInfo(output, spec.outputShape)],

@@ -7,13 +7,19 @@ import { BATCH_SENTINEL } from './import-kit.js';
 export { BATCH_SENTINEL };
 
 const sizeOf = (d: number[]) => d.reduce((a, b) => a * b, 1);
-const T = (dims: number[], data: Float64Array | number[], dtype = 'float32'): ConstTensor =>
-  ({ dims, data: data instanceof Float64Array ? data : Float64Array.from(data), dtype });
+const T = (dims: number[], data: Float64Array | number[], dtype = 'float32'): ConstTensor => ({
+  dims,
+  data: data instanceof Float64Array ? data : Float64Array.from(data),
+  dtype,
+});
 
 function strides(d: number[]): number[] {
   const s = new Array<number>(d.length);
   let acc = 1;
-  for (let i = d.length - 1; i >= 0; i--) { s[i] = acc; acc *= d[i]; }
+  for (let i = d.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= d[i];
+  }
   return s;
 }
 
@@ -31,12 +37,17 @@ function broadcast(a: ConstTensor, b: ConstTensor, f: (x: number, y: number) => 
     if (x !== bd[i] && x !== 1 && bd[i] !== 1) throw new FxpqError(`${what}: cannot broadcast [${a.dims}] with [${b.dims}]`);
     return Math.max(x, bd[i]);
   });
-  const as = strides(ad), bs = strides(bd), os = strides(od);
+  const as = strides(ad),
+    bs = strides(bd),
+    os = strides(od);
   const out = new Float64Array(alloc(od));
   for (let i = 0; i < out.length; i++) {
-    let ai = 0, bi = 0, rem = i;
+    let ai = 0,
+      bi = 0,
+      rem = i;
     for (let k = 0; k < r; k++) {
-      const c = Math.floor(rem / os[k]); rem -= c * os[k];
+      const c = Math.floor(rem / os[k]);
+      rem -= c * os[k];
       if (ad[k] !== 1) ai += c * as[k];
       if (bd[k] !== 1) bi += c * bs[k];
     }
@@ -46,7 +57,8 @@ function broadcast(a: ConstTensor, b: ConstTensor, f: (x: number, y: number) => 
 }
 
 function resolveReshape(inDims: number[], spec: number[], allowZero: boolean, what: string): number[] {
-  if (spec.includes(BATCH_SENTINEL)) throw new UnsupportedError(`${what}: reshaping a constant to a shape that depends on the batch size is not supported`);
+  if (spec.includes(BATCH_SENTINEL))
+    throw new UnsupportedError(`${what}: reshaping a constant to a shape that depends on the batch size is not supported`);
   const out = spec.map((v, i) => (v === 0 && !allowZero ? inDims[i] : v));
   const neg = out.indexOf(-1);
   if (neg >= 0) {
@@ -60,7 +72,26 @@ function resolveReshape(inDims: number[], spec: number[], allowZero: boolean, wh
   return out;
 }
 
-const FOLDABLE = ['Constant', 'Identity', 'Cast', 'Shape', 'Add', 'Sub', 'Mul', 'Div', 'Neg', 'Sqrt', 'Reshape', 'Flatten', 'Unsqueeze', 'Squeeze', 'Concat', 'Gather', 'Transpose', 'ConstantOfShape'];
+const FOLDABLE = [
+  'Constant',
+  'Identity',
+  'Cast',
+  'Shape',
+  'Add',
+  'Sub',
+  'Mul',
+  'Div',
+  'Neg',
+  'Sqrt',
+  'Reshape',
+  'Flatten',
+  'Unsqueeze',
+  'Squeeze',
+  'Concat',
+  'Gather',
+  'Transpose',
+  'ConstantOfShape',
+];
 
 const normAxis = (a: number, r: number) => (a < 0 ? a + r : a);
 
@@ -68,13 +99,20 @@ const normAxis = (a: number, r: number) => (a < 0 ? a + r : a);
  * Evaluates one node whose inputs are all constants. Every output's size is computed from the
  * shapes and checked against `budget` (the running total of one import) before it is allocated.
  */
-export function evalConstNode(node: NodeProto, ins: (ConstTensor | undefined)[], opset: number, budget?: Budget, name?: string): ConstTensor[] {
+export function evalConstNode(
+  node: NodeProto,
+  ins: (ConstTensor | undefined)[],
+  opset: number,
+  budget?: Budget,
+  name?: string,
+): ConstTensor[] {
   const at = new Attrs(node);
   const what = `node '${name ?? at.nodeName}' (${node.opType})`;
   const alloc: Alloc = (dims) => {
     const item = `${what}: folded constant of shape ${fmtShape(dims)}`;
     const n = shapeElements(dims, item);
-    if (budget) budget.take(n, 8, item); else checkAlloc(n, 8, item);
+    if (budget) budget.take(n, 8, item);
+    else checkAlloc(n, 8, item);
     return n;
   };
   const need = (k: number): ConstTensor => {
@@ -96,24 +134,37 @@ export function evalConstNode(node: NodeProto, ins: (ConstTensor | undefined)[],
       if (t) return [tensorValues(t, what, budget)];
       if (at.has('value_float')) return [T([], [at.float('value_float', 0)])];
       if (at.has('value_int')) return [T([], [at.int('value_int', 0)], 'int64')];
-      if (at.has('value_floats')) { throw new UnsupportedError(`${what}: value_floats constants are not supported`); }
+      if (at.has('value_floats')) {
+        throw new UnsupportedError(`${what}: value_floats constants are not supported`);
+      }
       const ints = at.ints('value_ints', undefined);
       if (ints) return [T([ints.length], ints, 'int64')];
       throw new UnsupportedError(`${what}: Constant without a tensor value is not supported`);
     }
-    case 'Identity': case 'Dropout': return [x];
+    case 'Identity':
+    case 'Dropout':
+      return [x];
     case 'Cast': {
       const to = at.int('to', 1);
       const isInt = [2, 3, 4, 5, 6, 7, 12, 13].includes(to);
-      return [map((v) => (to === 1 ? Math.fround(v) : isInt ? Math.trunc(v) : to === 9 ? (v !== 0 ? 1 : 0) : v), isInt ? 'int64' : 'float32')];
+      return [
+        map((v) => (to === 1 ? Math.fround(v) : isInt ? Math.trunc(v) : to === 9 ? (v !== 0 ? 1 : 0) : v), isInt ? 'int64' : 'float32'),
+      ];
     }
-    case 'Shape': return [T([x.dims.length], x.dims, 'int64')];
-    case 'Add': return elementwise((p, q) => p + q);
-    case 'Sub': return elementwise((p, q) => p - q);
-    case 'Mul': return elementwise((p, q) => p * q);
-    case 'Div': return elementwise((p, q) => (x.dtype === 'float32' || x.dtype === 'float64' ? p / q : Math.trunc(p / q)));
-    case 'Neg': return [map((v) => -v)];
-    case 'Sqrt': return [map(Math.sqrt)];
+    case 'Shape':
+      return [T([x.dims.length], x.dims, 'int64')];
+    case 'Add':
+      return elementwise((p, q) => p + q);
+    case 'Sub':
+      return elementwise((p, q) => p - q);
+    case 'Mul':
+      return elementwise((p, q) => p * q);
+    case 'Div':
+      return elementwise((p, q) => (x.dtype === 'float32' || x.dtype === 'float64' ? p / q : Math.trunc(p / q)));
+    case 'Neg':
+      return [map((v) => -v)];
+    case 'Sqrt':
+      return [map(Math.sqrt)];
     case 'Reshape': {
       const spec = Array.from(need(1).data);
       return [T(resolveReshape(x.dims, spec, at.int('allowzero', 0) === 1, what), x.data, x.dtype)];
@@ -134,15 +185,24 @@ export function evalConstNode(node: NodeProto, ins: (ConstTensor | undefined)[],
       const given = opset >= 13 ? (ins[1] ? Array.from(ins[1].data) : undefined) : at.ints('axes', undefined);
       const axes = given?.map((a) => normAxis(a, x.dims.length));
       for (const a of axes ?? []) {
-        if (!(Number.isInteger(a) && a >= 0 && a < x.dims.length)) throw new FxpqError(`${what}: axis ${a} is out of range for rank ${x.dims.length}`);
-        if (x.dims[a] !== 1) throw new FxpqError(`${what}: cannot squeeze axis ${a} of ${fmtShape(x.dims)}, whose size is ${x.dims[a]}, not 1`);
+        if (!(Number.isInteger(a) && a >= 0 && a < x.dims.length))
+          throw new FxpqError(`${what}: axis ${a} is out of range for rank ${x.dims.length}`);
+        if (x.dims[a] !== 1)
+          throw new FxpqError(`${what}: cannot squeeze axis ${a} of ${fmtShape(x.dims)}, whose size is ${x.dims[a]}, not 1`);
       }
-      return [T(x.dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)), x.data, x.dtype)];
+      return [
+        T(
+          x.dims.filter((d, i) => (axes ? !axes.includes(i) : d !== 1)),
+          x.data,
+          x.dtype,
+        ),
+      ];
     }
     case 'Concat': {
       const parts = ins.filter((t): t is ConstTensor => t !== undefined);
       const axis = normAxis(at.int('axis', 0), x.dims.length);
-      if (!(axis >= 0 && axis < x.dims.length)) throw new FxpqError(`${what}: axis ${at.int('axis', 0)} is out of range for rank ${x.dims.length}`);
+      if (!(axis >= 0 && axis < x.dims.length))
+        throw new FxpqError(`${what}: axis ${at.int('axis', 0)} is out of range for rank ${x.dims.length}`);
       for (const p of parts) {
         if (p.dims.length !== x.dims.length || p.dims.some((d, i) => i !== axis && d !== x.dims[i])) {
           throw new FxpqError(`${what}: cannot concatenate ${fmtShape(x.dims)} with ${fmtShape(p.dims)} along axis ${axis}`);
@@ -163,13 +223,15 @@ export function evalConstNode(node: NodeProto, ins: (ConstTensor | undefined)[],
     }
     case 'Gather': {
       const axis = normAxis(at.int('axis', 0), x.dims.length);
-      if (!(axis >= 0 && axis < x.dims.length)) throw new FxpqError(`${what}: axis ${at.int('axis', 0)} is out of range for rank ${x.dims.length}`);
+      if (!(axis >= 0 && axis < x.dims.length))
+        throw new FxpqError(`${what}: axis ${at.int('axis', 0)} is out of range for rank ${x.dims.length}`);
       const idx = need(1);
       const outer = sizeOf(x.dims.slice(0, axis));
       const inner = sizeOf(x.dims.slice(axis + 1));
       const n = x.dims[axis];
       for (const raw of idx.data) {
-        if (!Number.isInteger(raw) || raw < -n || raw >= n) throw new FxpqError(`${what}: index ${raw} is out of range for a dimension of ${n}`);
+        if (!Number.isInteger(raw) || raw < -n || raw >= n)
+          throw new FxpqError(`${what}: index ${raw} is out of range for a dimension of ${n}`);
       }
       const dims = [...x.dims.slice(0, axis), ...idx.dims, ...x.dims.slice(axis + 1)];
       const out = new Float64Array(alloc(dims));
@@ -185,13 +247,20 @@ export function evalConstNode(node: NodeProto, ins: (ConstTensor | undefined)[],
     case 'Transpose': {
       const r = x.dims.length;
       const perm = at.ints('perm', undefined) ?? [...Array(r).keys()].reverse();
-      if (perm.length !== r || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) throw new FxpqError(`${what}: perm [${perm.slice(0, 8).join(', ')}] is not a permutation of the ${r} axes`);
+      if (perm.length !== r || [...perm].sort((a, b) => a - b).some((p, i) => p !== i))
+        throw new FxpqError(`${what}: perm [${perm.slice(0, 8).join(', ')}] is not a permutation of the ${r} axes`);
       const dims = perm.map((p) => x.dims[p]);
-      const is = strides(x.dims), os = strides(dims);
+      const is = strides(x.dims),
+        os = strides(dims);
       const out = new Float64Array(alloc(dims));
       for (let i = 0; i < out.length; i++) {
-        let rem = i, src = 0;
-        for (let k = 0; k < r; k++) { const c = Math.floor(rem / os[k]); rem -= c * os[k]; src += c * is[perm[k]]; }
+        let rem = i,
+          src = 0;
+        for (let k = 0; k < r; k++) {
+          const c = Math.floor(rem / os[k]);
+          rem -= c * os[k];
+          src += c * is[perm[k]];
+        }
         out[i] = x.data[src];
       }
       return [T(dims, out, x.dtype)];
@@ -200,7 +269,8 @@ export function evalConstNode(node: NodeProto, ins: (ConstTensor | undefined)[],
       const t = at.tensor('value');
       const v = t ? tensorValues(t, what, budget).data[0] : 0;
       const dims = Array.from(x.data);
-      if (dims.includes(BATCH_SENTINEL)) throw new UnsupportedError(`${what}: a constant whose shape depends on the batch size is not supported`);
+      if (dims.includes(BATCH_SENTINEL))
+        throw new UnsupportedError(`${what}: a constant whose shape depends on the batch size is not supported`);
       return [T(dims, new Float64Array(alloc(dims)).fill(v))];
     }
     default:

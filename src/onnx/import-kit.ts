@@ -62,7 +62,14 @@ export const pair = (v: number[]): [number, number] => {
   return [v[0], v[1]];
 };
 
-export function resolvePads(at: Attrs, x: number[], k: [number, number], s: [number, number], d: [number, number], where: string): [number, number, number, number] {
+export function resolvePads(
+  at: Attrs,
+  x: number[],
+  k: [number, number],
+  s: [number, number],
+  d: [number, number],
+  where: string,
+): [number, number, number, number] {
   const autoPad = at.str('auto_pad', 'NOTSET');
   if (autoPad === 'NOTSET') {
     const p = at.ints('pads', [0, 0, 0, 0])!;
@@ -78,7 +85,8 @@ export function resolvePads(at: Attrs, x: number[], k: [number, number], s: [num
 }
 
 export function poolGeometry(at: Attrs, x: number[], where: string): PoolGeometry {
-  if (at.int('ceil_mode', 0) !== 0) throw new UnsupportedError(`${where}: ceil_mode=1 is not supported; use floor mode (the PyTorch default)`);
+  if (at.int('ceil_mode', 0) !== 0)
+    throw new UnsupportedError(`${where}: ceil_mode=1 is not supported; use floor mode (the PyTorch default)`);
   if (at.int('storage_order', 0) !== 0) throw new UnsupportedError(`${where}: storage_order=1 is not supported`);
   const kernel = positive(pair(at.ints('kernel_shape', undefined) ?? []), 'kernel_shape', where);
   const strides = positive(pair(at.ints('strides', [1, 1])!), 'strides', where);
@@ -86,6 +94,7 @@ export function poolGeometry(at: Attrs, x: number[], where: string): PoolGeometr
   const pads = resolvePads(at, x, kernel, strides, dilations, where);
   if (!pads.every((v) => Number.isInteger(v) && v >= 0)) throw new FxpqError(`${where}: pads [${pads}] must be non-negative integers`);
   // ONNX requires each pad to be smaller than the kernel along its axis (a window of padding only).
-  if (pads.some((v, i) => v >= kernel[i % 2])) throw new FxpqError(`${where}: pads [${pads}] must each be smaller than the kernel ${kernel.join('x')}`);
+  if (pads.some((v, i) => v >= kernel[i % 2]))
+    throw new FxpqError(`${where}: pads [${pads}] must each be smaller than the kernel ${kernel.join('x')}`);
   return { kernel, strides, dilations, pads, ceilMode: false };
 }

@@ -24,9 +24,19 @@ export const MIN_OPSET = 11;
 export const MAX_OPSET = 21;
 
 /** A per-channel y = x * scale + shift that must be folded into the Conv/Dense before it (BN, bias Add, Mul). */
-interface AffineOp { kind: 'affine'; scale: Float64Array; shift: Float64Array; origin: string }
+interface AffineOp {
+  kind: 'affine';
+  scale: Float64Array;
+  shift: Float64Array;
+  origin: string;
+}
 type PreOp = Op | AffineOp;
-interface PreNode { name: string; op: PreOp; inputs: string[]; output: string }
+interface PreNode {
+  name: string;
+  op: PreOp;
+  inputs: string[];
+  output: string;
+}
 
 export interface ImportOptions {
   /** Name shown in messages (defaults to "model"). */
@@ -72,7 +82,9 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
 
   const realInputs = (graph.input ?? []).filter((i) => !consts.has(i.name ?? ''));
   if (realInputs.length !== 1) {
-    throw new UnsupportedError(`${file}: the graph must have exactly one non-constant input, found ${realInputs.length} (${realInputs.map((i) => i.name).join(', ')})`);
+    throw new UnsupportedError(
+      `${file}: the graph must have exactly one non-constant input, found ${realInputs.length} (${realInputs.map((i) => i.name).join(', ')})`,
+    );
   }
   const inputName = realInputs[0].name ?? '';
   const inputShape = readInputShape(realInputs[0], file);
@@ -84,7 +96,11 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
 
   const shapes = dict<number[]>([[inputName, inputShape]]);
   const alias = new Map<string, string>();
-  const resolve = (n: string): string => { let r = n; while (alias.has(r)) r = alias.get(r)!; return r; };
+  const resolve = (n: string): string => {
+    let r = n;
+    while (alias.has(r)) r = alias.get(r)!;
+    return r;
+  };
   const pre: PreNode[] = [];
   const usedNames = new Set<string>();
 
@@ -108,8 +124,16 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     }
     const dynamic = ins.filter((i) => i !== '' && !consts.has(i));
     if (dynamic.length === 0) {
-      const vals = evalConstNode(node, ins.map((i) => (i === '' ? undefined : consts.get(i))), opset, budget, shortName(name));
-      vals.forEach((v, k) => { if (outs[k]) putConst(outs[k], v, `${where}: folded constant '${shortName(outs[k])}'`); });
+      const vals = evalConstNode(
+        node,
+        ins.map((i) => (i === '' ? undefined : consts.get(i))),
+        opset,
+        budget,
+        shortName(name),
+      );
+      vals.forEach((v, k) => {
+        if (outs[k]) putConst(outs[k], v, `${where}: folded constant '${shortName(outs[k])}'`);
+      });
       continue;
     }
     for (const d of dynamic) {
@@ -119,7 +143,8 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     if (usedOuts.length > 0 && !['Dropout', 'BatchNormalization', 'MaxPool'].includes(op)) {
       throw new UnsupportedError(`${where}: only single-output nodes are supported`);
     }
-    if (usedOuts.length > 0) throw new UnsupportedError(`${where}: secondary output '${usedOuts[0]}' (training mask, running stats or indices) is not supported`);
+    if (usedOuts.length > 0)
+      throw new UnsupportedError(`${where}: secondary output '${usedOuts[0]}' (training mask, running stats or indices) is not supported`);
 
     const c = (k: number): ConstTensor | undefined => (ins[k] ? consts.get(ins[k]) : undefined);
     const needConst = (k: number, role: string): ConstTensor => {
@@ -145,20 +170,42 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
       const xName = ins[1 - kIdx];
       const vec = perChannel(k, shapes[xName], where);
       const ch = vec.length;
-      emit(kind === 'Add'
-        ? { kind: 'affine', scale: new Float64Array(ch).fill(1), shift: vec, origin: where }
-        : { kind: 'affine', scale: vec, shift: new Float64Array(ch), origin: where }, [xName]);
+      emit(
+        kind === 'Add'
+          ? { kind: 'affine', scale: new Float64Array(ch).fill(1), shift: vec, origin: where }
+          : { kind: 'affine', scale: vec, shift: new Float64Array(ch), origin: where },
+        [xName],
+      );
     };
     const ctx: ImportContext = {
-      name, where, opType: op, opset, at, ins, outs, dynamic, xShape, budget,
-      shape: (n) => shapes[n], c, needConst, emit, affine,
-      alias: (input) => { alias.set(outs[0], input); },
+      name,
+      where,
+      opType: op,
+      opset,
+      at,
+      ins,
+      outs,
+      dynamic,
+      xShape,
+      budget,
+      shape: (n) => shapes[n],
+      c,
+      needConst,
+      emit,
+      affine,
+      alias: (input) => {
+        alias.set(outs[0], input);
+      },
     };
     const handler: OnnxHandler | undefined = HANDLERS.get(op);
-    if (handler) { handler(ctx); continue; }
+    if (handler) {
+      handler(ctx);
+      continue;
+    }
 
     switch (op) {
-      case 'Identity': case 'Dropout':
+      case 'Identity':
+      case 'Dropout':
         alias.set(outs[0], ins[0]);
         break;
       case 'Mul':
@@ -166,7 +213,8 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
         affine('Mul');
         break;
       case 'BatchNormalization': {
-        if (at.int('training_mode', 0) === 1) throw new UnsupportedError(`${where}: training_mode=1 is not supported; export the model in eval mode`);
+        if (at.int('training_mode', 0) === 1)
+          throw new UnsupportedError(`${where}: training_mode=1 is not supported; export the model in eval mode`);
         const [g, beta, mean, v] = [1, 2, 3, 4].map((k) => needConst(k, 'scale, B, mean and var'));
         const eps = at.float('epsilon', 1e-5);
         const ch = g.data.length;
@@ -175,7 +223,8 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
         }
         budget.take(2 * ch, 8, `${where}: its folded scale and shift`);
         // BN is defined in float32 by ONNX; compute the folded scale in float64 for a tight match.
-        const scale = new Float64Array(ch), shift = new Float64Array(ch);
+        const scale = new Float64Array(ch),
+          shift = new Float64Array(ch);
         for (let i = 0; i < ch; i++) {
           scale[i] = g.data[i] / Math.sqrt(v.data[i] + Math.fround(eps));
           shift[i] = beta.data[i] - mean.data[i] * scale[i];
@@ -205,7 +254,11 @@ export function importOnnx(buf: Uint8Array, opts: ImportOptions = {}): Graph {
     output: outName,
     nodes: live,
     shapes: liveShapes,
-    source: { opset, producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim(), sha256: createHash('sha256').update(buf).digest('hex') },
+    source: {
+      opset,
+      producer: `${model.producerName ?? ''} ${model.producerVersion ?? ''}`.trim(),
+      sha256: createHash('sha256').update(buf).digest('hex'),
+    },
   };
 }
 
@@ -213,19 +266,36 @@ function readOpset(imports: { domain?: string | null; version?: number | { toNum
   const main = imports.find((o) => !o.domain || o.domain === 'ai.onnx');
   const v = main ? toNum(main.version) : 0;
   if (v < MIN_OPSET || v > MAX_OPSET) {
-    throw new UnsupportedError(`${file}: opset ${v} is not supported (supported: ${MIN_OPSET} to ${MAX_OPSET}); re-export with opset_version between them`);
+    throw new UnsupportedError(
+      `${file}: opset ${v} is not supported (supported: ${MIN_OPSET} to ${MAX_OPSET}); re-export with opset_version between them`,
+    );
   }
   return v;
 }
 
-function readInputShape(vi: { name?: string | null; type?: { tensorType?: { shape?: { dim?: { dimValue?: number | { toNumber(): number } | null; dimParam?: string | null }[] | null } | null; elemType?: number | null } | null } | null }, file: string): number[] {
+function readInputShape(
+  vi: {
+    name?: string | null;
+    type?: {
+      tensorType?: {
+        shape?: { dim?: { dimValue?: number | { toNumber(): number } | null; dimParam?: string | null }[] | null } | null;
+        elemType?: number | null;
+      } | null;
+    } | null;
+  },
+  file: string,
+): number[] {
   const dims = vi.type?.tensorType?.shape?.dim;
-  if (!dims || dims.length < 2) throw new UnsupportedError(`${file}: input '${vi.name}' must have a known rank of at least 2 (batch first)`);
+  if (!dims || dims.length < 2)
+    throw new UnsupportedError(`${file}: input '${vi.name}' must have a known rank of at least 2 (batch first)`);
   const elem = vi.type?.tensorType?.elemType;
   if (elem !== 1) throw new UnsupportedError(`${file}: input '${vi.name}' must be float32 (element type ${elem})`);
   return dims.slice(1).map((d, i) => {
     const v = toNum(d.dimValue);
-    if (!(v > 0)) throw new UnsupportedError(`${file}: input '${vi.name}' dimension ${i + 1} is symbolic ('${d.dimParam ?? ''}'); only the batch dimension may be symbolic`);
+    if (!(v > 0))
+      throw new UnsupportedError(
+        `${file}: input '${vi.name}' dimension ${i + 1} is symbolic ('${d.dimParam ?? ''}'); only the batch dimension may be symbolic`,
+      );
     return v;
   });
 }
@@ -252,7 +322,9 @@ function topoSort(nodes: NodeProto[], consts: Map<string, ConstTensor>, input: s
     if (i < 0) {
       const n = pending[0];
       const missing = (n.input ?? []).find((x) => !available.has(x));
-      throw new FxpqError(`${file}: node '${n.name || n.output?.[0]}' (${n.opType}) reads '${missing}', which no node produces (or the graph has a cycle)`);
+      throw new FxpqError(
+        `${file}: node '${n.name || n.output?.[0]}' (${n.opType}) reads '${missing}', which no node produces (or the graph has a cycle)`,
+      );
     }
     const [n] = pending.splice(i, 1);
     for (const o of n.output ?? []) available.add(o);
@@ -272,7 +344,10 @@ function perChannel(k: ConstTensor, xShape: number[], where: string): Float64Arr
   const chAxisFromEnd = xShape.length; // position of the channel counted from the end
   const r = k.dims.length;
   const ok = n === 1 || (r >= chAxisFromEnd && k.dims[r - chAxisFromEnd] === ch && n === ch);
-  if (!ok) throw new UnsupportedError(`${where}: a constant operand of shape [${k.dims}] is only supported as one value per channel of a [${xShape}] tensor`);
+  if (!ok)
+    throw new UnsupportedError(
+      `${where}: a constant operand of shape [${k.dims}] is only supported as one value per channel of a [${xShape}] tensor`,
+    );
   return n === 1 ? new Float64Array(ch).fill(k.data[0]) : k.data.slice();
 }
 
@@ -289,7 +364,9 @@ function foldAffines(pre: PreNode[], outName: string): Node[] {
       const p = producer.get(inputs[0]);
       const sole = (consumers.get(n.inputs[0]) ?? 0) === 1 && n.inputs[0] !== outName;
       if (!p || !sole || (p.op.kind !== 'conv' && p.op.kind !== 'dense')) {
-        throw new UnsupportedError(`${n.op.origin}: must directly follow a Conv, Gemm or MatMul whose output it alone consumes, so it can be folded into its weights and bias`);
+        throw new UnsupportedError(
+          `${n.op.origin}: must directly follow a Conv, Gemm or MatMul whose output it alone consumes, so it can be folded into its weights and bias`,
+        );
       }
       const { weight, bias } = p.op;
       const per = weight.data.length / bias.length;
@@ -336,7 +413,10 @@ function liveNodes(nodes: Node[], outName: string): Node[] {
   const need = new Set<string>([outName]);
   const keep: Node[] = [];
   for (let i = nodes.length - 1; i >= 0; i--) {
-    if (need.has(nodes[i].output)) { keep.push(nodes[i]); nodes[i].inputs.forEach((x) => need.add(x)); }
+    if (need.has(nodes[i].output)) {
+      keep.push(nodes[i]);
+      nodes[i].inputs.forEach((x) => need.add(x));
+    }
   }
   return keep.reverse();
 }

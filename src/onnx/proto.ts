@@ -58,15 +58,22 @@ export function decodeModel(buf: Uint8Array, file: string): ModelProto {
 export function tensorValues(t: TensorProto, what: string, budget?: Budget): ConstTensor {
   const dims = (t.dims ?? []).map(toNum);
   const dt = DTYPE[t.dataType ?? 0];
-  if (!dt) throw new UnsupportedError(`${what}: tensor element type ${t.dataType} is not supported (float32, float64, int8..int64, uint8, bool)`);
-  if (t.dataLocation === 1) throw new UnsupportedError(`${what}: external tensor data is not supported; save the model with all tensors inside the file`);
+  if (!dt)
+    throw new UnsupportedError(`${what}: tensor element type ${t.dataType} is not supported (float32, float64, int8..int64, uint8, bool)`);
+  if (t.dataLocation === 1)
+    throw new UnsupportedError(`${what}: external tensor data is not supported; save the model with all tensors inside the file`);
   const count = shapeElements(dims, what);
   const raw = t.rawData && t.rawData.length > 0 ? t.rawData : null;
-  const typed: ArrayLike<number | Long> | null | undefined = raw ? null
-    : dt.name === 'float32' ? t.floatData
-      : dt.name === 'float64' ? t.doubleData
-        : dt.name === 'int64' ? t.int64Data
-          : dt.name === 'uint32' ? t.uint64Data
+  const typed: ArrayLike<number | Long> | null | undefined = raw
+    ? null
+    : dt.name === 'float32'
+      ? t.floatData
+      : dt.name === 'float64'
+        ? t.doubleData
+        : dt.name === 'int64'
+          ? t.int64Data
+          : dt.name === 'uint32'
+            ? t.uint64Data
             : t.int32Data; // int8..int32, uint8, uint16, bool all live in int32_data
   if (raw) {
     if (raw.length !== count * dt.bytes) {
@@ -76,7 +83,8 @@ export function tensorValues(t: TensorProto, what: string, budget?: Budget): Con
     const n = typed?.length ?? 0;
     if (n !== count) throw new FxpqError(`${what}: holds ${n} values, expected ${count} for dims ${fmtShape(dims)}`);
   }
-  if (budget) budget.take(count, 8, what); else checkAlloc(count, 8, what);
+  if (budget) budget.take(count, 8, what);
+  else checkAlloc(count, 8, what);
   const data = new Float64Array(count);
   if (raw) {
     // Copy into an aligned buffer before viewing it.
@@ -95,7 +103,9 @@ export class Attrs {
   constructor(private readonly node: NodeProto) {
     for (const a of node.attribute ?? []) this.map.set(a.name ?? '', a);
   }
-  has(name: string): boolean { return this.map.has(name); }
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
   int(name: string, dflt: number): number {
     const a = this.map.get(name);
     return a ? toNum(a.i) : dflt;
@@ -115,6 +125,10 @@ export class Attrs {
   tensor(name: string): TensorProto | undefined {
     return this.map.get(name)?.t ?? undefined;
   }
-  names(): string[] { return [...this.map.keys()]; }
-  get nodeName(): string { return this.node.name || this.node.output?.[0] || '?'; }
+  names(): string[] {
+    return [...this.map.keys()];
+  }
+  get nodeName(): string {
+    return this.node.name || this.node.output?.[0] || '?';
+  }
 }

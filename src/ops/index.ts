@@ -21,7 +21,18 @@ import { softmax } from './softmax/index.js';
  * OpTypes (src/ir/types.ts, extended by op folders) without a module, or a module of another kind.
  */
 const OPS: { readonly [K in OpKind]: OpModule<K> } = {
-  conv, dense, relu, clip, maxpool, avgpool, gap, add, flatten, pad, softmax, concat,
+  conv,
+  dense,
+  relu,
+  clip,
+  maxpool,
+  avgpool,
+  gap,
+  add,
+  flatten,
+  pad,
+  softmax,
+  concat,
 };
 
 /** The module of an op, typed for it. */

@@ -9,7 +9,6 @@ import type { QuantBuildContext } from './op-module.js';
 /** Fraction bits of the reciprocal in average pooling (error bound in intref/ops.ts). */
 export const RECIP_BITS = 16;
 
-
 function need<T>(v: T | undefined, name: string, what: string): T {
   if (v === undefined) throw new FxpqError(`layer '${name}': no ${what} format assigned`);
   return v;
@@ -19,7 +18,10 @@ function need<T>(v: T | undefined, name: string, what: string): T {
  * Integer weights and biases of a conv or dense layer in their formats. The bias fraction length
  * is capped at the accumulator's (fl_w + fl_in) so aligning the bias is an exact left shift.
  */
-export function buildWeighted(src: { weight: { shape: number[]; data: Float64Array }; bias: Float64Array }, c: QuantBuildContext): { weight: IntTensor; bias: Int32Array; weightFormat: FxFormat; biasFormat: FxFormat } {
+export function buildWeighted(
+  src: { weight: { shape: number[]; data: Float64Array }; bias: Float64Array },
+  c: QuantBuildContext,
+): { weight: IntTensor; bias: Int32Array; weightFormat: FxFormat; biasFormat: FxFormat } {
   const inF = c.inFormats[0];
   const wF = need(c.formats.weights, c.name, 'weights');
   const bIn = need(c.formats.bias, c.name, 'bias');
@@ -28,9 +30,12 @@ export function buildWeighted(src: { weight: { shape: number[]; data: Float64Arr
   checkFormat(bF, `layer '${c.name}' bias`);
   const r = {
     weight: { shape: src.weight.shape, data: c.quantize(src.weight.data, wF, !c.formats.nearest) },
-    bias: c.quantize(src.bias, bF, false), weightFormat: wF, biasFormat: bF,
+    bias: c.quantize(src.bias, bF, false),
+    weightFormat: wF,
+    biasFormat: bF,
   };
   const acc = linearAccRange(r, inF);
-  if (acc.bits > 53) throw new FxpqError(`layer '${c.name}': the accumulator needs ${acc.bits} bits; fxpq supports at most 53 (lower the word lengths)`);
+  if (acc.bits > 53)
+    throw new FxpqError(`layer '${c.name}': the accumulator needs ${acc.bits} bits; fxpq supports at most 53 (lower the word lengths)`);
   return r;
 }

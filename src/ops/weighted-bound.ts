@@ -3,7 +3,8 @@
  * bounds every partial sum; the largest over the channels.
  */
 export function weightedBound(w: Float64Array, bias: Float64Array, b0: number): number {
-  const outs = bias.length, per = w.length / outs;
+  const outs = bias.length,
+    per = w.length / outs;
   let b = 0;
   for (let o = 0; o < outs; o++) {
     let s = Math.abs(bias[o]);

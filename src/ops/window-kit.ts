@@ -36,6 +36,17 @@ export const writeWindow = (op: PoolGeometry, fl: FileLayer): void => {
 };
 
 export function readWindow(L: FileLayer, where: string): PoolGeometry {
-  const a = L.attrs as { kernel?: [number, number]; strides?: [number, number]; pads?: [number, number, number, number]; dilations?: [number, number] };
-  return { kernel: need(a.kernel, where, 'attrs.kernel'), strides: a.strides ?? [1, 1], pads: a.pads ?? [0, 0, 0, 0], dilations: a.dilations ?? [1, 1], ceilMode: false };
+  const a = L.attrs as {
+    kernel?: [number, number];
+    strides?: [number, number];
+    pads?: [number, number, number, number];
+    dilations?: [number, number];
+  };
+  return {
+    kernel: need(a.kernel, where, 'attrs.kernel'),
+    strides: a.strides ?? [1, 1],
+    pads: a.pads ?? [0, 0, 0, 0],
+    dilations: a.dilations ?? [1, 1],
+    ceilMode: false,
+  };
 }

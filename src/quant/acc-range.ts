@@ -6,5 +6,9 @@ import type { QGraph, QLayer } from './qgraph.js';
 export function layerAccRange(q: QGraph, l: QLayer): AccRange | null {
   const part = quantOf(l.op);
   if (!part.accRange) return null;
-  return part.accRange(l.op as never, l.inputs.map((i) => q.values[i].format), l.inputs.map((i) => q.values[i].shape));
+  return part.accRange(
+    l.op as never,
+    l.inputs.map((i) => q.values[i].format),
+    l.inputs.map((i) => q.values[i].shape),
+  );
 }

@@ -23,14 +23,16 @@ export const biasShift = (b: FxFormat, accFl: number): number => accFl - b.fl;
  */
 export function linearAccRange(op: Pick<QConv | QDense, 'weight' | 'bias' | 'weightFormat' | 'biasFormat'>, input: FxFormat): AccRange {
   const accFl = op.weightFormat.fl + input.fl;
-  const mn = minInt(input), mx = maxInt(input);
+  const mn = minInt(input),
+    mx = maxInt(input);
   const shift = 2 ** biasShift(op.biasFormat, accFl);
   // mn <= 0 <= mx, so a positive weight is smallest against mn and largest against mx, a negative
   // one the other way round: per channel, the extremes are b' + P * mn + N * mx and b' + P * mx +
   // N * mn with P (N) the sum of its positive (negative) weights. Every term is an integer below
   // 2^53 whenever the width is, so this is the same exact value as summing per weight.
   const { pos, neg } = signedRowSums(op.weight.data, op.bias.length);
-  let lo = 0, hi = 0;
+  let lo = 0,
+    hi = 0;
   for (let o = 0; o < pos.length; o++) {
     const b = op.bias[o] * shift;
     lo = Math.min(lo, b + pos[o] * mn + neg[o] * mx);
@@ -51,8 +53,13 @@ function signedRowSums(w: Int32Array, outs: number): { pos: Float64Array; neg: F
   const per = w.length / outs;
   r = { pos: new Float64Array(outs), neg: new Float64Array(outs) };
   for (let o = 0; o < outs; o++) {
-    let p = 0, n = 0;
-    for (let k = o * per, e = k + per; k < e; k++) { const v = w[k]; if (v > 0) p += v; else n += v; }
+    let p = 0,
+      n = 0;
+    for (let k = o * per, e = k + per; k < e; k++) {
+      const v = w[k];
+      if (v > 0) p += v;
+      else n += v;
+    }
     r.pos[o] = p;
     r.neg[o] = n;
   }
@@ -66,8 +73,10 @@ export const addAlignFl = (a: FxFormat, b: FxFormat): number => Math.max(a.fl, b
 /** Accumulator range of a residual add: both operands aligned to the finer fraction length, summed. */
 export function addAccRange(inF: FxFormat, bF: FxFormat): AccRange {
   const fl = addAlignFl(inF, bF);
-  const ka = 2 ** (fl - inF.fl), kb = 2 ** (fl - bF.fl);
-  const lo = minInt(inF) * ka + minInt(bF) * kb, hi = maxInt(inF) * ka + maxInt(bF) * kb;
+  const ka = 2 ** (fl - inF.fl),
+    kb = 2 ** (fl - bF.fl);
+  const lo = minInt(inF) * ka + minInt(bF) * kb,
+    hi = maxInt(inF) * ka + maxInt(bF) * kb;
   return { lo, hi, bits: signedBitsForRange(lo, hi), fl };
 }
 
@@ -78,7 +87,8 @@ export function addAccRange(inF: FxFormat, bF: FxFormat): AccRange {
 export function poolAccRange(inF: FxFormat, count: number, recipBits: number, variable: boolean): AccRange {
   let m = count * reciprocal(count, recipBits);
   if (variable) for (let c = 1; c < count; c++) m = Math.max(m, c * reciprocal(c, recipBits));
-  const lo = minInt(inF) * m, hi = maxInt(inF) * m;
+  const lo = minInt(inF) * m,
+    hi = maxInt(inF) * m;
   return { lo, hi, bits: signedBitsForRange(lo, hi), fl: inF.fl + recipBits };
 }
 

@@ -26,7 +26,10 @@ const compIds = new WeakMap<Compensation, number>();
 let nextCompId = 0;
 function compId(c: Compensation): number {
   let id = compIds.get(c);
-  if (id === undefined) { id = nextCompId++; compIds.set(c, id); }
+  if (id === undefined) {
+    id = nextCompId++;
+    compIds.set(c, id);
+  }
   return id;
 }
 
@@ -43,13 +46,16 @@ const quantCache = new Map<string, Int32Array>();
 let quantBytes = 0;
 function quantizeAll(data: Float64Array, f: FxFormat, comp?: Compensation): Int32Array {
   let id = tensorIds.get(data);
-  if (id === undefined) { id = nextTensorId++; tensorIds.set(data, id); }
+  if (id === undefined) {
+    id = nextTensorId++;
+    tensorIds.set(data, id);
+  }
   const key = `${id}:${f.wl},${f.fl},${f.signed},${comp ? compId(comp) : 'n'}`;
   let q = quantCache.get(key);
   if (q) {
     quantCache.delete(key); // re-inserted below as the most recently used
   } else {
-    q = comp ? compensatedQuantize(data, f, comp) : quantizeArray(data, f, new Int32Array(data.length)) as Int32Array;
+    q = comp ? compensatedQuantize(data, f, comp) : (quantizeArray(data, f, new Int32Array(data.length)) as Int32Array);
     quantBytes += q.byteLength;
     for (const [k, v] of quantCache) {
       if (quantBytes <= QUANT_CACHE_BYTES) break;
@@ -79,7 +85,11 @@ export function buildQGraph(fg: FusedGraph, a: Assignment): QGraph {
     const out: FxFormat = part.passThrough ? inF : need(f.output, l, 'output');
     checkFormat(out, `layer '${l.name}' output`);
     const op = part.build(l.op as never, {
-      name: l.name, inFormats: l.inputs.map((i) => values[i].format), out, formats: f, act: qact(l.act, out),
+      name: l.name,
+      inFormats: l.inputs.map((i) => values[i].format),
+      out,
+      formats: f,
+      act: qact(l.act, out),
       quantize: (data, fm, compensated) => quantizeAll(data, fm, compensated ? l.comp : undefined),
     });
     values[l.output] = { shape: shapes[l.output], format: out };

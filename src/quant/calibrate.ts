@@ -2,12 +2,17 @@ import { runGraph } from '../engine/run.js';
 import type { Graph } from '../ir/types.js';
 import { size } from '../ir/types.js';
 
-export interface ValueStats { min: number; max: number; maxAbs: number }
+export interface ValueStats {
+  min: number;
+  max: number;
+  maxAbs: number;
+}
 
 /** Range of each tensor of one batch, merged into `stats` (min and max: any order gives the same). */
 export function mergeRanges(stats: Map<string, ValueStats>, values: Iterable<[string, ArrayLike<number>]>): void {
   for (const [name, v] of values) {
-    let lo = Infinity, hi = -Infinity;
+    let lo = Infinity,
+      hi = -Infinity;
     for (let i = 0; i < v.length; i++) {
       const x = v[i];
       if (x < lo) lo = x;
@@ -26,7 +31,11 @@ export function mergeRange(stats: Map<string, ValueStats>, name: string, lo: num
 }
 
 /** Range of every tensor of the float network over calibration images (io/dataset.ts Images fits). */
-export function calibrate(g: Graph, imgs: { count: number; data: Float64Array }, opts: { batch?: number; onProgress?: (done: number) => void } = {}): Map<string, ValueStats> {
+export function calibrate(
+  g: Graph,
+  imgs: { count: number; data: Float64Array },
+  opts: { batch?: number; onProgress?: (done: number) => void } = {},
+): Map<string, ValueStats> {
   const batch = opts.batch ?? 64;
   const per = size(g.input.shape);
   const stats = new Map<string, ValueStats>();

@@ -8,9 +8,7 @@ export type CompJob =
   | { kind: 'stats'; graph: Graph; targets: HessianTarget[]; images: Float64Array; count: number; batch: number }
   /** The factorisation of one block's H (packed lower triangle). */
   | { kind: 'factor'; h: Float64Array; n: number };
-export type CompResult =
-  | { kind: 'stats'; stats: [string, LayerStats][] }
-  | { kind: 'factor'; perm: Int32Array; u: Float64Array };
+export type CompResult = { kind: 'stats'; stats: [string, LayerStats][] } | { kind: 'factor'; perm: Int32Array; u: Float64Array };
 
 export function runCompJob(j: CompJob): CompResult {
   if (j.kind === 'stats') return { kind: 'stats', stats: [...accumulateHessians(j.graph, j.targets, j.images, j.count, j.batch)] };

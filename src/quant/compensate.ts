@@ -32,12 +32,32 @@ export const MAX_BLOCK = 1024;
  * as `quantize`); only the values being rounded differ from plain rounding. `seen`, when given,
  * receives the value each weight had when it was rounded: the kernels' arithmetic, to the bit.
  */
-export function compensatedQuantize(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length), seen?: Float64Array): Int32Array {
+export function compensatedQuantize(
+  w: Float64Array,
+  f: FxFormat,
+  c: Compensation,
+  out: Int32Array = new Int32Array(w.length),
+  seen?: Float64Array,
+): Int32Array {
   if (gptqWasm(w, f, c, out, seen)) return out;
   return compensatedQuantizeJs(w, f, c, out, seen);
 }
 
-interface GptqKernel { memory: WebAssembly.Memory; gptqBlock: (r: number, u: number, n: number, g: number, scale: number, step: number, lo: number, hi: number, out: number, e: number) => void }
+interface GptqKernel {
+  memory: WebAssembly.Memory;
+  gptqBlock: (
+    r: number,
+    u: number,
+    n: number,
+    g: number,
+    scale: number,
+    step: number,
+    lo: number,
+    hi: number,
+    out: number,
+    e: number,
+  ) => void;
+}
 let kernel: GptqKernel | null | undefined;
 /** Weight rows per call of the WebAssembly kernel (even: it takes rows in pairs). */
 const ROWS = 16;
@@ -51,7 +71,11 @@ const PANEL = 32;
 function gptqWasm(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array, seen?: Float64Array): boolean {
   if (kernel === undefined) {
     try {
-      kernel = process.env.FXPQ_NO_WASM === '1' ? null : new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(GPTQ_WASM_BASE64, 'base64')), {}).exports as unknown as GptqKernel;
+      kernel =
+        process.env.FXPQ_NO_WASM === '1'
+          ? null
+          : (new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(GPTQ_WASM_BASE64, 'base64')), {})
+              .exports as unknown as GptqKernel);
     } catch {
       kernel = null;
     }
@@ -59,10 +83,17 @@ function gptqWasm(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array
   if (!kernel) return false;
   const k = kernel;
   const rows = w.length / c.n;
-  const scale = 2 ** f.fl, step = 2 ** -f.fl, lo = minInt(f), hi = maxInt(f);
+  const scale = 2 ** f.fl,
+    step = 2 ** -f.fl,
+    lo = minInt(f),
+    hi = maxInt(f);
   for (const { perm, u } of c.blocks) {
     const n = perm.length;
-    const pu = 64, pr = pu + 8 * u.length, po = pr + 8 * ROWS * n, pe = po + 4 * ROWS * n, end = pe + 8 * ROWS * PANEL;
+    const pu = 64,
+      pr = pu + 8 * u.length,
+      po = pr + 8 * ROWS * n,
+      pe = po + 4 * ROWS * n,
+      end = pe + 8 * ROWS * PANEL;
     if (end > k.memory.buffer.byteLength) k.memory.grow(Math.ceil((end - k.memory.buffer.byteLength) / 65536));
     new Float64Array(k.memory.buffer, pu, u.length).set(u);
     const r = new Float64Array(k.memory.buffer, pr, ROWS * n);
@@ -93,7 +124,13 @@ export function compensationKernel(): 'wasm' | 'js' {
 }
 
 /** The reference loop of compensatedQuantize (and its fallback without WebAssembly SIMD). */
-export function compensatedQuantizeJs(w: Float64Array, f: FxFormat, c: Compensation, out: Int32Array = new Int32Array(w.length), seen?: Float64Array): Int32Array {
+export function compensatedQuantizeJs(
+  w: Float64Array,
+  f: FxFormat,
+  c: Compensation,
+  out: Int32Array = new Int32Array(w.length),
+  seen?: Float64Array,
+): Int32Array {
   const rows = w.length / c.n;
   const step = 2 ** -f.fl;
   for (const { perm, u } of c.blocks) {
@@ -125,7 +162,13 @@ export function blockRanges(n: number): [number, number][] {
 
 /** Compensation from the diagonal blocks (per `blockRanges(n)`) of H, each given as its own (symmetric) matrix. */
 export function compensationFromBlocks(hs: Float64Array[], n: number): Compensation {
-  return compensationFromPacked(hs.map((h, i) => { const [a, b] = blockRanges(n)[i]; return denseToPacked(h, b - a); }), n);
+  return compensationFromPacked(
+    hs.map((h, i) => {
+      const [a, b] = blockRanges(n)[i];
+      return denseToPacked(h, b - a);
+    }),
+    n,
+  );
 }
 
 /** Compensation from a whole n x n H (n <= MAX_BLOCK). */
@@ -136,7 +179,13 @@ export function compensationFromHessian(h: Float64Array, n: number): Compensatio
 
 /** Compensation from the diagonal blocks of H given as packed lower triangles (quant/hessian.ts). */
 export function compensationFromPacked(hs: Float64Array[], n: number): Compensation {
-  return assemble(n, hs.map((h, i) => { const [a, b] = blockRanges(n)[i]; return blockFactor(h, b - a); }));
+  return assemble(
+    n,
+    hs.map((h, i) => {
+      const [a, b] = blockRanges(n)[i];
+      return blockFactor(h, b - a);
+    }),
+  );
 }
 
 function assemble(n: number, fs: { perm: Int32Array; u: Float64Array }[]): Compensation {
@@ -154,11 +203,27 @@ const H_BUDGET = 8e9;
  * convolutions are left to plain rounding.
  */
 export function layerHessians(
-  fg: FusedGraph, images: Float64Array, count: number, batch = 32, budget = H_BUDGET,
+  fg: FusedGraph,
+  images: Float64Array,
+  count: number,
+  batch = 32,
+  budget = H_BUDGET,
 ): Map<string, { hs: Float64Array[]; n: number; images: number }> {
   const targets = hessianTargets(fg, count, budget, blockRanges);
   const stats = accumulateHessians(fg.graph, targets, images, count, batch);
-  return new Map([...stats].map(([name, s]) => [name, { n: s.n, images: s.images, hs: s.hs.map((h, i) => { const [a, b] = blockRanges(s.n)[i]; return packedToDense(h, b - a); }) }]));
+  return new Map(
+    [...stats].map(([name, s]) => [
+      name,
+      {
+        n: s.n,
+        images: s.images,
+        hs: s.hs.map((h, i) => {
+          const [a, b] = blockRanges(s.n)[i];
+          return packedToDense(h, b - a);
+        }),
+      },
+    ]),
+  );
 }
 
 /** Compiled worker of the compensation jobs (sync-workers.ts). */
@@ -178,18 +243,39 @@ const threadsFor = (costs: number[], threads: number) => (costs.reduce((x, y) =>
  * layer's cap keeps the full H to the first images, that share differs from the part's own H).
  */
 export function partStatistics(
-  fg: FusedGraph, images: Float64Array, parts: [number, number][], budget: number, threads = defaultThreads(),
+  fg: FusedGraph,
+  images: Float64Array,
+  parts: [number, number][],
+  budget: number,
+  threads = defaultThreads(),
   full?: { count: number; budget: number },
 ): Map<string, LayerStats>[] {
   const per = size(fg.graph.input.shape);
   const fullCap = full && new Map(hessianTargets(fg, full.count, full.budget, blockRanges).map((t) => [t.name, t.cap]));
   const jobs: CompJob[] = parts.map(([a, b]) => ({
-    kind: 'stats', graph: fg.graph, images: images.slice(a * per, b * per), count: b - a, batch: 32,
-    targets: hessianTargets(fg, b - a, budget, blockRanges).map((t) => (fullCap ? { ...t, capFull: Math.max(0, Math.min(b - a, fullCap.get(t.name)! - a)) } : t)),
+    kind: 'stats',
+    graph: fg.graph,
+    images: images.slice(a * per, b * per),
+    count: b - a,
+    batch: 32,
+    targets: hessianTargets(fg, b - a, budget, blockRanges).map((t) =>
+      fullCap ? { ...t, capFull: Math.max(0, Math.min(b - a, fullCap.get(t.name)! - a)) } : t,
+    ),
   }));
-  const costs = jobs.map((j) => (j.kind === 'stats' ? j.targets.reduce((acc, t) => acc + Math.max(t.cap, t.capFull ?? 0) * t.cols * t.ranges.reduce((q, [x, y]) => q + (y - x) ** 2, 0), 0) : 0));
+  const costs = jobs.map((j) =>
+    j.kind === 'stats'
+      ? j.targets.reduce(
+          (acc, t) => acc + Math.max(t.cap, t.capFull ?? 0) * t.cols * t.ranges.reduce((q, [x, y]) => q + (y - x) ** 2, 0),
+          0,
+        )
+      : 0,
+  );
   const res = runJobsSync<CompJob, CompResult>({
-    jobs, costs, threads: threadsFor(costs, threads), script: WORKER, run: runCompJob,
+    jobs,
+    costs,
+    threads: threadsFor(costs, threads),
+    script: WORKER,
+    run: runCompJob,
     transferJob: (j) => (j.kind === 'stats' ? [j.images.buffer as ArrayBuffer] : []),
   });
   return res.map((r) => new Map((r as Extract<CompResult, { kind: 'stats' }>).stats));
@@ -208,7 +294,10 @@ function sumStats(stats: Map<string, LayerStats>[], which: number[], full = fals
       const s = stats[j].get(name)!;
       const part = full && s.full ? s.full : s;
       images += part.images;
-      part.hs.forEach((h, i) => { const d = sum[i]; for (let e = 0; e < h.length; e++) d[e] += h[e]; });
+      part.hs.forEach((h, i) => {
+        const d = sum[i];
+        for (let e = 0; e < h.length; e++) d[e] += h[e];
+      });
     }
     out.set(name, { n, images, hs: sum });
   }
@@ -222,20 +311,42 @@ function sumStats(stats: Map<string, LayerStats>[], which: number[], full = fals
 export function compensationsFrom(sets: Map<string, LayerStats>[], threads = defaultThreads()): Map<string, Compensation>[] {
   const jobs: CompJob[] = [];
   for (const set of sets) {
-    for (const { n, hs } of set.values()) hs.forEach((h, i) => { const [a, b] = blockRanges(n)[i]; jobs.push({ kind: 'factor', h, n: b - a }); });
+    for (const { n, hs } of set.values())
+      hs.forEach((h, i) => {
+        const [a, b] = blockRanges(n)[i];
+        jobs.push({ kind: 'factor', h, n: b - a });
+      });
   }
   const costs = jobs.map((j) => (j.kind === 'factor' ? j.n ** 3 : 0));
   const res = runJobsSync<CompJob, CompResult>({
-    jobs, costs, threads: threadsFor(costs, threads), script: WORKER, run: runCompJob,
+    jobs,
+    costs,
+    threads: threadsFor(costs, threads),
+    script: WORKER,
+    run: runCompJob,
     transferJob: (j) => (j.kind === 'factor' ? [j.h.buffer as ArrayBuffer] : []),
   }) as Extract<CompResult, { kind: 'factor' }>[];
   let k = 0;
-  return sets.map((set) => new Map([...set].map(([name, { n, hs }]) => [name, assemble(n, hs.map(() => res[k++]))])));
+  return sets.map(
+    (set) =>
+      new Map(
+        [...set].map(([name, { n, hs }]) => [
+          name,
+          assemble(
+            n,
+            hs.map(() => res[k++]),
+          ),
+        ]),
+      ),
+  );
 }
 
 /** The two halves of `count` search images: the statistics' parts (the search's two shards). */
 function halves(count: number): [number, number][] {
-  return [[0, Math.floor(count / 2)], [Math.floor(count / 2), count]];
+  return [
+    [0, Math.floor(count / 2)],
+    [Math.floor(count / 2), count],
+  ];
 }
 
 /**
@@ -256,13 +367,24 @@ const pending = new WeakMap<Float64Array, { fg: FusedGraph; parts: [number, numb
 export function attachCompensation(fg: FusedGraph, images: Float64Array, count: number, threads = defaultThreads()): void {
   const parts = halves(count);
   const stats = partStatistics(fg, images, parts, H_BUDGET / parts.length, threads, { count, budget: H_BUDGET });
-  const [comps] = compensationsFrom([sumStats(stats, parts.map((_, i) => i), true)], threads);
+  const [comps] = compensationsFrom(
+    [
+      sumStats(
+        stats,
+        parts.map((_, i) => i),
+        true,
+      ),
+    ],
+    threads,
+  );
   for (const l of fg.layers) if (comps.has(l.name)) l.comp = comps.get(l.name);
   for (const m of stats) for (const s of m.values()) delete s.full;
   pending.set(images, { fg, parts, stats });
   // Kept only for a caller that asks for the cross-fitted compensations straight away (the search
   // does, in the same synchronous step); `--uniform N` never does, so the memory is not held.
-  setImmediate(() => { if (pending.get(images)?.stats === stats) pending.delete(images); }).unref();
+  setImmediate(() => {
+    if (pending.get(images)?.stats === stats) pending.delete(images);
+  }).unref();
 }
 
 /**
@@ -280,16 +402,34 @@ export function attachCompensation(fg: FusedGraph, images: Float64Array, count: 
  * (more for layers so wide that each part still needs its minimum of 32 images). Where the parts
  * are the halves `attachCompensation` just used on these images, their statistics are reused.
  */
-export function crossFittedCompensations(fg: FusedGraph, images: Float64Array, parts: [number, number][], threads = defaultThreads()): Map<string, Compensation>[] {
+export function crossFittedCompensations(
+  fg: FusedGraph,
+  images: Float64Array,
+  parts: [number, number][],
+  threads = defaultThreads(),
+): Map<string, Compensation>[] {
   const kept = pending.get(images);
   let stats: Map<string, LayerStats>[];
-  if (kept && kept.fg === fg && kept.parts.length === parts.length && kept.parts.every(([a, b], i) => a === parts[i][0] && b === parts[i][1])) {
+  if (
+    kept &&
+    kept.fg === fg &&
+    kept.parts.length === parts.length &&
+    kept.parts.every(([a, b], i) => a === parts[i][0] && b === parts[i][1])
+  ) {
     stats = kept.stats;
     pending.delete(images);
   } else {
     stats = partStatistics(fg, images, parts, H_BUDGET / parts.length, threads);
   }
-  return compensationsFrom(parts.map((_, k) => sumStats(stats, parts.map((__, j) => j).filter((j) => j !== k))), threads);
+  return compensationsFrom(
+    parts.map((_, k) =>
+      sumStats(
+        stats,
+        parts.map((__, j) => j).filter((j) => j !== k),
+      ),
+    ),
+    threads,
+  );
 }
 
 /** A copy of `fg` whose layers carry the given compensations instead of their own. */

@@ -47,7 +47,8 @@ export function blockFactor(hp: Float64Array, n: number): { perm: Int32Array; u:
   const a = new Float64Array(n * n);
   const rp = Int32Array.from({ length: n }, (_, i) => perm[n - 1 - i]);
   for (let i = 0; i < n; i++) {
-    const row = rp[i] * n, o = i * n;
+    const row = rp[i] * n,
+      o = i * n;
     for (let j = 0; j < i; j++) a[o + j] = h[row + rp[j]];
     let d = h[row + rp[i]];
     // A dead input (never non-zero) gets a unit diagonal: its weight is then simply rounded.
@@ -60,7 +61,8 @@ export function blockFactor(hp: Float64Array, n: number): { perm: Int32Array; u:
   const len = (n * (n + 1)) / 2;
   const u = typeof SharedArrayBuffer === 'function' ? new Float64Array(new SharedArrayBuffer(len * 8)) : new Float64Array(len);
   for (let i = 0; i < n; i++) {
-    const src = (n - 1 - i) * n + (n - 1), row = upperIndex(n, i, 0);
+    const src = (n - 1 - i) * n + (n - 1),
+      row = upperIndex(n, i, 0);
     for (let j = i; j < n; j++) u[row + j] = m[src - j];
   }
   return { perm, u };
@@ -75,9 +77,13 @@ export function choleskyLower(a: Float64Array, n: number): void {
   const c = new Float64Array(n * NB);
   let p = new Float64Array(0);
   const bt = new Float64Array(n * NB);
-  const inv = new Float64Array(NB * NB), invT = new Float64Array(NB * NB), l21 = new Float64Array(n * NB);
+  const inv = new Float64Array(NB * NB),
+    invT = new Float64Array(NB * NB),
+    l21 = new Float64Array(n * NB);
   for (let k0 = 0; k0 < n; k0 += NB) {
-    const k1 = Math.min(n, k0 + NB), w = k1 - k0, m = n - k0;
+    const k1 = Math.min(n, k0 + NB),
+      w = k1 - k0,
+      m = n - k0;
     for (let i = 0; i < m; i++) c.set(a.subarray((k0 + i) * n + k0, (k0 + i) * n + k1), i * w);
     if (k0 > 0) {
       // C -= L[k0:n, 0:k0] L[k0:k1, 0:k0]^T
@@ -134,12 +140,18 @@ function invertSmall(l: Float64Array, w: number, out: Float64Array): void {
  */
 export function invertLower(l: Float64Array, n: number): Float64Array {
   const mOut = new Float64Array(n * n);
-  const lb = new Float64Array(NB * NB), mb = new Float64Array(NB * NB);
-  const l21 = new Float64Array(n * NB), t = new Float64Array(n * NB), m21 = new Float64Array(n * NB);
+  const lb = new Float64Array(NB * NB),
+    mb = new Float64Array(NB * NB);
+  const l21 = new Float64Array(n * NB),
+    t = new Float64Array(n * NB),
+    m21 = new Float64Array(n * NB);
   let panel = new Float64Array(0);
   const nBlocks = Math.ceil(n / NB);
   for (let b = nBlocks - 1; b >= 0; b--) {
-    const j0 = b * NB, j1 = Math.min(n, j0 + NB), w = j1 - j0, m = n - j1;
+    const j0 = b * NB,
+      j1 = Math.min(n, j0 + NB),
+      w = j1 - j0,
+      m = n - j1;
     for (let i = 0; i < w; i++) lb.set(l.subarray((j0 + i) * n + j0, (j0 + i) * n + j0 + i + 1), i * w);
     for (let i = 0; i < w; i++) lb.fill(0, i * w + i + 1, (i + 1) * w);
     invertSmall(lb, w, mb);
@@ -148,7 +160,8 @@ export function invertLower(l: Float64Array, n: number): Float64Array {
     for (let i = 0; i < m; i++) l21.set(l.subarray((j1 + i) * n + j0, (j1 + i) * n + j1), i * w);
     // T = M22 L21, M22 lower: rows [p0, p1) of M22 only reach columns < p1.
     for (let p0 = 0; p0 < m; p0 += PANEL) {
-      const p1 = Math.min(m, p0 + PANEL), h = p1 - p0;
+      const p1 = Math.min(m, p0 + PANEL),
+        h = p1 - p0;
       if (panel.length < h * p1) panel = new Float64Array(h * p1);
       for (let i = 0; i < h; i++) panel.set(mOut.subarray((j1 + p0 + i) * n + j1, (j1 + p0 + i) * n + j1 + p1), i * p1);
       gemm(h, w, p1, panel, 0, l21, 0, t, p0 * w, false);

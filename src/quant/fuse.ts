@@ -52,7 +52,9 @@ export function fuseGraph(g: Graph): FusedGraph {
       const p = byOutput.get(inputs[0]);
       const sole = (consumers.get(n.inputs[0]) ?? []).length === 1 && n.inputs[0] !== g.output;
       if (!p || !sole || !quantPart(p.op.kind as QKind).fusesActivation || p.act.kind !== 'none') {
-        throw new FxpqError(`node '${n.name}' (${op.kind}): an activation must follow a Conv, Gemm or Add whose output only it reads, to be fused into its requantizer`);
+        throw new FxpqError(
+          `node '${n.name}' (${op.kind}): an activation must follow a Conv, Gemm or Add whose output only it reads, to be fused into its requantizer`,
+        );
       }
       p.act = opFusedAct(op);
       byOutput.delete(p.output);

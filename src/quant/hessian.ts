@@ -30,7 +30,21 @@ export interface HessianTarget {
   cap: number;
   /** When set, H is also wanted on the first `capFull` images (`LayerStats.full`). */
   capFull?: number;
-  conv?: { cin: number; h: number; w: number; kh: number; kw: number; ho: number; wo: number; sh: number; sw: number; pt: number; pl: number; dh: number; dw: number };
+  conv?: {
+    cin: number;
+    h: number;
+    w: number;
+    kh: number;
+    kw: number;
+    ho: number;
+    wo: number;
+    sh: number;
+    sw: number;
+    pt: number;
+    pl: number;
+    dh: number;
+    dw: number;
+  };
 }
 
 /** One layer's statistics: the lower triangle of each block of H, packed by rows (`packedIndex`). */
@@ -61,12 +75,33 @@ export function hessianTargets(fg: FusedGraph, count: number, budget: number, ra
     const r = ranges(n);
     const cols = op.kind === 'dense' ? 1 : size(g.shapes[l.output]) / op.weight.shape[0];
     const perImage = r.reduce((acc, [a, b]) => acc + (b - a) * (b - a), 0) * cols;
-    const t: HessianTarget = { name: l.name, input: l.inputs[0], n, ranges: r, cols, cap: Math.min(count, Math.max(32, Math.floor(budget / perImage))) };
+    const t: HessianTarget = {
+      name: l.name,
+      input: l.inputs[0],
+      n,
+      ranges: r,
+      cols,
+      cap: Math.min(count, Math.max(32, Math.floor(budget / perImage))),
+    };
     if (op.kind === 'conv') {
       const [cin, h, w] = g.shapes[l.inputs[0]];
       const [, , kh, kw] = op.weight.shape;
       const [ho, wo] = convOutHW(h, w, [kh, kw], op.strides, op.pads, op.dilations);
-      t.conv = { cin, h, w, kh, kw, ho, wo, sh: op.strides[0], sw: op.strides[1], pt: op.pads[0], pl: op.pads[1], dh: op.dilations[0], dw: op.dilations[1] };
+      t.conv = {
+        cin,
+        h,
+        w,
+        kh,
+        kw,
+        ho,
+        wo,
+        sh: op.strides[0],
+        sw: op.strides[1],
+        pt: op.pads[0],
+        pl: op.pads[1],
+        dh: op.dilations[0],
+        dw: op.dilations[1],
+      };
     }
     out.push(t);
   }
@@ -91,10 +126,19 @@ class TiledBlock {
   readonly off: number[][];
   readonly buf: Float64Array;
 
-  constructor(readonly a: number, readonly sz: number) {
+  constructor(
+    readonly a: number,
+    readonly sz: number,
+  ) {
     this.t = tiles(sz);
     let o = 0;
-    this.off = this.t.map(([i0, i1], I) => this.t.slice(0, I + 1).map(([j0, j1]) => { const at = o; o += (i1 - i0) * (j1 - j0); return at; }));
+    this.off = this.t.map(([i0, i1], I) =>
+      this.t.slice(0, I + 1).map(([j0, j1]) => {
+        const at = o;
+        o += (i1 - i0) * (j1 - j0);
+        return at;
+      }),
+    );
     this.buf = new Float64Array(o);
   }
 
@@ -104,7 +148,8 @@ class TiledBlock {
     if (scratch.xt.length < K * sz) scratch.xt = new Float64Array(K * sz);
     const xt = scratch.xt;
     for (const [j0, j1] of t) {
-      const tw = j1 - j0, base = K * j0;
+      const tw = j1 - j0,
+        base = K * j0;
       for (let c = 0; c < tw; c++) {
         const row = (a + j0 + c) * K;
         for (let k = 0; k < K; k++) xt[base + k * tw + c] = x[row + k];
@@ -128,7 +173,8 @@ class TiledBlock {
       for (let i = i0; i < i1; i++) {
         for (let J = 0; J <= I; J++) {
           const [j0, j1] = t[J];
-          const tw = j1 - j0, src = this.off[I][J] + (i - i0) * tw;
+          const tw = j1 - j0,
+            src = this.off[I][J] + (i - i0) * tw;
           const end = Math.min(j1, i + 1);
           out.set(this.buf.subarray(src, src + end - j0), packedIndex(i, j0));
         }
@@ -144,13 +190,26 @@ class TiledBlock {
  * `batch` images for all targets. Both sums come from one stream of additions: the one with fewer
  * images is a copy taken on the way, so each is the plain sum in image order.
  */
-export function accumulateHessians(g: Graph, targets: HessianTarget[], images: Float64Array, count: number, batch = 32): Map<string, LayerStats> {
+export function accumulateHessians(
+  g: Graph,
+  targets: HessianTarget[],
+  images: Float64Array,
+  count: number,
+  batch = 32,
+): Map<string, LayerStats> {
   const per = size(g.input.shape);
   const acc = targets.map((t) => {
     const end = Math.min(count, Math.max(t.cap, t.capFull ?? 0));
     // The copy is taken once `mid` images are in (none when both caps agree).
     const mid = t.capFull === undefined || t.capFull === t.cap ? -1 : Math.min(count, t.capFull, t.cap);
-    return { t, end, mid, blocks: t.ranges.map(([a, b]) => new TiledBlock(a, b - a)), images: 0, copy: undefined as Float64Array[] | undefined };
+    return {
+      t,
+      end,
+      mid,
+      blocks: t.ranges.map(([a, b]) => new TiledBlock(a, b - a)),
+      images: 0,
+      copy: undefined as Float64Array[] | undefined,
+    };
   });
   const need = Math.max(0, ...acc.map((a) => a.end));
   let x = new Float64Array(0);
@@ -173,32 +232,42 @@ export function accumulateHessians(g: Graph, targets: HessianTarget[], images: F
           for (const blk of a.blocks) blk.add(x, k);
           return;
         }
-        const c = t.conv, hwo = c.ho * c.wo, inSize = c.cin * c.h * c.w;
+        const c = t.conv,
+          hwo = c.ho * c.wo,
+          inSize = c.cin * c.h * c.w;
         const step = Math.max(1, Math.floor(CHUNK_COLS / hwo));
         for (let i0 = lo; i0 < hi; i0 += step) {
-          const ni = Math.min(step, hi - i0), K = ni * hwo;
+          const ni = Math.min(step, hi - i0),
+            K = ni * hwo;
           if (x.length < n * K) x = new Float64Array(n * K);
           for (let i = 0; i < ni; i++) im2colInto(v, (i0 + i) * inSize, c, x, i * hwo, K);
           for (const blk of a.blocks) blk.add(x, K);
         }
       };
-      const snap = () => { if (a.images === a.mid && !a.copy) a.copy = a.blocks.map((blk) => blk.packed()); };
+      const snap = () => {
+        if (a.images === a.mid && !a.copy) a.copy = a.blocks.map((blk) => blk.packed());
+      };
       snap();
       const cut = a.mid > s && a.mid < s + b ? a.mid - s : b;
       add(0, cut);
       a.images += cut;
       snap();
-      if (cut < b) { add(cut, b); a.images += b - cut; }
+      if (cut < b) {
+        add(cut, b);
+        a.images += b - cut;
+      }
     }
   }
-  return new Map(acc.map((a) => {
-    const last = a.blocks.map((blk) => blk.packed());
-    const { t } = a;
-    if (a.mid < 0) return [t.name, { n: t.n, images: a.images, hs: last }];
-    const fewer = a.copy ?? a.blocks.map((blk) => blk.packed());
-    const [own, full] = (t.capFull ?? 0) < t.cap ? [last, fewer] : [fewer, last];
-    return [t.name, { n: t.n, images: Math.min(a.images, t.cap), hs: own, full: { images: Math.min(a.images, t.capFull!), hs: full } }];
-  }));
+  return new Map(
+    acc.map((a) => {
+      const last = a.blocks.map((blk) => blk.packed());
+      const { t } = a;
+      if (a.mid < 0) return [t.name, { n: t.n, images: a.images, hs: last }];
+      const fewer = a.copy ?? a.blocks.map((blk) => blk.packed());
+      const [own, full] = (t.capFull ?? 0) < t.cap ? [last, fewer] : [fewer, last];
+      return [t.name, { n: t.n, images: Math.min(a.images, t.cap), hs: own, full: { images: Math.min(a.images, t.capFull!), hs: full } }];
+    }),
+  );
 }
 
 /**
@@ -206,7 +275,14 @@ export function accumulateHessians(g: Graph, targets: HessianTarget[], images: F
  * `stride`: row (c, ky, kx), column (oy, ox), zero where the window reads padding (the values
  * of engine/kernels.ts `im2col`, placed side by side for several images).
  */
-function im2colInto(x: Float64Array, xOff: number, g: NonNullable<HessianTarget['conv']>, dst: Float64Array, dOff: number, stride: number): void {
+function im2colInto(
+  x: Float64Array,
+  xOff: number,
+  g: NonNullable<HessianTarget['conv']>,
+  dst: Float64Array,
+  dOff: number,
+  stride: number,
+): void {
   const { cin, h, w, kh, kw, ho, wo, sh, sw, pt, pl, dh, dw } = g;
   let r = 0;
   for (let c = 0; c < cin; c++) {
@@ -220,7 +296,10 @@ function im2colInto(x: Float64Array, xOff: number, g: NonNullable<HessianTarget[
         for (let oy = 0; oy < ho; oy++) {
           const iy = oy * sh - pt + ky * dh;
           const d = rowOff + oy * wo;
-          if (iy < 0 || iy >= h) { dst.fill(0, d, d + wo); continue; }
+          if (iy < 0 || iy >= h) {
+            dst.fill(0, d, d + wo);
+            continue;
+          }
           const src = xOff + (c * h + iy) * w + dx;
           if (oxLo > 0) dst.fill(0, d, d + oxLo);
           for (let ox = oxLo; ox < oxHi; ox++) dst[d + ox] = x[src + ox * sw];
@@ -236,7 +315,11 @@ export function packedToDense(p: Float64Array, sz: number): Float64Array {
   const h = new Float64Array(sz * sz);
   for (let i = 0; i < sz; i++) {
     const o = packedIndex(i, 0);
-    for (let j = 0; j <= i; j++) { const v = p[o + j]; h[i * sz + j] = v; h[j * sz + i] = v; }
+    for (let j = 0; j <= i; j++) {
+      const v = p[o + j];
+      h[i * sz + j] = v;
+      h[j * sz + i] = v;
+    }
   }
   return h;
 }

@@ -14,7 +14,10 @@ export type Activation =
   /** Bounds as integers of the layer's output format (e.g. ReLU6). */
   | { kind: 'clip'; lo: number; hi: number; min: number; max: number };
 
-export interface IntTensor { shape: number[]; data: Int32Array }
+export interface IntTensor {
+  shape: number[];
+  data: Int32Array;
+}
 
 export interface QConv {
   kind: 'conv';
@@ -36,21 +39,45 @@ export interface QDense {
   biasFormat: FxFormat;
   act: Activation;
 }
-export interface QMaxPool extends PoolGeometry { kind: 'maxpool' }
+export interface QMaxPool extends PoolGeometry {
+  kind: 'maxpool';
+}
 /** Window sum times a rounded reciprocal with `recipBits` fraction bits (see intref/ops.ts). */
-export interface QAvgPool extends PoolGeometry { kind: 'avgpool'; countIncludePad: boolean; recipBits: number }
-export interface QGap { kind: 'gap'; recipBits: number }
+export interface QAvgPool extends PoolGeometry {
+  kind: 'avgpool';
+  countIncludePad: boolean;
+  recipBits: number;
+}
+export interface QGap {
+  kind: 'gap';
+  recipBits: number;
+}
 /** Operands aligned to the larger fraction length, added, then requantized. */
-export interface QAdd { kind: 'add'; act: Activation }
-export interface QFlatten { kind: 'flatten' }
-export interface QPad { kind: 'pad'; pads: [number, number, number, number] }
+export interface QAdd {
+  kind: 'add';
+  act: Activation;
+}
+export interface QFlatten {
+  kind: 'flatten';
+}
+export interface QPad {
+  kind: 'pad';
+  pads: [number, number, number, number];
+}
 
 /**
  * Every quantized layer's record, by kind. An op folder under src/ops/ that adds a kind declares
  * its record into this interface (`declare module` merging), as for OpTypes in src/ir/types.ts.
  */
 export interface QOpTypes {
-  conv: QConv; dense: QDense; maxpool: QMaxPool; avgpool: QAvgPool; gap: QGap; add: QAdd; flatten: QFlatten; pad: QPad;
+  conv: QConv;
+  dense: QDense;
+  maxpool: QMaxPool;
+  avgpool: QAvgPool;
+  gap: QGap;
+  add: QAdd;
+  flatten: QFlatten;
+  pad: QPad;
 }
 export type QOp = QOpTypes[keyof QOpTypes];
 export type QKind = QOp['kind'];

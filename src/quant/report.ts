@@ -3,7 +3,16 @@ import { size } from '../ir/types.js';
 import type { QGraph } from './qgraph.js';
 
 type F = { wl: number; fl: number; signed: boolean };
-export interface LayerReport { name: string; kind: string; weights: F | null; bias: F | null; input: F; output: F; params: number; param_bits: number }
+export interface LayerReport {
+  name: string;
+  kind: string;
+  weights: F | null;
+  bias: F | null;
+  input: F;
+  output: F;
+  params: number;
+  param_bits: number;
+}
 export interface QuantReport {
   method: string;
   compression: { params: number; overall: number };
@@ -22,10 +31,14 @@ const f = (x: FxFormat): F => ({ wl: x.wl, fl: x.fl, signed: x.signed });
  * output is the same memory as its input and is not counted again).
  */
 export function memoryBits(q: QGraph): QuantReport['bits'] & { params: number } {
-  let params = 0, pq = 0, af = 0, aq = 0;
+  let params = 0,
+    pq = 0,
+    af = 0,
+    aq = 0;
   for (const l of q.layers) {
     if (l.op.kind === 'conv' || l.op.kind === 'dense') {
-      const n = l.op.weight.data.length, b = l.op.bias.length;
+      const n = l.op.weight.data.length,
+        b = l.op.bias.length;
       params += n + b;
       pq += n * l.op.weightFormat.wl + b * l.op.biasFormat.wl;
     }
@@ -39,16 +52,26 @@ export function memoryBits(q: QGraph): QuantReport['bits'] & { params: number } 
   return { params, params_float: 32 * params, params_quantized: pq, activations_float: af, activations_quantized: aq };
 }
 
-export function buildReport(q: QGraph, method: string, calibration: QuantReport['calibration'], seconds: number, extra: Record<string, unknown> = {}): QuantReport {
+export function buildReport(
+  q: QGraph,
+  method: string,
+  calibration: QuantReport['calibration'],
+  seconds: number,
+  extra: Record<string, unknown> = {},
+): QuantReport {
   const m = memoryBits(q);
   const layers = q.layers.map((l): LayerReport => {
     const w = l.op.kind === 'conv' || l.op.kind === 'dense' ? l.op : null;
     const n = w ? w.weight.data.length + w.bias.length : 0;
     return {
-      name: l.name, kind: l.op.kind,
-      weights: w ? f(w.weightFormat) : null, bias: w ? f(w.biasFormat) : null,
-      input: f(q.values[l.inputs[0]].format), output: f(q.values[l.output].format),
-      params: n, param_bits: w ? w.weight.data.length * w.weightFormat.wl + w.bias.length * w.biasFormat.wl : 0,
+      name: l.name,
+      kind: l.op.kind,
+      weights: w ? f(w.weightFormat) : null,
+      bias: w ? f(w.biasFormat) : null,
+      input: f(q.values[l.inputs[0]].format),
+      output: f(q.values[l.output].format),
+      params: n,
+      param_bits: w ? w.weight.data.length * w.weightFormat.wl + w.bias.length * w.biasFormat.wl : 0,
     };
   });
   return {
@@ -57,7 +80,12 @@ export function buildReport(q: QGraph, method: string, calibration: QuantReport[
       params: m.params_float / m.params_quantized,
       overall: (m.params_float + m.activations_float) / (m.params_quantized + m.activations_quantized),
     },
-    bits: { params_float: m.params_float, params_quantized: m.params_quantized, activations_float: m.activations_float, activations_quantized: m.activations_quantized },
+    bits: {
+      params_float: m.params_float,
+      params_quantized: m.params_quantized,
+      activations_float: m.activations_float,
+      activations_quantized: m.activations_quantized,
+    },
     layers,
     calibration,
     seconds,

@@ -21,7 +21,11 @@ export function defaultThreads(): number {
 export const workerStats = { jobs: 0 };
 
 /** What a worker is given (workerData). */
-export interface WorkerInput<J> { jobs: J[]; port: MessagePort; flag: Int32Array }
+export interface WorkerInput<J> {
+  jobs: J[];
+  port: MessagePort;
+  flag: Int32Array;
+}
 /** What a worker posts back on its port. */
 export type WorkerOutput<R> = { ok: true; results: R[] } | { ok: false; error: string };
 
@@ -46,7 +50,11 @@ export function assign(costs: number[], threads: number): number[][] {
  * without a copy (a job's buffers are then detached here).
  */
 export function runJobsSync<J, R>(o: {
-  jobs: J[]; costs: number[]; threads: number; script: string; run: (j: J) => R;
+  jobs: J[];
+  costs: number[];
+  threads: number;
+  script: string;
+  run: (j: J) => R;
   transferJob?: (j: J) => ArrayBuffer[];
 }): R[] {
   const { jobs } = o;
@@ -83,7 +91,12 @@ import(${JSON.stringify(pathToFileURL(o.script).href)}).then((m) => m.serve(d), 
       void w.worker.terminate();
       if (!m) failure ??= 'a compensation worker ended without an answer';
       else if (!m.ok) failure ??= m.error;
-      else { w.bin.forEach((i, k) => { results[i] = m.results[k]; }); workerStats.jobs += w.bin.length; }
+      else {
+        w.bin.forEach((i, k) => {
+          results[i] = m.results[k];
+        });
+        workerStats.jobs += w.bin.length;
+      }
     }
   }
   if (failure !== undefined) throw new Error(`compensation worker: ${failure}`);

@@ -76,12 +76,31 @@ const PAGE_SCRIPT = `
 export function sweepHtml(s: SweepResult, opts: { title?: string; extra?: string; chosenNote?: string } = {}): string {
   const title = opts.title ?? `fxpq sweep: ${s.model}`;
   const chosen = s.configs.find((c) => c.id === s.chosen);
-  const cfgRows = s.configs.map((c) => `<tr${c.id === s.chosen ? ' class="chosen"' : ''}><td>${esc(c.label)}</td><td>${pct(c.top1)}</td><td>${pct(c.agreement)}</td><td>${c.drop.toFixed(2)}</td>` +
-    `<td>${c.compression.params.toFixed(2)}x</td><td>${c.compression.overall.toFixed(2)}x</td><td>${(c.bits.params / 8192).toFixed(1)}</td><td>${c.pareto_memory ? 'yes' : ''}</td><td>${c.quantize_seconds.toFixed(1)} s${c.cached ? ' (cached)' : ''}</td></tr>`).join('\n');
-  const ptRows = s.points.map((p) => `<tr${p.pareto_lut ? ' class="pareto"' : ''}><td>${esc(p.label)}</td><td>${p.macs_budget}</td><td>${p.multipliers}</td><td>${p.accuracy.toFixed(2)}</td>` +
-    `<td>${n0(p.lut)}</td><td>${n0(p.ff)}</td><td>${p.dsp}</td><td>${p.bram}</td><td>${p.lutram}</td><td>${n0(p.cycles_per_image)}</td><td>${n0(p.images_per_second)}</td><td>${p.pareto_lut ? 'yes' : ''}</td></tr>`).join('\n');
-  const layerRows = chosen ? chosen.layers.map((l) => `<tr><td>${esc(l.name)}</td><td>${esc(l.kind)}</td><td>${fmt(l.weights)}</td><td>${fmt(l.bias)}</td><td>${fmt(l.input)}</td><td>${fmt(l.output)}</td><td>${n0(l.params)}</td></tr>`).join('\n') : '';
-  const skipped = s.skipped.length ? `<p>Not planned: ${s.skipped.map((k) => `${esc(k.config)} at --macs ${k.macs_budget} (${esc(k.reason)})`).join('; ')}.</p>` : '';
+  const cfgRows = s.configs
+    .map(
+      (c) =>
+        `<tr${c.id === s.chosen ? ' class="chosen"' : ''}><td>${esc(c.label)}</td><td>${pct(c.top1)}</td><td>${pct(c.agreement)}</td><td>${c.drop.toFixed(2)}</td>` +
+        `<td>${c.compression.params.toFixed(2)}x</td><td>${c.compression.overall.toFixed(2)}x</td><td>${(c.bits.params / 8192).toFixed(1)}</td><td>${c.pareto_memory ? 'yes' : ''}</td><td>${c.quantize_seconds.toFixed(1)} s${c.cached ? ' (cached)' : ''}</td></tr>`,
+    )
+    .join('\n');
+  const ptRows = s.points
+    .map(
+      (p) =>
+        `<tr${p.pareto_lut ? ' class="pareto"' : ''}><td>${esc(p.label)}</td><td>${p.macs_budget}</td><td>${p.multipliers}</td><td>${p.accuracy.toFixed(2)}</td>` +
+        `<td>${n0(p.lut)}</td><td>${n0(p.ff)}</td><td>${p.dsp}</td><td>${p.bram}</td><td>${p.lutram}</td><td>${n0(p.cycles_per_image)}</td><td>${n0(p.images_per_second)}</td><td>${p.pareto_lut ? 'yes' : ''}</td></tr>`,
+    )
+    .join('\n');
+  const layerRows = chosen
+    ? chosen.layers
+        .map(
+          (l) =>
+            `<tr><td>${esc(l.name)}</td><td>${esc(l.kind)}</td><td>${fmt(l.weights)}</td><td>${fmt(l.bias)}</td><td>${fmt(l.input)}</td><td>${fmt(l.output)}</td><td>${n0(l.params)}</td></tr>`,
+        )
+        .join('\n')
+    : '';
+  const skipped = s.skipped.length
+    ? `<p>Not planned: ${s.skipped.map((k) => `${esc(k.config)} at --macs ${k.macs_budget} (${esc(k.reason)})`).join('; ')}.</p>`
+    : '';
   return `<!DOCTYPE html>
 <html lang="en">
 <head>

@@ -37,7 +37,11 @@ export function allocationPath(base: Assignment, baseKl: number, curves: Curve[]
   let cur = cost(a);
   const steps: PathStep[] = [];
   for (;;) {
-    let pick = -1, pickRatio = -Infinity, pickSave = 0, pickA: Assignment | null = null, pickCost = 0;
+    let pick = -1,
+      pickRatio = -Infinity,
+      pickSave = 0,
+      pickA: Assignment | null = null,
+      pickCost = 0;
     for (let i = 0; i < curves.length; i++) {
       const next = pos[i] + 1;
       if (next >= curves[i].points.length) continue;
@@ -50,7 +54,11 @@ export function allocationPath(base: Assignment, baseKl: number, curves: Curve[]
       const added = rise[i][next] - (pos[i] >= 0 ? rise[i][pos[i]] : 0);
       const ratio = save / Math.max(added, 1e-12);
       if (ratio > pickRatio || (ratio === pickRatio && save > pickSave)) {
-        pick = i; pickRatio = ratio; pickSave = save; pickA = cand; pickCost = c;
+        pick = i;
+        pickRatio = ratio;
+        pickSave = save;
+        pickA = cand;
+        pickCost = c;
       }
     }
     if (pick < 0) break;

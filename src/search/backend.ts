@@ -12,7 +12,13 @@ export type EvalSet = 'search' | 'valid';
  * `images`: score only this many images of the set (the first ceil(images / SHARDS) of each shard,
  * so the subset, and the score, do not depend on the worker count); all when absent.
  */
-export interface EvalJob { set: EvalSet; a: Assignment; from: number; abortAbove: number; images?: number }
+export interface EvalJob {
+  set: EvalSet;
+  a: Assignment;
+  from: number;
+  abortAbove: number;
+  images?: number;
+}
 
 /**
  * Where the search's evaluations run. Jobs of one call are independent; their results do not
@@ -65,7 +71,8 @@ export function shardOf(d: EvalData, k: number): ShardData {
   const cut = (set: EvalData['search']) => {
     const [a, b] = shardRanges(set.images.length / per)[k];
     return {
-      images: set.images.subarray(a * per, b * per), teacher: set.teacher.subarray(a * classes, b * classes),
+      images: set.images.subarray(a * per, b * per),
+      teacher: set.teacher.subarray(a * classes, b * classes),
       ...(set.labels ? { labels: set.labels.subarray(a, b) } : {}),
     };
   };
@@ -87,8 +94,16 @@ export interface ShardData {
 
 /** Scores of the shards of one configuration, as one score over all images (sums in shard order). */
 export function combine(parts: Score[]): Score {
-  let klSum = 0, errors = 0, images = 0, aborted = false;
-  for (const p of parts) { klSum += p.klSum; errors += p.errors; images += p.images; aborted ||= p.aborted; }
+  let klSum = 0,
+    errors = 0,
+    images = 0,
+    aborted = false;
+  for (const p of parts) {
+    klSum += p.klSum;
+    errors += p.errors;
+    images += p.images;
+    aborted ||= p.aborted;
+  }
   return { kl: images > 0 ? klSum / images : 0, klSum, errors, images, aborted };
 }
 
@@ -108,22 +123,33 @@ export class Replica {
   commitSync(a: Assignment, from: number): { search: Score; valid: Score } {
     return { search: this.s.commit(a, from), valid: this.v.commit(a, from) };
   }
-  stageValidSync(a: Assignment, from: number): Score { return this.v.stage(a, from); }
+  stageValidSync(a: Assignment, from: number): Score {
+    return this.v.stage(a, from);
+  }
   commitStagedSync(a: Assignment, from: number): { search: Score; valid: Score } {
     return { search: this.s.commit(a, from), valid: this.v.promote() };
   }
   stageSync(a: Assignment, from: number, sets: EvalSet[] = ['search', 'valid']): { search: Score | null; valid: Score | null } {
     return { search: sets.includes('search') ? this.s.stage(a, from) : null, valid: sets.includes('valid') ? this.v.stage(a, from) : null };
   }
-  promoteSync(): void { this.s.promote(); this.v.promote(); }
-  discardSync(): void { this.s.discard(); this.v.discard(); }
+  promoteSync(): void {
+    this.s.promote();
+    this.v.promote();
+  }
+  discardSync(): void {
+    this.s.discard();
+    this.v.discard();
+  }
 }
 
 const combineStaged = (rs: { search: Score | null; valid: Score | null }[]) => ({
   search: rs[0].search === null ? null : combine(rs.map((r) => r.search!)),
   valid: rs[0].valid === null ? null : combine(rs.map((r) => r.valid!)),
 });
-const combinePairs = (rs: { search: Score; valid: Score }[]) => ({ search: combine(rs.map((r) => r.search)), valid: combine(rs.map((r) => r.valid)) });
+const combinePairs = (rs: { search: Score; valid: Score }[]) => ({
+  search: combine(rs.map((r) => r.search)),
+  valid: combine(rs.map((r) => r.valid)),
+});
 
 /** Every shard in this thread, one after the other. */
 export class LocalBackend implements Backend {
@@ -135,16 +161,31 @@ export class LocalBackend implements Backend {
     this.searchImages = this.shards.reduce((acc, r) => acc + r.s.n, 0);
     this.validImages = this.shards.reduce((acc, r) => acc + r.v.n, 0);
   }
-  async evaluate(jobs: EvalJob[]): Promise<Score[]> { return jobs.map((j) => combine(this.shards.map((r) => r.evaluateSync(j)))); }
-  async commit(a: Assignment, from: number) { return combinePairs(this.shards.map((r) => r.commitSync(a, from))); }
-  async stageValid(a: Assignment, from: number) { return combine(this.shards.map((r) => r.stageValidSync(a, from))); }
-  async commitStaged(a: Assignment, from: number) { return combinePairs(this.shards.map((r) => r.commitStagedSync(a, from))); }
-  async stage(a: Assignment, from: number, sets?: EvalSet[]) { return combineStaged(this.shards.map((r) => r.stageSync(a, from, sets))); }
-  async promote() { for (const r of this.shards) r.promoteSync(); }
-  async discard() { for (const r of this.shards) r.discardSync(); }
-  async close(): Promise<void> { /* nothing to release */ }
+  async evaluate(jobs: EvalJob[]): Promise<Score[]> {
+    return jobs.map((j) => combine(this.shards.map((r) => r.evaluateSync(j))));
+  }
+  async commit(a: Assignment, from: number) {
+    return combinePairs(this.shards.map((r) => r.commitSync(a, from)));
+  }
+  async stageValid(a: Assignment, from: number) {
+    return combine(this.shards.map((r) => r.stageValidSync(a, from)));
+  }
+  async commitStaged(a: Assignment, from: number) {
+    return combinePairs(this.shards.map((r) => r.commitStagedSync(a, from)));
+  }
+  async stage(a: Assignment, from: number, sets?: EvalSet[]) {
+    return combineStaged(this.shards.map((r) => r.stageSync(a, from, sets)));
+  }
+  async promote() {
+    for (const r of this.shards) r.promoteSync();
+  }
+  async discard() {
+    for (const r of this.shards) r.discardSync();
+  }
+  async close(): Promise<void> {
+    /* nothing to release */
+  }
 }
-
 
 /** A request to a search worker (worker.ts). */
 export type WorkerCall =
@@ -162,7 +203,12 @@ export class PoolBackend implements Backend {
   /** The workers holding each shard. */
   private readonly holders: number[][];
 
-  constructor(d: EvalData, readonly searchImages: number, readonly validImages: number, count: number) {
+  constructor(
+    d: EvalData,
+    readonly searchImages: number,
+    readonly validImages: number,
+    count: number,
+  ) {
     // Every worker reads the same weights, compensation factors and images: one shared copy.
     shareLargeArrays(d);
     this.pool = new WorkerPool(workerScript(import.meta.url, 'worker'), count, (i) => shardOf(d, i % SHARDS));
@@ -170,7 +216,9 @@ export class PoolBackend implements Backend {
   }
 
   async evaluate(jobs: EvalJob[]): Promise<Score[]> {
-    const parts = await Promise.all(this.holders.map((workers) => this.pool.map(jobs.length, (k) => ({ type: 'evaluate', job: jobs[k] }), { workers })));
+    const parts = await Promise.all(
+      this.holders.map((workers) => this.pool.map(jobs.length, (k) => ({ type: 'evaluate', job: jobs[k] }), { workers })),
+    );
     return jobs.map((_, k) => combine(parts.map((p) => p[k] as Score)));
   }
 
@@ -196,9 +244,15 @@ export class PoolBackend implements Backend {
     return combineStaged(await this.all<{ search: Score | null; valid: Score | null }>({ type: 'stageBoth', a, from, sets }));
   }
 
-  async promote(): Promise<void> { await this.all({ type: 'promote' }); }
-  async discard(): Promise<void> { await this.all({ type: 'discard' }); }
-  close(): Promise<void> { return this.pool.close(); }
+  async promote(): Promise<void> {
+    await this.all({ type: 'promote' });
+  }
+  async discard(): Promise<void> {
+    await this.all({ type: 'discard' });
+  }
+  close(): Promise<void> {
+    return this.pool.close();
+  }
 }
 
 export function defaultWorkers(): number {

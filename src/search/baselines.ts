@@ -14,7 +14,15 @@ async function within(b: Backend, a: Assignment, baselineErrors: number, maxDrop
  * The smallest single word length for every data structure (max-rule fractions) within the budget.
  * Every width down to `minBits` is tried: on a small validation split the drop is not monotonic.
  */
-export async function uniformSearch(fg: FusedGraph, stats: Map<string, ValueStats>, b: Backend, baselineErrors: number, maxDrop: number, startBits: number, minBits: number): Promise<{ assignment: Assignment; bits: number }> {
+export async function uniformSearch(
+  fg: FusedGraph,
+  stats: Map<string, ValueStats>,
+  b: Backend,
+  baselineErrors: number,
+  maxDrop: number,
+  startBits: number,
+  minBits: number,
+): Promise<{ assignment: Assignment; bits: number }> {
   let best = { assignment: maxRuleAssignment(fg, stats, startBits), bits: startBits };
   for (let wl = startBits - 1; wl >= Math.max(minBits, 2); wl--) {
     const a = maxRuleAssignment(fg, stats, wl);
@@ -29,7 +37,13 @@ export async function uniformSearch(fg: FusedGraph, stats: Map<string, ValueStat
  * rest at 16 bits, keeping the smallest within the budget; fraction lengths by the max rule. The
  * three choices are then combined as Ristretto does (before its optional fine-tuning).
  */
-export async function ristrettoSearch(fg: FusedGraph, stats: Map<string, ValueStats>, b: Backend, baselineErrors: number, maxDrop: number): Promise<{ assignment: Assignment; bits: Record<string, number> }> {
+export async function ristrettoSearch(
+  fg: FusedGraph,
+  stats: Map<string, ValueStats>,
+  b: Backend,
+  baselineErrors: number,
+  maxDrop: number,
+): Promise<{ assignment: Assignment; bits: Record<string, number> }> {
   const base = maxRuleAssignment(fg, stats, 16);
   const ds = dataStructures(fg);
   const kindOf = (layer: string | null) => fg.layers.find((l) => l.name === layer)?.op.kind;

@@ -89,7 +89,9 @@ export class Evaluator {
     });
   }
 
-  get current(): { q: QGraph; assignment: Assignment } { return { q: this.q, assignment: this.assignment }; }
+  get current(): { q: QGraph; assignment: Assignment } {
+    return { q: this.q, assignment: this.assignment };
+  }
 
   /** Scores `a` (which differs from the committed configuration only from layer `from` on). */
   evaluate(a: Assignment, from: number, abortAbove = Infinity, limit = this.n): Score & { q: QGraph } {
@@ -129,7 +131,9 @@ export class Evaluator {
     return st.s;
   }
 
-  discard(): void { this.staged = null; }
+  discard(): void {
+    this.staged = null;
+  }
 
   /** Scores the first `n` images (all of them when staging or committing). */
   private run(q: QGraph, a: Assignment, from: number, abortAbove: number, newCache: Map<string, Cached> | null, n = this.n): Score {
@@ -138,7 +142,9 @@ export class Evaluator {
     const inSize = size(shapes[this.fg.input]);
     const inputChanged = !this.assignment || JSON.stringify(this.assignment.input) !== JSON.stringify(a.input);
     if (inputChanged) from = 0;
-    let kl = 0, errors = 0, done = 0;
+    let kl = 0,
+      errors = 0,
+      done = 0;
     const logq = new Float64Array(this.classes);
     const outF = q.values[q.output].format;
     const scale = 2 ** -outF.fl;
@@ -151,23 +157,30 @@ export class Evaluator {
         values.set(t, Float64Array.from(this.cache.get(t)!.subarray(s * per, (s + b) * per)));
       }
       if (from === 0 || (this.needBefore[from] ?? []).includes(this.fg.input)) {
-        values.set(this.fg.input, inputChanged
-          ? quantizeInput(this.images.subarray(s * inSize, (s + b) * inSize), a.input)
-          : Float64Array.from(this.cache.get(this.fg.input)!.subarray(s * inSize, (s + b) * inSize)));
+        values.set(
+          this.fg.input,
+          inputChanged
+            ? quantizeInput(this.images.subarray(s * inSize, (s + b) * inSize), a.input)
+            : Float64Array.from(this.cache.get(this.fg.input)!.subarray(s * inSize, (s + b) * inSize)),
+        );
       }
       const r = runLayers(q, from, values, b, store);
       if (newCache) {
         for (const [t, v] of r.values!) {
           if (t !== this.fg.input && this.fg.layers.findIndex((l) => l.output === t) < from) continue;
           let buf = newCache.get(t);
-          if (!buf) { buf = cacheArray(q.values[t].format, this.n * size(shapes[t])); newCache.set(t, buf); }
+          if (!buf) {
+            buf = cacheArray(q.values[t].format, this.n * size(shapes[t]));
+            newCache.set(t, buf);
+          }
           buf.set(v, s * size(shapes[t]));
         }
       }
       const y = r.output;
       for (let i = 0; i < b; i++) {
         logSoftmax(y, i * this.classes, this.classes, scale, logq);
-        let k = 0, best = 0;
+        let k = 0,
+          best = 0;
         for (let c = 0; c < this.classes; c++) {
           const lp = this.teacherLogP[(s + i) * this.classes + c];
           k += Math.exp(lp) * (lp - logq[c]);

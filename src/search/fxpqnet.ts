@@ -53,7 +53,12 @@ export interface SearchResult {
  */
 export const BATCH = 2;
 
-interface Cand { d: DataStructure; a: Assignment; s: Score; fl: number }
+interface Cand {
+  d: DataStructure;
+  a: Assignment;
+  s: Score;
+  fl: number;
+}
 
 /** Share of the reference bound's KL the fast start may use under `--objective params`. */
 export const FAST_START_SHARE = 0.5;
@@ -67,13 +72,21 @@ const better = (x: Score, y: Score | undefined) => !y || x.kl < y.kl || (x.kl ==
  * of its data structure found in earlier batches.
  */
 export async function bestFractions(
-  backend: Backend, base: Assignment, ds: DataStructure[], wl: (d: DataStructure) => number, fls: (d: DataStructure) => number[], images?: number,
+  backend: Backend,
+  base: Assignment,
+  ds: DataStructure[],
+  wl: (d: DataStructure) => number,
+  fls: (d: DataStructure) => number[],
+  images?: number,
 ): Promise<{ best: (Cand | null)[]; evaluations: number }> {
   const best: (Cand | null)[] = ds.map(() => null);
   const queue: { i: number; fl: number }[] = [];
   const lists = ds.map((d) => fls(d));
   const depth = Math.max(0, ...lists.map((l) => l.length));
-  for (let k = 0; k < depth; k++) lists.forEach((l, i) => { if (k < l.length) queue.push({ i, fl: l[k] }); });
+  for (let k = 0; k < depth; k++)
+    lists.forEach((l, i) => {
+      if (k < l.length) queue.push({ i, fl: l[k] });
+    });
   let evaluations = 0;
   for (let s = 0; s < queue.length; s += BATCH) {
     const batch = queue.slice(s, s + BATCH);
@@ -81,7 +94,13 @@ export async function bestFractions(
       const f = getFormat(base, ds[i]);
       return { i, fl, a: withFormat(base, ds[i], { wl: wl(ds[i]), fl, signed: f.signed }) };
     });
-    const jobs: EvalJob[] = cands.map((c) => ({ set: 'search', a: c.a, from: ds[c.i].from, abortAbove: best[c.i]?.s.kl ?? Infinity, images }));
+    const jobs: EvalJob[] = cands.map((c) => ({
+      set: 'search',
+      a: c.a,
+      from: ds[c.i].from,
+      abortAbove: best[c.i]?.s.kl ?? Infinity,
+      images,
+    }));
     const scores = await backend.evaluate(jobs);
     evaluations += jobs.length;
     cands.forEach((c, k) => {
@@ -94,7 +113,13 @@ export async function bestFractions(
 
 /** Single data structure version of bestFractions. */
 export async function bestFraction(backend: Backend, base: Assignment, d: DataStructure, wl: number, fls: number[]) {
-  const r = await bestFractions(backend, base, [d], () => wl, () => fls);
+  const r = await bestFractions(
+    backend,
+    base,
+    [d],
+    () => wl,
+    () => fls,
+  );
   return { a: r.best[0]?.a ?? null, s: r.best[0]?.s ?? null, fl: r.best[0]?.fl ?? null, evaluations: r.evaluations };
 }
 
@@ -116,7 +141,13 @@ export async function bestFraction(backend: Backend, base: Assignment, d: DataSt
  *     layer whose weights are rounded with error compensation tries nearest rounding instead
  *     (compensation lowers the layer's own output error, which is not always the network's).
  */
-export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStats>, backend: Backend, baselineErrors: number, o: SearchOptions): Promise<SearchResult> {
+export async function fxpqnetSearch(
+  fg: FusedGraph,
+  stats: Map<string, ValueStats>,
+  backend: Backend,
+  baselineErrors: number,
+  o: SearchOptions,
+): Promise<SearchResult> {
   const log: string[] = [];
   const cost = new CostModel(fg);
   const ds = dataStructures(fg);
@@ -139,21 +170,28 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
   let refKl = Infinity;
   let evaluations = 0;
   if (o.referenceBits !== null) {
-    [{ kl: refKl }] = await backend.evaluate([{ set: 'valid', a: maxRuleAssignment(fg, stats, o.referenceBits), from: 0, abortAbove: Infinity }]);
+    [{ kl: refKl }] = await backend.evaluate([
+      { set: 'valid', a: maxRuleAssignment(fg, stats, o.referenceBits), from: 0, abortAbove: Infinity },
+    ]);
     evaluations++;
     log.push(`reference: uniform ${o.referenceBits} bits, KL ${refKl.toExponential(2)} on the validation images`);
   }
   const within = (v: Score, s: Score) => fits(v.errors, baselineErrors, nV) && fits(s.errors, o.searchBaselineErrors, nS) && v.kl <= refKl;
-  const drops = (v: Score, s: Score) => `validation ${drop(v).toFixed(2)} pp, search ${searchDrop(s).toFixed(2)} pp, validation KL ${v.kl.toExponential(2)}`;
+  const drops = (v: Score, s: Score) =>
+    `validation ${drop(v).toFixed(2)} pp, search ${searchDrop(s).toFixed(2)} pp, validation KL ${v.kl.toExponential(2)}`;
 
   let a = maxRuleAssignment(fg, stats, o.startBits);
   let cur = await backend.commit(a, 0);
   evaluations += 2;
   if (!fits(cur.valid.errors, baselineErrors, nV)) {
-    throw new FxpqError(`even --start-bits ${o.startBits} loses ${drop(cur.valid).toFixed(2)} points of top-1 on the validation images, more than --max-drop ${o.maxDrop}; raise --start-bits or --max-drop`);
+    throw new FxpqError(
+      `even --start-bits ${o.startBits} loses ${drop(cur.valid).toFixed(2)} points of top-1 on the validation images, more than --max-drop ${o.maxDrop}; raise --start-bits or --max-drop`,
+    );
   }
   if (cur.valid.kl > refKl) {
-    throw new FxpqError(`even --start-bits ${o.startBits} is less faithful than uniform ${o.referenceBits} bits (KL ${cur.valid.kl.toExponential(2)} against ${refKl.toExponential(2)} on the validation images); raise --start-bits or lower --reference-bits`);
+    throw new FxpqError(
+      `even --start-bits ${o.startBits} is less faithful than uniform ${o.referenceBits} bits (KL ${cur.valid.kl.toExponential(2)} against ${refKl.toExponential(2)} on the validation images); raise --start-bits or lower --reference-bits`,
+    );
   }
   const startCost = cost.cost(a, o.objective);
 
@@ -166,16 +204,33 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
     const cand = maxRuleAssignment(fg, stats, wl);
     // Staged, so the configuration kept is not computed twice.
     const st = await backend.stage(cand, 0);
-    const s = st.search!, v = st.valid!;
+    const s = st.search!,
+      v = st.valid!;
     evaluations += 2;
-    if (s.errors > cur.search.errors || v.errors > cur.valid.errors || v.kl > fastCap) { await backend.discard(); break; }
+    if (s.errors > cur.search.errors || v.errors > cur.valid.errors || v.kl > fastCap) {
+      await backend.discard();
+      break;
+    }
     a = cand;
     await backend.promote();
     cur = { search: s, valid: v };
     log.push(`fast start: all data structures at ${wl} bits (KL ${s.kl.toExponential(2)})`);
   }
 
-  const ctx: Ctx = { fg, refKl, fitsValid: (v) => fits(v.errors, baselineErrors, nV), ds, cost, backend, o, within, drops, drop, log, startCost };
+  const ctx: Ctx = {
+    fg,
+    refKl,
+    fitsValid: (v) => fits(v.errors, baselineErrors, nV),
+    ds,
+    cost,
+    backend,
+    o,
+    within,
+    drops,
+    drop,
+    log,
+    startCost,
+  };
   const r3 = o.schedule === 'greedy' ? await greedyAdaptation(ctx, a, cur) : await sensitivityAdaptation(ctx, a, cur);
   a = r3.a;
   cur = r3.cur;
@@ -186,7 +241,8 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
   // schedule each candidate is first screened on the sensitivity images (only one that lowers their
   // KL is scored on every search image), so the re-tune too costs about one pass of the network per
   // data structure instead of two full ones.
-  const screen = o.schedule === 'sensitivity' && o.sensitivityImages !== undefined && o.sensitivityImages < nS ? o.sensitivityImages : undefined;
+  const screen =
+    o.schedule === 'sensitivity' && o.sensitivityImages !== undefined && o.sensitivityImages < nS ? o.sensitivityImages : undefined;
   let subBase: Score | null = null;
   // The fraction re-tune takes a candidate only for a lower KL; the nearest-rounding trial also on
   // fewer top-1 errors at the same KL.
@@ -198,7 +254,8 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
       evaluations++;
       if (sub.aborted || !wins(sub, subBase)) return null;
     }
-    const [s] = screen === undefined ? [sub] : await backend.evaluate([{ set: 'search', a: cand, from: d.from, abortAbove: cur.search.kl }]);
+    const [s] =
+      screen === undefined ? [sub] : await backend.evaluate([{ set: 'search', a: cand, from: d.from, abortAbove: cur.search.kl }]);
     if (screen !== undefined) evaluations++;
     return s.aborted || !wins(s, cur.search) ? null : s;
   };
@@ -213,7 +270,14 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
   };
   for (const d of ds) {
     const f = getFormat(a, d);
-    const r = await bestFractions(backend, a, [d], () => f.wl, () => [f.fl - 1, f.fl + 1], screen);
+    const r = await bestFractions(
+      backend,
+      a,
+      [d],
+      () => f.wl,
+      () => [f.fl - 1, f.fl + 1],
+      screen,
+    );
     evaluations += r.evaluations;
     const c = r.best[0];
     if (!c) continue;
@@ -223,12 +287,21 @@ export async function fxpqnetSearch(fg: FusedGraph, stats: Map<string, ValueStat
   for (const d of ds) {
     if (d.kind !== 'weights' || !fg.layers[d.from].comp || a.layers[d.layer!].nearest) continue;
     const cand: Assignment = { input: a.input, layers: { ...a.layers, [d.layer!]: { ...a.layers[d.layer!], nearest: true } } };
-    const [sub] = await backend.evaluate([{ set: 'search', a: cand, from: d.from, abortAbove: screen === undefined ? cur.search.kl : Infinity, images: screen }]);
+    const [sub] = await backend.evaluate([
+      { set: 'search', a: cand, from: d.from, abortAbove: screen === undefined ? cur.search.kl : Infinity, images: screen },
+    ]);
     evaluations++;
     const s = await screened(cand, d, sub, better);
     if (s) await accept(cand, d, s, 'rounded to nearest');
   }
-  return { assignment: a, steps: step, evaluations, validationDrop: drop(cur.valid), referenceKl: o.referenceBits === null ? null : refKl, log };
+  return {
+    assignment: a,
+    steps: step,
+    evaluations,
+    validationDrop: drop(cur.valid),
+    referenceKl: o.referenceBits === null ? null : refKl,
+    log,
+  };
 }
 
 const fmt = (f: FxFormat) => `${f.signed ? 's' : 'u'}${f.wl}.${f.fl}`;
@@ -249,7 +322,12 @@ interface Ctx {
   log: string[];
   startCost: number;
 }
-interface Adapted { a: Assignment; cur: { search: Score; valid: Score }; evaluations: number; steps: number }
+interface Adapted {
+  a: Assignment;
+  cur: { search: Score; valid: Score };
+  evaluations: number;
+  steps: number;
+}
 
 /** Data structures the adaptation may lower under the objective (see greedyAdaptation). */
 const candidates = (c: Ctx) => c.ds.filter((d) => !(c.o.objective === 'params' && isActivation(d)));
@@ -276,7 +354,8 @@ async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; val
     // on the 10,000 test images from 98.97 % to 98.24 %.
     const open = candidates(c).filter((d) => !frozen.has(d.key));
     if (open.length === 0) {
-      if (o.objective === 'params') log.push(`step ${step}: no weight or bias can be lowered within the budget; activations stay as they are`);
+      if (o.objective === 'params')
+        log.push(`step ${step}: no weight or bias can be lowered within the budget; activations stay as they are`);
       break;
     }
     const order = open.sort((x, y) => (lastScore.get(y.key) ?? Infinity) - (lastScore.get(x.key) ?? Infinity));
@@ -285,15 +364,30 @@ async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; val
     for (let i = 0; i < order.length; i += BATCH) {
       if (chosen && (lastScore.get(order[i].key) ?? Infinity) <= bestFresh) break; // no stale score can win
       const group = order.slice(i, i + BATCH);
-      const r = await bestFractions(backend, a, group, (d) => getFormat(a, d).wl - 1, (d) => { const fl = getFormat(a, d).fl; return [fl - 1, fl, fl - 2]; });
+      const r = await bestFractions(
+        backend,
+        a,
+        group,
+        (d) => getFormat(a, d).wl - 1,
+        (d) => {
+          const fl = getFormat(a, d).fl;
+          return [fl - 1, fl, fl - 2];
+        },
+      );
       evaluations += r.evaluations;
       r.best.forEach((cand, k) => {
         const d = group[k];
-        if (!cand) { lastScore.set(d.key, -Infinity); return; }
+        if (!cand) {
+          lastScore.set(d.key, -Infinity);
+          return;
+        }
         const saved = cost.cost(a, o.objective) - cost.cost(cand.a, o.objective);
         const ratio = saved / Math.max(cand.s.kl - cur.search.kl, 1e-9);
         lastScore.set(d.key, ratio);
-        if (ratio > bestFresh) { bestFresh = ratio; chosen = cand; }
+        if (ratio > bestFresh) {
+          bestFresh = ratio;
+          chosen = cand;
+        }
       });
     }
     if (!chosen) break;
@@ -302,14 +396,25 @@ async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; val
     evaluations++;
     if (!within(v, ch.s)) {
       frozen.add(ch.d.key);
-      log.push(`step ${step}: ${ch.d.key} -> ${fmt(getFormat(ch.a, ch.d))} exceeds the budget (${drops(v, ch.s)}); frozen at ${fmt(getFormat(a, ch.d))}`);
+      log.push(
+        `step ${step}: ${ch.d.key} -> ${fmt(getFormat(ch.a, ch.d))} exceeds the budget (${drops(v, ch.s)}); frozen at ${fmt(getFormat(a, ch.d))}`,
+      );
     } else {
       a = ch.a;
       cur = await backend.commitStaged(a, ch.d.from);
-      log.push(`step ${step}: ${ch.d.key} -> ${fmt(getFormat(a, ch.d))} (KL ${cur.search.kl.toExponential(2)}, drop ${drops(cur.valid, cur.search)})`);
+      log.push(
+        `step ${step}: ${ch.d.key} -> ${fmt(getFormat(a, ch.d))} (KL ${cur.search.kl.toExponential(2)}, drop ${drops(cur.valid, cur.search)})`,
+      );
     }
     step++;
-    o.onStep?.({ step, cost: cost.cost(a, o.objective), startCost: c.startCost, drop: c.drop(cur.valid), frozen: frozen.size, total: ds.length });
+    o.onStep?.({
+      step,
+      cost: cost.cost(a, o.objective),
+      startCost: c.startCost,
+      drop: c.drop(cur.valid),
+      frozen: frozen.size,
+      total: ds.length,
+    });
   }
   return { a, cur, evaluations, steps: step };
 }
@@ -338,7 +443,8 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
   const slack = o.referenceBits !== null && Number.isFinite(c.refKl) ? Math.max(c.refKl - cur.valid.kl, 0) : Infinity;
   const nS = backend.searchImages;
   const sens = await measureSensitivity(backend, a, cand, {
-    images: o.sensitivityImages, klSlack: 2 * slack,
+    images: o.sensitivityImages,
+    klSlack: 2 * slack,
     // The top-1 count ends a curve only without the reference bound: on a few dozen images one
     // flipped prediction is already more than a point, which the KL cap weighs properly. (On a
     // subset, the float model's errors with labels are taken in proportion.)
@@ -348,9 +454,13 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
   });
   evaluations += sens.evaluations;
   const measured = sens.curves.reduce((s, k) => s + k.points.length, 0);
-  log.push(`sensitivity: ${cand.length} data structures, ${measured} word lengths kept, ${sens.evaluations} partial evaluations on ${o.sensitivityImages === undefined ? 'all' : Math.min(o.sensitivityImages, nS)} search images`);
+  log.push(
+    `sensitivity: ${cand.length} data structures, ${measured} word lengths kept, ${sens.evaluations} partial evaluations on ${o.sensitivityImages === undefined ? 'all' : Math.min(o.sensitivityImages, nS)} search images`,
+  );
   const path = allocationPath(a, sens.baseKl, sens.curves, (x) => cost.cost(x, o.objective));
-  log.push(`allocation: ${path.length} one-bit steps, predicted search KL ${(path.at(-1)?.predictedKl ?? cur.search.kl).toExponential(2)} at the end`);
+  log.push(
+    `allocation: ${path.length} one-bit steps, predicted search KL ${(path.at(-1)?.predictedKl ?? cur.search.kl).toExponential(2)} at the end`,
+  );
 
   // c. Bisection: lo is within the budget (the base), hi is not (or is past the end).
   const fromOf = (p: number) => Math.min(...path.slice(0, p).map((st) => sens.curves[st.curve].d.from));
@@ -363,10 +473,15 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
     evaluations++;
     return { ok: within(v, s), s, v };
   };
-  let lo = 0, hi = path.length + 1;
+  let lo = 0,
+    hi = path.length + 1;
   // First probe where the curves predict the slack to run out; then halve the interval.
   let guess: number | null = null;
-  for (let p = path.length; p >= 1; p--) if (path[p - 1].predictedKl - sens.baseKl <= slack) { guess = p; break; }
+  for (let p = path.length; p >= 1; p--)
+    if (path[p - 1].predictedKl - sens.baseKl <= slack) {
+      guess = p;
+      break;
+    }
   let probes = 0;
   const maxProbes = Math.ceil(Math.log2(path.length + 1)) + 1;
   o.onPhase?.('bisection', 0, maxProbes);
@@ -374,8 +489,11 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
     const p = guess !== null && guess > lo && guess < hi ? guess : Math.floor((lo + hi) / 2);
     guess = null;
     const r = await probe(p);
-    log.push(`bisection: ${p} of ${path.length} steps ${r.ok ? 'within' : 'exceeds'} the budget (${r.s ? drops(r.v, r.s) : `validation ${c.drop(r.v).toFixed(2)} pp, validation KL ${r.v.kl.toExponential(2)}`})`);
-    if (r.ok) lo = p; else hi = p;
+    log.push(
+      `bisection: ${p} of ${path.length} steps ${r.ok ? 'within' : 'exceeds'} the budget (${r.s ? drops(r.v, r.s) : `validation ${c.drop(r.v).toFixed(2)} pp, validation KL ${r.v.kl.toExponential(2)}`})`,
+    );
+    if (r.ok) lo = p;
+    else hi = p;
     probes++;
     o.onPhase?.('bisection', Math.min(probes, maxProbes - 1), maxProbes);
   }
@@ -411,12 +529,16 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
     if (!s || !within(v, s)) {
       await backend.discard();
       frozen.add(st.curve);
-      log.push(`step ${steps}: ${d.key} -> ${fmt({ ...pt, signed: f.signed })} exceeds the budget (${s ? drops(v, s) : `validation ${c.drop(v).toFixed(2)} pp, validation KL ${v.kl.toExponential(2)}`}); frozen at ${fmt(f)}`);
+      log.push(
+        `step ${steps}: ${d.key} -> ${fmt({ ...pt, signed: f.signed })} exceeds the budget (${s ? drops(v, s) : `validation ${c.drop(v).toFixed(2)} pp, validation KL ${v.kl.toExponential(2)}`}); frozen at ${fmt(f)}`,
+      );
     } else {
       a = next;
       await backend.promote();
       cur = { search: s, valid: v };
-      log.push(`step ${steps}: ${d.key} -> ${fmt(getFormat(a, d))} (KL ${cur.search.kl.toExponential(2)}, drop ${drops(cur.valid, cur.search)})`);
+      log.push(
+        `step ${steps}: ${d.key} -> ${fmt(getFormat(a, d))} (KL ${cur.search.kl.toExponential(2)}, drop ${drops(cur.valid, cur.search)})`,
+      );
     }
     steps++;
   }

@@ -53,7 +53,12 @@ export interface QuantizeModelOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-export interface QuantizeModelResult { graph: Graph; q: QGraph; file: FxpFile; report: QuantReport }
+export interface QuantizeModelResult {
+  graph: Graph;
+  q: QGraph;
+  file: FxpFile;
+  report: QuantReport;
+}
 
 /** The uniform network FxP-QNet results are held to by default: the usual 8-bit deployment. */
 export const DEFAULT_REFERENCE_BITS = 8;
@@ -64,23 +69,33 @@ export const DEFAULT_SENSITIVITY_IMAGES = 128;
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 export function checkOptions(o: QuantizeModelOptions): void {
-  if (!['fxpqnet', 'uniform', 'ristretto'].includes(o.method)) throw new FxpqError(`--method must be fxpqnet, uniform or ristretto, got '${o.method}'`);
-  if (o.rounding !== undefined && !['nearest', 'gptq'].includes(o.rounding)) throw new FxpqError(`--rounding must be nearest or gptq, got '${o.rounding}'`);
-  if (o.sensitivityImages !== undefined && (!Number.isInteger(o.sensitivityImages) || o.sensitivityImages < 2)) throw new FxpqError(`--sensitivity-images must be an integer of at least 2, got ${o.sensitivityImages}`);
-  if (o.schedule !== undefined && !SCHEDULES.includes(o.schedule)) throw new FxpqError(`--schedule must be ${SCHEDULES.join(' or ')}, got '${o.schedule}'`);
-  if (!['params', 'overall', 'bops'].includes(o.objective)) throw new FxpqError(`--objective must be params, overall or bops, got '${o.objective}'`);
-  if (!(o.maxDrop >= 0) || !Number.isFinite(o.maxDrop)) throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${o.maxDrop}`);
-  if (!Number.isInteger(o.startBits) || o.startBits < 2 || o.startBits > 32) throw new FxpqError(`--start-bits must be an integer in 2..32, got ${o.startBits}`);
+  if (!['fxpqnet', 'uniform', 'ristretto'].includes(o.method))
+    throw new FxpqError(`--method must be fxpqnet, uniform or ristretto, got '${o.method}'`);
+  if (o.rounding !== undefined && !['nearest', 'gptq'].includes(o.rounding))
+    throw new FxpqError(`--rounding must be nearest or gptq, got '${o.rounding}'`);
+  if (o.sensitivityImages !== undefined && (!Number.isInteger(o.sensitivityImages) || o.sensitivityImages < 2))
+    throw new FxpqError(`--sensitivity-images must be an integer of at least 2, got ${o.sensitivityImages}`);
+  if (o.schedule !== undefined && !SCHEDULES.includes(o.schedule))
+    throw new FxpqError(`--schedule must be ${SCHEDULES.join(' or ')}, got '${o.schedule}'`);
+  if (!['params', 'overall', 'bops'].includes(o.objective))
+    throw new FxpqError(`--objective must be params, overall or bops, got '${o.objective}'`);
+  if (!(o.maxDrop >= 0) || !Number.isFinite(o.maxDrop))
+    throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${o.maxDrop}`);
+  if (!Number.isInteger(o.startBits) || o.startBits < 2 || o.startBits > 32)
+    throw new FxpqError(`--start-bits must be an integer in 2..32, got ${o.startBits}`);
   if (!Number.isInteger(o.minBits) || o.minBits < 1) throw new FxpqError(`--min-bits must be a positive integer, got ${o.minBits}`);
   if (o.minBits > o.startBits) throw new FxpqError(`--min-bits ${o.minBits} is above --start-bits ${o.startBits}`);
-  if (o.uniformBits !== undefined && (!Number.isInteger(o.uniformBits) || o.uniformBits < 2 || o.uniformBits > 32)) throw new FxpqError(`--uniform must be an integer in 2..32, got ${o.uniformBits}`);
+  if (o.uniformBits !== undefined && (!Number.isInteger(o.uniformBits) || o.uniformBits < 2 || o.uniformBits > 32))
+    throw new FxpqError(`--uniform must be an integer in 2..32, got ${o.uniformBits}`);
   if (o.referenceBits !== undefined) checkReferenceBits(o.referenceBits);
-  if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64)) throw new FxpqError(`--workers must be an integer in 1..64, got ${o.workers}`);
+  if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64))
+    throw new FxpqError(`--workers must be an integer in 1..64, got ${o.workers}`);
   if (!Number.isInteger(o.seed)) throw new FxpqError(`--seed must be an integer, got ${o.seed}`);
 }
 
 export function checkReferenceBits(n: number): void {
-  if (!Number.isInteger(n) || n < 0 || n > 32 || n === 1) throw new FxpqError(`--reference-bits must be 0 (off) or an integer in 2..32, got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > 32 || n === 1)
+    throw new FxpqError(`--reference-bits must be 0 (off) or an integer in 2..32, got ${n}`);
 }
 
 /**
@@ -120,12 +135,16 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const cal = loadImages(o.calib, g.input.shape, { scale: o.calibScale });
   const classes = size(g.shapes[g.output]);
   const labels = o.calibLabels ? loadLabels(o.calibLabels, cal, classes) : undefined;
-  if (cal.count < 8 && o.uniformBits === undefined) throw new FxpqError(`${o.calib}: ${cal.count} calibration images are too few for a search (need at least 8)`);
+  if (cal.count < 8 && o.uniformBits === undefined)
+    throw new FxpqError(`${o.calib}: ${cal.count} calibration images are too few for a search (need at least 8)`);
   o.onProgress?.('calibrate', 0, cal.count);
   // One pass of the float network over every calibration image on both cores: the range of every
   // tensor (calibration) and the teacher's logits (log-probabilities when the graph ends in Softmax:
   // the same softmax).
-  const calib = await calibrateAll(g, cal.data, cal.count, size(g.input.shape), { workers, onProgress: (d) => o.onProgress?.('calibrate', d, cal.count) });
+  const calib = await calibrateAll(g, cal.data, cal.count, size(g.input.shape), {
+    workers,
+    onProgress: (d) => o.onProgress?.('calibrate', d, cal.count),
+  });
   const stats = calib.stats;
   const soft = g.nodes[g.nodes.length - 1].op.kind === 'softmax';
   const teacherAll = soft ? calib.y.map(Math.log) : calib.y;
@@ -136,11 +155,16 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   // several images, not one).
   const r = rng(o.seed + 0x9e3779b9);
   const perm = Array.from({ length: cal.count }, (_, i) => i);
-  for (let i = perm.length - 1; i > 0; i--) { const j = Math.floor(r() * (i + 1)); [perm[i], perm[j]] = [perm[j], perm[i]]; }
+  for (let i = perm.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [perm[i], perm[j]] = [perm[j], perm[i]];
+  }
   const nV = Math.max(2, Math.round(cal.count / 2));
-  const vIdx = perm.slice(0, nV).sort((x, y) => x - y), sIdx = perm.slice(nV).sort((x, y) => x - y);
+  const vIdx = perm.slice(0, nV).sort((x, y) => x - y),
+    sIdx = perm.slice(nV).sort((x, y) => x - y);
   const per = size(g.input.shape);
-  const sData = rows(cal.data, sIdx, per), vData = rows(cal.data, vIdx, per);
+  const sData = rows(cal.data, sIdx, per),
+    vData = rows(cal.data, vIdx, per);
   // Only FxP-QNet searches with the search images; the baselines decide on the validation images.
   const fxpSearch = o.uniformBits === undefined && o.method === 'fxpqnet';
   let crossFg: FusedGraph[] | undefined;
@@ -154,16 +178,24 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     }
   }
   lap('compensate');
-  const sT = rows(teacherAll, sIdx, classes), vT = rows(teacherAll, vIdx, classes);
+  const sT = rows(teacherAll, sIdx, classes),
+    vT = rows(teacherAll, vIdx, classes);
   const pick = (idx: number[]) => (labels ? Int32Array.from(idx, (k) => labels[k]) : undefined);
   const vLabels = pick(vIdx);
   const sLabels = pick(sIdx);
-  const floatErrors = (t: Float64Array, n: number, lab?: Int32Array) => (lab ? argmaxRows(t, n).reduce((acc, p, i) => acc + (p !== lab[i] ? 1 : 0), 0) : 0);
+  const floatErrors = (t: Float64Array, n: number, lab?: Int32Array) =>
+    lab ? argmaxRows(t, n).reduce((acc, p, i) => acc + (p !== lab[i] ? 1 : 0), 0) : 0;
   const baselineErrors = floatErrors(vT, nV, vLabels);
   const searchBaselineErrors = floatErrors(sT, sIdx.length, sLabels);
-  const backend = makeBackend({
-    fg, crossFg, search: { images: sData, teacher: sT, labels: sLabels }, valid: { images: vData, teacher: vT, labels: vLabels },
-  }, fxpSearch ? workers : 1);
+  const backend = makeBackend(
+    {
+      fg,
+      crossFg,
+      search: { images: sData, teacher: sT, labels: sLabels },
+      valid: { images: vData, teacher: vT, labels: vLabels },
+    },
+    fxpSearch ? workers : 1,
+  );
 
   let assignment!: Assignment;
   const extra: Record<string, unknown> = {};
@@ -188,8 +220,14 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       extra.ristretto_bits = rr.bits;
     } else {
       const res = await fxpqnetSearch(fg, stats, backend, baselineErrors, {
-        maxDrop: o.maxDrop, referenceBits: referenceBits || null, searchBaselineErrors, minBits: o.minBits, startBits: o.startBits, objective: o.objective,
-        schedule: o.schedule ?? 'sensitivity', sensitivityImages: o.sensitivityImages ?? DEFAULT_SENSITIVITY_IMAGES,
+        maxDrop: o.maxDrop,
+        referenceBits: referenceBits || null,
+        searchBaselineErrors,
+        minBits: o.minBits,
+        startBits: o.startBits,
+        objective: o.objective,
+        schedule: o.schedule ?? 'sensitivity',
+        sensitivityImages: o.sensitivityImages ?? DEFAULT_SENSITIVITY_IMAGES,
         onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
         onPhase: (p, d, t) => o.onProgress?.(p, d, t),
       });
@@ -199,7 +237,10 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
       extra.evaluations = res.evaluations;
       log = res.log;
     }
-    const [sScore, vScore0] = await backend.evaluate([{ set: 'search', a: assignment, from: 0, abortAbove: Infinity }, { set: 'valid', a: assignment, from: 0, abortAbove: Infinity }]);
+    const [sScore, vScore0] = await backend.evaluate([
+      { set: 'search', a: assignment, from: 0, abortAbove: Infinity },
+      { set: 'valid', a: assignment, from: 0, abortAbove: Infinity },
+    ]);
     searchKl = sScore.kl;
     validKl = vScore0.kl;
     searchErrors = sScore.errors;
@@ -220,8 +261,18 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   const seconds = (performance.now() - t0) / 1000;
   const method = o.uniformBits !== undefined ? 'uniform' : o.method;
   const options = {
-    method, bits: o.uniformBits ?? null, rounding: o.rounding ?? 'gptq', max_drop: o.maxDrop, reference_bits: fxpSearch ? referenceBits : null, schedule: fxpSearch ? (o.schedule ?? 'sensitivity') : null,
-    sensitivity_images: fxpSearch && (o.schedule ?? 'sensitivity') === 'sensitivity' ? (o.sensitivityImages ?? DEFAULT_SENSITIVITY_IMAGES) : null, min_bits: o.minBits, start_bits: o.startBits, objective: o.objective, seed: o.seed,
+    method,
+    bits: o.uniformBits ?? null,
+    rounding: o.rounding ?? 'gptq',
+    max_drop: o.maxDrop,
+    reference_bits: fxpSearch ? referenceBits : null,
+    schedule: fxpSearch ? (o.schedule ?? 'sensitivity') : null,
+    sensitivity_images:
+      fxpSearch && (o.schedule ?? 'sensitivity') === 'sensitivity' ? (o.sensitivityImages ?? DEFAULT_SENSITIVITY_IMAGES) : null,
+    min_bits: o.minBits,
+    start_bits: o.startBits,
+    objective: o.objective,
+    seed: o.seed,
     calib: { file: o.calib, sha256: sha256(o.calib), images: cal.count, scale: o.calibScale ?? null, labels: o.calibLabels ?? null },
   };
   const file = toFxpFile(q, {
@@ -233,9 +284,14 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     ...extra,
     budget: {
       measure: labels ? 'top-1 accuracy vs labels' : 'top-1 agreement with the float model',
-      max_drop: o.maxDrop, search_images: sIdx.length, validation_images: nV, validation_indices: vIdx,
+      max_drop: o.maxDrop,
+      search_images: sIdx.length,
+      validation_images: nV,
+      validation_indices: vIdx,
       validation_drop: (100 * (validErrors - baselineErrors)) / nV,
-      search_drop: (100 * (searchErrors - searchBaselineErrors)) / sIdx.length, search_kl: searchKl, validation_kl: validKl,
+      search_drop: (100 * (searchErrors - searchBaselineErrors)) / sIdx.length,
+      search_kl: searchKl,
+      validation_kl: validKl,
       // Only FxP-QNet is held to the reference network's fidelity.
       reference: fxpSearch && referenceBits ? { bits: referenceBits, validation_kl: referenceKl } : null,
     },
@@ -245,7 +301,8 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     rounding: {
       weights: o.rounding ?? 'gptq',
       // Layers whose weights the search moved back to nearest rounding (lower KL that way).
-      nearest_layers: (o.rounding ?? 'gptq') === 'gptq' ? fg.layers.filter((l) => l.comp && assignment.layers[l.name]?.nearest).map((l) => l.name) : [],
+      nearest_layers:
+        (o.rounding ?? 'gptq') === 'gptq' ? fg.layers.filter((l) => l.comp && assignment.layers[l.name]?.nearest).map((l) => l.name) : [],
     },
     log,
   });

@@ -4,14 +4,22 @@ import type { Score } from './evaluator.js';
 import { type DataStructure, getFormat, withFormat } from './structures.js';
 
 /** One point of a sensitivity curve: the data structure alone at `wl` bits (fraction `fl`). */
-export interface CurvePoint { wl: number; fl: number; kl: number; errors: number }
+export interface CurvePoint {
+  wl: number;
+  fl: number;
+  kl: number;
+  errors: number;
+}
 
 /**
  * A data structure's sensitivity: the search images' mean KL to the teacher with only this data
  * structure lowered from the base configuration, for each word length from one below the base down
  * to where the curve ends (its KL left the allowed range, or the minimum word length).
  */
-export interface Curve { d: DataStructure; points: CurvePoint[] }
+export interface Curve {
+  d: DataStructure;
+  points: CurvePoint[];
+}
 
 export interface SensitivityOptions {
   /**
@@ -42,7 +50,12 @@ export interface SensitivityOptions {
  * The cost is about (word lengths measured) x (evaluations of the layers after each data
  * structure): it grows with the network, not with the network times the search's steps.
  */
-export async function measureSensitivity(backend: Backend, base: Assignment, ds: DataStructure[], o: SensitivityOptions): Promise<{ curves: Curve[]; baseKl: number; evaluations: number }> {
+export async function measureSensitivity(
+  backend: Backend,
+  base: Assignment,
+  ds: DataStructure[],
+  o: SensitivityOptions,
+): Promise<{ curves: Curve[]; baseKl: number; evaluations: number }> {
   const curves: Curve[] = ds.map((d) => ({ d, points: [] }));
   const [base0] = await backend.evaluate([{ set: 'search', a: base, from: 0, abortAbove: Infinity, images: o.images }]);
   const klCap = base0.kl + o.klSlack;
@@ -67,7 +80,13 @@ export async function measureSensitivity(backend: Backend, base: Assignment, ds:
         const fl = f.fl + k;
         cands.push({ i, fl, a: withFormat(base, ds[i], { wl: f.wl - 1, fl, signed: f.signed }) });
       }
-      const jobs: EvalJob[] = cands.map((c) => ({ set: 'search', a: c.a, from: ds[c.i].from, abortAbove: Math.min(best.get(c.i)?.s.kl ?? Infinity, klCap), images: o.images }));
+      const jobs: EvalJob[] = cands.map((c) => ({
+        set: 'search',
+        a: c.a,
+        from: ds[c.i].from,
+        abortAbove: Math.min(best.get(c.i)?.s.kl ?? Infinity, klCap),
+        images: o.images,
+      }));
       const scores = await backend.evaluate(jobs);
       evaluations += jobs.length;
       cands.forEach((c, j) => {

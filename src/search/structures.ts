@@ -68,7 +68,13 @@ export class CostModel {
       if (l.op.kind === 'conv' || l.op.kind === 'dense') {
         const outElems = size(shapes[l.output]);
         const perOut = l.op.weight.data.length / l.op.bias.length;
-        this.weighted.push({ layer: l.name, nW: l.op.weight.data.length, nB: l.op.bias.length, macs: l.op.kind === 'dense' ? l.op.weight.data.length : outElems * perOut, input: owner.get(l.inputs[0])! });
+        this.weighted.push({
+          layer: l.name,
+          nW: l.op.weight.data.length,
+          nB: l.op.bias.length,
+          macs: l.op.kind === 'dense' ? l.op.weight.data.length : outElems * perOut,
+          input: owner.get(l.inputs[0])!,
+        });
       }
     }
     this.actElems.set('input', (this.actElems.get('input') ?? 0) + size(shapes[fg.input]));

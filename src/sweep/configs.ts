@@ -11,7 +11,11 @@ export interface QuantConfig {
   maxDrop: number;
 }
 
-export interface ConfigChoice { uniformBits: number[]; maxDrops: number[]; ristretto: boolean }
+export interface ConfigChoice {
+  uniformBits: number[];
+  maxDrops: number[];
+  ristretto: boolean;
+}
 
 export const DEFAULT_CHOICE: ConfigChoice = { uniformBits: [16, 8, 6, 4], maxDrops: [0.5, 1, 2], ristretto: true };
 export const DEFAULT_SWEEP_MACS = [64, 256, 1024];
@@ -41,7 +45,8 @@ export function numberList(text: string | number | undefined, what: string): num
   if (s === '' || s === 'none') return [];
   return s.split(',').map((t) => {
     const v = Number(t.trim());
-    if (t.trim() === '' || !Number.isFinite(v)) throw new FxpqError(`${what}: '${t}' is not a number (expected a comma-separated list such as 16,8,4)`);
+    if (t.trim() === '' || !Number.isFinite(v))
+      throw new FxpqError(`${what}: '${t}' is not a number (expected a comma-separated list such as 16,8,4)`);
     return v;
   });
 }

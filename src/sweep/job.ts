@@ -7,7 +7,12 @@ import { quantizeModel, type Rounding } from '../search/quantize.js';
 import type { Objective } from '../search/structures.js';
 import type { QuantConfig } from './configs.js';
 
-export interface TestSet { data: string; scale?: number; labels?: string; limit?: number }
+export interface TestSet {
+  data: string;
+  scale?: number;
+  labels?: string;
+  limit?: number;
+}
 
 /** Everything one quantization of a sweep depends on; plain data, so it can cross to a worker. */
 export interface QuantJob {
@@ -38,16 +43,32 @@ export interface QuantJobResult {
 }
 
 /** A running job's part-way progress, as a sweep worker reports it. */
-export interface JobProgress { stage: string; done: number; total: number }
+export interface JobProgress {
+  stage: string;
+  done: number;
+  total: number;
+}
 
 /** Quantizes with one configuration, then measures the integer reference on the test images. */
 export async function runQuantJob(j: QuantJob, onProgress?: (stage: string, done: number, total: number) => void): Promise<QuantJobResult> {
   const t0 = performance.now();
   const c = j.config;
   const res = await quantizeModel({
-    model: j.model, calib: j.calib, calibScale: j.calibScale, calibLabels: j.calibLabels,
-    method: c.method, uniformBits: c.uniformBits, maxDrop: c.maxDrop, minBits: j.minBits, startBits: j.startBits,
-    objective: j.objective, rounding: j.rounding, referenceBits: j.referenceBits, seed: j.seed, workers: j.workers, onProgress,
+    model: j.model,
+    calib: j.calib,
+    calibScale: j.calibScale,
+    calibLabels: j.calibLabels,
+    method: c.method,
+    uniformBits: c.uniformBits,
+    maxDrop: c.maxDrop,
+    minBits: j.minBits,
+    startBits: j.startBits,
+    objective: j.objective,
+    rounding: j.rounding,
+    referenceBits: j.referenceBits,
+    seed: j.seed,
+    workers: j.workers,
+    onProgress,
   });
   let test: QuantJobResult['test'] = null;
   if (j.test) {

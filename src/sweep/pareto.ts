@@ -4,5 +4,7 @@
  * Exact duplicates are all kept on the front.
  */
 export function paretoFront(pts: { cost: number; value: number }[]): boolean[] {
-  return pts.map((p, i) => !pts.some((q, j) => j !== i && q.cost <= p.cost && q.value >= p.value && (q.cost < p.cost || q.value > p.value)));
+  return pts.map(
+    (p, i) => !pts.some((q, j) => j !== i && q.cost <= p.cost && q.value >= p.value && (q.cost < p.cost || q.value > p.value)),
+  );
 }

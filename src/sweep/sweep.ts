@@ -44,7 +44,15 @@ export interface SweepOptions {
 }
 
 type Fmt = { wl: number; fl: number; signed: boolean } | null;
-export interface SweepLayer { name: string; kind: string; weights: Fmt; bias: Fmt; input: Fmt; output: Fmt; params: number }
+export interface SweepLayer {
+  name: string;
+  kind: string;
+  weights: Fmt;
+  bias: Fmt;
+  input: Fmt;
+  output: Fmt;
+  params: number;
+}
 
 export interface SweepConfigResult {
   id: string;
@@ -96,7 +104,10 @@ export interface SweepResult {
   model: string;
   target: Target;
   clock_mhz: number;
-  accuracy_measure: 'top-1 vs test labels' | 'top-1 agreement with the float model on the test images' | 'top-1 agreement with the float model on the calibration images';
+  accuracy_measure:
+    | 'top-1 vs test labels'
+    | 'top-1 agreement with the float model on the test images'
+    | 'top-1 agreement with the float model on the calibration images';
   float: { top1: number | null; accuracy: number; params_kib: number };
   test_images: number;
   calib_images: number;
@@ -114,7 +125,8 @@ export function checkSweepOptions(o: SweepOptions): void {
   if (o.macs.length === 0) throw new FxpqError('--macs needs at least one budget');
   for (const m of o.macs) if (!Number.isInteger(m) || m < 1) throw new FxpqError(`--macs: ${m} is not a positive integer`);
   if (!(o.clockMhz > 0) || !Number.isFinite(o.clockMhz)) throw new FxpqError(`--clock must be a positive number of MHz, got ${o.clockMhz}`);
-  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64) throw new FxpqError(`--workers must be an integer in 1..64, got ${o.workers}`);
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64)
+    throw new FxpqError(`--workers must be an integer in 1..64, got ${o.workers}`);
   if (!(o.chooseDrop >= 0)) throw new FxpqError(`--choose-drop must be a non-negative number, got ${o.chooseDrop}`);
 }
 
@@ -154,13 +166,30 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
 
   const cache = new ResultCache(o.cacheDir);
   const inputs = {
-    tool: TOOL_VERSION, code: codeFingerprint(), model: fileHash(o.model), calib: fileHash(o.calib), calibScale: o.calibScale ?? null,
+    tool: TOOL_VERSION,
+    code: codeFingerprint(),
+    model: fileHash(o.model),
+    calib: fileHash(o.calib),
+    calibScale: o.calibScale ?? null,
     calibLabels: o.calibLabels ? fileHash(o.calibLabels) : null,
-    test: o.test ? { data: fileHash(o.test.data), labels: o.test.labels ? fileHash(o.test.labels) : null, scale: o.test.scale ?? null, limit: o.test.limit ?? null } : null,
-    seed: o.seed, minBits: o.minBits, startBits: o.startBits, objective: o.objective, rounding: o.rounding ?? 'gptq',
+    test: o.test
+      ? {
+          data: fileHash(o.test.data),
+          labels: o.test.labels ? fileHash(o.test.labels) : null,
+          scale: o.test.scale ?? null,
+          limit: o.test.limit ?? null,
+        }
+      : null,
+    seed: o.seed,
+    minBits: o.minBits,
+    startBits: o.startBits,
+    objective: o.objective,
+    rounding: o.rounding ?? 'gptq',
     referenceBits: o.referenceBits ?? DEFAULT_REFERENCE_BITS,
   };
-  const keys = o.configs.map((c) => contentKey({ ...inputs, config: { method: c.method, uniformBits: c.uniformBits ?? null, maxDrop: c.maxDrop } }));
+  const keys = o.configs.map((c) =>
+    contentKey({ ...inputs, config: { method: c.method, uniformBits: c.uniformBits ?? null, maxDrop: c.maxDrop } }),
+  );
   const results: (QuantJobResult | null)[] = keys.map((k) => cache.get<QuantJobResult>(k));
   const cached = results.map((r) => r !== null);
   // A cache hit may come from a run that named the same files by other paths.
@@ -175,9 +204,19 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   const cost = (c: QuantConfig) => (c.method === 'fxpqnet' ? 3 : c.method === 'ristretto' || c.uniformBits === undefined ? 2 : 1);
   todo.sort((a, b) => cost(o.configs[b]) - cost(o.configs[a]) || a - b);
   const jobs: QuantJob[] = todo.map((i) => ({
-    model: o.model, calib: o.calib, calibScale: o.calibScale, calibLabels: o.calibLabels,
-    test: o.test ?? null, floatPredictions: floatPred, config: o.configs[i], seed: o.seed,
-    minBits: o.minBits, startBits: o.startBits, objective: o.objective, rounding: o.rounding, referenceBits: o.referenceBits,
+    model: o.model,
+    calib: o.calib,
+    calibScale: o.calibScale,
+    calibLabels: o.calibLabels,
+    test: o.test ?? null,
+    floatPredictions: floatPred,
+    config: o.configs[i],
+    seed: o.seed,
+    minBits: o.minBits,
+    startBits: o.startBits,
+    objective: o.objective,
+    rounding: o.rounding,
+    referenceBits: o.referenceBits,
     // A lone search may use every thread itself; side by side, one each.
     workers: todo.length === 1 ? o.workers : 1,
   }));
@@ -186,29 +225,40 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   // Part-way progress of running jobs (the search reports data structures settled), so the bar
   // and its ETA move during long searches, not only when a configuration finishes.
   const partial = new Map<number, number>();
-  const SEARCH_PHASES: Record<string, [number, number]> = { search: [0, 1], sensitivity: [0, 0.5], bisection: [0.5, 0.15], refinement: [0.65, 0.3] };
+  const SEARCH_PHASES: Record<string, [number, number]> = {
+    search: [0, 1],
+    sensitivity: [0, 0.5],
+    bisection: [0.5, 0.15],
+    refinement: [0.65, 0.3],
+  };
   const report = (what: string) => o.onProgress?.(finished + [...partial.values()].reduce((a, b) => a + b, 0), o.configs.length, what);
   // Each job whole on one thread; results come back in job order, and every job is a pure
   // function of its inputs, so the sweep's output does not depend on the thread count.
-  await runOnWorkers<QuantJob, QuantJobResult, JobProgress>(workerScript(import.meta.url, 'worker'), o.workers, jobs.length, (j) => jobs[j], {
-    onResult: (j, r) => {
-      const i = todo[j];
-      results[i] = r;
-      cache.put(keys[i], r);
-      partial.delete(j);
-      finished++;
-      report(o.configs[i].label);
+  await runOnWorkers<QuantJob, QuantJobResult, JobProgress>(
+    workerScript(import.meta.url, 'worker'),
+    o.workers,
+    jobs.length,
+    (j) => jobs[j],
+    {
+      onResult: (j, r) => {
+        const i = todo[j];
+        results[i] = r;
+        cache.put(keys[i], r);
+        partial.delete(j);
+        finished++;
+        report(o.configs[i].label);
+      },
+      onProgress: (j, { stage, done, total }) => {
+        // The greedy schedule reports data structures settled; the sensitivity schedule its phases,
+        // weighted by their usual share of a search's time.
+        const phase = SEARCH_PHASES[stage];
+        if (!phase || total <= 0) return;
+        partial.set(j, Math.min(0.95, phase[0] + phase[1] * (done / total)));
+        report(o.configs[todo[j]].label);
+      },
+      jobError: (j, message) => new FxpqError(`configuration '${jobs[j].config.label}': ${message}`),
     },
-    onProgress: (j, { stage, done, total }) => {
-      // The greedy schedule reports data structures settled; the sensitivity schedule its phases,
-      // weighted by their usual share of a search's time.
-      const phase = SEARCH_PHASES[stage];
-      if (!phase || total <= 0) return;
-      partial.set(j, Math.min(0.95, phase[0] + phase[1] * (done / total)));
-      report(o.configs[todo[j]].label);
-    },
-    jobError: (j, message) => new FxpqError(`configuration '${jobs[j].config.label}': ${message}`),
-  });
+  );
 
   const accuracyOf = (r: QuantJobResult): number => {
     if (r.test) return r.test.top1 ?? r.test.agreement!;
@@ -219,18 +269,35 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     const r = results[i]!;
     const acc = accuracyOf(r);
     return {
-      id: c.id, label: c.label, method: c.method, max_drop: c.method === 'uniform' && c.uniformBits !== undefined ? null : c.maxDrop,
+      id: c.id,
+      label: c.label,
+      method: c.method,
+      max_drop: c.method === 'uniform' && c.uniformBits !== undefined ? null : c.maxDrop,
       uniform_bits: c.uniformBits ?? null,
-      top1: r.test?.top1 ?? null, agreement: r.test ? r.test.agreement : r.report.calibration.agreement,
-      accuracy: acc, drop: floatAccuracy - acc,
+      top1: r.test?.top1 ?? null,
+      agreement: r.test ? r.test.agreement : r.report.calibration.agreement,
+      accuracy: acc,
+      drop: floatAccuracy - acc,
       compression: r.report.compression,
       bits: { params: r.report.bits.params_quantized, activations: r.report.bits.activations_quantized },
-      layers: r.report.layers.map((l) => ({ name: l.name, kind: l.kind, weights: l.weights, bias: l.bias, input: l.input, output: l.output, params: l.params })),
-      quantize_seconds: r.seconds, cached: cached[i], pareto_memory: false,
+      layers: r.report.layers.map((l) => ({
+        name: l.name,
+        kind: l.kind,
+        weights: l.weights,
+        bias: l.bias,
+        input: l.input,
+        output: l.output,
+        params: l.params,
+      })),
+      quantize_seconds: r.seconds,
+      cached: cached[i],
+      pareto_memory: false,
     };
   });
   const memFront = paretoFront(configs.map((c) => ({ cost: c.bits.params, value: c.accuracy })));
-  configs.forEach((c, i) => { c.pareto_memory = memFront[i]; });
+  configs.forEach((c, i) => {
+    c.pareto_memory = memFront[i];
+  });
 
   const name = basename(o.model).replace(/\.onnx$/i, '');
   const points: SweepPoint[] = [];
@@ -249,17 +316,33 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
       const est = estimatePlan(plan, o.target).total;
       const cfg = configs[i];
       points.push({
-        config: c.id, label: c.label, method: c.method, macs_budget: macs, multipliers: plan.macs,
-        accuracy: cfg.accuracy, top1: cfg.top1, drop: cfg.drop,
-        params_compression: cfg.compression.params, overall_compression: cfg.compression.overall, params_kib: cfg.bits.params / 8192,
-        lut: est.lut, ff: est.ff, dsp: est.dsp, bram: est.bram, lutram: est.lutram,
-        cycles_per_image: plan.latency, interval_cycles: plan.interval, images_per_second: (o.clockMhz * 1e6) / plan.interval,
+        config: c.id,
+        label: c.label,
+        method: c.method,
+        macs_budget: macs,
+        multipliers: plan.macs,
+        accuracy: cfg.accuracy,
+        top1: cfg.top1,
+        drop: cfg.drop,
+        params_compression: cfg.compression.params,
+        overall_compression: cfg.compression.overall,
+        params_kib: cfg.bits.params / 8192,
+        lut: est.lut,
+        ff: est.ff,
+        dsp: est.dsp,
+        bram: est.bram,
+        lutram: est.lutram,
+        cycles_per_image: plan.latency,
+        interval_cycles: plan.interval,
+        images_per_second: (o.clockMhz * 1e6) / plan.interval,
         pareto_lut: false,
       });
     }
   });
   const lutFront = paretoFront(points.map((p) => ({ cost: p.lut, value: p.accuracy })));
-  points.forEach((p, i) => { p.pareto_lut = lutFront[i]; });
+  points.forEach((p, i) => {
+    p.pareto_lut = lutFront[i];
+  });
 
   let chosen: SweepConfigResult | null = null;
   for (const c of configs) if (c.drop <= o.chooseDrop + 1e-9 && (!chosen || c.bits.params < chosen.bits.params)) chosen = c;
@@ -267,11 +350,23 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   const computed = todo.reduce((s, i) => s + results[i]!.seconds, 0);
   const paramsFloat = results[0]!.report.bits.params_float;
   const result: SweepResult = {
-    tool: `fxpq ${TOOL_VERSION}`, model: name, target: o.target, clock_mhz: o.clockMhz,
-    accuracy_measure: o.test ? (o.test.labels ? 'top-1 vs test labels' : 'top-1 agreement with the float model on the test images') : 'top-1 agreement with the float model on the calibration images',
+    tool: `fxpq ${TOOL_VERSION}`,
+    model: name,
+    target: o.target,
+    clock_mhz: o.clockMhz,
+    accuracy_measure: o.test
+      ? o.test.labels
+        ? 'top-1 vs test labels'
+        : 'top-1 agreement with the float model on the test images'
+      : 'top-1 agreement with the float model on the calibration images',
     float: { top1: floatTop1, accuracy: floatAccuracy, params_kib: paramsFloat / 8192 },
-    test_images: testImages, calib_images: calibCount,
-    configs, points, skipped, chosen: chosen?.id ?? null, choose_drop: o.chooseDrop,
+    test_images: testImages,
+    calib_images: calibCount,
+    configs,
+    points,
+    skipped,
+    chosen: chosen?.id ?? null,
+    choose_drop: o.chooseDrop,
     seconds: { total: secs, computed, cached: configs.filter((c) => c.cached).reduce((s, c) => s + c.quantize_seconds, 0) },
   };
   return { result, files: results.map((r) => r!.file) };

@@ -24,7 +24,14 @@ export interface SynthStats {
   modules?: Record<string, Resources>;
 }
 
-export interface Resources { lut: number; ff: number; dsp: number; bram: number; lutram: number; cells: Record<string, number> }
+export interface Resources {
+  lut: number;
+  ff: number;
+  dsp: number;
+  bram: number;
+  lutram: number;
+  cells: Record<string, number>;
+}
 
 const SYNTH: Record<Target, string> = {
   // -noiopad: the core is measured without IO buffers, as it will sit inside a larger design.
@@ -77,27 +84,42 @@ let yosysMod: typeof import('@yowasp/yosys') | null = null;
 
 export async function synthesize(inp: SynthInput): Promise<SynthStats> {
   yosysMod ??= await import('@yowasp/yosys');
-  const script = [
-    ...inp.sources.map((f) => `read_verilog -defer -noautowire ${f}`),
-    `hierarchy -check -top ${inp.top}`,
-    // synth_ice40 and synth_ecp5 flatten unless told not to; synth_xilinx keeps the hierarchy.
-    `${inp.hierarchical ? SYNTH[inp.target].replace(' -flatten', inp.target === 'xc7' ? '' : ' -noflatten') : SYNTH[inp.target]} -top ${inp.top}`,
-    'tee -q -o stat.json stat -json',
-  ].join('\n') + '\n';
+  const script =
+    [
+      ...inp.sources.map((f) => `read_verilog -defer -noautowire ${f}`),
+      `hierarchy -check -top ${inp.top}`,
+      // synth_ice40 and synth_ecp5 flatten unless told not to; synth_xilinx keeps the hierarchy.
+      `${inp.hierarchical ? SYNTH[inp.target].replace(' -flatten', inp.target === 'xc7' ? '' : ' -noflatten') : SYNTH[inp.target]} -top ${inp.top}`,
+      'tee -q -o stat.json stat -json',
+    ].join('\n') + '\n';
   const t0 = performance.now();
   let log = '';
   const dec = new TextDecoder();
-  const sink = (b: Uint8Array | null) => { if (b) log += dec.decode(b); };
+  const sink = (b: Uint8Array | null) => {
+    if (b) log += dec.decode(b);
+  };
   let out: Record<string, unknown>;
   try {
-    out = (await yosysMod.runYosys(['-q', '-s', 'synth.ys'], { ...inp.files, 'synth.ys': script }, { stdout: sink, stderr: sink })) as Record<string, unknown>;
+    out = (await yosysMod.runYosys(
+      ['-q', '-s', 'synth.ys'],
+      { ...inp.files, 'synth.ys': script },
+      { stdout: sink, stderr: sink },
+    )) as Record<string, unknown>;
   } catch (e) {
-    const msg = log.split('\n').filter((l) => /ERROR|Error/.test(l)).slice(0, 3).join(' | ') || (e as Error).message;
+    const msg =
+      log
+        .split('\n')
+        .filter((l) => /ERROR|Error/.test(l))
+        .slice(0, 3)
+        .join(' | ') || (e as Error).message;
     throw new FxpqError(`yosys ${SYNTH[inp.target]} failed: ${msg}`);
   }
   const statText = out['stat.json'];
   if (typeof statText !== 'string' && !(statText instanceof Uint8Array)) throw new FxpqError('yosys wrote no stat.json');
-  const stat = JSON.parse(typeof statText === 'string' ? statText : dec.decode(statText)) as { design?: { num_cells_by_type?: Record<string, number> }; modules?: Record<string, { num_cells_by_type?: Record<string, number> }> };
+  const stat = JSON.parse(typeof statText === 'string' ? statText : dec.decode(statText)) as {
+    design?: { num_cells_by_type?: Record<string, number> };
+    modules?: Record<string, { num_cells_by_type?: Record<string, number> }>;
+  };
   const count = (byType: Record<string, number>): Resources => {
     const cells: Record<string, number> = {};
     const r = { lut: 0, ff: 0, dsp: 0, bram: 0, lutram: 0 };

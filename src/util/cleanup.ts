@@ -16,7 +16,10 @@ export function onInterrupt(fn: () => void): () => void {
   const id = nextId++;
   cleanups.set(id, fn);
   sync();
-  return () => { cleanups.delete(id); sync(); };
+  return () => {
+    cleanups.delete(id);
+    sync();
+  };
 }
 
 /** A temporary path removed on interruption; call the returned function once it is gone or kept. */
@@ -30,15 +33,29 @@ export const removeOnInterrupt = (path: string, kind: 'dir' | 'file' = 'dir'): (
 export function trackChild(p: ChildProcess): void {
   children.add(p);
   sync();
-  p.once('exit', () => { children.delete(p); sync(); });
-  p.once('error', () => { children.delete(p); sync(); });
+  p.once('exit', () => {
+    children.delete(p);
+    sync();
+  });
+  p.once('error', () => {
+    children.delete(p);
+    sync();
+  });
 }
 
 export function killChildren(): void {
   for (const p of children) {
     if (p.pid === undefined) continue;
-    try { process.kill(-p.pid, 'SIGKILL'); } catch { /* the group is gone already */ }
-    try { p.kill('SIGKILL'); } catch { /* already exited */ }
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      /* the group is gone already */
+    }
+    try {
+      p.kill('SIGKILL');
+    } catch {
+      /* already exited */
+    }
   }
   children.clear();
 }
@@ -49,7 +66,11 @@ export function runCleanups(): void {
   for (const id of [...cleanups.keys()].reverse()) {
     const fn = cleanups.get(id)!;
     cleanups.delete(id);
-    try { fn(); } catch { /* best effort: one failed removal must not keep the others from running */ }
+    try {
+      fn();
+    } catch {
+      /* best effort: one failed removal must not keep the others from running */
+    }
   }
 }
 
@@ -65,7 +86,11 @@ let attached = false;
 
 function handler(s: NodeJS.Signals): void {
   runCleanups();
-  try { process.stderr.write(`fxpq: interrupted (${s}); stopped the simulators and removed temporary files\n`); } catch { /* stderr closed */ }
+  try {
+    process.stderr.write(`fxpq: interrupted (${s}); stopped the simulators and removed temporary files\n`);
+  } catch {
+    /* stderr closed */
+  }
   process.exit(SIGNAL_EXIT[s] ?? 1);
 }
 

@@ -26,7 +26,11 @@ export function setMemoryLimitGiB(gib: number): void {
 export const memoryLimitBytes = (): number => limitBytes;
 
 export const fmtBytes = (b: number): string =>
-  b >= GIB ? `${(b / GIB).toFixed(b >= 10 * GIB ? 0 : 1)} GiB` : b >= 2 ** 20 ? `${(b / 2 ** 20).toFixed(1)} MiB` : `${Math.ceil(b / 1024)} KiB`;
+  b >= GIB
+    ? `${(b / GIB).toFixed(b >= 10 * GIB ? 0 : 1)} GiB`
+    : b >= 2 ** 20
+      ? `${(b / 2 ** 20).toFixed(1)} MiB`
+      : `${Math.ceil(b / 1024)} KiB`;
 
 /** Largest element count a typed array may have here (V8's limit), independent of the budget. */
 export const MAX_TYPED_ELEMENTS = 2 ** 32 - 1;
@@ -49,7 +53,9 @@ export function checkAlloc(elements: number, bytesPerElement: number, what: stri
   }
   const bytes = elements * bytesPerElement;
   if (elements > MAX_TYPED_ELEMENTS || bytes > limitBytes) {
-    throw new LimitError(`${what} needs ${fmtBytes(bytes)} (${elements.toExponential(3)} elements), more than the memory limit of ${fmtBytes(limitBytes)} (raise it with --max-memory GiB)`);
+    throw new LimitError(
+      `${what} needs ${fmtBytes(bytes)} (${elements.toExponential(3)} elements), more than the memory limit of ${fmtBytes(limitBytes)} (raise it with --max-memory GiB)`,
+    );
   }
 }
 
@@ -60,7 +66,8 @@ export function checkAlloc(elements: number, bytesPerElement: number, what: stri
 export function shapeElements(shape: readonly number[], what: string): number {
   let n = 1;
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new LimitError(`${what}: dimension ${d} of ${fmtShape(shape)} is not a whole, non-negative number`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new LimitError(`${what}: dimension ${d} of ${fmtShape(shape)} is not a whole, non-negative number`);
     if (d > Number.MAX_SAFE_INTEGER) throw new LimitError(`${what}: shape ${fmtShape(shape)} has more elements than can be counted`);
     n *= d;
     if (n > Number.MAX_SAFE_INTEGER) throw new LimitError(`${what}: shape ${fmtShape(shape)} has more elements than can be counted`);
@@ -85,7 +92,10 @@ export class Budget {
   take(elements: number, bytesPerElement: number, item: string): void {
     checkAlloc(elements, bytesPerElement, item);
     this.used += elements * bytesPerElement;
-    if (this.used > limitBytes) throw new LimitError(`${this.what} need more than the memory limit of ${fmtBytes(limitBytes)} in all (raise it with --max-memory GiB)`);
+    if (this.used > limitBytes)
+      throw new LimitError(
+        `${this.what} need more than the memory limit of ${fmtBytes(limitBytes)} in all (raise it with --max-memory GiB)`,
+      );
   }
 }
 
@@ -105,7 +115,8 @@ export const WASM_MAX_BYTES = 2 ** 32;
  * (weights, input, columns, output) against the 4 GiB that wasm32 can address.
  */
 export function checkConvWork(
-  g: { cout: number; cinG: number; kh: number; kw: number; inElements: number; outPixels: number }, what: string,
+  g: { cout: number; cinG: number; kh: number; kw: number; inElements: number; outPixels: number },
+  what: string,
 ): void {
   const k = g.cinG * g.kh * g.kw;
   checkAlloc(k * g.outPixels, 16, `${what}: its im2col buffer (${k} taps x ${g.outPixels} outputs)`);

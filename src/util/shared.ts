@@ -31,13 +31,17 @@ export function shareLargeArrays(root: object): void {
     if (o === null || typeof o !== 'object' || seen.has(o) || isTyped(o)) return;
     seen.add(o);
     if (o instanceof Map) {
-      for (const [k, v] of o) { if (isTyped(v)) o.set(k, share(v)); else walk(v); }
+      for (const [k, v] of o) {
+        if (isTyped(v)) o.set(k, share(v));
+        else walk(v);
+      }
       return;
     }
     const rec = o as Record<string, unknown>;
     for (const k of Object.keys(rec)) {
       const v = rec[k];
-      if (isTyped(v)) rec[k] = share(v); else walk(v);
+      if (isTyped(v)) rec[k] = share(v);
+      else walk(v);
     }
   };
   walk(root);

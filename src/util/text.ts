@@ -7,8 +7,7 @@
  */
 
 /** The visible escape of one code point: `\xHH` below 0x100, else `\u{H...}` (lower-case hex). */
-export const escapeCodePoint = (cp: number): string =>
-  cp < 0x100 ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`;
+export const escapeCodePoint = (cp: number): string => (cp < 0x100 ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`);
 
 /** Joins escaped pieces, cutting at a piece boundary so that the result has at most `max` characters. */
 function fit(pieces: string[], max: number): string {
@@ -17,7 +16,8 @@ function fit(pieces: string[], max: number): string {
   if (total <= max) return pieces.join('');
   const ell = '...';
   if (max <= ell.length) return ell.slice(0, Math.max(0, max));
-  let out = '', n = 0;
+  let out = '',
+    n = 0;
   for (const p of pieces) {
     if (n + p.length > max - ell.length) break;
     out += p;

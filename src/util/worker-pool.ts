@@ -14,7 +14,11 @@ import { parentPort, type TransferListItem, Worker } from 'node:worker_threads';
  */
 
 type Answer<R, P> = { id: number } & ({ progress: P } | { ok: true; value: R } | { ok: false; error: string });
-interface Pending<R, P> { resolve: (r: R) => void; reject: (e: Error) => void; onProgress?: (p: P) => void }
+interface Pending<R, P> {
+  resolve: (r: R) => void;
+  reject: (e: Error) => void;
+  onProgress?: (p: P) => void;
+}
 
 /** A job's own failure: what the worker's handler threw, as its message. */
 class JobFailed extends Error {}
@@ -54,9 +58,13 @@ export class WorkerPool<J, R, P = never> {
     }
   }
 
-  get size(): number { return this.workers.length; }
+  get size(): number {
+    return this.workers.length;
+  }
   /** Workers whose thread has not ended yet. */
-  alive(): number { return this.workers.length - this.exited; }
+  alive(): number {
+    return this.workers.length - this.exited;
+  }
 
   /** Runs one job on worker i. A job's own failure rejects this call only; a dead worker fails the pool. */
   call(i: number, job: J, o: { transfer?: TransferListItem[]; onProgress?: (p: P) => void } = {}): Promise<R> {
@@ -120,7 +128,10 @@ export class WorkerPool<J, R, P = never> {
       // An answer to nothing asked (a worker script from another build, say) would otherwise leave
       // the real job waiting for good.
       if (!p) throw new Error(`a worker answered a job it was not given (${JSON.stringify(m)?.slice(0, 80)})`);
-      if ('progress' in m) { p.onProgress?.(m.progress); return; }
+      if ('progress' in m) {
+        p.onProgress?.(m.progress);
+        return;
+      }
       this.pending.delete(m.id);
       if (m.ok) p.resolve(m.value);
       else p.reject(new JobFailed(m.error));
@@ -144,8 +155,13 @@ export class WorkerPool<J, R, P = never> {
 }
 
 /** A pool of `count` workers (no more than there are jobs) for one `map`, closed afterwards. */
-export async function runOnWorkers<J, R, P = never>(script: string, count: number, jobs: number, job: (k: number) => J,
-  o: MapOptions<J, R, P> & { workerData?: (i: number) => unknown } = {}): Promise<R[]> {
+export async function runOnWorkers<J, R, P = never>(
+  script: string,
+  count: number,
+  jobs: number,
+  job: (k: number) => J,
+  o: MapOptions<J, R, P> & { workerData?: (i: number) => unknown } = {},
+): Promise<R[]> {
   if (jobs === 0) return [];
   const pool = new WorkerPool<J, R, P>(script, Math.max(1, Math.min(count, jobs)), o.workerData);
   try {
@@ -159,7 +175,10 @@ export async function runOnWorkers<J, R, P = never>(script: string, count: numbe
  * Worker side: answers each job with `run`'s result (handing over `transfer`'s buffers) or with the
  * message of what it threw; `progress` reports part-way.
  */
-export function serve<J, R, P = never>(run: (job: J, progress: (p: P) => void) => R | Promise<R>, transfer?: (r: R) => TransferListItem[]): void {
+export function serve<J, R, P = never>(
+  run: (job: J, progress: (p: P) => void) => R | Promise<R>,
+  transfer?: (r: R) => TransferListItem[],
+): void {
   const port = parentPort!;
   port.on('message', async ({ id, job }: { id: number; job: J }) => {
     try {

@@ -6,7 +6,10 @@
 import type { FxFormat } from '../../src/fixed/format.js';
 import type { Activation, QGraph, QLayer } from '../../src/quant/qgraph.js';
 
-export const floorDiv = (a: bigint, b: bigint): bigint => { const q = a / b; return (a % b !== 0n && (a < 0n) !== (b < 0n)) ? q - 1n : q; };
+export const floorDiv = (a: bigint, b: bigint): bigint => {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+};
 const lo = (f: FxFormat) => (f.signed ? -(1n << BigInt(f.wl - 1)) : 0n);
 const hi = (f: FxFormat) => (f.signed ? (1n << BigInt(f.wl - 1)) - 1n : (1n << BigInt(f.wl)) - 1n);
 const pow2 = (n: number) => 1n << BigInt(n);
@@ -15,7 +18,10 @@ export function requant(acc: bigint, accFl: number, out: FxFormat, act: Activati
   const s = accFl - out.fl;
   let r = s > 0 ? floorDiv(acc + pow2(s - 1), pow2(s)) : acc * pow2(-s);
   if (act.kind === 'relu' && r < 0n) r = 0n;
-  if (act.kind === 'clip') { if (r < BigInt(act.lo)) r = BigInt(act.lo); if (r > BigInt(act.hi)) r = BigInt(act.hi); }
+  if (act.kind === 'clip') {
+    if (r < BigInt(act.lo)) r = BigInt(act.lo);
+    if (r > BigInt(act.hi)) r = BigInt(act.hi);
+  }
   return r < lo(out) ? lo(out) : r > hi(out) ? hi(out) : r;
 }
 
@@ -45,37 +51,50 @@ function layer(q: QGraph, l: QLayer, vals: Map<string, bigint[]>): bigint[] {
       const og = O / op.group;
       for (let o = 0; o < O; o++) {
         const g = Math.floor(o / og);
-        for (let oy = 0; oy < Ho; oy++) for (let ox = 0; ox < Wo; ox++) {
-          let s = BigInt(op.bias[o]) * pow2(accFl - op.biasFormat.fl);
-          for (let c = 0; c < Cg; c++) for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) {
-            const iy = oy * op.strides[0] - op.pads[0] + ky * op.dilations[0];
-            const ix = ox * op.strides[1] - op.pads[1] + kx * op.dilations[1];
-            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-            s += BigInt(op.weight.data[((o * Cg + c) * KH + ky) * KW + kx]) * x[((g * Cg + c) * H + iy) * W + ix];
+        for (let oy = 0; oy < Ho; oy++)
+          for (let ox = 0; ox < Wo; ox++) {
+            let s = BigInt(op.bias[o]) * pow2(accFl - op.biasFormat.fl);
+            for (let c = 0; c < Cg; c++)
+              for (let ky = 0; ky < KH; ky++)
+                for (let kx = 0; kx < KW; kx++) {
+                  const iy = oy * op.strides[0] - op.pads[0] + ky * op.dilations[0];
+                  const ix = ox * op.strides[1] - op.pads[1] + kx * op.dilations[1];
+                  if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
+                  s += BigInt(op.weight.data[((o * Cg + c) * KH + ky) * KW + kx]) * x[((g * Cg + c) * H + iy) * W + ix];
+                }
+            y.push(requant(s, accFl, out.format, op.act));
           }
-          y.push(requant(s, accFl, out.format, op.act));
-        }
       }
       return y;
     }
-    case 'maxpool': case 'avgpool': {
+    case 'maxpool':
+    case 'avgpool': {
       const [Ho, Wo] = [out.shape[1], out.shape[2]];
-      for (let c = 0; c < C; c++) for (let oy = 0; oy < Ho; oy++) for (let ox = 0; ox < Wo; ox++) {
-        let m: bigint | null = null, s = 0n, n = 0;
-        for (let ky = 0; ky < op.kernel[0]; ky++) for (let kx = 0; kx < op.kernel[1]; kx++) {
-          const iy = oy * op.strides[0] - op.pads[0] + ky * op.dilations[0];
-          const ix = ox * op.strides[1] - op.pads[1] + kx * op.dilations[1];
-          if (iy < 0 || iy >= H || ix < 0 || ix >= W) { if (op.kind === 'avgpool' && op.countIncludePad) n++; continue; }
-          const v = x[(c * H + iy) * W + ix];
-          if (m === null || v > m) m = v;
-          s += v; n++;
-        }
-        if (op.kind === 'maxpool') y.push(m!);
-        else {
-          const R = floorDiv(pow2(op.recipBits + 1) + BigInt(n), 2n * BigInt(n)); // round_half_up(2^r / n)
-          y.push(requant(s * R, inF.fl + op.recipBits, out.format));
-        }
-      }
+      for (let c = 0; c < C; c++)
+        for (let oy = 0; oy < Ho; oy++)
+          for (let ox = 0; ox < Wo; ox++) {
+            let m: bigint | null = null,
+              s = 0n,
+              n = 0;
+            for (let ky = 0; ky < op.kernel[0]; ky++)
+              for (let kx = 0; kx < op.kernel[1]; kx++) {
+                const iy = oy * op.strides[0] - op.pads[0] + ky * op.dilations[0];
+                const ix = ox * op.strides[1] - op.pads[1] + kx * op.dilations[1];
+                if (iy < 0 || iy >= H || ix < 0 || ix >= W) {
+                  if (op.kind === 'avgpool' && op.countIncludePad) n++;
+                  continue;
+                }
+                const v = x[(c * H + iy) * W + ix];
+                if (m === null || v > m) m = v;
+                s += v;
+                n++;
+              }
+            if (op.kind === 'maxpool') y.push(m!);
+            else {
+              const R = floorDiv(pow2(op.recipBits + 1) + BigInt(n), 2n * BigInt(n)); // round_half_up(2^r / n)
+              y.push(requant(s * R, inF.fl + op.recipBits, out.format));
+            }
+          }
       return y;
     }
     case 'gap': {
@@ -94,18 +113,22 @@ function layer(q: QGraph, l: QLayer, vals: Map<string, bigint[]>): bigint[] {
       const fl = Math.max(inF.fl, bF.fl);
       return x.map((v, i) => requant(v * pow2(fl - inF.fl) + b[i] * pow2(fl - bF.fl), fl, out.format, op.act));
     }
-    case 'flatten': return [...x];
+    case 'flatten':
+      return [...x];
     case 'concat':
       // Each input on its own, rounded from its format straight to the output's (the hardware
       // first aligns them to the finest fraction length; the same value).
       return l.inputs.flatMap((t) => vals.get(t)!.map((v) => requant(v, q.values[t].format.fl, out.format)));
     case 'pad': {
-      const [t, l0, , ] = op.pads;
+      const [t, l0, ,] = op.pads;
       const [Ho, Wo] = [out.shape[1], out.shape[2]];
-      for (let c = 0; c < C; c++) for (let oy = 0; oy < Ho; oy++) for (let ox = 0; ox < Wo; ox++) {
-        const iy = oy - t, ix = ox - l0;
-        y.push(iy >= 0 && iy < H && ix >= 0 && ix < W ? x[(c * H + iy) * W + ix] : 0n);
-      }
+      for (let c = 0; c < C; c++)
+        for (let oy = 0; oy < Ho; oy++)
+          for (let ox = 0; ox < Wo; ox++) {
+            const iy = oy - t,
+              ix = ox - l0;
+            y.push(iy >= 0 && iy < H && ix >= 0 && ix < W ? x[(c * H + iy) * W + ix] : 0n);
+          }
       return y;
     }
   }

@@ -6,7 +6,11 @@ import { afterAll } from 'vitest';
 
 export const CLI = join(import.meta.dirname, '..', '..', 'dist', 'src', 'cli', 'main.js');
 
-export interface CliResult { code: number; stdout: string; stderr: string }
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** The options of `fxpq` and `fxpqAwait`. */
 const fxpqOptions = () => ({ env: { ...process.env, FORCE_COLOR: '0' }, timeout: 300_000 });
@@ -32,7 +36,11 @@ export function tempDir(prefix = 'fxpq-test-'): string {
   const d = mkdtempSync(join(tmpdir(), prefix));
   try {
     afterAll(() => {
-      try { rmSync(d, { recursive: true, force: true }); } catch { /* a test left something unremovable: the system's to clean */ }
+      try {
+        rmSync(d, { recursive: true, force: true });
+      } catch {
+        /* a test left something unremovable: the system's to clean */
+      }
     });
   } catch {
     // called inside a running test
@@ -43,16 +51,32 @@ export function tempDir(prefix = 'fxpq-test-'): string {
 /** The same as `fxpq`, without blocking the test worker (long runs would starve vitest's RPC). */
 export function fxpqAsync(...args: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 600_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 600_000, maxBuffer: 64 << 20 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
-export interface SpawnOptions { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number; maxBuffer?: number }
+export interface SpawnOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeout?: number;
+  maxBuffer?: number;
+}
 /** What `spawnSync(..., { encoding: 'utf8' })` returns, less what these tests never read. */
-export interface SpawnResult { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; error?: Error }
+export interface SpawnResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  error?: Error;
+}
 
 /**
  * `spawnSync(cmd, args, { ...o, encoding: 'utf8' })` without blocking the test worker: back-to-back
@@ -65,11 +89,22 @@ export function spawnAsync(cmd: string, args: string[], o: SpawnOptions = {}): P
   const maxBuffer = o.maxBuffer ?? 1024 * 1024;
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { cwd: o.cwd, env: o.env, stdio: 'pipe' });
-    const out: Buffer[] = [], err: Buffer[] = [];
-    let outLen = 0, errLen = 0, error: Error | undefined, settled = false;
-    const stop = (e: Error) => { error ??= e; p.kill('SIGTERM'); };
-    const timer = o.timeout ? setTimeout(() => stop(Object.assign(new Error(`spawnAsync ${cmd} ETIMEDOUT`), { code: 'ETIMEDOUT' })), o.timeout) : undefined;
-    p.stdin.on('error', () => { /* a child that exits before reading stdin */ });
+    const out: Buffer[] = [],
+      err: Buffer[] = [];
+    let outLen = 0,
+      errLen = 0,
+      error: Error | undefined,
+      settled = false;
+    const stop = (e: Error) => {
+      error ??= e;
+      p.kill('SIGTERM');
+    };
+    const timer = o.timeout
+      ? setTimeout(() => stop(Object.assign(new Error(`spawnAsync ${cmd} ETIMEDOUT`), { code: 'ETIMEDOUT' })), o.timeout)
+      : undefined;
+    p.stdin.on('error', () => {
+      /* a child that exits before reading stdin */
+    });
     p.stdin.end();
     p.stdout.on('data', (b: Buffer) => {
       if ((outLen += b.length) > maxBuffer) stop(Object.assign(new Error(`spawnAsync ${cmd} ENOBUFS`), { code: 'ENOBUFS' }));
@@ -83,9 +118,18 @@ export function spawnAsync(cmd: string, args: string[], o: SpawnOptions = {}): P
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ status, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), ...(error ? { error } : {}) });
+      resolve({
+        status,
+        signal,
+        stdout: Buffer.concat(out).toString('utf8'),
+        stderr: Buffer.concat(err).toString('utf8'),
+        ...(error ? { error } : {}),
+      });
     };
-    p.on('error', (e) => { error ??= e; if (p.pid === undefined) done(null, null); });
+    p.on('error', (e) => {
+      error ??= e;
+      if (p.pid === undefined) done(null, null);
+    });
     p.on('close', done);
   });
 }

@@ -2,7 +2,12 @@ import * as ort from 'onnxruntime-node';
 
 /** Runs a model with onnxruntime-node, single-threaded, and returns the first output as float64. */
 export async function runOrt(model: Uint8Array | string, x: Float32Array, dims: number[]): Promise<Float64Array> {
-  const session = await ort.InferenceSession.create(model as Uint8Array, { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled', logSeverityLevel: 3 });
+  const session = await ort.InferenceSession.create(model as Uint8Array, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'disabled',
+    logSeverityLevel: 3,
+  });
   const out = await session.run({ [session.inputNames[0]]: new ort.Tensor('float32', x, dims) });
   const y = out[session.outputNames[0]].data as Float32Array;
   await session.release();

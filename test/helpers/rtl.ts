@@ -19,24 +19,33 @@ export function writeDesign(q: QGraph, opts: Partial<GenerateOptions> = {}): { d
   return { dir, d, cleanup: () => rmSync(join(dir, '..'), { recursive: true, force: true }) };
 }
 
-export interface ToolRun { code: number; out: string }
+export interface ToolRun {
+  code: number;
+  out: string;
+}
 /** Runs a tool without blocking the event loop (vitest's worker RPC must stay responsive). */
 export function tool(cmd: string, args: string[], cwd: string): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { cwd });
     let out = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { out += d; });
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      out += d;
+    });
     p.on('error', reject);
     p.on('close', (code) => resolve({ code: code ?? 1, out }));
   });
 }
 
 /** verilator --lint-only -Wall on the design (not the test bench). */
-export const lint = (dir: string, top: string): Promise<ToolRun> => tool('verilator', ['--lint-only', '-Wall', '-f', 'files.f', '--top-module', top], dir);
+export const lint = (dir: string, top: string): Promise<ToolRun> =>
+  tool('verilator', ['--lint-only', '-Wall', '-f', 'files.f', '--top-module', top], dir);
 
 /** iverilog -Wall build of design and test bench; returns the compiler output (must be empty). */
-export const icarusBuild = (dir: string): Promise<ToolRun> => tool('iverilog', ['-g2012', '-Wall', '-o', 'tb.vvp', '-c', 'files.f', 'tb.v'], dir);
+export const icarusBuild = (dir: string): Promise<ToolRun> =>
+  tool('iverilog', ['-g2012', '-Wall', '-o', 'tb.vvp', '-c', 'files.f', 'tb.v'], dir);
 export const icarusRun = (dir: string, plus: string[] = []): Promise<ToolRun> => tool('vvp', ['-n', 'tb.vvp', ...plus], dir);
 
 /** Per-image RTL cycles and the mismatch count from a test bench log. */
@@ -53,10 +62,13 @@ export function parseSpans(out: string): { first: number; last: number }[] {
 
 /** The logits the RTL sent (test bench +outs), decoded from hex words of format f. */
 export function readOuts(dir: string, f: FxFormat): number[] {
-  return readFileSync(join(dir, 'tb_outs.txt'), 'utf8').trim().split('\n').map((h) => {
-    const raw = parseInt(h, 16);
-    return f.signed && raw >= 2 ** (f.wl - 1) ? raw - 2 ** f.wl : raw;
-  });
+  return readFileSync(join(dir, 'tb_outs.txt'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((h) => {
+      const raw = parseInt(h, 16);
+      return f.signed && raw >= 2 ** (f.wl - 1) ? raw - 2 ** f.wl : raw;
+    });
 }
 
 /**
@@ -66,7 +78,12 @@ export function readOuts(dir: string, f: FxFormat): number[] {
  * handshake pattern, gives the RTL's logits and each image's first-input and last-logit cycle.
  * With `verilator`, the same images also run in Verilator (plain and stalled) with the same result.
  */
-export async function expectRtlExact(q: QGraph, macs: number, seed: number, opts: { images?: number; verilator?: boolean } = {}): Promise<GeneratedDesign> {
+export async function expectRtlExact(
+  q: QGraph,
+  macs: number,
+  seed: number,
+  opts: { images?: number; verilator?: boolean } = {},
+): Promise<GeneratedDesign> {
   const images = opts.images ?? 3;
   const { dir, d, cleanup } = writeDesign(q, { macs, images, seed });
   try {
@@ -94,7 +111,17 @@ export async function expectRtlExact(q: QGraph, macs: number, seed: number, opts
   }
   if (opts.verilator) {
     for (const stall of [false, true]) {
-      const v = await cosim(q, { sim: 'verilator', macs, model: 't', source: 'test', inputs: randomInputs(q, images, seed), images, stall, captureOutputs: true, cacheDir: '.fxpq-cache/verilator' });
+      const v = await cosim(q, {
+        sim: 'verilator',
+        macs,
+        model: 't',
+        source: 'test',
+        inputs: randomInputs(q, images, seed),
+        images,
+        stall,
+        captureOutputs: true,
+        cacheDir: '.fxpq-cache/verilator',
+      });
       expect(v.mismatches, `Verilator${stall ? ' with stalls' : ''}`).toBe(0);
       const s = new Simulator(v.plan).run(randomInputs(q, images, seed), images, { handshake: stall ? new TbStall() : alwaysReady });
       expect(v.outputs, 'Verilator logits').toEqual(s.outputs);

@@ -8,16 +8,26 @@ import { fmtInt, table } from '../table.js';
 import { checkMacs, modelName } from './generate.js';
 import { asciiJson, terminalText } from '../../util/text.js';
 
-export interface EstimateArgs { model: string; target: string; macs?: number; synth: boolean; json: boolean }
+export interface EstimateArgs {
+  model: string;
+  target: string;
+  macs?: number;
+  synth: boolean;
+  json: boolean;
+}
 
-const pctErr = (est: number, real: number): string => (real === 0 ? (est === 0 ? '0%' : 'n/a') : `${est >= real ? '+' : ''}${((100 * (est - real)) / real).toFixed(1)}%`);
+const pctErr = (est: number, real: number): string =>
+  real === 0 ? (est === 0 ? '0%' : 'n/a') : `${est >= real ? '+' : ''}${((100 * (est - real)) / real).toFixed(1)}%`;
 
 /** Per-block and total FPGA resources from the analytical model; --synth adds Yosys for comparison. */
 export async function estimateCommand(a: EstimateArgs): Promise<void> {
   checkMacs(a.macs);
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
   const target = a.target as Target;
-  if (!calibrations[target]) throw new FxpqError(`the estimator has no calibration for ${target} yet (run bench/estimator-collect.ts and bench/estimator-fit.ts for it)`);
+  if (!calibrations[target])
+    throw new FxpqError(
+      `the estimator has no calibration for ${target} yet (run bench/estimator-collect.ts and bench/estimator-fit.ts for it)`,
+    );
   const f = readFxpFile(a.model);
   const name = modelName(a.model, f);
   const plan = buildPlan(f.q, { macs: a.macs, model: name });
@@ -31,19 +41,59 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
   }
   const t = est.total;
   if (a.json) {
-    console.log(asciiJson({
-      target, lut: t.lut, ff: t.ff, dsp: t.dsp, bram: t.bram, lutram: t.lutram, multipliers: plan.macs,
-      layers: est.blocks.map((b) => ({ block: b.block, kind: b.kind, layer: b.layer, lut: b.lut, ff: b.ff, dsp: b.dsp, bram: b.bram, lutram: b.lutram })),
-      synth: synth ? { lut: synth.lut, ff: synth.ff, dsp: synth.dsp, bram: synth.bram, lutram: synth.lutram, seconds: Number(synth.seconds.toFixed(1)) } : null,
-    }));
+    console.log(
+      asciiJson({
+        target,
+        lut: t.lut,
+        ff: t.ff,
+        dsp: t.dsp,
+        bram: t.bram,
+        lutram: t.lutram,
+        multipliers: plan.macs,
+        layers: est.blocks.map((b) => ({
+          block: b.block,
+          kind: b.kind,
+          layer: b.layer,
+          lut: b.lut,
+          ff: b.ff,
+          dsp: b.dsp,
+          bram: b.bram,
+          lutram: b.lutram,
+        })),
+        synth: synth
+          ? {
+              lut: synth.lut,
+              ff: synth.ff,
+              dsp: synth.dsp,
+              bram: synth.bram,
+              lutram: synth.lutram,
+              seconds: Number(synth.seconds.toFixed(1)),
+            }
+          : null,
+      }),
+    );
     return;
   }
-  const rows = est.blocks.filter((b) => b.lut + b.ff + b.dsp + b.bram + b.lutram > 0)
+  const rows = est.blocks
+    .filter((b) => b.lut + b.ff + b.dsp + b.bram + b.lutram > 0)
     .map((b) => [b.block, b.kind, b.layer, fmtInt(b.lut), fmtInt(b.ff), b.dsp, b.bram, b.lutram]);
   rows.push(['total', '', '', fmtInt(t.lut), fmtInt(t.ff), t.dsp, t.bram, t.lutram]);
-  if (synth) rows.push(['yosys', '', `${synth.seconds.toFixed(0)} s`, fmtInt(synth.lut), fmtInt(synth.ff), synth.dsp, synth.bram, synth.lutram]);
-  if (synth) rows.push(['error', '', '', pctErr(t.lut, synth.lut), pctErr(t.ff, synth.ff), pctErr(t.dsp, synth.dsp), pctErr(t.bram, synth.bram), pctErr(t.lutram, synth.lutram)]);
+  if (synth)
+    rows.push(['yosys', '', `${synth.seconds.toFixed(0)} s`, fmtInt(synth.lut), fmtInt(synth.ff), synth.dsp, synth.bram, synth.lutram]);
+  if (synth)
+    rows.push([
+      'error',
+      '',
+      '',
+      pctErr(t.lut, synth.lut),
+      pctErr(t.ff, synth.ff),
+      pctErr(t.dsp, synth.dsp),
+      pctErr(t.bram, synth.bram),
+      pctErr(t.lutram, synth.lutram),
+    ]);
   console.log(table(['block', 'kind', 'layer', 'LUT', 'FF', 'DSP', 'BRAM', 'LUTRAM'], rows));
   const fit = calibrations[target]!.fit;
-  console.log(`${terminalText(name, 80)} on ${target}, ${plan.macs} multipliers: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM (analytical; calibrated on ${fit.samples} designs against Yosys ${fit.yosys})`);
+  console.log(
+    `${terminalText(name, 80)} on ${target}, ${plan.macs} multipliers: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM (analytical; calibrated on ${fit.samples} designs against Yosys ${fit.yosys})`,
+  );
 }

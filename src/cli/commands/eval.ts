@@ -35,13 +35,20 @@ const share = (pred: Int32Array, ref?: Int32Array): number | null => {
   return (100 * ok) / pred.length;
 };
 
-async function predict(p: Predictor, imgs: Images, label: string, a: EvalArgs, onnx?: { bytes: Uint8Array; engine: 'fxpq' | 'onnxruntime' }): Promise<{ pred: Int32Array; ties: number; seconds: number }> {
+async function predict(
+  p: Predictor,
+  imgs: Images,
+  label: string,
+  a: EvalArgs,
+  onnx?: { bytes: Uint8Array; engine: 'fxpq' | 'onnxruntime' },
+): Promise<{ pred: Int32Array; ties: number; seconds: number }> {
   const bar = new Progress(label, imgs.count, 'images', !a.json);
   const t0 = performance.now();
   const o = { workers: a.workers ?? defaultWorkers(), onProgress: (d: number) => bar.update(d) };
-  const r = onnx?.engine === 'onnxruntime'
-    ? await predictOrt(onnx.bytes, imgs.data, imgs.count, imgs.shape, { threads: o.workers, onProgress: o.onProgress })
-    : await predictAll(p, imgs.data, imgs.count, size(imgs.shape), o);
+  const r =
+    onnx?.engine === 'onnxruntime'
+      ? await predictOrt(onnx.bytes, imgs.data, imgs.count, imgs.shape, { threads: o.workers, onProgress: o.onProgress })
+      : await predictAll(p, imgs.data, imgs.count, size(imgs.shape), o);
   bar.done();
   return { pred: r.pred, ties: r.tied.reduce((acc, t) => acc + t, 0), seconds: (performance.now() - t0) / 1000 };
 }
@@ -50,11 +57,13 @@ async function predict(p: Predictor, imgs: Images, label: string, a: EvalArgs, o
  * Images whose largest output is shared by two or more classes: the first is taken, so class
  * order, not the network, decides them. Shown only when there are any.
  */
-const tiesText = (ties: number, n: number) => (ties ? chalk.yellow(`  ${ties} tied (${((100 * ties) / n).toFixed(2)} %, first class taken)`) : '');
+const tiesText = (ties: number, n: number) =>
+  ties ? chalk.yellow(`  ${ties} tied (${((100 * ties) / n).toFixed(2)} %, first class taken)`) : '';
 
 /** Float engine for .onnx; the integer reference (plus agreement with the float model) for .fxp.json. */
 export async function evalCommand(a: EvalArgs): Promise<void> {
-  if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1)) throw new FxpqError('--workers must be a positive integer');
+  if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1))
+    throw new FxpqError('--workers must be a positive integer');
   if (isFxp(a.model)) return evalFxp(a);
   const g = importOnnxFile(a.model);
   const engine = await resolveFloatEngine(a.floatEngine ?? 'auto');
@@ -67,7 +76,9 @@ export async function evalCommand(a: EvalArgs): Promise<void> {
     return;
   }
   const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
-  console.log(`${acc}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, ${engine})`);
+  console.log(
+    `${acc}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, ${engine})`,
+  );
 }
 
 /**
@@ -99,17 +110,21 @@ async function evalFxp(a: EvalArgs): Promise<void> {
   const bytes = sourceModel(src);
   if (bytes && createHash('sha256').update(bytes).digest('hex') === meta.source.sha256) {
     floatEngine = await resolveFloatEngine(a.floatEngine ?? 'auto');
-    floatPred = (await predict({ kind: 'float', graph: importOnnxFile(src) }, imgs, 'eval (float)', a, { bytes, engine: floatEngine })).pred;
+    floatPred = (await predict({ kind: 'float', graph: importOnnxFile(src) }, imgs, 'eval (float)', a, { bytes, engine: floatEngine }))
+      .pred;
   } else {
     note = ` (source model ${terminalText(String(src), 80)} not found or changed: no agreement)`;
   }
   const r = await predict({ kind: 'int', q }, imgs, 'eval (integer)', a);
-  const top1 = share(r.pred, labels), agreement = share(r.pred, floatPred);
+  const top1 = share(r.pred, labels),
+    agreement = share(r.pred, floatPred);
   if (a.json) {
     console.log(asciiJson({ images: imgs.count, top1, ties: r.ties, seconds: r.seconds, agreement, float_engine: floatEngine }));
     return;
   }
   const acc = top1 === null ? chalk.dim('top-1 n/a (no --labels)') : `top-1 ${chalk.bold(top1.toFixed(2) + ' %')}`;
   const agree = agreement === null ? '' : `  agreement with float ${agreement.toFixed(2)} %`;
-  console.log(`${acc}${agree}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, integer reference)${note}`);
+  console.log(
+    `${acc}${agree}${tiesText(r.ties, imgs.count)}  ${imgs.count} images in ${r.seconds.toFixed(2)} s (${(imgs.count / r.seconds).toFixed(0)} images/s, integer reference)${note}`,
+  );
 }

@@ -12,8 +12,16 @@ import { asciiJson } from '../../util/text.js';
 import { table } from '../table.js';
 
 export interface GenerateArgs {
-  model: string; out?: string; macs?: number; top?: string;
-  data?: string; scale?: string; limit?: number; seed: number; force?: boolean; json: boolean;
+  model: string;
+  out?: string;
+  macs?: number;
+  top?: string;
+  data?: string;
+  scale?: string;
+  limit?: number;
+  seed: number;
+  force?: boolean;
+  json: boolean;
 }
 
 /** Model name for file headers and default folders: the ONNX file the .fxp.json came from. */
@@ -44,8 +52,13 @@ export function generateCommand(a: GenerateArgs): void {
   checkOutputPath(out, guard);
   const vec = a.data ? vectorInputs(f, a.data, a.scale, a.limit ?? 16) : undefined;
   const d = generateDesign(f.q, {
-    model: name, source: basename(f.meta.source.file || a.model), macs: a.macs, top: a.top ?? verilogName(`fxpq_${name}`),
-    inputs: vec?.inputs, images: vec?.images ?? a.limit ?? 8, seed: a.seed,
+    model: name,
+    source: basename(f.meta.source.file || a.model),
+    macs: a.macs,
+    top: a.top ?? verilogName(`fxpq_${name}`),
+    inputs: vec?.inputs,
+    images: vec?.images ?? a.limit ?? 8,
+    seed: a.seed,
   });
   writeFolderAtomic(out, d.files, guard);
   const p = d.plan;
@@ -53,9 +66,16 @@ export function generateCommand(a: GenerateArgs): void {
     console.log(asciiJson({ out, top: d.top, files: Object.keys(d.files).length, plan: planJson(p) }));
     return;
   }
-  console.log(table(['engine', 'layer', 'datapath', 'cycles'], p.engines.map((e) => [e.id, e.layer, engineSummary(e), e.cycles])));
+  console.log(
+    table(
+      ['engine', 'layer', 'datapath', 'cycles'],
+      p.engines.map((e) => [e.id, e.layer, engineSummary(e), e.cycles]),
+    ),
+  );
   const kb = (b: number) => `${(b / 8192).toFixed(1)} KiB`;
-  console.log(`${chalk.bold(d.top)}: ${p.engines.length} engines, ${p.macs} multipliers (budget ${p.macBudget}), ${p.latency.toLocaleString('en-US')} cycles per image; ` +
-    `on-chip memory ${kb(p.memoryBits.activations)} activations + ${kb(p.memoryBits.weights)} weights; input ${fmtText(p.input.format)}, output ${fmtText(p.output.format)}`);
+  console.log(
+    `${chalk.bold(d.top)}: ${p.engines.length} engines, ${p.macs} multipliers (budget ${p.macBudget}), ${p.latency.toLocaleString('en-US')} cycles per image; ` +
+      `on-chip memory ${kb(p.memoryBits.activations)} activations + ${kb(p.memoryBits.weights)} weights; input ${fmtText(p.input.format)}, output ${fmtText(p.output.format)}`,
+  );
   console.log(`wrote ${Object.keys(d.files).length} files to ${out} (README.md, files.f, tb.v)`);
 }

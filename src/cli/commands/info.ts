@@ -12,10 +12,16 @@ export function infoCommand(model: string, json: boolean): void {
     return;
   }
   const shape = (s: number[]) => `[${s.join('x')}]`;
-  console.log(chalk.bold(terminalText(model, 400)) + chalk.dim(`  opset ${g.source.opset}, producer ${terminalText(g.source.producer || 'unknown')}`));
-  console.log(table(
-    ['layer', 'op', 'input', 'output', 'params', 'MACs'],
-    st.layers.map((l) => [l.name, l.kind, shape(l.inputShape), shape(l.outputShape), l.params, l.macs]),
-  ));
-  console.log(`${chalk.bold('total')}: ${fmtInt(st.params)} parameters, ${fmtInt(st.macs)} MACs per image, input [N, ${g.input.shape.join(', ')}]`);
+  console.log(
+    chalk.bold(terminalText(model, 400)) + chalk.dim(`  opset ${g.source.opset}, producer ${terminalText(g.source.producer || 'unknown')}`),
+  );
+  console.log(
+    table(
+      ['layer', 'op', 'input', 'output', 'params', 'MACs'],
+      st.layers.map((l) => [l.name, l.kind, shape(l.inputShape), shape(l.outputShape), l.params, l.macs]),
+    ),
+  );
+  console.log(
+    `${chalk.bold('total')}: ${fmtInt(st.params)} parameters, ${fmtInt(st.macs)} MACs per image, input [N, ${g.input.shape.join(', ')}]`,
+  );
 }

@@ -15,21 +15,75 @@ import { fmtInt, table } from '../table.js';
 import { asciiJson } from '../../util/text.js';
 
 export interface SweepArgs {
-  model: string; calib: string; calibScale?: string; calibLabels?: string;
-  test?: string; testLabels?: string; testScale?: string; testLimit?: number;
-  target: string; macs?: string; clock: number; uniformBits?: string; maxDrops?: string; ristretto: boolean;
-  chooseDrop: number; seed: number; minBits: number; startBits: number; objective: string; rounding: string; referenceBits: number;
-  workers?: number; cache: string | false; out?: string; force?: boolean; json: boolean;
+  model: string;
+  calib: string;
+  calibScale?: string;
+  calibLabels?: string;
+  test?: string;
+  testLabels?: string;
+  testScale?: string;
+  testLimit?: number;
+  target: string;
+  macs?: string;
+  clock: number;
+  uniformBits?: string;
+  maxDrops?: string;
+  ristretto: boolean;
+  chooseDrop: number;
+  seed: number;
+  minBits: number;
+  startBits: number;
+  objective: string;
+  rounding: string;
+  referenceBits: number;
+  workers?: number;
+  cache: string | false;
+  out?: string;
+  force?: boolean;
+  json: boolean;
 }
 
 export function printSweep(s: SweepResult): void {
   const pc = (x: number | null) => (x === null ? 'n/a' : x.toFixed(2));
-  console.log(table(
-    ['configuration', '--macs', 'accuracy %', 'drop pp', 'params', 'overall', 'LUT', 'FF', 'DSP', 'BRAM', 'cycles/image', 'images/s', 'Pareto'],
-    s.points.map((p) => [p.label + (p.config === s.chosen ? ' *' : ''), p.macs_budget, pc(p.accuracy), pc(p.drop), `${p.params_compression.toFixed(2)}x`, `${p.overall_compression.toFixed(2)}x`,
-      fmtInt(p.lut), fmtInt(p.ff), p.dsp, p.bram, fmtInt(p.cycles_per_image), fmtInt(Math.round(p.images_per_second)), p.pareto_lut ? 'yes' : '']),
-  ));
-  console.log(chalk.dim(`accuracy: ${s.accuracy_measure}; float32 ${s.float.accuracy.toFixed(2)} %; resources: analytical ${s.target} estimate; images/s at ${s.clock_mhz} MHz; * chosen (least parameter memory within ${s.choose_drop} pp)`));
+  console.log(
+    table(
+      [
+        'configuration',
+        '--macs',
+        'accuracy %',
+        'drop pp',
+        'params',
+        'overall',
+        'LUT',
+        'FF',
+        'DSP',
+        'BRAM',
+        'cycles/image',
+        'images/s',
+        'Pareto',
+      ],
+      s.points.map((p) => [
+        p.label + (p.config === s.chosen ? ' *' : ''),
+        p.macs_budget,
+        pc(p.accuracy),
+        pc(p.drop),
+        `${p.params_compression.toFixed(2)}x`,
+        `${p.overall_compression.toFixed(2)}x`,
+        fmtInt(p.lut),
+        fmtInt(p.ff),
+        p.dsp,
+        p.bram,
+        fmtInt(p.cycles_per_image),
+        fmtInt(Math.round(p.images_per_second)),
+        p.pareto_lut ? 'yes' : '',
+      ]),
+    ),
+  );
+  console.log(
+    chalk.dim(
+      `accuracy: ${s.accuracy_measure}; float32 ${s.float.accuracy.toFixed(2)} %; resources: analytical ${s.target} estimate; images/s at ${s.clock_mhz} MHz; * chosen (least parameter memory within ${s.choose_drop} pp)`,
+    ),
+  );
 }
 
 export async function sweepCommand(a: SweepArgs): Promise<void> {
@@ -46,11 +100,24 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
   });
   const bar = new Progress('sweep', configs.length, 'configurations', !a.json);
   const { result: s, files } = await runSweep({
-    model: a.model, calib: a.calib, calibScale: parseScale(a.calibScale), calibLabels: a.calibLabels,
+    model: a.model,
+    calib: a.calib,
+    calibScale: parseScale(a.calibScale),
+    calibLabels: a.calibLabels,
     test: a.test ? { data: a.test, labels: a.testLabels, scale: parseScale(a.testScale), limit: a.testLimit } : undefined,
-    configs, macs: numberList(a.macs, '--macs') ?? DEFAULT_SWEEP_MACS, target: a.target as Target, clockMhz: a.clock,
-    seed: a.seed, minBits: a.minBits, startBits: a.startBits, objective: a.objective as Objective, rounding: a.rounding as Rounding, referenceBits: a.referenceBits,
-    workers: a.workers ?? defaultWorkers(), cacheDir: a.cache === false ? null : a.cache, chooseDrop: a.chooseDrop,
+    configs,
+    macs: numberList(a.macs, '--macs') ?? DEFAULT_SWEEP_MACS,
+    target: a.target as Target,
+    clockMhz: a.clock,
+    seed: a.seed,
+    minBits: a.minBits,
+    startBits: a.startBits,
+    objective: a.objective as Objective,
+    rounding: a.rounding as Rounding,
+    referenceBits: a.referenceBits,
+    workers: a.workers ?? defaultWorkers(),
+    cacheDir: a.cache === false ? null : a.cache,
+    chooseDrop: a.chooseDrop,
     onProgress: (done) => bar.update(done),
   });
   bar.done();
@@ -62,6 +129,8 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
   }
   printSweep(s);
   const cachedN = s.configs.filter((c) => c.cached).length;
-  console.log(`${chalk.bold(s.model)}: ${s.configs.length} configurations x ${new Set(s.points.map((p) => p.macs_budget)).size} MAC budgets in ${s.seconds.total.toFixed(1)} s` +
-    `${cachedN ? ` (${cachedN} from the cache)` : ''} -> ${join(out, 'report.html')}, ${join(out, 'sweep.json')}`);
+  console.log(
+    `${chalk.bold(s.model)}: ${s.configs.length} configurations x ${new Set(s.points.map((p) => p.macs_budget)).size} MAC budgets in ${s.seconds.total.toFixed(1)} s` +
+      `${cachedN ? ` (${cachedN} from the cache)` : ''} -> ${join(out, 'report.html')}, ${join(out, 'sweep.json')}`,
+  );
 }

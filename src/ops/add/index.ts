@@ -32,7 +32,8 @@ export const add: OpModule<'add'> = {
       const [fa, fb] = c.inFormats;
       let y: Val | null = null;
       if (c.ins[0].r || c.ins[1].r) {
-        const a = c.res(0), b = c.res(1);
+        const a = c.res(0),
+          b = c.res(1);
         if (a && b) y = c.resident(I.addResidentOp(op, a, b, fa, fb, c.outFormat));
       }
       return y ?? { f: I.add(op, c.f64(0), c.f64(1), fa, fb, c.outFormat) };
@@ -43,7 +44,9 @@ export const add: OpModule<'add'> = {
     },
     file: {
       attrs: {},
-      write: (op, fl) => { fl.attrs.act = op.act; },
+      write: (op, fl) => {
+        fl.attrs.act = op.act;
+      },
       read: (L, _ins, where) => ({ kind: 'add', act: fileAct(L, where) }),
     },
   },

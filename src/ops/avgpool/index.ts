@@ -10,7 +10,10 @@ import { checkWindowWork, readWindow, WINDOW_ATTRS, windowFileShape, windowShape
 /** Average pooling over a window (count_include_pad either way). */
 export const avgpool: OpModule<'avgpool'> = {
   kind: 'avgpool',
-  onnx: { AveragePool: (c) => c.emit({ kind: 'avgpool', ...poolGeometry(c.at, c.xShape, c.where), countIncludePad: c.at.int('count_include_pad', 0) === 1 }) },
+  onnx: {
+    AveragePool: (c) =>
+      c.emit({ kind: 'avgpool', ...poolGeometry(c.at, c.xShape, c.where), countIncludePad: c.at.int('count_include_pad', 0) === 1 }),
+  },
   checkWork: checkWindowWork,
   shape: windowShape,
   float: (op, [x], batch, [inShape]) => K.avgpool(op, x, batch, inShape),
@@ -21,7 +24,8 @@ export const avgpool: OpModule<'avgpool'> = {
     fusesActivation: false,
     arity: [1, 1],
     build: (src) => ({ ...src, kind: 'avgpool', recipBits: RECIP_BITS }),
-    accRange: (op, [inF]) => poolAccRange(inF, op.kernel[0] * op.kernel[1], op.recipBits, !op.countIncludePad && op.pads.some((p) => p > 0)),
+    accRange: (op, [inF]) =>
+      poolAccRange(inF, op.kernel[0] * op.kernel[1], op.recipBits, !op.countIncludePad && op.pads.some((p) => p > 0)),
     intref: (op, c) => ({ f: I.avgpool(op, c.f64(0), c.batch, c.inShapes[0], c.inFormats[0], c.outFormat) }),
     shape: windowFileShape,
     checkWork: checkWindowWork,
@@ -33,7 +37,12 @@ export const avgpool: OpModule<'avgpool'> = {
       },
       read(L, _ins, where) {
         const a = L.attrs as { countIncludePad?: boolean; recipBits?: number };
-        return { kind: 'avgpool', ...readWindow(L, where), countIncludePad: a.countIncludePad ?? false, recipBits: need(a.recipBits, where, 'attrs.recipBits') };
+        return {
+          kind: 'avgpool',
+          ...readWindow(L, where),
+          countIncludePad: a.countIncludePad ?? false,
+          recipBits: need(a.recipBits, where, 'attrs.recipBits'),
+        };
       },
     },
   },

@@ -9,8 +9,12 @@ export const clip: OpModule<'clip'> = {
   onnx: {
     Clip(c) {
       const { where, at, ins } = c;
-      let lo = -Infinity, hi = Infinity;
-      if (c.opset < 11) { lo = at.float('min', -Infinity); hi = at.float('max', Infinity); } else {
+      let lo = -Infinity,
+        hi = Infinity;
+      if (c.opset < 11) {
+        lo = at.float('min', -Infinity);
+        hi = at.float('max', Infinity);
+      } else {
         const scalar = (k: number, role: string): number => {
           const t = c.needConst(k, role);
           if (t.data.length !== 1) throw new FxpqError(`${where}: ${role} must be one value, got shape ${fmtShape(t.dims)}`);

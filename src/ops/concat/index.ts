@@ -9,14 +9,22 @@ import type { OpModule } from '../op-module.js';
  * output's format the way a residual add aligns its operands: shifted to the finest fraction
  * length among the inputs, then rounded (half up) and saturated to the output format.
  */
-export interface ConcatOp { kind: 'concat' }
-export interface QConcat { kind: 'concat' }
+export interface ConcatOp {
+  kind: 'concat';
+}
+export interface QConcat {
+  kind: 'concat';
+}
 
 declare module '../../ir/types.js' {
-  interface OpTypes { concat: ConcatOp }
+  interface OpTypes {
+    concat: ConcatOp;
+  }
 }
 declare module '../../quant/qgraph.js' {
-  interface QOpTypes { concat: QConcat }
+  interface QOpTypes {
+    concat: QConcat;
+  }
 }
 
 /** Inputs a Concat may join: enough for Inception blocks, a bound on the generated multiplexer. */
@@ -39,7 +47,8 @@ export const concatAlignFl = (fs: FxFormat[]): number => Math.max(...fs.map((f) 
 /** The range of the inputs aligned to the finest fraction length (what the hardware requantizes). */
 export function concatAccRange(fs: FxFormat[]): AccRange {
   const fl = concatAlignFl(fs);
-  const lo = Math.min(...fs.map((f) => minInt(f) * 2 ** (fl - f.fl))), hi = Math.max(...fs.map((f) => maxInt(f) * 2 ** (fl - f.fl)));
+  const lo = Math.min(...fs.map((f) => minInt(f) * 2 ** (fl - f.fl))),
+    hi = Math.max(...fs.map((f) => maxInt(f) * 2 ** (fl - f.fl)));
   return { lo, hi, bits: signedBitsForRange(lo, hi), fl };
 }
 
@@ -61,11 +70,14 @@ export const concat: OpModule<'concat'> = {
   onnx: {
     Concat(c) {
       const { where, at, ins, xShape } = c;
-      if (c.dynamic.length !== ins.length) throw new UnsupportedError(`${where}: Concat of computed tensors and constants is not supported`);
-      if (ins.length < 2 || ins.length > MAX_CONCAT_INPUTS) throw new UnsupportedError(`${where}: Concat of ${ins.length} tensors is not supported (2 to ${MAX_CONCAT_INPUTS})`);
+      if (c.dynamic.length !== ins.length)
+        throw new UnsupportedError(`${where}: Concat of computed tensors and constants is not supported`);
+      if (ins.length < 2 || ins.length > MAX_CONCAT_INPUTS)
+        throw new UnsupportedError(`${where}: Concat of ${ins.length} tensors is not supported (2 to ${MAX_CONCAT_INPUTS})`);
       const axis = at.int('axis', 1);
       // Axis 1 of NCHW or of [batch, features]: the channels.
-      if (axis !== 1 && axis !== -(xShape.length)) throw new UnsupportedError(`${where}: only Concat along the channels (axis 1) is supported, got axis=${axis}`);
+      if (axis !== 1 && axis !== -xShape.length)
+        throw new UnsupportedError(`${where}: only Concat along the channels (axis 1) is supported, got axis=${axis}`);
       c.emit({ kind: 'concat' }, [...ins]);
     },
   },
@@ -80,7 +92,13 @@ export const concat: OpModule<'concat'> = {
     build: () => ({ kind: 'concat' }),
     accRange: (_op, fs) => concatAccRange(fs),
     // requantizeArray works in place: on a copy, the input may have other readers.
-    intref: (_op, c) => ({ f: join(c.ins.map((_, k) => c.f64(k)), c.batch, (x, k) => requantizeArray(x.slice(), c.inFormats[k].fl, c.outFormat)) }),
+    intref: (_op, c) => ({
+      f: join(
+        c.ins.map((_, k) => c.f64(k)),
+        c.batch,
+        (x, k) => requantizeArray(x.slice(), c.inFormats[k].fl, c.outFormat),
+      ),
+    }),
     shape: (_op, ins, where) => concatShape(ins, `${where} field inputs`),
     file: { attrs: {}, write: () => {}, read: () => ({ kind: 'concat' }) },
   },

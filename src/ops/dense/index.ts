@@ -16,7 +16,8 @@ export const dense: OpModule<'dense'> = {
   onnx: {
     Gemm(c) {
       const { where, at, ins } = c;
-      if (at.int('transA', 0) !== 0) throw new UnsupportedError(`${where}: transA=1 is not supported (the batch is the first dimension of A)`);
+      if (at.int('transA', 0) !== 0)
+        throw new UnsupportedError(`${where}: transA=1 is not supported (the batch is the first dimension of A)`);
       const b = c.needConst(1, 'B (the weight)');
       if (b.dims.length !== 2) throw new UnsupportedError(`${where}: B (the weight) must be 2-D, got ${fmtShape(b.dims)}`);
       const alpha = at.float('alpha', 1);
@@ -27,12 +28,14 @@ export const dense: OpModule<'dense'> = {
       nonEmpty(b.dims, 'B (the weight)', where);
       c.budget.take(out * inp + out, 8, `${where}: its weight ${fmtShape([out, inp])} and bias`);
       const w = new Float64Array(out * inp);
-      for (let o = 0; o < out; o++) for (let i = 0; i < inp; i++) w[o * inp + i] = alpha * (transB ? b.data[o * inp + i] : b.data[i * out + o]);
+      for (let o = 0; o < out; o++)
+        for (let i = 0; i < inp; i++) w[o * inp + i] = alpha * (transB ? b.data[o * inp + i] : b.data[i * out + o]);
       const bias = new Float64Array(out);
       const cT = c.c(2);
       if (ins[2] && !cT) throw new UnsupportedError(`${where}: C (the bias) must be a constant`);
       if (cT) {
-        if (size(cT.dims) !== 1 && size(cT.dims) !== out) throw new UnsupportedError(`${where}: bias C of shape [${cT.dims}] must broadcast per output feature`);
+        if (size(cT.dims) !== 1 && size(cT.dims) !== out)
+          throw new UnsupportedError(`${where}: bias C of shape [${cT.dims}] must broadcast per output feature`);
         for (let o = 0; o < out; o++) bias[o] = beta * (size(cT.dims) === 1 ? cT.data[0] : cT.data[o]);
       }
       c.emit({ kind: 'dense', weight: { shape: [out, inp], data: w }, bias });
@@ -40,7 +43,8 @@ export const dense: OpModule<'dense'> = {
     MatMul(c) {
       const { where, xShape } = c;
       const b = c.needConst(1, 'the second operand (the weight)');
-      if (b.dims.length !== 2 || xShape.length !== 1) throw new UnsupportedError(`${where}: only [batch, K] x [K, M] with a constant right operand is supported`);
+      if (b.dims.length !== 2 || xShape.length !== 1)
+        throw new UnsupportedError(`${where}: only [batch, K] x [K, M] with a constant right operand is supported`);
       const [inp, out] = b.dims;
       nonEmpty(b.dims, 'the weight', where);
       c.budget.take(out * inp + out, 8, `${where}: its weight ${fmtShape([out, inp])} and bias`);
@@ -81,7 +85,8 @@ export const dense: OpModule<'dense'> = {
         const act = fileAct(L, where);
         const w = readWeighted(L, where, budget);
         const shape = w.weight.shape;
-        if (shape.length !== 2 || inShape.length !== 1 || shape[1] !== inShape[0]) throw new FxpqError(`${where} field weights.shape: [${shape}] does not fit input [${inShape}]`);
+        if (shape.length !== 2 || inShape.length !== 1 || shape[1] !== inShape[0])
+          throw new FxpqError(`${where} field weights.shape: [${shape}] does not fit input [${inShape}]`);
         return { kind: 'dense', ...w, act };
       },
     },

@@ -13,7 +13,8 @@ export const flatten: OpModule<'flatten'> = {
       if (axis !== 1 && !(axis === -xShape.length && xShape.length === 1)) {
         throw new UnsupportedError(`${where}: only Flatten with axis=1 (keep the batch) is supported, got axis=${axis}`);
       }
-      if (xShape.length === 1) c.alias(c.ins[0]); else c.emit({ kind: 'flatten' });
+      if (xShape.length === 1) c.alias(c.ins[0]);
+      else c.emit({ kind: 'flatten' });
     },
     Reshape(c) {
       const { where, xShape } = c;
@@ -25,7 +26,8 @@ export const flatten: OpModule<'flatten'> = {
         const shown = spec.map((v) => (v === BATCH_SENTINEL ? 'N' : String(v))).join(', ');
         throw new UnsupportedError(`${where}: only Reshape to [batch, ${feats}] is supported, got [${shown}]`);
       }
-      if (xShape.length === 1) c.alias(c.ins[0]); else c.emit({ kind: 'flatten' });
+      if (xShape.length === 1) c.alias(c.ins[0]);
+      else c.emit({ kind: 'flatten' });
     },
   },
   shape: (_op, [x]) => [size(x)],

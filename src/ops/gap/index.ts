@@ -29,7 +29,9 @@ export const gap: OpModule<'gap'> = {
     },
     file: {
       attrs: { recipBits: 'recipBits' },
-      write: (op, fl) => { fl.attrs.recipBits = op.recipBits; },
+      write: (op, fl) => {
+        fl.attrs.recipBits = op.recipBits;
+      },
       read: (L, _ins, where) => ({ kind: 'gap', recipBits: need((L.attrs as { recipBits?: number }).recipBits, where, 'attrs.recipBits') }),
     },
   },

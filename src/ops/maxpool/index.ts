@@ -18,7 +18,8 @@ export const maxpool: OpModule<'maxpool'> = {
     fusesActivation: false,
     arity: [1, 1],
     build: (src) => ({ ...src, kind: 'maxpool' }),
-    intref: (op, c) => (c.ins[0].r && c.resident(I.maxpoolResidentOp(op, c.ins[0].r))) ?? { f: I.maxpool(op, c.f64(0), c.batch, c.inShapes[0]) },
+    intref: (op, c) =>
+      (c.ins[0].r && c.resident(I.maxpoolResidentOp(op, c.ins[0].r))) ?? { f: I.maxpool(op, c.f64(0), c.batch, c.inShapes[0]) },
     shape: windowFileShape,
     checkWork: checkWindowWork,
     file: {

@@ -41,8 +41,13 @@ export const pad: OpModule<'pad'> = {
     },
     file: {
       attrs: { pads: 'pads' },
-      write: (op, fl) => { fl.attrs.pads = op.pads; },
-      read: (L, _ins, where) => ({ kind: 'pad', pads: need((L.attrs as { pads?: [number, number, number, number] }).pads, where, 'attrs.pads') }),
+      write: (op, fl) => {
+        fl.attrs.pads = op.pads;
+      },
+      read: (L, _ins, where) => ({
+        kind: 'pad',
+        pads: need((L.attrs as { pads?: [number, number, number, number] }).pads, where, 'attrs.pads'),
+      }),
     },
   },
 };

@@ -8,7 +8,8 @@ export const softmax: OpModule<'softmax'> = {
   onnx: {
     Softmax(c) {
       const axis = c.at.int('axis', c.opset >= 13 ? -1 : 1);
-      if (c.xShape.length !== 1 || (axis !== 1 && axis !== -1)) throw new UnsupportedError(`${c.where}: only Softmax over the features of a [batch, classes] tensor is supported`);
+      if (c.xShape.length !== 1 || (axis !== 1 && axis !== -1))
+        throw new UnsupportedError(`${c.where}: only Softmax over the features of a [batch, classes] tensor is supported`);
       c.emit({ kind: 'softmax' });
     },
   },

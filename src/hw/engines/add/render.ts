@@ -5,7 +5,9 @@ import { ulit } from '../../verilog.js';
 import { type AddEngine, addTaps, addWidths } from './plan.js';
 
 export function renderAdd(ctx: RenderCtx, buffers: readonly BufferPlan[], e: AddEngine): void {
-  const outBuf = buffers[e.output], aBuf = buffers[e.inputs[0]], bBuf = buffers[e.inputs[1]];
+  const outBuf = buffers[e.output],
+    aBuf = buffers[e.inputs[0]],
+    bBuf = buffers[e.inputs[1]];
   const module = `${ctx.top}_${e.id}`;
   const F = e.acc.fl;
   const { ka, kb, accW } = addWidths(e);
@@ -13,11 +15,29 @@ export function renderAdd(ctx: RenderCtx, buffers: readonly BufferPlan[], e: Add
   const aAW = outBuf.addrBits;
   emit(ctx, `${module}_rq`, 'requant', requantCtx(module, e.layer, accW, F, e.outFormat, e.actLo, e.actHi));
   emit(ctx, module, 'add', {
-    module, lanes: e.lanes, taps: addTaps(e), cycles: e.cycles, accFl: F, accW, accW1: accW - 1,
-    aFmt: fmtText(e.aFormat), bFmt: fmtText(e.bFormat), yFmt: fmtText(e.outFormat),
-    aAW1: aAW - 1, aWB1: aBuf.wordBits - 1, bWB1: bBuf.wordBits - 1, outWB1: outBuf.wordBits - 1,
-    iLast: ulit(e.words - 1, aAW), aAWzero: ulit(0, aAW), aAWone: ulit(1 % 2 ** aAW, aAW),
-    aW: e.aFormat.wl, aW1: e.aFormat.wl - 1, bW: e.bFormat.wl, bW1: e.bFormat.wl - 1,
-    aAligned: aligned('a', e.aFormat, ka), bAligned: aligned('b', e.bFormat, kb), yW: e.outFormat.wl,
+    module,
+    lanes: e.lanes,
+    taps: addTaps(e),
+    cycles: e.cycles,
+    accFl: F,
+    accW,
+    accW1: accW - 1,
+    aFmt: fmtText(e.aFormat),
+    bFmt: fmtText(e.bFormat),
+    yFmt: fmtText(e.outFormat),
+    aAW1: aAW - 1,
+    aWB1: aBuf.wordBits - 1,
+    bWB1: bBuf.wordBits - 1,
+    outWB1: outBuf.wordBits - 1,
+    iLast: ulit(e.words - 1, aAW),
+    aAWzero: ulit(0, aAW),
+    aAWone: ulit(1 % 2 ** aAW, aAW),
+    aW: e.aFormat.wl,
+    aW1: e.aFormat.wl - 1,
+    bW: e.bFormat.wl,
+    bW1: e.bFormat.wl - 1,
+    aAligned: aligned('a', e.aFormat, ka),
+    bAligned: aligned('b', e.bFormat, kb),
+    yW: e.outFormat.wl,
   });
 }

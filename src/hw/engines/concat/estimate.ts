@@ -13,7 +13,8 @@ export function concatFeatures(e: ConcatEngine, buffers: readonly BufferPlan[]):
   f.engines = 1;
   const outB = buffers[e.output];
   const { accW } = concatWidths(e);
-  const iW = Math.max(...e.inputs.map((b) => buffers[b].addrBits)), kW = counterBits(e.inputs.length);
+  const iW = Math.max(...e.inputs.map((b) => buffers[b].addrBits)),
+    kW = counterBits(e.inputs.length);
   f.ctlBits += 2 * iW + kW + outB.addrBits;
   f.ffBits += iW + 2 * kW + 2 * outB.addrBits + 3;
   f.muxBits += e.lanes * accW * (e.inputs.length - 1);

@@ -16,7 +16,8 @@ export interface ConcatEngine extends EngineBase {
   lanes: number;
   /** Words of each input, in input order. */
   words: number[];
-  inFormats: FxFormat[]; outFormat: FxFormat;
+  inFormats: FxFormat[];
+  outFormat: FxFormat;
   /** The inputs aligned to the finest fraction length: the requantizer's input. */
   acc: AccRange;
 }
@@ -26,9 +27,16 @@ export const acceptsConcat = (l: QLayer): boolean => l.op.kind === 'concat';
 export function buildConcat({ q, layer: l, base, inputs, output: outB }: BuildContext): ConcatEngine {
   if (l.op.kind !== 'concat') throw new Error(`concat engine: layer '${l.name}' is a ${l.op.kind}`);
   return {
-    ...base, kind: 'concat', lanes: outB.lanes, words: inputs.map((b) => b.words),
-    inFormats: inputs.map((b) => b.format), outFormat: outB.format, acc: layerAccRange(q, l)!,
-    cycles: 0, macs: 0, multipliers: 0,
+    ...base,
+    kind: 'concat',
+    lanes: outB.lanes,
+    words: inputs.map((b) => b.words),
+    inFormats: inputs.map((b) => b.format),
+    outFormat: outB.format,
+    acc: layerAccRange(q, l)!,
+    cycles: 0,
+    macs: 0,
+    multipliers: 0,
   };
 }
 
@@ -39,7 +47,8 @@ export const concatSummary = (e: ConcatEngine): string =>
 
 export interface ConcatWidths {
   /** Left shift of each input to the common fraction length, and the requantizer's input width. */
-  shifts: number[]; accW: number;
+  shifts: number[];
+  accW: number;
 }
 
 export function concatWidths(e: ConcatEngine): ConcatWidths {

@@ -15,7 +15,9 @@ export function concatModel(e: ConcatEngine): EngineModel {
       const y = bufs[e.output];
       let o = 0;
       e.inputs.forEach((b, k) => {
-        const x = bufs[b], n = e.words[k] * e.lanes, s = scale[k];
+        const x = bufs[b],
+          n = e.words[k] * e.lanes,
+          s = scale[k];
         for (let i = 0; i < n; i++) y[o++] = rq(x[i] * s);
       });
     },

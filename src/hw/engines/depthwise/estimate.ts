@@ -13,10 +13,12 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
   const fam = FAMILIES[target];
   const f = zeroFeatures();
   f.engines = 1;
-  const inB = buffers[e.inputs[0]], outB = buffers[e.output];
+  const inB = buffers[e.inputs[0]],
+    outB = buffers[e.output];
   const w = depthwiseWidths(e);
   const groups = e.c / e.lanes;
-  const a = e.weightFormat.wl, b = e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
+  const a = e.weightFormat.wl,
+    b = e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
   const perMul = dspFor(a, b, fam.dsp);
   const dsp = perMul * e.lanes;
   if (perMul === 0) f.mulLut += e.lanes * a * e.inFormat.wl;
@@ -31,7 +33,11 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
     romShape(w.wDepth, w.wWidth, e.lanes, e.weightFormat.wl, (word, lane) => depthwiseWeightAt(e, word, lane)),
     romShape(w.bDepth, w.bWidth, e.lanes, w.accW, (g, l) => e.alignedBias[g * e.lanes + l]),
   ];
-  f.ffBits += windowBits(e.win, inB, outB, groups, false, fam.keepsDeadRegisters) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
-    + (inDsp ? 0 : e.lanes * w.accW);
+  f.ffBits +=
+    windowBits(e.win, inB, outB, groups, false, fam.keepsDeadRegisters) +
+    2 * counterBits(w.wDepth) +
+    6 +
+    2 * outB.addrBits +
+    (inDsp ? 0 : e.lanes * w.accW);
   return { features: f, dsp, memories };
 }

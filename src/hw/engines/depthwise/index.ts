@@ -1,7 +1,16 @@
 import type { EngineModule } from '../../engine-module.js';
 import { requantSharedBits } from '../../verilog.js';
 import { depthwiseFeatures } from './estimate.js';
-import { acceptsDepthwise, buildDepthwise, depthwiseCost, type DepthwiseEngine, depthwiseGeometry, depthwiseSummary, depthwiseTaps, depthwiseWidths } from './plan.js';
+import {
+  acceptsDepthwise,
+  buildDepthwise,
+  depthwiseCost,
+  type DepthwiseEngine,
+  depthwiseGeometry,
+  depthwiseSummary,
+  depthwiseTaps,
+  depthwiseWidths,
+} from './plan.js';
 import { renderDepthwise } from './render.js';
 import { depthwiseModel } from './sim.js';
 

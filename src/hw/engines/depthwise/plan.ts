@@ -19,9 +19,13 @@ export interface DepthwiseEngine extends EngineBase {
   c: number;
   lanes: number;
   win: Window;
-  inFormat: FxFormat; weightFormat: FxFormat; biasFormat: FxFormat; outFormat: FxFormat;
+  inFormat: FxFormat;
+  weightFormat: FxFormat;
+  biasFormat: FxFormat;
+  outFormat: FxFormat;
   acc: AccRange;
-  actLo: number; actHi: number;
+  actLo: number;
+  actHi: number;
   /** Integer weights [c][kh][kw] and biases shifted to the accumulator's fraction length. */
   weights: Int32Array;
   alignedBias: number[];
@@ -38,23 +42,56 @@ export const depthwiseGeometry = (l: QLayer, [c]: Chw, [, ho, wo]: Chw): FoldGeo
 };
 
 /** One multiplier per lane; a word of `lanes` channels per tap. */
-export const depthwiseCost = (g: FoldGeometry, _inLanes: number, lanes: number) => ({ mults: lanes, cycles: (g.cout / lanes) * g.pix * g.kk });
+export const depthwiseCost = (g: FoldGeometry, _inLanes: number, lanes: number) => ({
+  mults: lanes,
+  cycles: (g.cout / lanes) * g.pix * g.kk,
+});
 
 export function buildDepthwise({ q, layer: l, base, inputs: [inB], output: outB }: BuildContext): DepthwiseEngine {
   const op = l.op;
   if (op.kind !== 'conv') throw new Error(`depthwise engine: layer '${l.name}' is a ${op.kind}`);
-  if (inB.lanes !== outB.lanes || inB.c !== outB.c) throw new Error(`depthwise engine: layer '${l.name}' reads ${inB.c} channels in ${inB.lanes} lanes and writes ${outB.c} in ${outB.lanes}`);
+  if (inB.lanes !== outB.lanes || inB.c !== outB.c)
+    throw new Error(
+      `depthwise engine: layer '${l.name}' reads ${inB.c} channels in ${inB.lanes} lanes and writes ${outB.c} in ${outB.lanes}`,
+    );
   const acc = layerAccRange(q, l)!;
   const [lo, hi] = actBounds(op.act);
   const [kh, kw] = [op.weight.shape[2], op.weight.shape[3]];
-  const win: Window = { h: inB.h, w: inB.w, kh, kw, sh: op.strides[0], sw: op.strides[1], dh: op.dilations[0], dw: op.dilations[1], pt: op.pads[0], pl: op.pads[1], ho: outB.h, wo: outB.w };
-  if (op.weight.data.length !== outB.c * kh * kw) throw new FxpqError(`layer '${l.name}': weight count ${op.weight.data.length} does not match ${outB.c} x ${kh * kw}`);
+  const win: Window = {
+    h: inB.h,
+    w: inB.w,
+    kh,
+    kw,
+    sh: op.strides[0],
+    sw: op.strides[1],
+    dh: op.dilations[0],
+    dw: op.dilations[1],
+    pt: op.pads[0],
+    pl: op.pads[1],
+    ho: outB.h,
+    wo: outB.w,
+  };
+  if (op.weight.data.length !== outB.c * kh * kw)
+    throw new FxpqError(`layer '${l.name}': weight count ${op.weight.data.length} does not match ${outB.c} x ${kh * kw}`);
   const sh = 2 ** (acc.fl - op.biasFormat.fl);
   return {
-    ...base, kind: 'depthwise', c: outB.c, lanes: outB.lanes, win,
-    inFormat: inB.format, weightFormat: op.weightFormat, biasFormat: op.biasFormat, outFormat: outB.format,
-    acc, actLo: lo, actHi: hi, weights: op.weight.data, alignedBias: Array.from(op.bias, (b) => b * sh),
-    cycles: 0, macs: outB.c * outB.h * outB.w * kh * kw, multipliers: outB.lanes,
+    ...base,
+    kind: 'depthwise',
+    c: outB.c,
+    lanes: outB.lanes,
+    win,
+    inFormat: inB.format,
+    weightFormat: op.weightFormat,
+    biasFormat: op.biasFormat,
+    outFormat: outB.format,
+    acc,
+    actLo: lo,
+    actHi: hi,
+    weights: op.weight.data,
+    alignedBias: Array.from(op.bias, (b) => b * sh),
+    cycles: 0,
+    macs: outB.c * outB.h * outB.w * kh * kw,
+    multipliers: outB.lanes,
   };
 }
 
@@ -69,15 +106,18 @@ export interface DepthwiseWidths {
   /** Accumulator: the exact bound, at least a product. */
   accW: number;
   /** Weight ROM: one word per (channel word, kernel position) holding `lanes` weights. */
-  wDepth: number; wWidth: number;
+  wDepth: number;
+  wWidth: number;
   /** Bias ROM: one word per channel word holding `lanes` aligned biases. */
-  bDepth: number; bWidth: number;
+  bDepth: number;
+  bWidth: number;
 }
 
 export function depthwiseWidths(e: DepthwiseEngine): DepthwiseWidths {
   const pW = e.weightFormat.wl + e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
   const accW = Math.max(e.acc.bits, pW);
-  const groups = e.c / e.lanes, kk = e.win.kh * e.win.kw;
+  const groups = e.c / e.lanes,
+    kk = e.win.kh * e.win.kw;
   return { pW, accW, wDepth: groups * kk, wWidth: e.lanes * e.weightFormat.wl, bDepth: groups, bWidth: e.lanes * accW };
 }
 

@@ -8,12 +8,14 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
   const rule = FAMILIES[target].dsp;
   const f = zeroFeatures();
   f.engines = 1;
-  const inB = buffers[e.inputs[0]], outB = buffers[e.output];
+  const inB = buffers[e.inputs[0]],
+    outB = buffers[e.output];
   const memories: BlockFeatures['memories'] = [];
   let dsp = 0;
   const w = linearWidths(e);
   const groups = e.cout / e.pe;
-  const a = e.weightFormat.wl, b = e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
+  const a = e.weightFormat.wl,
+    b = e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
   const perMul = dspFor(a, b, rule);
   const mults = e.pe * e.simd;
   if (perMul > 0) dsp += perMul * mults;
@@ -59,7 +61,12 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
   );
   // Registers as templated: window counters and address registers, ROM address, stage B flags
   // and output address, sub-word select, accumulators, write port.
-  f.ffBits += windowBits(e.win, inB, outB, groups, true, FAMILIES[target].keepsDeadRegisters, grouped) + 2 * counterBits(w.wDepth) + 6 + 2 * outB.addrBits
-    + (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) + (inDsp ? 0 : e.pe * w.accW);
+  f.ffBits +=
+    windowBits(e.win, inB, outB, groups, true, FAMILIES[target].keepsDeadRegisters, grouped) +
+    2 * counterBits(w.wDepth) +
+    6 +
+    2 * outB.addrBits +
+    (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) +
+    (inDsp ? 0 : e.pe * w.accW);
   return { features: f, dsp, memories };
 }

@@ -1,7 +1,17 @@
 import type { EngineModule } from '../../engine-module.js';
 import { requantSharedBits } from '../../verilog.js';
 import { linearFeatures } from './estimate.js';
-import { acceptsLinear, buildLinear, linearCost, type LinearEngine, linearGeometry, linearLaneDivides, linearSummary, linearTaps, linearWidths } from './plan.js';
+import {
+  acceptsLinear,
+  buildLinear,
+  linearCost,
+  type LinearEngine,
+  linearGeometry,
+  linearLaneDivides,
+  linearSummary,
+  linearTaps,
+  linearWidths,
+} from './plan.js';
 import { renderLinear } from './render.js';
 import { linearModel } from './sim.js';
 

@@ -11,7 +11,8 @@ import { clog2 } from '../../verilog.js';
 /** Conv or Dense: `pe` output channels times `simd` input channels (the input word's lanes) per cycle. */
 export interface LinearEngine extends EngineBase {
   kind: 'linear';
-  cin: number; cout: number;
+  cin: number;
+  cout: number;
   /** Convolution groups: output channel o reads input channels of group o / (cout / groups) only. */
   groups: number;
   pe: number;
@@ -19,10 +20,14 @@ export interface LinearEngine extends EngineBase {
   win: Window;
   /** Taps per output pixel: (cin / groups / simd) * kh * kw; a tap is `simd` lanes of one input word. */
   k: number;
-  inFormat: FxFormat; weightFormat: FxFormat; biasFormat: FxFormat; outFormat: FxFormat;
+  inFormat: FxFormat;
+  weightFormat: FxFormat;
+  biasFormat: FxFormat;
+  outFormat: FxFormat;
   acc: AccRange;
   /** Integer clamp of the fused activation (before saturation), from the QGraph. */
-  actLo: number; actHi: number;
+  actLo: number;
+  actHi: number;
   /** Integer weights [cout][k] and biases already shifted to the accumulator's fraction length. */
   weights: Int32Array;
   alignedBias: number[];
@@ -50,27 +55,62 @@ export function linearGeometry(l: QLayer, [cin, h, w]: Chw, [cout, ho, wo]: Chw)
 }
 
 /** pe = lanes of the output buffer (one word written per output pixel), simd = products per lane and cycle. */
-export const linearCost = (g: FoldGeometry, _inLanes: number, pe: number, simd: number) =>
-  ({ mults: pe * simd, cycles: (g.cout / pe) * g.pix * (g.cin / simd) * g.kk });
+export const linearCost = (g: FoldGeometry, _inLanes: number, pe: number, simd: number) => ({
+  mults: pe * simd,
+  cycles: (g.cout / pe) * g.pix * (g.cin / simd) * g.kk,
+});
 
 export function buildLinear({ q, layer: l, base, inputs: [inB], output: outB, simd }: BuildContext): LinearEngine {
   const op = l.op;
   if (op.kind !== 'conv' && op.kind !== 'dense') throw new Error(`linear engine: layer '${l.name}' is a ${op.kind}`);
   const acc = layerAccRange(q, l)!;
   const [lo, hi] = actBounds(op.act);
-  const win: Window = op.kind === 'conv'
-    ? { h: inB.h, w: inB.w, kh: op.weight.shape[2], kw: op.weight.shape[3], sh: op.strides[0], sw: op.strides[1], dh: op.dilations[0], dw: op.dilations[1], pt: op.pads[0], pl: op.pads[1], ho: outB.h, wo: outB.w }
-    : wholeWindow(inB.h, inB.w);
-  const groups = groupsOf(l), cinG = inB.c / groups;
+  const win: Window =
+    op.kind === 'conv'
+      ? {
+          h: inB.h,
+          w: inB.w,
+          kh: op.weight.shape[2],
+          kw: op.weight.shape[3],
+          sh: op.strides[0],
+          sw: op.strides[1],
+          dh: op.dilations[0],
+          dw: op.dilations[1],
+          pt: op.pads[0],
+          pl: op.pads[1],
+          ho: outB.h,
+          wo: outB.w,
+        }
+      : wholeWindow(inB.h, inB.w);
+  const groups = groupsOf(l),
+    cinG = inB.c / groups;
   const k = (cinG / simd) * win.kh * win.kw;
-  if (op.weight.data.length !== outB.c * cinG * win.kh * win.kw) throw new FxpqError(`layer '${l.name}': weight count ${op.weight.data.length} does not match ${outB.c} x ${k}`);
+  if (op.weight.data.length !== outB.c * cinG * win.kh * win.kw)
+    throw new FxpqError(`layer '${l.name}': weight count ${op.weight.data.length} does not match ${outB.c} x ${k}`);
   const sh = 2 ** (acc.fl - op.biasFormat.fl);
   const pe = outB.lanes;
   return {
-    ...base, kind: 'linear', cin: inB.c, cout: outB.c, groups, pe, simd, win, k,
-    inFormat: inB.format, weightFormat: op.weightFormat, biasFormat: op.biasFormat, outFormat: outB.format,
-    acc, actLo: lo, actHi: hi, weights: op.weight.data, alignedBias: Array.from(op.bias, (b) => b * sh),
-    cycles: 0, macs: outB.c * outB.h * outB.w * cinG * win.kh * win.kw, multipliers: pe * simd,
+    ...base,
+    kind: 'linear',
+    cin: inB.c,
+    cout: outB.c,
+    groups,
+    pe,
+    simd,
+    win,
+    k,
+    inFormat: inB.format,
+    weightFormat: op.weightFormat,
+    biasFormat: op.biasFormat,
+    outFormat: outB.format,
+    acc,
+    actLo: lo,
+    actHi: hi,
+    weights: op.weight.data,
+    alignedBias: Array.from(op.bias, (b) => b * sh),
+    cycles: 0,
+    macs: outB.c * outB.h * outB.w * cinG * win.kh * win.kw,
+    multipliers: pe * simd,
   };
 }
 
@@ -84,8 +124,12 @@ export const linearSummary = (e: LinearEngine): string =>
  * cw * simd + s of its group (t = cw * kk + kernel position), as the renderer packs the ROM.
  */
 export function linearWeightAt(e: LinearEngine, word: number, p: number, s: number): number {
-  const kk = e.win.kh * e.win.kw, cinK = (e.cin / e.groups) * kk;
-  const g = Math.floor(word / e.k), t = word % e.k, cw = Math.floor(t / kk), r = t % kk;
+  const kk = e.win.kh * e.win.kw,
+    cinK = (e.cin / e.groups) * kk;
+  const g = Math.floor(word / e.k),
+    t = word % e.k,
+    cw = Math.floor(t / kk),
+    r = t % kk;
   return e.weights[(g * e.pe + p) * cinK + (cw * e.simd + s) * kk + r];
 }
 
@@ -97,9 +141,11 @@ export interface LinearWidths {
   /** Accumulator: the exact bound, at least a product. */
   accW: number;
   /** Weight ROM: one word per (group, tap) holding pe x simd weights. */
-  wDepth: number; wWidth: number;
+  wDepth: number;
+  wWidth: number;
   /** Bias ROM: one word per group holding pe aligned biases. */
-  bDepth: number; bWidth: number;
+  bDepth: number;
+  bWidth: number;
 }
 
 /** Datapath widths and ROM shapes as the template builds them; the renderer and the estimator both use them. */

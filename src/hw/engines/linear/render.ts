@@ -15,7 +15,9 @@ function macDatapath(pe: number, simd: number, wW: number, x: FxFormat, pW: numb
   // once per use (Icarus copies whole vectors on every part-select).
   const xWires = Array.from({ length: simd }, (_, s) => `wire [${x.wl - 1}:0] x${s} = x_b[${(s + 1) * x.wl - 1}:${s * x.wl}];`);
   const laneWires: string[] = [];
-  const accResets: string[] = [], decls: string[] = [], stmts: string[] = [];
+  const accResets: string[] = [],
+    decls: string[] = [],
+    stmts: string[] = [];
   const accs: string[] = [];
   for (let p = 0; p < pe; p++) {
     for (let s = 0; s < simd; s++) {
@@ -35,7 +37,10 @@ function macDatapath(pe: number, simd: number, wW: number, x: FxFormat, pW: numb
     for (let d = 1; level.length > 1; d++) {
       const next: string[] = [];
       for (let i = 0; i < level.length; i += 2) {
-        if (i + 1 === level.length) { next.push(level[i]); continue; }
+        if (i + 1 === level.length) {
+          next.push(level[i]);
+          continue;
+        }
         const n = `t${p}_${d}_${i / 2}`;
         decls.push(`reg signed [${treeW - 1}:0] ${n};`);
         stmts.push(`${n} = ${level[i]} + ${level[i + 1]};`);
@@ -50,14 +55,16 @@ function macDatapath(pe: number, simd: number, wW: number, x: FxFormat, pW: numb
 }
 
 export function renderLinear(ctx: RenderCtx, buffers: readonly BufferPlan[], e: LinearEngine): void {
-  const inBuf = buffers[e.inputs[0]], outBuf = buffers[e.output];
+  const inBuf = buffers[e.inputs[0]],
+    outBuf = buffers[e.output];
   const module = `${ctx.top}_${e.id}`;
   const groups = e.cout / e.pe;
   const wW = e.weightFormat.wl;
   const { pW, accW, treeW, wDepth } = linearWidths(e);
   const wAW = clog2(wDepth);
   const gBits = counterBits(groups);
-  const wFile = `${module}_w.hex`, bFile = `${module}_b.hex`;
+  const wFile = `${module}_w.hex`,
+    bFile = `${module}_b.hex`;
   // ROM word (g, tap): lane (p, s) holds the weight linearWeightAt gives (also what the estimator reads).
   const wLines: string[] = new Array(wDepth);
   const lane = new Int32Array(e.pe * e.simd);
@@ -73,18 +80,60 @@ export function renderLinear(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
   const rq = requantCtx(module, e.layer, accW, e.acc.fl, e.outFormat, e.actLo, e.actHi);
   emit(ctx, `${module}_rq`, 'requant', rq);
   emit(ctx, module, 'linear', {
-    ...windowCtx(e.win, inBuf, outBuf, groups, true, e.simd, e.groups > 1 ? { perGroup: e.cout / e.groups / e.pe, words: e.cin / e.groups / inBuf.lanes } : undefined),
-    module, pe: e.pe, simd: e.simd, mults: e.pe * e.simd, taps: linearTaps(e), cycles: e.cycles,
-    wFmt: fmtText(e.weightFormat), xFmt: fmtText(e.inFormat), bFmt: fmtText(e.biasFormat), yFmt: fmtText(e.outFormat),
-    pW, treeW, accFl: e.acc.fl, accW, accW1: accW - 1, accZero: slit(0, accW),
-    wAW, wAW1: wAW - 1, wAWzero: ulit(0, wAW), wAWone: ulit(1 % 2 ** wAW, wAW),
+    ...windowCtx(
+      e.win,
+      inBuf,
+      outBuf,
+      groups,
+      true,
+      e.simd,
+      e.groups > 1 ? { perGroup: e.cout / e.groups / e.pe, words: e.cin / e.groups / inBuf.lanes } : undefined,
+    ),
+    module,
+    pe: e.pe,
+    simd: e.simd,
+    mults: e.pe * e.simd,
+    taps: linearTaps(e),
+    cycles: e.cycles,
+    wFmt: fmtText(e.weightFormat),
+    xFmt: fmtText(e.inFormat),
+    bFmt: fmtText(e.biasFormat),
+    yFmt: fmtText(e.outFormat),
+    pW,
+    treeW,
+    accFl: e.acc.fl,
+    accW,
+    accW1: accW - 1,
+    accZero: slit(0, accW),
+    wAW,
+    wAW1: wAW - 1,
+    wAWzero: ulit(0, wAW),
+    wAWone: ulit(1 % 2 ** wAW, wAW),
     // With one group the 'next group' branch is dead; 0 keeps its literal in range.
     kLit: ulit(groups > 1 ? e.k : 0, wAW),
-    wWB: e.pe * e.simd * wW, wWB1: e.pe * e.simd * wW - 1, wDepth, wFile,
-    bWB: e.pe * accW, bWB1: e.pe * accW - 1, bDepth: groups, bAW: gBits, bFile,
-    subWords: inBuf.lanes > e.simd, inLanes: inBuf.lanes, nSub: inBuf.lanes / e.simd, nSub1: inBuf.lanes / e.simd - 1,
-    clW1: counterBits(inBuf.lanes / e.simd) - 1, clZero: ulit(0, counterBits(inBuf.lanes / e.simd)),
-    xsW: e.simd * e.inFormat.wl, xsW1: e.simd * e.inFormat.wl - 1, xsZero: ulit(0, e.simd * e.inFormat.wl),
-    macDecls: mac.decls, macStmts: mac.stmts, xWires: mac.xWires, laneWires: mac.laneWires, accResets: mac.accResets, yW: e.outFormat.wl,
+    wWB: e.pe * e.simd * wW,
+    wWB1: e.pe * e.simd * wW - 1,
+    wDepth,
+    wFile,
+    bWB: e.pe * accW,
+    bWB1: e.pe * accW - 1,
+    bDepth: groups,
+    bAW: gBits,
+    bFile,
+    subWords: inBuf.lanes > e.simd,
+    inLanes: inBuf.lanes,
+    nSub: inBuf.lanes / e.simd,
+    nSub1: inBuf.lanes / e.simd - 1,
+    clW1: counterBits(inBuf.lanes / e.simd) - 1,
+    clZero: ulit(0, counterBits(inBuf.lanes / e.simd)),
+    xsW: e.simd * e.inFormat.wl,
+    xsW1: e.simd * e.inFormat.wl - 1,
+    xsZero: ulit(0, e.simd * e.inFormat.wl),
+    macDecls: mac.decls,
+    macStmts: mac.stmts,
+    xWires: mac.xWires,
+    laneWires: mac.laneWires,
+    accResets: mac.accResets,
+    yW: e.outFormat.wl,
   });
 }

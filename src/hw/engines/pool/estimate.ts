@@ -8,7 +8,8 @@ export function poolFeatures(e: PoolEngine, buffers: readonly BufferPlan[], targ
   const rule = FAMILIES[target].dsp;
   const f = zeroFeatures();
   f.engines = 1;
-  const inB = buffers[e.inputs[0]], outB = buffers[e.output];
+  const inB = buffers[e.inputs[0]],
+    outB = buffers[e.output];
   let dsp = 0;
   const groups = e.c / e.lanes;
   f.ctlBits += windowBits(e.win, inB, outB, groups, false);

@@ -13,8 +13,12 @@ export const poolEngine: EngineModule<PoolEngine> = {
   lanes: 'tied',
   simd: false,
   planSizes: (l, q) => {
-    const out = q.values[l.output].shape, inS = q.values[l.inputs[0]].shape;
-    const taps = l.op.kind === 'maxpool' || l.op.kind === 'avgpool' ? out[1] * out[2] * l.op.kernel[0] * l.op.kernel[1] : inS.slice(1).reduce((a, b) => a * b, 1);
+    const out = q.values[l.output].shape,
+      inS = q.values[l.inputs[0]].shape;
+    const taps =
+      l.op.kind === 'maxpool' || l.op.kind === 'avgpool'
+        ? out[1] * out[2] * l.op.kernel[0] * l.op.kernel[1]
+        : inS.slice(1).reduce((a, b) => a * b, 1);
     return { weights: 0, taps };
   },
   build: buildPool,

@@ -13,7 +13,8 @@ export interface PoolEngine extends EngineBase {
   lanes: number;
   c: number;
   win: Window;
-  inFormat: FxFormat; outFormat: FxFormat;
+  inFormat: FxFormat;
+  outFormat: FxFormat;
   /** avg: window-sum range, reciprocal bits, reciprocal per valid count (index = count). */
   acc: AccRange | null;
   recipBits: number;
@@ -26,21 +27,48 @@ export const acceptsPool = (l: QLayer): boolean => l.op.kind === 'maxpool' || l.
 
 export function buildPool({ q, layer: l, base, inputs: [inB], output: outB }: BuildContext): PoolEngine {
   const op = l.op;
-  if (op.kind !== 'maxpool' && op.kind !== 'avgpool' && op.kind !== 'gap') throw new Error(`pool engine: layer '${l.name}' is a ${op.kind}`);
-  const win: Window = op.kind === 'gap'
-    ? wholeWindow(inB.h, inB.w)
-    : { h: inB.h, w: inB.w, kh: op.kernel[0], kw: op.kernel[1], sh: op.strides[0], sw: op.strides[1], dh: op.dilations[0], dw: op.dilations[1], pt: op.pads[0], pl: op.pads[1], ho: outB.h, wo: outB.w };
+  if (op.kind !== 'maxpool' && op.kind !== 'avgpool' && op.kind !== 'gap')
+    throw new Error(`pool engine: layer '${l.name}' is a ${op.kind}`);
+  const win: Window =
+    op.kind === 'gap'
+      ? wholeWindow(inB.h, inB.w)
+      : {
+          h: inB.h,
+          w: inB.w,
+          kh: op.kernel[0],
+          kw: op.kernel[1],
+          sh: op.strides[0],
+          sw: op.strides[1],
+          dh: op.dilations[0],
+          dw: op.dilations[1],
+          pt: op.pads[0],
+          pl: op.pads[1],
+          ho: outB.h,
+          wo: outB.w,
+        };
   const avg = op.kind !== 'maxpool';
   const full = win.kh * win.kw;
   const variable = op.kind === 'avgpool' && !op.countIncludePad && op.pads.some((p) => p > 0);
   const recipBits = op.kind === 'maxpool' ? 0 : op.recipBits;
-  const recips = !avg ? [] : (variable ? Array.from({ length: full }, (_, j) => j + 1) : [full])
-    .map((count) => ({ count, r: reciprocal(count, recipBits) }));
+  const recips = !avg
+    ? []
+    : (variable ? Array.from({ length: full }, (_, j) => j + 1) : [full]).map((count) => ({ count, r: reciprocal(count, recipBits) }));
   return {
-    ...base, kind: 'pool', mode: avg ? 'avg' : 'max', lanes: inB.lanes, c: inB.c, win,
-    inFormat: inB.format, outFormat: outB.format, acc: avg ? layerAccRange(q, l) : null, recipBits, recips,
+    ...base,
+    kind: 'pool',
+    mode: avg ? 'avg' : 'max',
+    lanes: inB.lanes,
+    c: inB.c,
+    win,
+    inFormat: inB.format,
+    outFormat: outB.format,
+    acc: avg ? layerAccRange(q, l) : null,
+    recipBits,
+    recips,
     countIncludePad: op.kind === 'avgpool' ? op.countIncludePad : true,
-    cycles: 0, macs: 0, multipliers: avg ? inB.lanes : 0,
+    cycles: 0,
+    macs: 0,
+    multipliers: avg ? inB.lanes : 0,
   };
 }
 
@@ -50,7 +78,9 @@ export const poolSummary = (e: PoolEngine): string => `${e.mode}pool ${fmtText(e
 
 export interface PoolWidths {
   /** Average: window sum, reciprocal and product widths (0 for max pooling). */
-  sumW: number; rW: number; accW: number;
+  sumW: number;
+  rW: number;
+  accW: number;
   /** Border windows with their own reciprocal (a count register and a case table). */
   countVaries: boolean;
 }

@@ -4,25 +4,38 @@ import { type PoolEngine, poolTaps } from './plan.js';
 
 export function poolModel(e: PoolEngine): EngineModel {
   const { win, lanes } = e;
-  if (e.mode === 'max' && (e.inFormat.wl !== e.outFormat.wl || e.inFormat.fl !== e.outFormat.fl || e.inFormat.signed !== e.outFormat.signed)) {
+  if (
+    e.mode === 'max' &&
+    (e.inFormat.wl !== e.outFormat.wl || e.inFormat.fl !== e.outFormat.fl || e.inFormat.signed !== e.outFormat.signed)
+  ) {
     throw new Error(`engine ${e.id}: max pooling passes values through, so its output format must equal its input format`);
   }
-  const kk = win.kh * win.kw, hw = win.h * win.w, pix = win.ho * win.wo;
+  const kk = win.kh * win.kw,
+    hw = win.h * win.w,
+    pix = win.ho * win.wo;
   const table = windowTable(win);
   const groups = e.c / lanes;
   let validPerGroup = 0;
   for (let i = 0; i < table.length; i++) if (table[i] >= 0) validPerGroup++;
-  const inId = e.inputs[0], outId = e.output;
+  const inId = e.inputs[0],
+    outId = e.output;
   const activity: EngineActivity = {
-    taps: poolTaps(e), validTaps: validPerGroup * groups, macs: 0,
-    reads: [poolTaps(e)], writes: groups * pix, weightReads: 0, biasReads: 0,
+    taps: poolTaps(e),
+    validTaps: validPerGroup * groups,
+    macs: 0,
+    reads: [poolTaps(e)],
+    writes: groups * pix,
+    weightReads: 0,
+    biasReads: 0,
   };
   if (e.mode === 'max') {
     const min = minInt(e.inFormat);
     return {
-      engine: e, activity,
+      engine: e,
+      activity,
       run(bufs) {
-        const x = bufs[inId], y = bufs[outId];
+        const x = bufs[inId],
+          y = bufs[outId];
         for (let g = 0; g < groups; g++) {
           for (let p = 0; p < pix; p++) {
             for (let l = 0; l < lanes; l++) {
@@ -50,13 +63,16 @@ export function poolModel(e: PoolEngine): EngineModel {
   const variable = e.recips.length > 1;
   const rq = requantizer(e.inFormat.fl + e.recipBits, e.outFormat, -Infinity, Infinity);
   return {
-    engine: e, activity,
+    engine: e,
+    activity,
     run(bufs) {
-      const x = bufs[inId], y = bufs[outId];
+      const x = bufs[inId],
+        y = bufs[outId];
       for (let g = 0; g < groups; g++) {
         for (let p = 0; p < pix; p++) {
           for (let l = 0; l < lanes; l++) {
-            let s = 0, cnt = 0;
+            let s = 0,
+              cnt = 0;
             for (let kp = 0; kp < kk; kp++) {
               const a = table[p * kk + kp];
               if (a < 0) continue;
