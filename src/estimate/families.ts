@@ -44,7 +44,9 @@ export interface LibmapRom {
    * data bit used rather than per primitive (memlib's widthscale). `emu` and `ramEmu`: the
    * emulation score (times FACTOR_EMU, 2) when holding a ROM or a RAM: one point for a read port
    * of its own, three for read-first emulation where a write does not leave the other port's read
-   * with the old word (the 2w + a + 2 flip-flops around iCE40 and ECP5 block-RAM RAMs).
+   * with the old word (the 2w + a + 2 flip-flops around iCE40 and ECP5 block-RAM RAMs). For the
+   * templates' RAM in iCE40 and ECP5 block RAM the score is 7 (Yosys's `debug memory_libmap` log:
+   * cost 128 x units + 14 on ECP5, which decides a 64 x 48 RAM for LUT RAM at 268 against 270).
    */
   rams: {
     name: string;
@@ -183,7 +185,7 @@ export const FAMILIES: Record<Target, Family> = {
       logicCostPerBit: 1 / 16,
       logicCostRam: 1,
       // HAS_BE gives bit-wide write enables.
-      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, ramEmu: 8, byte: 1 }],
+      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, ramEmu: 14, byte: 1 }],
     },
   },
   ecp5: {
@@ -205,8 +207,8 @@ export const FAMILIES: Record<Target, Family> = {
       logicCostRam: 1,
       rams: [
         { name: 'DPR16X4', abits: 4, widths: [4], cost: 4, units: 1, emu: 0, ramEmu: 2, distributed: true },
-        { name: 'DP16KD', abits: 14, widths: [1, 2, 4, 9, 18], cost: 128, units: 1, emu: 2, ramEmu: 8, byte: 9 },
-        { name: 'PDPW16KD', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 128, units: 1, emu: 0, ramEmu: 8, byte: 9 },
+        { name: 'DP16KD', abits: 14, widths: [1, 2, 4, 9, 18], cost: 128, units: 1, emu: 2, ramEmu: 14, byte: 9 },
+        { name: 'PDPW16KD', abits: 14, widths: [1, 2, 4, 9, 18, 36], cost: 128, units: 1, emu: 0, ramEmu: 14, byte: 9 },
       ],
       freeMuxBanks: 8,
     },
