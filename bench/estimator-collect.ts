@@ -12,7 +12,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { generateDesign } from '../src/hw/generate.js';
-import { concatSpecs, depthwiseSpecs, groupedSpecs, microGraph, microSpecs, simdSpecs } from '../src/calibration/microbench.js';
+import { microGraph, microSets } from '../src/calibration/microbench.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
 const arg = (name: string, dflt: string) => {
@@ -42,11 +42,15 @@ const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({
   lutram: s.lutram,
   cells: s.cells,
 });
-// --set simd: the wide-SIMD designs (seeds from 2000) instead of the general spread.
+// --set NAME: one of microSets() (the general spread by default; simd, and each engine's own sets).
 const redo = new Set(arg('redo', '').split(',').filter(Boolean));
 const set = arg('set', 'spread');
-const sets = { spread: microSpecs, simd: simdSpecs, depthwise: depthwiseSpecs, grouped: groupedSpecs, concat: concatSpecs } as const;
-const specs = (sets[set as keyof typeof sets] ?? microSpecs)(count).filter(
+const sets = microSets();
+if (!sets[set]) {
+  console.error(`--set ${set}: not one of ${Object.keys(sets).join(', ')}`);
+  process.exit(2);
+}
+const specs = sets[set](count).filter(
   (s, i) => i % shards === shard && (redo.size ? redo.has(s.kind) && done.has(s.seed) : !done.has(s.seed)),
 );
 console.log(`${target}: ${specs.length} specs to synthesize${redo.size ? ' again' : ''} (shard ${shard}/${shards})`);

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { csdDigits, dspFor, engineFeatures } from '../src/estimate/features.js';
-import { microGraph } from '../src/calibration/microbench.js';
+import { microGraph, microSets } from '../src/calibration/microbench.js';
+import { engineModules } from '../src/hw/engines/index.js';
 import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
 import { fitNonNegative, fitNonNegativeLp } from '../src/calibration/fit.js';
 import { mapMemory, muxTreeLuts } from '../src/estimate/memory.js';
@@ -290,6 +291,37 @@ describe('resource estimator rules', () => {
       expect(e.blocks.reduce((s, x) => s + x.bram, 0)).toBe(e.total.bram);
     }
     expect(b.total.dsp).toBeGreaterThanOrEqual(a.total.dsp);
+  });
+});
+
+describe('microbenchmarks', () => {
+  it('every engine has calibration designs, and each of its spec sets builds designs in which that engine does the measured layer', () => {
+    const sets = microSets();
+    const owner = new Map<string, string>();
+    for (const m of engineModules()) {
+      expect(m.microbench.kinds.length, m.kind).toBeGreaterThan(0);
+      for (const k of m.microbench.kinds) {
+        expect(owner.get(k), `kind ${k} claimed twice`).toBeUndefined();
+        owner.set(k, m.kind);
+      }
+      for (const name of Object.keys(m.microbench.sets ?? {})) {
+        const specs = sets[name](6);
+        expect(specs).toHaveLength(6);
+        for (const s of specs) {
+          const plan = buildPlan(microGraph(s), { macs: s.macs });
+          const measured = plan.engines.filter((e) => e.kind === m.kind);
+          expect(measured.length, `${name} seed ${s.seed}`).toBeGreaterThan(0);
+          // The measured layer is the one that writes y or feeds it (concat's gap reads it).
+          expect(
+            measured.some((e) => e.layer === 'y' || e.layer === 'c'),
+            `${name} seed ${s.seed}`,
+          ).toBe(true);
+        }
+      }
+    }
+    // Both mixed sets only use kinds that some engine builds.
+    for (const s of [...sets.spread(18), ...sets.simd(6)]) expect(owner.has(s.kind), s.kind).toBe(true);
+    expect(() => microGraph({ ...sets.spread(1)[0], kind: 'lstm' })).toThrow(/no engine measures/);
   });
 });
 

@@ -1,3 +1,4 @@
+import type { MicroBench } from '../calibration/micro-kit.js';
 import type { BlockFeatures } from '../estimate/feature-kit.js';
 import type { Target } from '../estimate/families.js';
 import type { QGraph, QLayer } from '../quant/qgraph.js';
@@ -71,6 +72,8 @@ export interface EngineModule<E extends EngineBase> {
   sharedBits(e: E): number;
   /** The block's kind in estimates and counters (e.g. conv, maxpool). */
   label(e: E): string;
+  /** Its calibration designs: the layers it measures and its spec sets (src/calibration/microbench.ts). */
+  readonly microbench: MicroBench;
 }
 
 /** What the plan hands an engine's builder. */

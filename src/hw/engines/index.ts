@@ -25,6 +25,9 @@ const ENGINES: { readonly [K in EngineKind]: EngineModule<Extract<EnginePlan, { 
 /** `engineFor` tries them in registration order: a specialised engine goes before the general one it refines. */
 const ORDER = Object.keys(ENGINES) as EngineKind[];
 
+/** Every registered engine module, in registration order. */
+export const engineModules = (): readonly EngineModule<EnginePlan>[] => ORDER.map((k) => ENGINES[k] as unknown as EngineModule<EnginePlan>);
+
 /** The module of an engine, typed for it. */
 export const engineModule = <E extends EnginePlan>(e: E): EngineModule<E> => ENGINES[e.kind as E['kind']] as unknown as EngineModule<E>;
 

@@ -4,6 +4,7 @@ import { addEngineFeatures } from './estimate.js';
 import { acceptsAdd, type AddEngine, addSummary, addTaps, addWidths, buildAdd } from './plan.js';
 import { renderAdd } from './render.js';
 import { addModel } from './sim.js';
+import { addMicrobench } from './microbench.js';
 
 export type { AddEngine } from './plan.js';
 
@@ -27,4 +28,5 @@ export const addEngine: EngineModule<AddEngine> = {
   features: (e, buffers) => addEngineFeatures(e, buffers),
   sharedBits: (e) => requantSharedBits(addWidths(e).accW, e.acc.fl, e.outFormat, e.actLo, e.actHi),
   label: (e) => e.id.replace(/^l\d+_/, ''),
+  microbench: addMicrobench,
 };

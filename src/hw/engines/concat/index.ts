@@ -4,6 +4,7 @@ import { concatFeatures } from './estimate.js';
 import { acceptsConcat, buildConcat, type ConcatEngine, concatSummary, concatTaps, concatWidths } from './plan.js';
 import { concatPort, renderConcat } from './render.js';
 import { concatModel } from './sim.js';
+import { concatMicrobench } from './microbench.js';
 
 export type { ConcatEngine } from './plan.js';
 
@@ -27,4 +28,5 @@ export const concatEngine: EngineModule<ConcatEngine> = {
   features: (e, buffers) => concatFeatures(e, buffers),
   sharedBits: (e) => requantSharedBits(concatWidths(e).accW, e.acc.fl, e.outFormat),
   label: () => 'concat',
+  microbench: concatMicrobench,
 };

@@ -13,6 +13,7 @@ import {
 } from './plan.js';
 import { renderDepthwise } from './render.js';
 import { depthwiseModel } from './sim.js';
+import { depthwiseMicrobench } from './microbench.js';
 
 export type { DepthwiseEngine } from './plan.js';
 
@@ -41,4 +42,5 @@ export const depthwiseEngine: EngineModule<DepthwiseEngine> = {
   features: depthwiseFeatures,
   sharedBits: (e) => requantSharedBits(depthwiseWidths(e).accW, e.acc.fl, e.outFormat, e.actLo, e.actHi),
   label: () => 'depthwise',
+  microbench: depthwiseMicrobench,
 };

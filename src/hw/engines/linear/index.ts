@@ -14,6 +14,7 @@ import {
 } from './plan.js';
 import { renderLinear } from './render.js';
 import { linearModel } from './sim.js';
+import { linearMicrobench } from './microbench.js';
 
 export type { LinearEngine } from './plan.js';
 
@@ -44,4 +45,5 @@ export const linearEngine: EngineModule<LinearEngine> = {
   features: linearFeatures,
   sharedBits: (e) => requantSharedBits(linearWidths(e).accW, e.acc.fl, e.outFormat, e.actLo, e.actHi),
   label: (e) => e.id.replace(/^l\d+_/, ''),
+  microbench: linearMicrobench,
 };

@@ -3,6 +3,7 @@ import { poolFeatures } from './estimate.js';
 import { acceptsPool, buildPool, type PoolEngine, poolSummary, poolTaps } from './plan.js';
 import { renderPool } from './render.js';
 import { poolModel } from './sim.js';
+import { poolMicrobench } from './microbench.js';
 
 export type { PoolEngine } from './plan.js';
 
@@ -36,4 +37,5 @@ export const poolEngine: EngineModule<PoolEngine> = {
   // Pooling writes its lanes through a requantizer (average) or passes them (max): none are shared.
   sharedBits: () => 0,
   label: (e) => `${e.mode}pool`,
+  microbench: poolMicrobench,
 };
