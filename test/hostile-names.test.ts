@@ -284,15 +284,14 @@ describe('hostile names from an ONNX model', () => {
       'fxpq_h.v',
       'fxpq_h_l00_conv.v',
       'fxpq_h_l00_conv_b.hex',
-      'fxpq_h_l00_conv_rq.v',
       'fxpq_h_l00_conv_w.hex',
       'fxpq_h_l01_maxpool.v',
       'fxpq_h_l02_dense.v',
       'fxpq_h_l02_dense_b.hex',
-      'fxpq_h_l02_dense_rq.v',
       'fxpq_h_l02_dense_w.hex',
       'fxpq_h_ram.v',
       'fxpq_h_regfile.v',
+      'fxpq_h_requant.v',
       'fxpq_h_rom.v',
       'plan.json',
       'tb.v',
@@ -323,9 +322,6 @@ describe('hostile names from an ONNX model', () => {
       '    // b2: \\x60define fxpq 1\\x0d\\x0a\\x60timescale 1s/1s\\u{2028}\\u{2029}\\u{200b}\\xe9\\u{4e2d} [2x1x1] u8.6, 2 lanes per word, 1 words',
     );
     expect(top).toContain(`    // b3: y\\x0ainitial $system(\\x22touch ${SENT[2]}\\x22);\\x0a// [3x1x1] s8.6, 3 lanes per word, 1 words`);
-    expect(readFileSync(join(rtl, 'fxpq_h_l02_dense_rq.v'), 'utf8').split('\n')[3]).toBe(
-      '// Requantizer of gemm\\x0a\\x0a (fixed/format.ts requantize): rounding shift by 7',
-    );
     const plan = JSON.parse(readFileSync(join(rtl, 'plan.json'), 'utf8'));
     expect(plan.engines.map((e: { layer: string }) => e.layer)).toEqual([N.conv, N.pool, N.gemm]);
     expect(plan.buffers.map((b: { tensor: string }) => b.tensor)).toEqual(['x', N.r, N.p, N.y]);
@@ -439,12 +435,11 @@ describe('--top', () => {
     ).toEqual([
       'my_accel.v',
       'my_accel_l00_conv.v',
-      'my_accel_l00_conv_rq.v',
       'my_accel_l01_maxpool.v',
       'my_accel_l02_dense.v',
-      'my_accel_l02_dense_rq.v',
       'my_accel_ram.v',
       'my_accel_regfile.v',
+      'my_accel_requant.v',
       'my_accel_rom.v',
       'tb.v',
     ]);

@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
-import { type FxFormat, fmtText, maxInt, minInt, signedBitsForRange } from '../fixed/format.js';
-import { commentText } from '../util/text.js';
+import { type FxFormat, signedBitsForRange } from '../fixed/format.js';
 import type { BufferPlan, Window } from './plan-types.js';
 import { counterBits, ext, requantRtl, slit, ulit } from './verilog.js';
 
@@ -115,26 +114,13 @@ export function windowCtx(
   };
 }
 
-export function requantCtx(module: string, layer: string, accW: number, accFl: number, out: FxFormat, lo: number, hi: number) {
+/**
+ * The parameters of the shared requantizer module (templates/requant.v.hbs) for one engine, as a
+ * Verilog parameter list; the module itself is written into the design with its first user.
+ */
+export function requantParams(ctx: RenderCtx, accW: number, accFl: number, out: FxFormat, lo: number, hi: number): string {
+  const name = `${ctx.top}_requant`;
+  if (!ctx.files[`${name}.v`]) emit(ctx, name, 'requant', {});
   const r = requantRtl(accW, accFl, out, lo, hi);
-  return {
-    module,
-    layer: commentText(layer),
-    shift: r.shift,
-    right: r.shift > 0,
-    left: r.shift < 0,
-    leftShift: -r.shift,
-    half: r.half,
-    accW1: accW - 1,
-    tW1: r.width - 1,
-    accExt: ext('acc', accW, r.width, true),
-    lo: r.lo,
-    hi: r.hi,
-    loOut: r.loOut,
-    hiOut: r.hiOut,
-    yW1: out.wl - 1,
-    yFmt: fmtText(out),
-    loText: String(Math.max(lo, minInt(out))),
-    hiText: String(Math.min(hi, maxInt(out))),
-  };
+  return `.ACC_W(${accW}), .T_W(${r.width}), .SHIFT(${r.shift}), .Y_W(${out.wl}), .LO(${r.lo}), .HI(${r.hi})`;
 }

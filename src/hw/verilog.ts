@@ -144,7 +144,7 @@ wait wait_order wand weak weak0 weak1 while wildcard wire with within wor xnor x
     .split(/\s+/),
 );
 
-/** Longest module name accepted: with the longest suffix (`_l99_avgpool_rq.v`) a file name stays short. */
+/** Longest module name accepted: with the longest suffix (`_l99_depthwise_w.hex`) a file name stays short. */
 export const MAX_IDENTIFIER = 100;
 
 /**

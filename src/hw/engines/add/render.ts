@@ -1,6 +1,6 @@
 import { type FxFormat, fmtText } from '../../../fixed/format.js';
 import type { BufferPlan } from '../../plan-types.js';
-import { emit, laneExt, type RenderCtx, requantCtx } from '../../render-kit.js';
+import { emit, laneExt, type RenderCtx, requantParams } from '../../render-kit.js';
 import { ulit } from '../../verilog.js';
 import { type AddEngine, addTaps, addWidths } from './plan.js';
 
@@ -13,8 +13,8 @@ export function renderAdd(ctx: RenderCtx, buffers: readonly BufferPlan[], e: Add
   const { ka, kb, accW } = addWidths(e);
   const aligned = (x: string, f: FxFormat, k: number) => (k === 0 ? laneExt(x, f, accW) : `{${laneExt(x, f, accW - k)}, ${ulit(0, k)}}`);
   const aAW = outBuf.addrBits;
-  emit(ctx, `${module}_rq`, 'requant', requantCtx(module, e.layer, accW, F, e.outFormat, e.actLo, e.actHi));
   emit(ctx, module, 'add', {
+    rqParams: requantParams(ctx, accW, F, e.outFormat, e.actLo, e.actHi),
     module,
     lanes: e.lanes,
     taps: addTaps(e),

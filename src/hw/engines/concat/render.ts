@@ -1,6 +1,6 @@
 import { fmtText } from '../../../fixed/format.js';
 import type { BufferPlan } from '../../plan-types.js';
-import { emit, laneExt, type RenderCtx, requantCtx } from '../../render-kit.js';
+import { emit, laneExt, type RenderCtx, requantParams } from '../../render-kit.js';
 import { counterBits, ulit } from '../../verilog.js';
 import { type ConcatEngine, concatTaps, concatWidths } from './plan.js';
 
@@ -30,8 +30,8 @@ export function renderConcat(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
   }
   let last = ulit(e.words[n - 1] - 1, iW);
   for (let k = n - 2; k >= 0; k--) last = `k == ${ulit(k, kW)} ? ${ulit(e.words[k] - 1, iW)} : ${last}`;
-  emit(ctx, `${module}_rq`, 'requant', requantCtx(module, e.layer, accW, F, e.outFormat, -Infinity, Infinity));
   emit(ctx, module, 'concat', {
+    rqParams: requantParams(ctx, accW, F, e.outFormat, -Infinity, Infinity),
     module,
     lanes: e.lanes,
     n,
