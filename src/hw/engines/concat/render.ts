@@ -13,21 +13,19 @@ export function renderConcat(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
   const F = e.acc.fl;
   const { shifts, accW } = concatWidths(e);
   const n = e.inputs.length;
-  const ins = e.inputs.map((b) => buffers[b]);
-  const iW = Math.max(...ins.map((b) => b.addrBits));
+  const inBufs = e.inputs.map((b) => buffers[b]);
+  const iW = Math.max(...inBufs.map((b) => b.addrBits));
   const kW = counterBits(n);
   const oW = outBuf.addrBits;
-  const laneWires: string[] = [];
-  for (let p = 0; p < e.lanes; p++) {
-    const aligned = e.inFormats.map((f, k) => {
-      const x = `x${k}_${p}`;
-      laneWires.push(`wire [${f.wl - 1}:0] ${x} = ${concatPort(k)}_rd[${(p + 1) * f.wl - 1}:${p * f.wl}];`);
-      return shifts[k] === 0 ? laneExt(x, f, accW) : `{${laneExt(x, f, accW - shifts[k])}, ${ulit(0, shifts[k])}}`;
-    });
-    let sel = aligned[n - 1];
-    for (let k = n - 2; k >= 0; k--) sel = `k_b == ${ulit(k, kW)} ? ${aligned[k]} : ${sel}`;
-    laneWires.push(`wire signed [${accW - 1}:0] acc${p} = ${sel};`);
-  }
+  const ins = e.inFormats.map((f, k) => ({
+    k,
+    port: concatPort(k),
+    w: f.wl,
+    w1: f.wl - 1,
+    aligned: shifts[k] === 0 ? laneExt(`x${k}`, f, accW) : `{${laneExt(`x${k}`, f, accW - shifts[k])}, ${ulit(0, shifts[k])}}`,
+  }));
+  let sel = `a${n - 1}`;
+  for (let k = n - 2; k >= 0; k--) sel = `k_b == ${ulit(k, kW)} ? a${k} : ${sel}`;
   let last = ulit(e.words[n - 1] - 1, iW);
   for (let k = n - 2; k >= 0; k--) last = `k == ${ulit(k, kW)} ? ${ulit(e.words[k] - 1, iW)} : ${last}`;
   emit(ctx, module, 'concat', {
@@ -42,7 +40,7 @@ export function renderConcat(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
     inFmts: e.inFormats.map(fmtText).join(' ++ '),
     yFmt: fmtText(e.outFormat),
     yW: e.outFormat.wl,
-    ports: ins.map((b, k) => ({ name: concatPort(k), aw1: b.addrBits - 1, wb1: b.wordBits - 1 })),
+    ports: inBufs.map((b, k) => ({ name: concatPort(k), aw1: b.addrBits - 1, wb1: b.wordBits - 1 })),
     iW1: iW - 1,
     iZero: ulit(0, iW),
     iOne: ulit(1 % 2 ** iW, iW),
@@ -55,8 +53,7 @@ export function renderConcat(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
     oZero: ulit(0, oW),
     oOne: ulit(1 % 2 ** oW, oW),
     outWB1: outBuf.wordBits - 1,
-    laneWires,
-    accAllW1: e.lanes * accW - 1,
-    accAll: `{${Array.from({ length: e.lanes }, (_, p) => `acc${e.lanes - 1 - p}`).join(', ')}}`,
+    ins,
+    sel,
   });
 }
