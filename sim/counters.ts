@@ -47,7 +47,7 @@ export interface Counters {
   latency_cycles: { mean: number; min: number; max: number };
   /** Cycles between the first input words of consecutive images (the latency when one image is run). */
   interval_cycles: number;
-  /** Mean cycles per image that the handshakes held the design: LOAD without in_valid, SEND without out_ready. */
+  /** Mean cycles per image that the handshakes held the design: LOAD without s_axis_tvalid, SEND without m_axis_tready. */
   input_stall_cycles: number;
   output_stall_cycles: number;
   load_cycles: number;

@@ -1,6 +1,6 @@
 /**
- * What drives the accelerator's two handshakes: when the source offers an input word (in_valid)
- * and when the sink takes a logit (out_ready). The simulator predicts the RTL's cycles under the
+ * What drives the accelerator's two handshakes: when the source offers an input word (s_axis_tvalid)
+ * and when the sink takes a logit (m_axis_tready). The simulator predicts the RTL's cycles under the
  * same pattern the test bench drives, so both count the same stalls.
  *
  * Cycle k is the k-th rising clock edge of the test bench (its `cycle` counter). The test bench's
@@ -12,9 +12,9 @@ export const FIRST_VALID_CYCLE = 4;
 
 export interface Handshake {
   readonly name: string;
-  /** Is in_valid high at rising edge k (k >= FIRST_VALID_CYCLE, words still to send)? */
+  /** Is s_axis_tvalid high at rising edge k (k >= FIRST_VALID_CYCLE, words still to send)? */
   inValid(k: number): boolean;
-  /** Is out_ready high at rising edge k? */
+  /** Is m_axis_tready high at rising edge k? */
   outReady(k: number): boolean;
 }
 
@@ -55,7 +55,7 @@ let jump: LfsrJump | null = null;
 
 /**
  * The test bench's `+stall` pattern: on falling edge j the LFSR steps once (from 1 at time 0), then
- * in_valid for rising edge j + 1 is low when its bits [2:0] are 0 and out_ready when bits [5:3]
+ * s_axis_tvalid for rising edge j + 1 is low when its bits [2:0] are 0 and m_axis_tready when bits [5:3]
  * are 0. Lookups move forward in k; a jump backwards or far ahead uses the GF(2) jump.
  */
 export class TbStall implements Handshake {

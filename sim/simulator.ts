@@ -6,10 +6,10 @@ import { alwaysReady, FIRST_DESIGN_CYCLE, FIRST_VALID_CYCLE, type Handshake } fr
 
 /**
  * The accelerator's controller at transaction level (templates/top.v.hbs): LOAD takes one input
- * word per cycle when in_valid is high; the cycle after the last one the first engine starts, and
+ * word per cycle when s_axis_tvalid is high; the cycle after the last one the first engine starts, and
  * each engine starts the cycle after the previous one pulses done (cycles.ts gives each engine's
  * cycles from start to done, pipeline fill and drain included); SEND offers one logit per cycle
- * until out_ready has taken them all, and LOAD resumes the cycle after. Cycle numbers are the test
+ * until m_axis_tready has taken them all, and LOAD resumes the cycle after. Cycle numbers are the test
  * bench's rising edges, so every one predicted here can be compared with RTL simulation.
  */
 
@@ -24,7 +24,7 @@ export interface ImageTiming {
   lastOut: number;
   /** lastOut - firstIn + 1: what the test bench reports as the image's cycles. */
   cycles: number;
-  /** Cycles in LOAD without in_valid, and in SEND without out_ready. */
+  /** Cycles in LOAD without s_axis_tvalid, and in SEND without m_axis_tready. */
   inputStalls: number;
   outputStalls: number;
 }
@@ -107,7 +107,7 @@ export function schedule(plan: HwPlan, images: number, handshake: Handshake = al
   // The design enters LOAD after reset; the source's first word can come then or later.
   let k = FIRST_DESIGN_CYCLE;
   for (let img = 0; img < images; img++) {
-    // LOAD: one word per cycle with in_valid high.
+    // LOAD: one word per cycle with s_axis_tvalid high.
     let inputStalls = 0,
       firstIn = -1;
     if (img === 0) {
@@ -131,7 +131,7 @@ export function schedule(plan: HwPlan, images: number, handshake: Handshake = al
       k += c;
       done.push(k - 1);
     }
-    // SEND: one logit per cycle with out_ready high.
+    // SEND: one logit per cycle with m_axis_tready high.
     let outputStalls = 0,
       firstOut = -1;
     for (let n = 0; n < no; k++) {

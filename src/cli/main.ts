@@ -290,7 +290,7 @@ await yargs(hideBin(process.argv))
         .option('sim', { type: 'string', default: 'verilator', choices: ['icarus', 'verilator'], describe: 'RTL simulator' })
         .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
         .option('vcd', { type: 'string', describe: 'Write a waveform to this file' })
-        .option('stall', { type: 'boolean', default: false, describe: 'Random gaps on in_valid and out_ready' })
+        .option('stall', { type: 'boolean', default: false, describe: 'Random gaps on s_axis_tvalid and m_axis_tready' })
         .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
         .option('force', {
           type: 'boolean',
@@ -331,7 +331,7 @@ await yargs(hideBin(process.argv))
         .option('stall', {
           type: 'boolean',
           default: false,
-          describe: "Gaps on in_valid and out_ready from the test bench's +stall pattern",
+          describe: "Gaps on s_axis_tvalid and m_axis_tready from the test bench's +stall pattern",
         })
         .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for the images/s figure' })
         .option('workers', { type: 'number', describe: 'Threads (default: 2, or 1 on a single core)' })

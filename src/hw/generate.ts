@@ -7,7 +7,7 @@ import { rng } from '../onnx/builder.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { engineModule } from './engines/index.js';
 import { buildPlan, type HwPlan, engineSummary } from './plan.js';
-import { renderDesign, renderTestbench, type Vectors } from './render.js';
+import { renderDesign, renderTestbench, streamBits, type Vectors } from './render.js';
 import { identifierProblem, MAX_IDENTIFIER, VERILOG_KEYWORDS } from './verilog.js';
 import { asciiJson, commentText, isPrintableAscii, terminalText } from '../util/text.js';
 
@@ -224,12 +224,12 @@ Architecture: docs/architecture.md in the fxpq repository. Do not edit; regenera
 |---|---|---|---|
 | clk | in | 1 | clock; every register changes on the rising edge |
 | rst | in | 1 | synchronous reset, active high |
-| in_valid / in_ready | in / out | 1 | input handshake: a word moves when both are high |
-| in_data | in | ${plan.input.format.wl} | one input element, format ${fmtText(plan.input.format)} (value = integer x 2^-fl), CHW order, ${plan.input.elements} per image |
-| out_valid / out_ready | out / in | 1 | output handshake |
-| out_data | out | ${plan.output.format.wl} | one logit, format ${fmtText(plan.output.format)}, ${plan.output.elements} per image |
-| out_last | out | 1 | high with the last logit of an image |
-| out_class | out | ${Math.max(1, Math.ceil(Math.log2(plan.output.elements)))} | with out_last: index of the largest logit (the first one on ties) |
+| s_axis_tvalid / s_axis_tready | in / out | 1 | AXI4-Stream input handshake: a word moves when both are high |
+| s_axis_tdata | in | ${streamBits(plan.input.format.wl)} | one input element in the low ${plan.input.format.wl} bits, format ${fmtText(plan.input.format)} (value = integer x 2^-fl), CHW order, ${plan.input.elements} per image |
+| m_axis_tvalid / m_axis_tready | out / in | 1 | AXI4-Stream output handshake |
+| m_axis_tdata | out | ${streamBits(plan.output.format.wl)} | one logit, format ${fmtText(plan.output.format)} ${plan.output.format.signed ? 'sign' : 'zero'}-extended, ${plan.output.elements} per image |
+| m_axis_tlast | out | 1 | high with the last logit of an image |
+| m_axis_tuser | out | ${Math.max(1, Math.ceil(Math.log2(plan.output.elements)))} | with m_axis_tlast: index of the largest logit (the first one on ties) |
 
 Cycles per image: **${plan.latency}** (input one word per cycle, output never stalled). One image is in
 flight at a time: the next image is accepted when the last logit has left, so the initiation interval

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { type FxFormat, signedBitsForRange } from '../fixed/format.js';
 import type { BufferPlan, Window } from './plan-types.js';
-import { counterBits, ext, requantRtl, slit, ulit } from './verilog.js';
+import { counterBits, ext, requantRtl, sdec, slit, ulit } from './verilog.js';
 
 /**
  * What every engine's renderer shares: the handlebars templates of templates/, the file list being
@@ -77,6 +77,8 @@ export function windowCtx(
   const span = (cwords + 1) * (win.h + win.pt + win.kh * win.dh + win.sh + 1) * (win.w + win.pl + win.kw * win.dw + win.sw + 1);
   const sw = signedBitsForRange(-span, span);
   const s = (v: number) => slit(v, sw);
+  // The named constants (localparams) in decimal.
+  const d = (v: number) => sdec(v, sw);
   return {
     chanInTaps,
     c: {
@@ -90,21 +92,21 @@ export function windowCtx(
       gq: counter(grouped?.perGroup ?? 1),
     },
     grouped: grouped !== undefined,
-    sGHW: s((grouped?.words ?? 0) * win.h * win.w),
+    sGHW: d((grouped?.words ?? 0) * win.h * win.w),
     sw1: sw - 1,
     s0: s(0),
-    sH: s(win.h),
-    sW: s(win.w),
-    iy0Init: s(-win.pt),
-    ix0Init: s(-win.pl),
-    rowInit: s(-win.pt * win.w - win.pl),
-    sDH: s(win.dh),
-    sDW: s(win.dw),
-    sDHW: s(win.dh * win.w),
-    sHW: s(win.h * win.w),
-    sSH: s(win.sh),
-    sSW: s(win.sw),
-    sSHW: s(win.sh * win.w),
+    sH: d(win.h),
+    sW: d(win.w),
+    iy0Init: d(-win.pt),
+    ix0Init: d(-win.pl),
+    rowInit: d(-win.pt * win.w - win.pl),
+    sDH: d(win.dh),
+    sDW: d(win.dw),
+    sDHW: d(win.dh * win.w),
+    sHW: d(win.h * win.w),
+    sSH: d(win.sh),
+    sSW: d(win.sw),
+    sSHW: d(win.sh * win.w),
     inAW1: inBuf.addrBits - 1,
     inWB1: inBuf.wordBits - 1,
     outAW1: outBuf.addrBits - 1,

@@ -75,9 +75,16 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
     outElems: plan.output.elements,
     inFmt: fmtText(plan.input.format),
     outFmt: fmtText(outF),
+    inW: plan.input.format.wl,
     inW1: plan.input.format.wl - 1,
+    inPad: streamBits(plan.input.format.wl) > plan.input.format.wl,
+    inTW1: streamBits(plan.input.format.wl) - 1,
     outW: outF.wl,
     outW1: outF.wl - 1,
+    outTW: streamBits(outF.wl),
+    outTW1: streamBits(outF.wl) - 1,
+    outSigned: outF.signed,
+    outExt: ext('out_data', outF.wl, streamBits(outF.wl), outF.signed),
     clsW1: clsW - 1,
     buffers: plan.buffers.map((b) => ({
       ...b,
@@ -137,6 +144,9 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
   };
 }
 
+/** AXI4-Stream TDATA is a whole number of bytes. */
+export const streamBits = (wl: number): number => 8 * Math.ceil(wl / 8);
+
 /** Test vectors: quantized input words, expected logits and classes, one line per word. */
 export interface Vectors {
   images: number;
@@ -159,6 +169,10 @@ export function renderTestbench(plan: HwPlan, v: Vectors, opts: RenderOptions): 
     outElems: plan.output.elements,
     inW1: inF.wl - 1,
     outW1: outF.wl - 1,
+    outTW1: streamBits(outF.wl) - 1,
+    // The test bench drives the padding bits of TDATA with ones: the design must ignore them.
+    inWord: streamBits(inF.wl) > inF.wl ? `{{${streamBits(inF.wl) - inF.wl}{1'b1}}, in_data}` : 'in_data',
+    outWordExt: ext('out_data', outF.wl, streamBits(outF.wl), outF.signed),
     clsW1: clsW - 1,
     inZero: ulit(0, inF.wl),
     timeout: 2 * plan.latency + 1000,

@@ -20,6 +20,12 @@ export function slit(v: number, w: number): string {
   return `${w}'sh${u.toString(16)}`;
 }
 
+/** A signed literal of w bits in decimal (a negative value as the negation of its magnitude), for named constants. */
+export function sdec(v: number, w: number): string {
+  slit(v, w);
+  return v < 0 ? `-${w}'sd${-v}` : `${w}'sd${v}`;
+}
+
 /** Sign-extends (or, when `signed` is false, zero-extends) an expression of width from to width to. */
 export function ext(expr: string, from: number, to: number, signed: boolean, msb = `${expr}[${from - 1}]`): string {
   if (to < from) throw new RangeError(`cannot extend ${from} bits to ${to}`);
