@@ -58,6 +58,9 @@ export const counter = (n: number) => {
 
 /** Raw-bits lane value as a signed expression of width `to` (zero-extended when unsigned). */
 export const laneExt = (expr: string, f: FxFormat, to: number) => ext(expr, f.wl, to, f.signed, `${expr}[${f.wl - 1}]`);
+/** A lane shifted left by `shift` bits (to a finer fraction length) in `to` bits: the residual add's and concat's alignment. */
+export const alignedLane = (expr: string, f: FxFormat, shift: number, to: number) =>
+  shift === 0 ? laneExt(expr, f, to) : `{${laneExt(expr, f, to - shift)}, ${ulit(0, shift)}}`;
 export const greater = (a: string, b: string, f: FxFormat) => (f.signed ? `$signed(${a}) > $signed(${b})` : `${a} > ${b}`);
 
 /**

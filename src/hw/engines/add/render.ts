@@ -1,6 +1,6 @@
-import { type FxFormat, fmtText } from '../../../fixed/format.js';
+import { fmtText } from '../../../fixed/format.js';
 import type { BufferPlan } from '../../plan-types.js';
-import { emit, laneExt, type RenderCtx, requantParams } from '../../render-kit.js';
+import { alignedLane, emit, type RenderCtx, requantParams } from '../../render-kit.js';
 import { ulit } from '../../verilog.js';
 import { type AddEngine, addTaps, addWidths } from './plan.js';
 
@@ -11,7 +11,6 @@ export function renderAdd(ctx: RenderCtx, buffers: readonly BufferPlan[], e: Add
   const module = `${ctx.top}_${e.id}`;
   const F = e.acc.fl;
   const { ka, kb, accW } = addWidths(e);
-  const aligned = (x: string, f: FxFormat, k: number) => (k === 0 ? laneExt(x, f, accW) : `{${laneExt(x, f, accW - k)}, ${ulit(0, k)}}`);
   const aAW = outBuf.addrBits;
   emit(ctx, module, 'add', {
     rqParams: requantParams(ctx, accW, F, e.outFormat, e.actLo, e.actHi),
@@ -36,8 +35,8 @@ export function renderAdd(ctx: RenderCtx, buffers: readonly BufferPlan[], e: Add
     aW1: e.aFormat.wl - 1,
     bW: e.bFormat.wl,
     bW1: e.bFormat.wl - 1,
-    aAligned: aligned('a', e.aFormat, ka),
-    bAligned: aligned('b', e.bFormat, kb),
+    aAligned: alignedLane('a', e.aFormat, ka, accW),
+    bAligned: alignedLane('b', e.bFormat, kb, accW),
     yW: e.outFormat.wl,
   });
 }

@@ -1,6 +1,6 @@
 import { fmtText } from '../../../fixed/format.js';
 import type { BufferPlan } from '../../plan-types.js';
-import { emit, laneExt, type RenderCtx, requantParams } from '../../render-kit.js';
+import { alignedLane, emit, type RenderCtx, requantParams } from '../../render-kit.js';
 import { counterBits, ulit } from '../../verilog.js';
 import { type ConcatEngine, concatTaps, concatWidths } from './plan.js';
 
@@ -22,7 +22,7 @@ export function renderConcat(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
     port: concatPort(k),
     w: f.wl,
     w1: f.wl - 1,
-    aligned: shifts[k] === 0 ? laneExt(`x${k}`, f, accW) : `{${laneExt(`x${k}`, f, accW - shifts[k])}, ${ulit(0, shifts[k])}}`,
+    aligned: alignedLane(`x${k}`, f, shifts[k], accW),
   }));
   let sel = `a${n - 1}`;
   for (let k = n - 2; k >= 0; k--) sel = `k_b == ${ulit(k, kW)} ? a${k} : ${sel}`;
