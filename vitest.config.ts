@@ -12,6 +12,7 @@ const SLOW_FIRST = [
   'rtl-zoo-mobilenet',
   'rtl-zoo-mlp',
   'synth',
+  'implement',
   'zoo-quant',
   'search',
   'rtl-props',
@@ -29,7 +30,7 @@ class SlowFirst extends BaseSequencer {
 /**
  * The fast tier (`npm run test:unit`, FXPQ_TEST_TIER=unit) for the edit-test loop: everything but
  * the files that need Debian's packages (Icarus, Verilator, Chromium for the HTML reports) or run
- * for minutes (RTL of the zoo, Yosys synthesis). `npm test`, which CI runs, is the whole suite.
+ * for minutes (RTL of the zoo, Yosys synthesis, place and route). `npm test`, which CI runs, is the whole suite.
  */
 const NEEDS_SIMULATORS_OR_MINUTES = [
   'rtl-zoo-lenet5',
@@ -42,6 +43,7 @@ const NEEDS_SIMULATORS_OR_MINUTES = [
   'rtl-concat',
   'rtl-resnet18',
   'synth',
+  'implement',
   'hw',
   'run',
   'sweep',

@@ -73,7 +73,7 @@ for (const spec of specs) {
     // iCE40 flat: kept as a hierarchy, the output register file's read address register sits in
     // another module, memory_libmap cannot pull it into an EBR port, and the file lands in
     // flip-flops, unlike in the flattened synthesis that users run (and that the iCE40 data holds).
-    const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: target !== 'ice40up' });
+    const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: !target.startsWith('ice40') });
     const modules: Record<string, unknown> = {};
     for (const [name, m] of Object.entries(r.modules ?? {}))
       modules[name] = { lut: m.lut, ff: m.ff, dsp: m.dsp, bram: m.bram, lutram: m.lutram, cells: m.cells };

@@ -282,6 +282,24 @@ describe('resource estimator rules', () => {
     expect(checked).toBe(108);
   });
 
+  it('iCE40 LP/HX (no DSP blocks, every product in logic): within 15 % of Yosys on all 60 recorded designs, 12 of them held out of the fit', () => {
+    // bench/estimator-collect.ts --target ice40hx (synth_ice40 without -dsp), fitted with --fit-count 48.
+    const recs = readFileSync('src/calibration/data/ice40hx.jsonl', 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((r) => r.total);
+    expect(recs.length).toBe(60);
+    for (const r of recs) {
+      const e = estimatePlan(buildPlan(microGraph(r.spec), { macs: r.spec.macs }), 'ice40hx').total,
+        y = r.total;
+      expect([e.dsp, y.dsp], `${r.spec.seed} DSP`).toEqual([0, 0]);
+      expect(e.bram, `${r.spec.seed} BRAM`).toBe(y.bram);
+      for (const k of ['lut', 'ff'] as const)
+        expect(Math.abs(e[k] - y[k]) / y[k], `${r.spec.seed} ${k} ${e[k]} vs ${y[k]}`).toBeLessThanOrEqual(0.15);
+    }
+  });
+
   it('per-block figures add up to the total, and more multipliers never cost fewer DSPs', () => {
     const q = zooQGraph('lenet5', 'mixed');
     const a = estimatePlan(buildPlan(q, { macs: 16 }), 'xc7'),

@@ -108,4 +108,48 @@ describe('fxpq run', () => {
     expect(other.stderr).toContain('give --calib');
     expect(existsSync(join(dir, 'o2'))).toBe(false);
   });
+
+  it("with --device: the budget that fits the part, its family's estimate, and one line when nothing fits", async () => {
+    const dir = tempDir('fxpq-run-');
+    const r = rng(5);
+    const model = join(dir, 'small28.onnx');
+    writeFileSync(
+      model,
+      buildModel({
+        inputShape: ['N', 1, 28, 28],
+        inits: [
+          { name: 'w1', dims: [4, 1, 3, 3], values: randn(r, 36, 0.5) },
+          { name: 'w2', dims: [8, 4, 3, 3], values: randn(r, 288, 0.3) },
+          { name: 'fw', dims: [10, 8], values: randn(r, 80, 0.5) },
+        ],
+        nodes: [
+          { op: 'Conv', inputs: ['x', 'w1'], outputs: ['c1'], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+          { op: 'Relu', inputs: ['c1'], outputs: ['r1'] },
+          { op: 'Conv', inputs: ['r1', 'w2'], outputs: ['c2'], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+          { op: 'Relu', inputs: ['c2'], outputs: ['r2'] },
+          { op: 'GlobalAveragePool', inputs: ['r2'], outputs: ['g'] },
+          { op: 'Flatten', inputs: ['g'], outputs: ['f'] },
+          { op: 'Gemm', inputs: ['f', 'fw'], outputs: ['y'], attrs: { transB: 1 } },
+        ],
+      }),
+    );
+    const common = ['--sim', 'none', '--max-drop', '100', '--cache', join(dir, 'cache')];
+    const out = join(dir, 'out');
+    const ok = await fxpqAsync('run', model, ...common, '--device', 'xc7a35t', '--out', out, '--rtl-out', join(dir, 'rtl'));
+    expect(ok.code, ok.stderr).toBe(0);
+    const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(run.device).toMatchObject({ name: 'xc7a35t', fits: true, implement: null });
+    expect(run.estimate.target).toBe('xc7');
+    // The same choice as `fxpq estimate --device` on the model the run wrote.
+    const est = JSON.parse(fxpq('estimate', join(out, 'model.fxp.json'), '--device', 'xc7a35t', '--json').stdout);
+    expect(run.hardware.macs_budget).toBe(est.macs);
+    expect(est.device.fits).toBe(true);
+    // Its 16-bit input and output streams need 43 pins; an iCEBreaker's UP5K has 39.
+    const up = await fxpqAsync('run', model, ...common, '--device', 'up5k', '--out', join(dir, 'o2'), '--rtl-out', join(dir, 'r2'));
+    expect(up.code).toBe(1);
+    expect(up.stderr.trim().split('\n')).toHaveLength(1);
+    expect(up.stderr).toMatch(/does not fit up5k .*of 39 I\/O \(sg48\)/);
+    expect(existsSync(join(dir, 'o2'))).toBe(false);
+    expect(existsSync(join(dir, 'r2'))).toBe(false);
+  });
 });

@@ -110,10 +110,29 @@ describe('fxpq sweep', () => {
       cache,
       '--out',
       join(dir, 'c'),
+      '--device',
+      'up5k',
       '--json',
     );
     const third: SweepResult = JSON.parse(r3.stdout);
     expect(third.configs.map((c) => c.cached)).toEqual([true, true, false, true]);
+    // --device: the part's family prices the designs, and each point says whether it fits, as
+    // `fxpq estimate --device` does for the same model and budget.
+    expect([third.device, third.target]).toEqual(['up5k', 'ice40up']);
+    for (const p of third.points) {
+      const e = fxpq(
+        'estimate',
+        join(dir, 'c', 'models', `${p.config}.fxp.json`),
+        '--device',
+        'up5k',
+        '--macs',
+        String(p.macs_budget),
+        '--json',
+      );
+      const est = JSON.parse(e.stdout) as { lut: number; device: { fits: boolean } };
+      expect([p.fits, p.lut], p.config).toEqual([est.device.fits, est.lut]);
+    }
+    expect(first.points.every((p) => p.fits === null)).toBe(true);
   });
 
   it.runIf(chromiumPath() !== null)(

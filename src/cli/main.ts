@@ -8,12 +8,15 @@ import { DEFAULT_MAX_MEMORY_GIB, setMemoryLimitGiB } from '../util/limits.js';
 import { checkNumericOptions } from './options.js';
 import { installOutputGuard } from './output-guard.js';
 import type { FloatEngine } from '../engine/ort.js';
+import { PARTS } from '../device/parts.js';
+import { TARGETS } from '../synth/yosys.js';
 import { DEFAULT_REFERENCE_BITS, DEFAULT_SENSITIVITY_IMAGES } from '../search/quantize.js';
 import { cosimCommand } from './commands/cosim.js';
 import { estimateCommand } from './commands/estimate.js';
 import { evalCommand } from './commands/eval.js';
 import { generateCommand } from './commands/generate.js';
 import { inferCommand } from './commands/infer.js';
+import { implementCommand } from './commands/implement.js';
 import { infoCommand } from './commands/info.js';
 import { quantizeCommand } from './commands/quantize.js';
 import { runCommand } from './commands/run.js';
@@ -252,6 +255,10 @@ await yargs(hideBin(process.argv))
         .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
         .option('out', { type: 'string', describe: 'Output folder (default rtl-out/<model>; written atomically)' })
         .option('macs', { type: 'number', describe: 'Multiplier budget spread over the layers (default 64)' })
+        .option('device', {
+          type: 'string',
+          describe: 'FPGA part: refuse a design the estimator says does not fit; without --macs, the fastest budget that fits',
+        })
         .option('top', { type: 'string', describe: 'Top module name (default fxpq_<model>)' })
         .option('data', { type: 'string', describe: 'Images (.npy) for the test vectors (default: random input words)' })
         .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
@@ -268,6 +275,7 @@ await yargs(hideBin(process.argv))
         model: a.model as string,
         out: a.out,
         macs: a.macs,
+        device: a.device,
         top: a.top,
         data: a.data,
         scale: a.scale,
@@ -360,11 +368,71 @@ await yargs(hideBin(process.argv))
     (y) =>
       y
         .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
-        .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
+        .option('target', { type: 'string', default: 'xc7', choices: TARGETS, describe: 'FPGA family' })
+        .option('device', {
+          type: 'string',
+          describe: `FPGA part (${PARTS.map((p) => p.name).join(', ')}): its family's estimate, checked against the part; without --macs, the fastest budget that fits`,
+        })
         .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
         .option('synth', { type: 'boolean', default: false, describe: 'Also synthesize with Yosys and show both, with the error' })
-        .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram","layers","synth"}' }),
-    run((a) => estimateCommand({ model: a.model as string, target: a.target, macs: a.macs, synth: a.synth, json: a.json })),
+        .option('json', {
+          type: 'boolean',
+          default: false,
+          describe: 'Print {"target","lut","ff","dsp","bram","layers","synth"} (and "device" with --device)',
+        }),
+    run((a) =>
+      estimateCommand({ model: a.model as string, target: a.target, device: a.device, macs: a.macs, synth: a.synth, json: a.json }),
+    ),
+  )
+  .command(
+    'implement <model>',
+    'Synthesize, place and route the accelerator for an iCE40 part (Yosys and nextpnr-ice40, WebAssembly): utilization, Fmax, images/s and a bitstream',
+    (y) =>
+      y
+        .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
+        .option('device', {
+          type: 'string',
+          demandOption: true,
+          describe: `iCE40 part (${PARTS.filter((p) => p.nextpnr)
+            .map((p) => p.name)
+            .join(', ')})`,
+        })
+        .option('macs', { type: 'number', describe: 'Multiplier budget (default: the fastest design the estimator says fits)' })
+        .option('freq', {
+          type: 'number',
+          default: 12,
+          describe: "Clock in MHz nextpnr's placement aims at (the reported Fmax is what it reached)",
+        })
+        .option('seed', { type: 'number', default: 1, describe: "nextpnr's placement seed" })
+        .option('gate-sim', {
+          type: 'number',
+          default: 2,
+          describe: "Images through the synthesized netlist in Icarus with the RTL's test bench (0: skip)",
+        })
+        .option('out', { type: 'string', describe: 'Output folder (default rtl-out/<model>_<device>; written atomically)' })
+        .option('force', {
+          type: 'boolean',
+          default: false,
+          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
+        })
+        .option('json', {
+          type: 'boolean',
+          default: false,
+          describe: 'Print {"device","fits","lut","ff","dsp","bram","fmax_mhz","images_per_second","bitstream",...}',
+        }),
+    run((a) =>
+      implementCommand({
+        model: a.model as string,
+        device: a.device,
+        macs: a.macs,
+        freq: a.freq,
+        seed: a.seed,
+        gateSim: a['gate-sim'],
+        out: a.out,
+        force: a.force,
+        json: a.json,
+      }),
+    ),
   )
   .command(
     'synth <model>',
@@ -372,7 +440,7 @@ await yargs(hideBin(process.argv))
     (y) =>
       y
         .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
-        .option('target', { type: 'string', default: 'xc7', choices: ['xc7', 'ice40up', 'ecp5'], describe: 'FPGA family' })
+        .option('target', { type: 'string', default: 'xc7', choices: TARGETS, describe: 'FPGA family' })
         .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
         .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram",...}' }),
     run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, json: a.json })),
@@ -393,8 +461,12 @@ await yargs(hideBin(process.argv))
         .option('target', {
           type: 'string',
           default: 'xc7',
-          choices: ['xc7', 'ice40up', 'ecp5'],
+          choices: TARGETS,
           describe: 'FPGA family of the resource estimates',
+        })
+        .option('device', {
+          type: 'string',
+          describe: 'FPGA part: estimates for its family, and whether each design fits it (a column, and sweep.json\'s "fits")',
         })
         .option('macs', { type: 'string', default: '64,256,1024', describe: 'MAC budgets, comma-separated' })
         .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for images/s' })
@@ -454,6 +526,7 @@ await yargs(hideBin(process.argv))
         testLabels: a['test-labels'],
         testScale: a['test-scale'],
         testLimit: a['test-limit'],
+        device: a.device,
         target: a.target,
         macs: a.macs,
         clock: a.clock,
@@ -488,11 +561,19 @@ await yargs(hideBin(process.argv))
         .option('data', { type: 'string', describe: 'Test images (default: the bundled 1,000 test images)' })
         .option('labels', { type: 'string', describe: 'Test labels (default: the bundled ones with the bundled images)' })
         .option('max-drop', { type: 'number', default: 1, describe: 'FxP-QNet budget in percentage points of top-1' })
-        .option('macs', { type: 'number', default: 256, describe: 'Multiplier budget of the accelerator' })
+        .option('macs', {
+          type: 'number',
+          describe: 'Multiplier budget of the accelerator (default 256; with --device, the fastest budget that fits)',
+        })
+        .option('device', {
+          type: 'string',
+          describe:
+            'FPGA part: the estimate for its family, a design that fits it (or one line on what does not), and on iCE40 parts place and route with a bitstream',
+        })
         .option('target', {
           type: 'string',
           default: 'xc7',
-          choices: ['xc7', 'ice40up', 'ecp5'],
+          choices: TARGETS,
           describe: 'FPGA family of the resource estimate',
         })
         .option('clock', { type: 'number', default: 100, describe: 'Clock in MHz for images/s' })
@@ -526,6 +607,7 @@ await yargs(hideBin(process.argv))
         labels: a.labels,
         maxDrop: a['max-drop'],
         macs: a.macs,
+        device: a.device,
         target: a.target,
         clock: a.clock,
         sim: a.sim,

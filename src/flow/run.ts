@@ -6,6 +6,9 @@ import { FxpqError } from '../errors.js';
 import { estimatePlan, type DesignEstimate } from '../estimate/estimate.js';
 import { generateDesign, verilogName } from '../hw/generate.js';
 import type { HwPlan } from '../hw/plan.js';
+import { type FitReport, planForPart } from '../device/fit.js';
+import type { Part } from '../device/parts.js';
+import { type ImplementReport, type Implemented, implementPlan } from '../pnr/implement.js';
 import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../io/atomic.js';
 import { loadImages } from '../io/dataset.js';
 import { parseFxp } from '../io/fxpjson.js';
@@ -24,8 +27,11 @@ export interface RunOptions {
   data?: string;
   labels?: string;
   maxDrop: number;
-  macs: number;
+  /** Multiplier budget; default 256, or with a device the fastest budget that fits it. */
+  macs?: number;
   target: Target;
+  /** A part: the estimate is its family's, the design must fit it, and iCE40 parts are placed and routed. */
+  device?: Part;
   clockMhz: number;
   /** Which RTL simulator co-simulates the sample: auto picks Verilator, else Icarus, else none. */
   sim: 'auto' | SimName | 'none';
@@ -51,6 +57,8 @@ export interface RunResult {
   cosim:
     | { sim: SimName; images: number; mismatches: number; cycles_per_image: number; expected_cycles: number; seconds: number }
     | { skipped: string };
+  /** The part's fit report, and place and route where the part has nextpnr. */
+  device: { fit: FitReport; implement: ImplementReport | null } | null;
   out: string;
   rtlOut: string;
   seconds: number;
@@ -59,6 +67,8 @@ export interface RunResult {
 /** Input shape of the bundled Fashion-MNIST images (models/data). */
 const BUNDLED_SHAPE = [1, 28, 28];
 export const DEFAULT_RUN_MODEL = 'lenet5';
+/** --macs of `fxpq run` without a part. */
+export const DEFAULT_RUN_MACS = 256;
 
 /**
  * The whole flow on one model: FxP-QNet quantization (with the test accuracy), RTL, the cycle
@@ -94,14 +104,16 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
     throw new FxpqError(`--cosim-images must be a positive integer, got ${o.cosimImages}`);
 
   // 1. Quantize (cached), with the accuracy of the integer reference on the test images.
-  const budgets = [...new Set([64, 256, 1024, o.macs])].sort((a, b) => a - b);
+  const budgets = [...new Set([64, 256, 1024, ...(o.macs === undefined ? [] : [o.macs])])].sort((a, b) => a - b);
+  const target = o.device?.estimator ?? o.target;
   const { result: sweep, files } = await runSweep({
     model: modelFile,
     calib,
     test: data ? { data, labels } : undefined,
     configs: sweepConfigs({ uniformBits: [], maxDrops: [o.maxDrop], ristretto: false }),
     macs: budgets,
-    target: o.target,
+    target,
+    device: o.device,
     clockMhz: o.clockMhz,
     seed: o.seed,
     minBits: 2,
@@ -115,7 +127,9 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   const cfg = sweep.configs[0];
   const q = parseFxp(files[0]).q;
 
-  // 2. RTL.
+  // 2. RTL, at the budget the part allows when one is named (or one line on what does not fit).
+  const chosen = o.device ? planForPart(q, o.device, { macs: o.macs, model: name, standalone: Boolean(o.device.nextpnr) }) : null;
+  const macs = chosen?.plan.macBudget ?? o.macs ?? DEFAULT_RUN_MACS;
   const top = verilogName(`fxpq_${name}`);
   const inV = q.values[q.input];
   const test = data ? loadImages(data, inV.shape) : null;
@@ -126,13 +140,12 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   const d = generateDesign(q, {
     model: name,
     source: basename(modelFile),
-    macs: o.macs,
+    macs,
     top,
     inputs: inputs?.subarray(0, vecImages * perImage),
     images: vecImages,
     seed: o.seed,
   });
-  writeFolderAtomic(rtlOut, d.files, { ...guard, option: '--rtl-out' });
   const plan = d.plan;
 
   // 3. Cycle simulator over every test image, checked against the integer reference.
@@ -173,7 +186,7 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
     const n = Math.min(test.count, sim === 'icarus' ? Math.min(o.cosimImages, 10) : o.cosimImages);
     const r: CosimResult = await cosim(q, {
       sim,
-      macs: o.macs,
+      macs,
       model: name,
       source: basename(modelFile),
       inputs: inputs.subarray(0, n * perImage),
@@ -191,8 +204,29 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
     };
   }
 
-  // 5. Resources, 6. report.
-  const estimate = estimatePlan(plan, o.target);
+  // 5. Place and route on an iCE40 part, with the netlist under the test bench; the bitstream goes with the RTL.
+  let implemented: Implemented | null = null;
+  if (o.device?.nextpnr && chosen) {
+    o.onStage?.('implement', 0, 1);
+    implemented = await implementPlan(q, {
+      part: o.device,
+      plan,
+      fit: chosen.fit,
+      model: name,
+      source: basename(modelFile),
+      top,
+      out: rtlOut,
+      // fxpq implement's defaults; it takes other seeds and target clocks.
+      freqMhz: 12,
+      seed: 1,
+      gateImages: hasTool('iverilog') ? 2 : 0,
+    });
+    o.onStage?.('implement', 1, 1);
+  }
+  writeFolderAtomic(rtlOut, { ...d.files, ...implemented?.files }, { ...guard, option: '--rtl-out' });
+
+  // 6. Resources, 7. report.
+  const estimate = estimatePlan(plan, target);
   const result: RunResult = {
     model: name,
     modelFile,
@@ -201,6 +235,7 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
     estimate,
     simulate,
     cosim: co,
+    device: chosen ? { fit: chosen.fit, implement: implemented?.report ?? null } : null,
     out,
     rtlOut,
     seconds: (performance.now() - t0) / 1000,
@@ -252,6 +287,15 @@ export function runJson(r: RunResult): unknown {
     simulate: r.simulate,
     cosim: r.cosim,
     estimate: { target: r.sweep.target, lut: t.lut, ff: t.ff, dsp: t.dsp, bram: t.bram, lutram: t.lutram, blocks: r.estimate.blocks },
+    device: r.device
+      ? {
+          name: r.device.fit.part.name,
+          part: r.device.fit.part.vendor,
+          fits: r.device.fit.fits,
+          resources: r.device.fit.rows,
+          implement: r.device.implement,
+        }
+      : null,
     seconds: r.seconds,
   };
 }
@@ -276,6 +320,12 @@ function runSection(r: RunResult): string {
 <tr><td>cycle simulator</td><td>${r.simulate.images} images, ${r.simulate.mismatches} mismatches against the integer reference, ${n0(r.simulate.cycles_per_image)} cycles per image</td></tr>
 <tr><td>RTL co-simulation</td><td>${co}</td></tr>
 <tr><td>resources (${esc(r.sweep.target)})</td><td>${n0(t.lut)} LUT, ${n0(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM, ${t.lutram} LUTRAM (analytical estimate)</td></tr>
+${r.device ? `<tr><td>device</td><td>${esc(r.device.fit.part.vendor)}: ${r.device.fit.rows.map((x) => `${esc(x.resource)} ${n0(x.need)} of ${n0(x.have)}`).join(', ')}</td></tr>` : ''}
+${
+  r.device?.implement
+    ? `<tr><td>place and route</td><td>nextpnr-ice40: ${n0(r.device.implement.lut)} logic cells, ${r.device.implement.dsp} DSP, ${r.device.implement.bram} BRAM, Fmax ${r.device.implement.fmax_mhz} MHz, ${n0(r.device.implement.images_per_second)} images/s; bitstream ${esc(r.device.implement.bitstream)}</td></tr>`
+    : ''
+}
 </tbody></table>
 <table><thead><tr><th>block</th><th>kind</th><th>layer</th><th>LUT</th><th>FF</th><th>DSP</th><th>BRAM</th><th>LUTRAM</th></tr></thead><tbody>
 ${blocks}

@@ -112,7 +112,7 @@ export const TB_SYSTEM_TASKS: ReadonlySet<string> = new Set([
   '$value$plusargs',
 ]);
 /** Compiler directives the templates write. */
-const DIRECTIVES = new Set(['`timescale', '`default_nettype']);
+const DIRECTIVES = new Set(['`timescale', '`default_nettype', '`ifndef', '`endif']);
 /** The only block comments the templates write: Verilator lint pragmas. */
 const BLOCK_COMMENT = /^\/\* verilator lint_(?:on|off) [A-Z]+ \*\/$/;
 

@@ -114,6 +114,11 @@ class UnionFind {
  * the MAC budget), pools keep their input's lanes, and both operands of an add must share one lane
  * count (tied by a union-find, and raised together).
  */
+/** The smallest --macs budget buildPlan accepts: one multiplier per folded (conv/dense) engine. */
+export function minimumMacs(q: QGraph): number {
+  return q.layers.filter((l) => l.op.kind !== 'flatten' && engineFor(l)?.fold).length;
+}
+
 export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   const budget = opts.macs ?? DEFAULT_MACS;
   if (!Number.isInteger(budget) || budget < 1) throw new FxpqError(`--macs must be a positive integer, got ${budget}`);

@@ -3,6 +3,8 @@ import { basename } from 'node:path';
 import { FxpqError } from '../errors.js';
 import { calibrations, estimatePlan } from '../estimate/estimate.js';
 import { evaluate } from '../eval/evaluate.js';
+import { fitPlan } from '../device/fit.js';
+import type { Part } from '../device/parts.js';
 import { buildPlan } from '../hw/plan.js';
 import { loadImages, loadLabels } from '../io/dataset.js';
 import { type FxpFile, parseFxp } from '../io/fxpjson.js';
@@ -27,6 +29,8 @@ export interface SweepOptions {
   configs: QuantConfig[];
   macs: number[];
   target: Target;
+  /** A part: each point says whether its design fits it (the estimator's decision). */
+  device?: Part;
   clockMhz: number;
   seed: number;
   minBits: number;
@@ -97,12 +101,16 @@ export interface SweepPoint {
   interval_cycles: number;
   images_per_second: number;
   pareto_lut: boolean;
+  /** Whether the design fits SweepResult.device (null without a part). */
+  fits: boolean | null;
 }
 
 export interface SweepResult {
   tool: string;
   model: string;
   target: Target;
+  /** The part of --device, or null. */
+  device: string | null;
   clock_mhz: number;
   accuracy_measure:
     | 'top-1 vs test labels'
@@ -336,6 +344,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
         interval_cycles: plan.interval,
         images_per_second: (o.clockMhz * 1e6) / plan.interval,
         pareto_lut: false,
+        fits: o.device ? fitPlan(plan, o.device).fits : null,
       });
     }
   });
@@ -353,6 +362,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     tool: `fxpq ${TOOL_VERSION}`,
     model: name,
     target: o.target,
+    device: o.device?.name ?? null,
     clock_mhz: o.clockMhz,
     accuracy_measure: o.test
       ? o.test.labels

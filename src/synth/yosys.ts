@@ -5,8 +5,9 @@ import { FxpqError } from '../errors.js';
  * images go into Yosys's virtual file system, `synth_<family>` maps them, and `stat -json` gives
  * the cell counts that become LUT/FF/DSP/BRAM figures.
  */
-export type Target = 'xc7' | 'ice40up' | 'ecp5';
-export const TARGETS: Target[] = ['xc7', 'ice40up', 'ecp5'];
+/** ice40up: UltraPlus, with SB_MAC16 DSP blocks; ice40hx: LP/HX, whose multiplies are all logic. */
+export type Target = 'xc7' | 'ice40up' | 'ice40hx' | 'ecp5';
+export const TARGETS: Target[] = ['xc7', 'ice40up', 'ice40hx', 'ecp5'];
 
 export interface SynthStats {
   target: Target;
@@ -22,6 +23,10 @@ export interface SynthStats {
   log: string;
   /** Hierarchical runs only: each module's own resources (its submodule instances not included). */
   modules?: Record<string, Resources>;
+  /** The mapped netlist (SynthInput.netlist). */
+  netlist?: string;
+  /** The mapped netlist as Verilog (SynthInput.gateVerilog). */
+  gateVerilog?: string;
 }
 
 export interface Resources {
@@ -37,6 +42,7 @@ const SYNTH: Record<Target, string> = {
   // -noiopad: the core is measured without IO buffers, as it will sit inside a larger design.
   xc7: 'synth_xilinx -family xc7 -noiopad -flatten',
   ice40up: 'synth_ice40 -dsp -flatten',
+  ice40hx: 'synth_ice40 -flatten',
   ecp5: 'synth_ecp5 -flatten',
 };
 
@@ -52,7 +58,7 @@ function classify(target: Target, cell: string): 'lut' | 'ff' | 'dsp' | 'bram' |
     if (cell === 'CARRY4') return 'carry';
     return null;
   }
-  if (target === 'ice40up') {
+  if (target === 'ice40up' || target === 'ice40hx') {
     if (cell === 'SB_LUT4') return 'lut';
     if (/^SB_DFF/.test(cell)) return 'ff';
     if (cell === 'SB_MAC16') return 'dsp';
@@ -78,19 +84,26 @@ export interface SynthInput {
   target: Target;
   /** Keep the hierarchy (for per-module figures; the default flattens, as `fxpq synth` reports). */
   hierarchical?: boolean;
+  /** Also write the mapped netlist as JSON (nextpnr's input), returned as `netlist`. */
+  netlist?: boolean;
+  /** Also write the mapped netlist as Verilog of the family's cells (gate-level simulation), returned as `gateVerilog`. */
+  gateVerilog?: boolean;
 }
 
 let yosysMod: typeof import('@yowasp/yosys') | null = null;
 
 export async function synthesize(inp: SynthInput): Promise<SynthStats> {
   yosysMod ??= await import('@yowasp/yosys');
+  const synth = inp.hierarchical ? SYNTH[inp.target].replace(' -flatten', inp.target === 'xc7' ? '' : ' -noflatten') : SYNTH[inp.target];
   const script =
     [
       ...inp.sources.map((f) => `read_verilog -defer -noautowire ${f}`),
       `hierarchy -check -top ${inp.top}`,
       // synth_ice40 and synth_ecp5 flatten unless told not to; synth_xilinx keeps the hierarchy.
-      `${inp.hierarchical ? SYNTH[inp.target].replace(' -flatten', inp.target === 'xc7' ? '' : ' -noflatten') : SYNTH[inp.target]} -top ${inp.top}`,
+      `${synth} -top ${inp.top}`,
       'tee -q -o stat.json stat -json',
+      ...(inp.netlist ? ['write_json netlist.json'] : []),
+      ...(inp.gateVerilog ? ['write_verilog -noattr gate.v'] : []),
     ].join('\n') + '\n';
   const t0 = performance.now();
   let log = '';
@@ -141,5 +154,15 @@ export async function synthesize(inp: SynthInput): Promise<SynthStats> {
     modules = {};
     for (const [name, m] of Object.entries(stat.modules ?? {})) modules[name.replace(/^\\/, '')] = count(m.num_cells_by_type ?? {});
   }
-  return { target: inp.target, ...r, cells, seconds: (performance.now() - t0) / 1000, log, modules };
+  const textOf = (v: unknown) => (v === undefined ? undefined : typeof v === 'string' ? v : dec.decode(v as Uint8Array));
+  return {
+    target: inp.target,
+    ...r,
+    cells,
+    seconds: (performance.now() - t0) / 1000,
+    log,
+    modules,
+    netlist: textOf(out['netlist.json']),
+    gateVerilog: textOf(out['gate.v']),
+  };
 }

@@ -1,3 +1,5 @@
+import { chooseMacs, fitMessage, fitPlan } from '../../device/fit.js';
+import { findPart } from '../../device/parts.js';
 import { FxpqError } from '../../errors.js';
 import { calibrations, estimatePlan } from '../../estimate/estimate.js';
 import { generateDesign, verilogName } from '../../hw/generate.js';
@@ -11,6 +13,7 @@ import { asciiJson, terminalText } from '../../util/text.js';
 export interface EstimateArgs {
   model: string;
   target: string;
+  device?: string;
   macs?: number;
   synth: boolean;
   json: boolean;
@@ -23,19 +26,25 @@ const pctErr = (est: number, real: number): string =>
 export async function estimateCommand(a: EstimateArgs): Promise<void> {
   checkMacs(a.macs);
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
-  const target = a.target as Target;
+  const part = a.device === undefined ? null : findPart(a.device);
+  if (part && !part.estimator)
+    throw new FxpqError(`the resource estimator has no calibration for ${part.name}'s family (${part.family}) yet`);
+  const target = part?.estimator ?? (a.target as Target);
   if (!calibrations[target])
     throw new FxpqError(
       `the estimator has no calibration for ${target} yet (run bench/estimator-collect.ts and bench/estimator-fit.ts for it)`,
     );
   const f = readFxpFile(a.model);
   const name = modelName(a.model, f);
-  const plan = buildPlan(f.q, { macs: a.macs, model: name });
+  // A part without --macs: the fastest budget that fits, or the smallest design, whose report says what does not fit.
+  const chosen = part && a.macs === undefined ? chooseMacs(f.q, part, { model: name }) : null;
+  const plan = chosen?.plan ?? buildPlan(f.q, { macs: a.macs, model: name });
   const est = estimatePlan(plan, target);
+  const fit = part ? (chosen?.fit ?? fitPlan(plan, part)) : null;
   let synth: { lut: number; ff: number; dsp: number; bram: number; lutram: number; seconds: number } | null = null;
   if (a.synth) {
     const top = verilogName(`fxpq_${name}`);
-    const d = generateDesign(f.q, { model: name, source: name, macs: a.macs, top, images: 1 });
+    const d = generateDesign(f.q, { model: name, source: name, macs: plan.macBudget, top, images: 1 });
     const s = await synthesize({ files: d.files, sources: d.sources, top, target });
     synth = { lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, seconds: s.seconds };
   }
@@ -50,6 +59,15 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
         bram: t.bram,
         lutram: t.lutram,
         multipliers: plan.macs,
+        macs: plan.macBudget,
+        device: fit
+          ? {
+              name: fit.part.name,
+              part: fit.part.vendor,
+              fits: fit.fits,
+              resources: fit.rows.map((r) => ({ resource: r.resource, need: r.need, have: r.have })),
+            }
+          : null,
         layers: est.blocks.map((b) => ({
           block: b.block,
           kind: b.kind,
@@ -92,8 +110,22 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
       pctErr(t.lutram, synth.lutram),
     ]);
   console.log(table(['block', 'kind', 'layer', 'LUT', 'FF', 'DSP', 'BRAM', 'LUTRAM'], rows));
-  const fit = calibrations[target]!.fit;
+  const cal = calibrations[target]!.fit;
   console.log(
-    `${terminalText(name, 80)} on ${target}, ${plan.macs} multipliers: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM (analytical; calibrated on ${fit.samples} designs against Yosys ${fit.yosys})`,
+    `${terminalText(name, 80)} on ${target}, ${plan.macs} multipliers: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM (analytical; calibrated on ${cal.samples} designs against Yosys ${cal.yosys})`,
   );
+  if (fit) {
+    console.log(
+      table(
+        ['resource', 'needed', fit.part.name, 'used'],
+        fit.rows.map((r) => [
+          r.resource,
+          fmtInt(r.need),
+          fmtInt(r.have),
+          r.have ? `${Math.round((100 * r.need) / r.have)}%` : r.need ? 'none' : '0%',
+        ]),
+      ),
+    );
+    console.log(fitMessage(fit, terminalText(name, 80)) + (fit.fits ? `, ${fmtInt(plan.interval)} cycles per image` : ''));
+  }
 }

@@ -1,5 +1,7 @@
 import chalk from 'chalk';
 import { basename, join } from 'node:path';
+import { planForPart } from '../../device/fit.js';
+import { findPart } from '../../device/parts.js';
 import { FxpqError } from '../../errors.js';
 import { fmtText } from '../../fixed/format.js';
 import { quantizeInput } from '../../intref/ops.js';
@@ -15,6 +17,7 @@ export interface GenerateArgs {
   model: string;
   out?: string;
   macs?: number;
+  device?: string;
   top?: string;
   data?: string;
   scale?: string;
@@ -50,11 +53,13 @@ export function generateCommand(a: GenerateArgs): void {
   const out = a.out ?? join('rtl-out', safeFolderName(verilogName(name)));
   const guard = { force: a.force, protect: [a.model, a.data] };
   checkOutputPath(out, guard);
+  // With a part named, the estimator decides the budget (or refuses) before anything is written.
+  const macs = a.device ? planForPart(f.q, findPart(a.device), { macs: a.macs, model: name }).plan.macBudget : a.macs;
   const vec = a.data ? vectorInputs(f, a.data, a.scale, a.limit ?? 16) : undefined;
   const d = generateDesign(f.q, {
     model: name,
     source: basename(f.meta.source.file || a.model),
-    macs: a.macs,
+    macs,
     top: a.top ?? verilogName(`fxpq_${name}`),
     inputs: vec?.inputs,
     images: vec?.images ?? a.limit ?? 8,

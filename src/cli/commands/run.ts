@@ -1,5 +1,6 @@
 import chalk from 'chalk';
 import { join } from 'node:path';
+import { findPart } from '../../device/parts.js';
 import { FxpqError } from '../../errors.js';
 import { runFlow, runJson } from '../../flow/run.js';
 import { defaultWorkers } from '../../search/backend.js';
@@ -15,7 +16,8 @@ export interface RunArgs {
   data?: string;
   labels?: string;
   maxDrop: number;
-  macs: number;
+  macs?: number;
+  device?: string;
   target: string;
   clock: number;
   sim: string;
@@ -35,6 +37,9 @@ export async function runCommand(a: RunArgs): Promise<void> {
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
   if (!['auto', 'verilator', 'icarus', 'none'].includes(a.sim))
     throw new FxpqError(`--sim must be auto, verilator, icarus or none, got ${a.sim}`);
+  const part = a.device === undefined ? undefined : findPart(a.device);
+  if (part && !part.estimator)
+    throw new FxpqError(`the resource estimator has no calibration for ${part.name}'s family (${part.family}) yet`);
   if (!(a.maxDrop >= 0)) throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${a.maxDrop}`);
   const r = await runFlow({
     model: a.model,
@@ -43,6 +48,7 @@ export async function runCommand(a: RunArgs): Promise<void> {
     labels: a.labels,
     maxDrop: a.maxDrop,
     macs: a.macs,
+    device: part,
     target: a.target as Target,
     clockMhz: a.clock,
     sim: a.sim as 'auto',
@@ -53,7 +59,7 @@ export async function runCommand(a: RunArgs): Promise<void> {
     workers: a.workers ?? defaultWorkers(),
     cacheDir: a.cache === false ? null : a.cache,
     force: a.force,
-    onStage: stageBars(!a.json, (stage) => (stage === 'quantize' ? 'configurations' : 'images')),
+    onStage: stageBars(!a.json, (stage) => (stage === 'quantize' ? 'configurations' : stage === 'implement' ? 'designs' : 'images')),
   });
   const failed = r.simulate.mismatches > 0 || (!('skipped' in r.cosim) && r.cosim.mismatches > 0);
   if (a.json) {
@@ -90,8 +96,22 @@ export async function runCommand(a: RunArgs): Promise<void> {
       ],
       [
         'estimate',
-        `${r.sweep.target}: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM, ${t.lutram} LUTRAM (analytical)`,
+        `${r.sweep.target}: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM, ${t.lutram} LUTRAM (analytical)` +
+          (r.device
+            ? `; fits ${r.device.fit.part.name} (${r.device.fit.rows.map((x) => `${fmtInt(x.need)}/${fmtInt(x.have)} ${x.resource}`).join(', ')})`
+            : ''),
       ],
+      ...((): [string, string][] => {
+        const im = r.device?.implement;
+        if (!im) return [];
+        const gate = im.gate_sim ? `; gate-level netlist ${ok(im.gate_sim.mismatches > 0)} ${im.gate_sim.images} images` : '';
+        return [
+          [
+            'implement',
+            `${im.part}: ${fmtInt(im.lut)} logic cells, ${im.dsp} DSP, ${im.bram} BRAM after place and route, Fmax ${im.fmax_mhz} MHz, ${fmtInt(im.images_per_second)} images/s; ${im.bitstream}${gate}`,
+          ],
+        ];
+      })(),
       ['report', `${join(r.out, 'report.html')} (+ run.json, model.fxp.json)`],
     ];
     console.log(chalk.bold(`fxpq run: ${r.model}`) + chalk.dim(` (${r.modelFile})`));

@@ -1,5 +1,6 @@
 import chalk from 'chalk';
 import { basename, join } from 'node:path';
+import { findPart } from '../../device/parts.js';
 import { FxpqError } from '../../errors.js';
 import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../../io/atomic.js';
 import { parseScale } from '../../io/dataset.js';
@@ -38,6 +39,7 @@ export interface SweepArgs {
   referenceBits: number;
   workers?: number;
   cache: string | false;
+  device?: string;
   out?: string;
   force?: boolean;
   json: boolean;
@@ -61,6 +63,7 @@ export function printSweep(s: SweepResult): void {
         'cycles/image',
         'images/s',
         'Pareto',
+        ...(s.device ? [`fits ${s.device}`] : []),
       ],
       s.points.map((p) => [
         p.label + (p.config === s.chosen ? ' *' : ''),
@@ -76,6 +79,7 @@ export function printSweep(s: SweepResult): void {
         fmtInt(p.cycles_per_image),
         fmtInt(Math.round(p.images_per_second)),
         p.pareto_lut ? 'yes' : '',
+        ...(s.device ? [p.fits ? 'yes' : 'no'] : []),
       ]),
     ),
   );
@@ -88,6 +92,9 @@ export function printSweep(s: SweepResult): void {
 
 export async function sweepCommand(a: SweepArgs): Promise<void> {
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
+  const part = a.device === undefined ? undefined : findPart(a.device);
+  if (part && !part.estimator)
+    throw new FxpqError(`the resource estimator has no calibration for ${part.name}'s family (${part.family}) yet`);
   if (a.testLabels && !a.test) throw new FxpqError('--test-labels needs --test');
   checkReferenceBits(a.referenceBits);
   const out = a.out ?? join('out', safeFolderName(`sweep-${basename(a.model).replace(/\.onnx$/i, '')}`));
@@ -107,7 +114,8 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
     test: a.test ? { data: a.test, labels: a.testLabels, scale: parseScale(a.testScale), limit: a.testLimit } : undefined,
     configs,
     macs: numberList(a.macs, '--macs') ?? DEFAULT_SWEEP_MACS,
-    target: a.target as Target,
+    target: part?.estimator ?? (a.target as Target),
+    device: part,
     clockMhz: a.clock,
     seed: a.seed,
     minBits: a.minBits,

@@ -1,0 +1,87 @@
+/**
+ * The zoo on real parts: for each model and multiplier budget, the estimator's fit decision for
+ * the part (milliseconds) and, where the part has nextpnr on npm, synthesis, placement and
+ * routing: post-route utilization, Fmax and images/s at Fmax. With --confirm, designs the
+ * estimator refuses are placed and routed too, to check that nextpnr refuses them as well (each
+ * costs a whole-network synthesis, minutes). Prints a Markdown table for docs/hardware-results.md
+ * and appends one JSON line per design to --log.
+ * Usage: node dist/bench/implement-zoo.js [--part up5k] [--config mixed] [--budgets chosen,16,64] [--confirm]
+ *        [--models mlp,lenet5,...] [--log bench-results/implement-zoo.jsonl]
+ */
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type ZooConfig, zooQGraph } from '../src/calibration/zoo.js';
+import { chooseMacs, fitMessage, fitPlan, type FitReport } from '../src/device/fit.js';
+import { findPart } from '../src/device/parts.js';
+import { generateDesign } from '../src/hw/generate.js';
+import { buildPlan, type HwPlan, minimumMacs } from '../src/hw/plan.js';
+import { placeAndRoute, type PnrResult } from '../src/pnr/ice40.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const part = findPart(arg('part', 'up5k'));
+const config = arg('config', 'mixed') as ZooConfig;
+const budgets = arg('budgets', 'min,16,64').split(',');
+const models = arg('models', 'mlp,lenet5,vgg_bn,resnet8,mobilenet').split(',');
+const confirm = process.argv.includes('--confirm');
+const log = arg('log', 'bench-results/implement-zoo.jsonl');
+mkdirSync(dirname(log), { recursive: true });
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+
+console.log(`${part.vendor}, zoo ${config}; estimator fit decision${part.nextpnr ? ', then Yosys + nextpnr-ice40 0.8' : ''}`);
+console.log(
+  '| model | --macs | estimate: LC / DSP / BRAM | fits? | post-route: LC / DSP / BRAM / I/O | Fmax (MHz) | cycles/image | images/s | agree |',
+);
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const model of models) {
+  const q = zooQGraph(model, config);
+  for (const b of budgets) {
+    let plan: HwPlan, fit: FitReport;
+    if (b === 'min') {
+      plan = buildPlan(q, { macs: minimumMacs(q), model });
+      fit = fitPlan(plan, part, { standalone: true });
+    } else if (b === 'chosen') {
+      ({ plan, fit } = chooseMacs(q, part, { model, standalone: true }));
+    } else {
+      plan = buildPlan(q, { macs: Number(b), model });
+      fit = fitPlan(plan, part, { standalone: true });
+    }
+    const est = fit.rows.slice(0, 3).map((r) => n(r.need));
+    let pnr: PnrResult | null = null,
+      error: string | null = null;
+    if (part.nextpnr && (fit.fits || confirm)) {
+      const d = generateDesign(q, { model, source: model, macs: plan.macBudget, top: `fxpq_${model}`, images: 1 });
+      const files: Record<string, string> = {};
+      for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+      try {
+        pnr = await placeAndRoute({ files, sources: d.sources, top: d.top, part, freqMhz: 12, seed: 1 });
+      } catch (e) {
+        error = (e as Error).message;
+      }
+    }
+    const tried = pnr !== null || error !== null;
+    const agree = !tried ? 'not placed' : (pnr !== null) === fit.fits ? 'yes' : '**no**';
+    console.log(
+      `| ${model} | ${plan.macBudget} | ${est.join(' / ')} | ${fit.fits ? 'yes' : 'no: ' + fitMessage(fit, model).replace(/^.*needs /, '')} | ` +
+        `${pnr ? `${n(pnr.lc)} / ${pnr.dsp} / ${pnr.ram} / ${pnr.io}` : error ? 'refused: ' + error.replace(/^.*?: /, '').slice(0, 90) : ''} | ` +
+        `${pnr ? pnr.fmaxMhz.toFixed(1) : ''} | ${n(plan.interval)} | ${pnr ? n((pnr.fmaxMhz * 1e6) / plan.interval) : ''} | ${agree} |`,
+    );
+    appendFileSync(
+      log,
+      JSON.stringify({
+        part: part.name,
+        model,
+        config,
+        macs: plan.macBudget,
+        estimate: fit.rows,
+        fits: fit.fits,
+        pnr: pnr
+          ? { lc: pnr.lc, lut: pnr.lut, ff: pnr.ff, dsp: pnr.dsp, ram: pnr.ram, io: pnr.io, fmax_mhz: pnr.fmaxMhz, seconds: pnr.seconds }
+          : null,
+        error,
+      }) + '\n',
+    );
+  }
+}
