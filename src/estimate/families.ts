@@ -106,6 +106,36 @@ export interface Family {
   libmapRom?: LibmapRom;
 }
 
+const ICE40UP: Family = {
+  name: 'Lattice iCE40 UltraPlus',
+  // synth_ice40 -dsp: SB_MAC16, 16 x 16; products below 11 bits stay in LUTs.
+  dsp: { aMax: 16, bMax: 16, minA: 2, minB: 2, minY: 11 },
+  dspCell: 'SB_MAC16',
+  dspAccumulates: false,
+  dspPacksPoolSum: false,
+  keepsDeadRegisters: true,
+  ramLogicOnWriteData: true,
+  bram: {
+    shapes: [
+      { width: 2, depth: 2048, units: 1 },
+      { width: 4, depth: 1024, units: 1 },
+      { width: 8, depth: 512, units: 1 },
+      { width: 16, depth: 256, units: 1 },
+    ],
+  },
+  bramCell: 'SB_RAM40_4K',
+  lutInputs: 4,
+  // synth_ice40 runs memory_libmap with its defaults (logic cost 1/16 per ROM bit, 1 per RAM
+  // bit) and $__ICE40_RAM4K_: 2048 x 2 to 256 x 16, cost 64, a dedicated read port. With no
+  // distributed RAM, RAMs and register files are decided by the same model.
+  libmapRom: {
+    logicCostPerBit: 1 / 16,
+    logicCostRam: 1,
+    // HAS_BE gives bit-wide write enables.
+    rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, ramEmu: 14, byte: 1 }],
+  },
+};
+
 export const FAMILIES: Record<Target, Family> = {
   xc7: {
     name: 'Xilinx 7-series',
@@ -159,65 +189,10 @@ export const FAMILIES: Record<Target, Family> = {
       ],
     },
   },
-  ice40up: {
-    name: 'Lattice iCE40 UltraPlus',
-    // synth_ice40 -dsp: SB_MAC16, 16 x 16; products below 11 bits stay in LUTs.
-    dsp: { aMax: 16, bMax: 16, minA: 2, minB: 2, minY: 11 },
-    dspCell: 'SB_MAC16',
-    dspAccumulates: false,
-    dspPacksPoolSum: false,
-    keepsDeadRegisters: true,
-    ramLogicOnWriteData: true,
-    bram: {
-      shapes: [
-        { width: 2, depth: 2048, units: 1 },
-        { width: 4, depth: 1024, units: 1 },
-        { width: 8, depth: 512, units: 1 },
-        { width: 16, depth: 256, units: 1 },
-      ],
-    },
-    bramCell: 'SB_RAM40_4K',
-    lutInputs: 4,
-    // synth_ice40 runs memory_libmap with its defaults (logic cost 1/16 per ROM bit, 1 per RAM
-    // bit) and $__ICE40_RAM4K_: 2048 x 2 to 256 x 16, cost 64, a dedicated read port. With no
-    // distributed RAM, RAMs and register files are decided by the same model.
-    libmapRom: {
-      logicCostPerBit: 1 / 16,
-      logicCostRam: 1,
-      // HAS_BE gives bit-wide write enables.
-      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, ramEmu: 14, byte: 1 }],
-    },
-  },
-  ice40hx: {
-    name: 'Lattice iCE40 LP/HX',
-    // synth_ice40 without -dsp (LP/HX have no SB_MAC16): every product is logic. Otherwise the
-    // UltraPlus's fabric: the same logic cells, EBR and memory_libmap rules.
-    dsp: { aMax: 0, bMax: 0, minA: 99, minB: 99, minY: 999 },
-    dspCell: 'SB_MAC16',
-    dspAccumulates: false,
-    dspPacksPoolSum: false,
-    keepsDeadRegisters: true,
-    ramLogicOnWriteData: true,
-    bram: {
-      shapes: [
-        { width: 2, depth: 2048, units: 1 },
-        { width: 4, depth: 1024, units: 1 },
-        { width: 8, depth: 512, units: 1 },
-        { width: 16, depth: 256, units: 1 },
-      ],
-    },
-    bramCell: 'SB_RAM40_4K',
-    lutInputs: 4,
-    // synth_ice40 runs memory_libmap with its defaults (logic cost 1/16 per ROM bit, 1 per RAM
-    // bit) and $__ICE40_RAM4K_: 2048 x 2 to 256 x 16, cost 64, a dedicated read port. With no
-    // distributed RAM, RAMs and register files are decided by the same model.
-    libmapRom: {
-      logicCostPerBit: 1 / 16,
-      logicCostRam: 1,
-      // HAS_BE gives bit-wide write enables.
-      rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, ramEmu: 14, byte: 1 }],
-    },
-  },
+  ice40up: ICE40UP,
+  // synth_ice40 without -dsp (LP/HX have no SB_MAC16): every product is logic. Otherwise the
+  // UltraPlus's fabric: the same logic cells, EBR and memory_libmap rules.
+  ice40hx: { ...ICE40UP, name: 'Lattice iCE40 LP/HX', dsp: { aMax: 0, bMax: 0, minA: 99, minB: 99, minY: 999 } },
   ecp5: {
     name: 'Lattice ECP5',
     // synth_ecp5: MULT18X18D for every multiply.
