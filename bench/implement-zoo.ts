@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import { type ZooConfig, zooQGraph } from '../src/calibration/zoo.js';
 import { chooseMacs, fitMessage, fitPlan, type FitReport } from '../src/device/fit.js';
 import { findPart } from '../src/device/parts.js';
-import { generateDesign } from '../src/hw/generate.js';
+import { generateDesign, synthesisFiles } from '../src/hw/generate.js';
 import { buildPlan, type HwPlan, minimumMacs } from '../src/hw/plan.js';
 import { placeAndRoute, type PnrResult } from '../src/pnr/ice40.js';
 
@@ -53,8 +53,7 @@ for (const model of models) {
       error: string | null = null;
     if (part.nextpnr && (fit.fits || confirm)) {
       const d = generateDesign(q, { model, source: model, macs: plan.macBudget, top: `fxpq_${model}`, images: 1 });
-      const files: Record<string, string> = {};
-      for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+      const files = synthesisFiles(d);
       try {
         pnr = await placeAndRoute({ files, sources: d.sources, top: d.top, part, freqMhz: 12, seed: 1 });
       } catch (e) {

@@ -2,7 +2,7 @@
  * Places and routes the estimator's iCE40 microbenchmark designs with nextpnr-ice40 and records,
  * per design, the estimator's figures, Yosys's mapped cells and nextpnr's post-route counts and
  * Fmax. src/device/fit.ts derives its logic-cell model from these records, and the fit decision is
- * checked against them (test/device-fit.test.ts). Appends to src/calibration/data/pnr-<part>.jsonl
+ * checked against them (test/device.test.ts). Appends to src/calibration/data/pnr-<part>.jsonl
  * and skips designs already there, so it can be resumed and sharded.
  * --near: only the designs of the set (from --count candidates) whose estimated logic cells lie
  * between 60 % and 105 % of the part's while their DSP blocks and block RAMs fit, where the
@@ -16,7 +16,7 @@ import { fitPlan } from '../src/device/fit.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { findPart } from '../src/device/parts.js';
 import { estimatePlan } from '../src/estimate/estimate.js';
-import { generateDesign } from '../src/hw/generate.js';
+import { generateDesign, synthesisFiles } from '../src/hw/generate.js';
 import { placeAndRoute } from '../src/pnr/ice40.js';
 
 const arg = (name: string, dflt: string) => {
@@ -52,9 +52,8 @@ const specs = candidates
 console.log(`${part.name}: ${specs.length} designs to place and route`);
 for (const spec of specs) {
   const d = generateDesign(microGraph(spec), { model: 'm', source: 'microbench', macs: spec.macs, top: 'm' });
-  const est = part.estimator ? estimatePlan(d.plan, part.estimator).total : null;
-  const files: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+  const est = estimatePlan(d.plan, part.estimator).total;
+  const files = synthesisFiles(d);
   let line: Record<string, unknown>;
   try {
     const r = await placeAndRoute({ files, sources: d.sources, top: 'm', part, freqMhz: 12, seed: 1, timeoutSeconds: timeout });

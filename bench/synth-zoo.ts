@@ -6,7 +6,7 @@
  * [--configs u8,mixed] [--write]
  */
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
-import { generateDesign } from '../src/hw/generate.js';
+import { generateDesign, synthesisFiles } from '../src/hw/generate.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 import { ZOO, type ZooConfig, zooQGraph } from '../src/calibration/zoo.js';
 import { writeSection } from './readme-section.js';
@@ -26,8 +26,7 @@ for (const z of ZOO.filter((m) => models.includes(m.name))) {
   for (const config of configs) {
     const q = zooQGraph(z.name, config);
     const d = generateDesign(q, { model: z.name, source: `${z.name}.onnx`, macs, images: 1 });
-    const files: Record<string, string> = {};
-    for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+    const files = synthesisFiles(d);
     for (const target of targets) {
       try {
         const s = await synthesize({ files, sources: d.sources, top: d.top, target });

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { microGraph, type MicroSpec } from '../src/calibration/microbench.js';
@@ -64,6 +64,15 @@ describe('choosing --macs for a part', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/does not fit up5k .*of 30 block RAMs \(4 kbit\) \(\d+\.\dx\)/);
     expect(existsSync(out)).toBe(false);
+    // The model's name comes from the .fxp.json: its control characters reach the terminal escaped.
+    const hostile = JSON.parse(readFileSync(fxp, 'utf8'));
+    hostile.source.file = 'evil\u001b[2J\nname.onnx';
+    const evil = join(dir, 'evil.fxp.json');
+    writeFileSync(evil, JSON.stringify(hostile));
+    const h = fxpq('generate', evil, '--device', 'up5k', '--out', join(dir, 'evil-out'));
+    expect(h.code).not.toBe(0);
+    expect(h.stderr).toContain('evil\\x1b[2J\\x0aname at --macs');
+    expect(h.stderr.trim().split('\n')).toHaveLength(1);
     // The same design fits an Artix-7 35T, and the estimate says so.
     const e = fxpq('estimate', fxp, '--device', 'xc7a35t', '--json');
     expect(e.code, e.stderr).toBe(0);

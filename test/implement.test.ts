@@ -5,7 +5,7 @@ import { microGraph, type MicroSpec } from '../src/calibration/microbench.js';
 import { writeZooFxp } from '../src/calibration/zoo.js';
 import { fitPlan, portBits } from '../src/device/fit.js';
 import { findPart } from '../src/device/parts.js';
-import { generateDesign } from '../src/hw/generate.js';
+import { generateDesign, synthesisFiles } from '../src/hw/generate.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { toFxpFile } from '../src/io/fxpjson.js';
 import { placeAndRoute } from '../src/pnr/ice40.js';
@@ -125,8 +125,7 @@ describe('fxpq implement on iCE40', () => {
 
   it('gate-level simulation catches a netlist that does not compute the design', { timeout: 300_000 }, async () => {
     const d = generateDesign(q, { model: 'm', source: 'test', macs: 8, top: 'm', images: 2 });
-    const files: Record<string, string> = {};
-    for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+    const files = synthesisFiles(d);
     const s = await synthesize({ files, sources: d.sources, top: 'm', target: 'ice40up', gateVerilog: true });
     const good = await gateSim(d.files, s.gateVerilog!);
     expect(good).toMatchObject({ images: 2, mismatches: 0 });
@@ -147,8 +146,7 @@ describe('fxpq implement on iCE40', () => {
     const d = generateDesign(microGraph(spec), { model: 'm', source: 'test', macs: spec.macs, top: 'm' });
     const part = findPart('up5k');
     expect(fitPlan(d.plan, part).fits).toBe(false);
-    const files: Record<string, string> = {};
-    for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+    const files = synthesisFiles(d);
     await expect(placeAndRoute({ files, sources: d.sources, top: 'm', part, freqMhz: 12, seed: 1 })).rejects.toThrow(
       /^nextpnr-ice40 could not place and route the design on up5k: Unable to place cell .*ICESTORM_DSP/,
     );

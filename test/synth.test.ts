@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fxpqAsync, tempDir } from './helpers/cli.js';
 import { ZOO, writeZooFxp } from '../src/calibration/zoo.js';
 import { randomGraph } from './helpers/random-graph.js';
-import { generateDesign } from '../src/hw/generate.js';
+import { generateDesign, synthesisFiles } from '../src/hw/generate.js';
 import { synthesize } from '../src/synth/yosys.js';
 import { estimatePlan } from '../src/estimate/estimate.js';
 import { microGraph, microSpecs } from '../src/calibration/microbench.js';
@@ -50,8 +50,7 @@ describe('the generated RTL synthesizes with Yosys', () => {
     async () => {
       const q = randomGraph('add', 11, { groups: false });
       const d = generateDesign(q, { model: 'small', source: 'test', macs: 8, images: 1 });
-      const files: Record<string, string> = {};
-      for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+      const files = synthesisFiles(d);
       for (const target of ['ice40up', 'ecp5'] as const) {
         const s = await synthesize({ files, sources: d.sources, top: d.top, target });
         expect(s.lut, target).toBeGreaterThan(0);

@@ -24,6 +24,13 @@ import { simulateCommand } from './commands/simulate.js';
 import { sweepCommand } from './commands/sweep.js';
 import { synthCommand } from './commands/synth.js';
 
+/** --force, the same on every command that writes an output folder. */
+const FORCE_OPTION = {
+  type: 'boolean',
+  default: false,
+  describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
+} as const;
+
 const debug = process.argv.includes('--debug');
 installOutputGuard();
 installSignalHandlers();
@@ -189,11 +196,7 @@ await yargs(hideBin(process.argv))
           describe: 'Worker threads for the search (default: 2, or 1 on a single core); results do not depend on it',
         })
         .option('out', { type: 'string', default: 'out/quantized', describe: 'Output folder (written atomically)' })
-        .option('force', {
-          type: 'boolean',
-          default: false,
-          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
-        })
+        .option('force', FORCE_OPTION)
         .option('json', { type: 'boolean', default: false, describe: 'Print report.json instead of the table' }),
     run((a) =>
       quantizeCommand({
@@ -229,11 +232,7 @@ await yargs(hideBin(process.argv))
         .option('index', { type: 'number', default: 0, describe: 'Which image' })
         .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
         .option('trace', { type: 'string', describe: 'Folder for one .npy per layer output plus trace.json with formats' })
-        .option('force', {
-          type: 'boolean',
-          default: false,
-          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
-        })
+        .option('force', FORCE_OPTION)
         .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
     run((a) =>
       inferCommand({
@@ -264,11 +263,7 @@ await yargs(hideBin(process.argv))
         .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
         .option('limit', { type: 'number', describe: 'Images in the test vectors (default 16 from --data, else 8 random)' })
         .option('seed', { type: 'number', default: 0, describe: 'Seed of the random test vectors' })
-        .option('force', {
-          type: 'boolean',
-          default: false,
-          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
-        })
+        .option('force', FORCE_OPTION)
         .option('json', { type: 'boolean', default: false, describe: 'Print the plan as JSON' }),
     run((a) =>
       generateCommand({
@@ -300,11 +295,7 @@ await yargs(hideBin(process.argv))
         .option('vcd', { type: 'string', describe: 'Write a waveform to this file' })
         .option('stall', { type: 'boolean', default: false, describe: 'Random gaps on s_axis_tvalid and m_axis_tready' })
         .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
-        .option('force', {
-          type: 'boolean',
-          default: false,
-          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
-        })
+        .option('force', FORCE_OPTION)
         .option('json', {
           type: 'boolean',
           default: false,
@@ -410,11 +401,7 @@ await yargs(hideBin(process.argv))
           describe: "Images through the synthesized netlist in Icarus with the RTL's test bench (0: skip)",
         })
         .option('out', { type: 'string', describe: 'Output folder (default rtl-out/<model>_<device>; written atomically)' })
-        .option('force', {
-          type: 'boolean',
-          default: false,
-          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
-        })
+        .option('force', FORCE_OPTION)
         .option('json', {
           type: 'boolean',
           default: false,
@@ -510,11 +497,7 @@ await yargs(hideBin(process.argv))
           describe: 'Result cache folder, keyed by content hash (--no-cache to disable)',
         })
         .option('out', { type: 'string', describe: 'Output folder (default out/sweep-NAME; written atomically)' })
-        .option('force', {
-          type: 'boolean',
-          default: false,
-          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
-        })
+        .option('force', FORCE_OPTION)
         .option('json', { type: 'boolean', default: false, describe: 'Print sweep.json instead of the table' }),
     run((a) =>
       sweepCommand({
@@ -593,11 +576,7 @@ await yargs(hideBin(process.argv))
           default: '.fxpq-cache',
           describe: 'Cache folder for quantizations and Verilator builds (--no-cache to disable)',
         })
-        .option('force', {
-          type: 'boolean',
-          default: false,
-          describe: 'Replace an existing path that fxpq did not write (never the working folder, its parents or a folder holding an input)',
-        })
+        .option('force', FORCE_OPTION)
         .option('json', { type: 'boolean', default: false, describe: 'Print run.json instead of the summary' }),
     run((a) =>
       runCommand({

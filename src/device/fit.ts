@@ -5,6 +5,7 @@ import { streamBits } from '../hw/render.js';
 import { counterBits } from '../hw/verilog.js';
 import type { QGraph } from '../quant/qgraph.js';
 import type { Part } from './parts.js';
+import { terminalText } from '../util/text.js';
 
 /**
  * Does a design fit a part? The resource estimator's figures (milliseconds, no synthesis) against
@@ -61,7 +62,7 @@ export function portBits(plan: HwPlan): number {
  * implement), so its ports need pins; inside a larger design they do not.
  */
 export function fitPlan(plan: HwPlan, part: Part, o: { standalone?: boolean } = {}): FitReport {
-  if (!part.estimator || !calibrations[part.estimator])
+  if (!calibrations[part.estimator])
     throw new FxpqError(`the resource estimator has no calibration for ${part.name}'s family (${part.family}) yet`);
   const e = estimatePlan(plan, part.estimator).total;
   const rows: FitRow[] = [];
@@ -83,8 +84,9 @@ export function fitPlan(plan: HwPlan, part: Part, o: { standalone?: boolean } = 
   return { part, fits: rows.every((r) => r.need <= r.have), rows, estimate: e, macs: plan.macs, macBudget: plan.macBudget };
 }
 
-/** One line: what does not fit and by how much. */
+/** One line: what does not fit and by how much. `model` comes from a model file: it is shown escaped. */
 export function fitMessage(f: FitReport, model: string): string {
+  model = terminalText(model, 80);
   const over = f.rows.filter((r) => r.need > r.have);
   if (over.length === 0) return `${model} fits ${f.part.name} at --macs ${f.macBudget}`;
   const what = over.map(

@@ -27,8 +27,8 @@ export interface Part {
   /** User I/O of the package named in `package`. */
   io: number;
   package: string;
-  /** Estimator calibration that prices designs for it (null: none yet). */
-  estimator: Target | null;
+  /** Estimator calibration that prices designs for it. */
+  estimator: Target;
   /** Place and route: the nextpnr-ice40 device flag, or null where no build is reachable from npm. */
   nextpnr: { arch: string; package: string } | null;
   /** Datasheet the figures come from. */

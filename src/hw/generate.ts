@@ -75,6 +75,13 @@ export function referenceVectors(q: QGraph, inputs: Float64Array, images: number
   return { images, input: inputs, output: out, classes: argmaxRows(out, images) };
 }
 
+/** What synthesis reads of a design: its Verilog sources and ROM images, without the test bench and its vectors. */
+export function synthesisFiles(d: GeneratedDesign): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+  return files;
+}
+
 export function generateDesign(q: QGraph, opts: GenerateOptions): GeneratedDesign {
   if (opts.top !== undefined) checkTop(opts.top);
   const top = opts.top ?? verilogName(`fxpq_${opts.model}`);

@@ -3,10 +3,10 @@ import { gateSim } from '../cosim/gate-sim.js';
 import { FxpqError } from '../errors.js';
 import { type FitReport, portBits } from '../device/fit.js';
 import type { Part } from '../device/parts.js';
-import { generateDesign } from '../hw/generate.js';
+import { generateDesign, synthesisFiles } from '../hw/generate.js';
 import type { HwPlan } from '../hw/plan.js';
 import type { QGraph } from '../quant/qgraph.js';
-import { asciiJson } from '../util/text.js';
+import { asciiJson, terminalText } from '../util/text.js';
 import { placeAndRoute } from './ice40.js';
 
 /**
@@ -28,7 +28,7 @@ export interface ImplementReport {
   bram: number;
   io: number;
   available: { lut: number; ff: number; dsp: number; bram: number; io: number };
-  estimate: { lc: number; lut: number; ff: number; dsp: number; bram: number } | null;
+  estimate: { lc: number; lut: number; ff: number; dsp: number; bram: number };
   fmax_mhz: number;
   cycles_per_image: number;
   images_per_second: number;
@@ -50,7 +50,7 @@ export async function implementPlan(
   o: {
     part: Part;
     plan: HwPlan;
-    fit: FitReport | null;
+    fit: FitReport;
     model: string;
     source: string;
     top: string;
@@ -65,7 +65,7 @@ export async function implementPlan(
 ): Promise<Implemented> {
   const { part, plan } = o;
   if (portBits(plan) > part.io)
-    throw new FxpqError(`${o.model}'s ports need ${portBits(plan)} pins; ${part.vendor} has ${part.io} user I/O`);
+    throw new FxpqError(`${terminalText(o.model, 80)}'s ports need ${portBits(plan)} pins; ${part.vendor} has ${part.io} user I/O`);
   const d = generateDesign(q, {
     model: o.model,
     source: o.source,
@@ -74,8 +74,7 @@ export async function implementPlan(
     images: Math.max(o.gateImages, 1),
     seed: 0,
   });
-  const files: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+  const files = synthesisFiles(d);
   o.onStep?.(`${o.top} at --macs ${plan.macBudget} (${plan.macs} multipliers): synthesizing, placing and routing for ${part.vendor}`);
   const r = await placeAndRoute({
     files,
@@ -117,7 +116,7 @@ export async function implementPlan(
     bram: r.ram,
     io: r.io,
     available: { lut: part.lut, ff: part.ff, dsp: part.dsp, bram: part.bram, io: part.io },
-    estimate: f ? { lc: f.rows[0].need, lut: f.estimate.lut, ff: f.estimate.ff, dsp: f.estimate.dsp, bram: f.estimate.bram } : null,
+    estimate: { lc: f.rows[0].need, lut: f.estimate.lut, ff: f.estimate.ff, dsp: f.estimate.dsp, bram: f.estimate.bram },
     fmax_mhz: fmax,
     cycles_per_image: plan.interval,
     images_per_second: Math.round((fmax * 1e6) / plan.interval),

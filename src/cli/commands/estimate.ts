@@ -27,8 +27,6 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
   checkMacs(a.macs);
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
   const part = a.device === undefined ? null : findPart(a.device);
-  if (part && !part.estimator)
-    throw new FxpqError(`the resource estimator has no calibration for ${part.name}'s family (${part.family}) yet`);
   const target = part?.estimator ?? (a.target as Target);
   if (!calibrations[target])
     throw new FxpqError(
@@ -126,6 +124,6 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
         ]),
       ),
     );
-    console.log(fitMessage(fit, terminalText(name, 80)) + (fit.fits ? `, ${fmtInt(plan.interval)} cycles per image` : ''));
+    console.log(fitMessage(fit, name) + (fit.fits ? `, ${fmtInt(plan.interval)} cycles per image` : ''));
   }
 }

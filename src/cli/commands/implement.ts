@@ -1,7 +1,6 @@
 import chalk from 'chalk';
 import { basename, join } from 'node:path';
 import { planForPart, portBits } from '../../device/fit.js';
-import { buildPlan } from '../../hw/plan.js';
 import { findPart } from '../../device/parts.js';
 import { FxpqError } from '../../errors.js';
 import { generateDesign, verilogName } from '../../hw/generate.js';
@@ -47,14 +46,7 @@ export async function implementCommand(a: ImplementArgs): Promise<void> {
   const out = a.out ?? join('rtl-out', safeFolderName(`${verilogName(name)}_${part.name}`));
   const guard = { force: a.force, protect: [a.model] };
   checkOutputPath(out, guard);
-  // Without an estimator calibration for the family (iCE40 LP/HX), place and route alone decides.
-  if (!part.estimator && a.macs === undefined)
-    throw new FxpqError(
-      `the resource estimator has no calibration for ${part.family} yet, so it cannot choose --macs for ${part.name}: give --macs`,
-    );
-  const { plan, fit } = part.estimator
-    ? planForPart(f.q, part, { macs: a.macs, model: name, standalone: true })
-    : { plan: buildPlan(f.q, { macs: a.macs, model: name }), fit: null };
+  const { plan, fit } = planForPart(f.q, part, { macs: a.macs, model: name, standalone: true });
   if (!Number.isInteger(a.gateSim) || a.gateSim < 0 || a.gateSim > 10_000)
     throw new FxpqError(`--gate-sim must be a number of images from 0 to 10000, got ${a.gateSim}`);
   const gate = a.gateSim > 0 && hasTool('iverilog');
@@ -92,9 +84,9 @@ export async function implementCommand(a: ImplementArgs): Promise<void> {
     table(
       ['resource', 'estimate', 'placed and routed', part.name, 'used'],
       [
-        ['logic cells', r.estimate?.lc ?? '-', r.lut, part.lut, pct(r.lut, part.lut)],
-        ['DSP blocks', r.estimate?.dsp ?? '-', r.dsp, part.dsp, pct(r.dsp, part.dsp)],
-        ['block RAMs', r.estimate?.bram ?? '-', r.bram, part.bram, pct(r.bram, part.bram)],
+        ['logic cells', r.estimate.lc, r.lut, part.lut, pct(r.lut, part.lut)],
+        ['DSP blocks', r.estimate.dsp, r.dsp, part.dsp, pct(r.dsp, part.dsp)],
+        ['block RAMs', r.estimate.bram, r.bram, part.bram, pct(r.bram, part.bram)],
         ['I/O', portBits(plan), r.io, part.io, pct(r.io, part.io)],
       ],
     ),

@@ -38,8 +38,6 @@ export async function runCommand(a: RunArgs): Promise<void> {
   if (!['auto', 'verilator', 'icarus', 'none'].includes(a.sim))
     throw new FxpqError(`--sim must be auto, verilator, icarus or none, got ${a.sim}`);
   const part = a.device === undefined ? undefined : findPart(a.device);
-  if (part && !part.estimator)
-    throw new FxpqError(`the resource estimator has no calibration for ${part.name}'s family (${part.family}) yet`);
   if (!(a.maxDrop >= 0)) throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${a.maxDrop}`);
   const r = await runFlow({
     model: a.model,

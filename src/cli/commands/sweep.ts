@@ -93,8 +93,6 @@ export function printSweep(s: SweepResult): void {
 export async function sweepCommand(a: SweepArgs): Promise<void> {
   if (!TARGETS.includes(a.target as Target)) throw new FxpqError(`--target must be one of ${TARGETS.join(', ')}, got ${a.target}`);
   const part = a.device === undefined ? undefined : findPart(a.device);
-  if (part && !part.estimator)
-    throw new FxpqError(`the resource estimator has no calibration for ${part.name}'s family (${part.family}) yet`);
   if (a.testLabels && !a.test) throw new FxpqError('--test-labels needs --test');
   checkReferenceBits(a.referenceBits);
   const out = a.out ?? join('out', safeFolderName(`sweep-${basename(a.model).replace(/\.onnx$/i, '')}`));

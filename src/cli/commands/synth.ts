@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { basename } from 'node:path';
 import { FxpqError } from '../../errors.js';
-import { generateDesign, verilogName } from '../../hw/generate.js';
+import { generateDesign, synthesisFiles, verilogName } from '../../hw/generate.js';
 import { readFxpFile } from '../../io/fxpjson.js';
 import { synthesize, type Target, TARGETS } from '../../synth/yosys.js';
 import { checkMacs, modelName } from './generate.js';
@@ -27,8 +27,7 @@ export async function synthCommand(a: SynthArgs): Promise<void> {
     top: verilogName(`fxpq_${name}`),
     images: 1,
   });
-  const files: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+  const files = synthesisFiles(d);
   if (!a.json)
     process.stderr.write(`synthesizing ${d.top} for ${a.target} with Yosys (WebAssembly); this takes minutes for a whole network...\n`);
   const s = await synthesize({ files, sources: d.sources, top: d.top, target: a.target as Target });
