@@ -104,7 +104,8 @@ export function schedule(plan: HwPlan, images: number, handshake: Handshake = al
     no = plan.output.elements;
   const cycles = plan.engines.map((e) => e.cycles);
   const timing: ImageTiming[] = [];
-  // The design enters LOAD after reset; the source's first word can come then or later.
+  // The design enters LOAD after reset (WLOAD first when it loads its weights); the source's first
+  // word can come then or later.
   let k = FIRST_DESIGN_CYCLE;
   for (let img = 0; img < images; img++) {
     // LOAD: one word per cycle with s_axis_tvalid high.
@@ -113,6 +114,8 @@ export function schedule(plan: HwPlan, images: number, handshake: Handshake = al
     if (img === 0) {
       inputStalls += FIRST_VALID_CYCLE - k;
       k = FIRST_VALID_CYCLE;
+      // WLOAD: one weight beat per cycle with s_axis_tvalid high; LOAD follows the cycle after the last.
+      for (let n = 0; n < (plan.weightStore?.beats ?? 0); k++) if (hs.inValid(k)) n++;
     }
     for (let n = 0; n < ni; k++) {
       if (!hs.inValid(k)) {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { microGraph, type MicroSpec } from '../src/calibration/microbench.js';
-import { writeZooFxp } from '../src/calibration/zoo.js';
+import { writeZooFxp, zooQGraph } from '../src/calibration/zoo.js';
 import { chooseMacs, fitPlan, macsLadder } from '../src/device/fit.js';
 import { findPart, PARTS } from '../src/device/parts.js';
 import { FxpqError } from '../src/errors.js';
@@ -41,6 +41,29 @@ describe('the part table', () => {
 });
 
 describe('choosing --macs for a part', () => {
+  it('puts the weights in SPRAM, loaded after reset, when only that fits the UltraPlus; ROMs where they fit', () => {
+    const fxp = writeZooFxp('lenet5', 'mixed', dir);
+    const out = join(dir, 'lenet5-up5k-load');
+    const r = fxpq('generate', fxp, '--device', 'up5k', '--out', out, '--json');
+    expect(r.code, r.stderr).toBe(0);
+    const plan = JSON.parse(readFileSync(join(out, 'plan.json'), 'utf8')) as { weights: { placement: string; beats: number } };
+    expect(plan.weights.placement).toBe('load');
+    expect(readFileSync(join(out, 'weights_stream.hex'), 'utf8').trim().split('\n')).toHaveLength(plan.weights.beats);
+    const e = fxpq('estimate', fxp, '--device', 'up5k', '--json');
+    const j = JSON.parse(e.stdout) as {
+      lutram: number;
+      bram: number;
+      device: { fits: boolean; resources: { resource: string; need: number; have: number }[] };
+    };
+    expect(j.device.fits).toBe(true);
+    expect(j.device.resources.find((x) => x.resource === 'SPRAM')).toMatchObject({ need: j.lutram, have: 4 });
+    expect(j.lutram).toBeGreaterThan(0);
+    // A design whose ROMs fit keeps them: nothing to load.
+    const q = microGraph({ kind: 'conv', seed: 1002, wlW: 2, wlIn: 6, signedIn: false, cin: 4, cout: 4, hw: 4, k: 1, macs: 8 });
+    expect(chooseMacs(q, findPart('up5k')).fit.weights).toBe('rom');
+    // Parts without SPRAM are not offered the store unless it is asked for.
+    expect(chooseMacs(zooQGraph('lenet5', 'mixed'), findPart('hx8k')).fit.weights).toBe('rom');
+  });
   it('tries about two budgets per octave from the smallest the plan accepts', () => {
     expect(macsLadder(1, 16)).toEqual([1, 2, 3, 4, 6, 8, 12, 16]);
     expect(macsLadder(5, 16)).toEqual([5, 6, 8, 12, 16]);
@@ -59,7 +82,8 @@ describe('choosing --macs for a part', () => {
   it('refuses in one line, naming what does not fit and by how much, and writes nothing', () => {
     const fxp = writeZooFxp('lenet5', 'mixed', dir);
     const out = join(dir, 'lenet5-up5k');
-    const r = fxpq('generate', fxp, '--device', 'up5k', '--out', out);
+    // With its weights in ROM (the bitstream), LeNet-5 needs far more than the UP5K's block RAM.
+    const r = fxpq('generate', fxp, '--device', 'up5k', '--weights', 'rom', '--out', out);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/does not fit up5k .*of 30 block RAMs \(4 kbit\) \(\d+\.\dx\)/);
@@ -69,7 +93,7 @@ describe('choosing --macs for a part', () => {
     hostile.source.file = 'evil\u001b[2J\nname.onnx';
     const evil = join(dir, 'evil.fxp.json');
     writeFileSync(evil, JSON.stringify(hostile));
-    const h = fxpq('generate', evil, '--device', 'up5k', '--out', join(dir, 'evil-out'));
+    const h = fxpq('generate', evil, '--device', 'up5k', '--weights', 'rom', '--out', join(dir, 'evil-out'));
     expect(h.code).not.toBe(0);
     expect(h.stderr).toContain('evil\\x1b[2J\\x0aname at --macs');
     expect(h.stderr.trim().split('\n')).toHaveLength(1);

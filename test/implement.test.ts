@@ -96,6 +96,35 @@ describe('fxpq implement on iCE40', () => {
     },
   );
 
+  it(
+    'LeNet-5 on the UltraPlus 5K with its weights in SPRAM, loaded after reset: placed, routed, and the netlist exact with the load',
+    { timeout: 600_000 },
+    async () => {
+      // Its weights need about 4x the UP5K's block RAM as ROMs; the part choice moves them to SPRAM.
+      const lenet = writeZooFxp('lenet5', 'mixed', dir);
+      const out = join(dir, 'lenet5-up5k');
+      const r = await fxpqAwait('implement', lenet, '--device', 'up5k', '--gate-sim', '1', '--out', out, '--json');
+      expect(r.code, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout) as Implemented & {
+        spram: number;
+        weights: string;
+        weight_load_beats: number;
+        estimate: { spram: number };
+      };
+      expect(j.weights).toBe('load');
+      // nextpnr's count of SPRAM and EBR blocks is the estimator's.
+      expect(j.spram).toBeGreaterThan(0);
+      expect(j.spram).toBe(j.estimate.spram);
+      expect(j.bram).toBe(j.estimate!.bram);
+      expect(j.bram).toBeLessThanOrEqual(30);
+      expect(Math.abs(j.estimate!.lc - j.lut) / j.lut).toBeLessThanOrEqual(0.2);
+      expect(j.weight_load_beats).toBe(readFileSync(join(out, 'weights_stream.hex'), 'utf8').trim().split('\n').length);
+      // The placed netlist, with Yosys's SB_SPRAM256KA model, takes the load and computes the image exactly.
+      expect(j.gate_sim).toEqual({ images: 1, mismatches: 0, cycles_match: true });
+      expect(hasSyncWord(readFileSync(j.bitstream))).toBe(true);
+    },
+  );
+
   it('places and routes on the HX8K (no DSP blocks: multiplies in logic) at a given budget', { timeout: 300_000 }, async () => {
     const out = join(dir, 'hx8k');
     const r = await fxpqAwait('implement', fxp, '--device', 'hx8k', '--macs', '4', '--out', out, '--json');
@@ -112,8 +141,9 @@ describe('fxpq implement on iCE40', () => {
   });
 
   it('refuses in one line, before synthesis, a design the estimator says does not fit, and writes nothing', async () => {
-    const big = writeZooFxp('mlp', 'mixed', dir);
-    const out = join(dir, 'mlp-up5k');
+    // VGG's activations alone need three times the block RAM, with its weights in ROM or in SPRAM.
+    const big = writeZooFxp('vgg_bn', 'mixed', dir);
+    const out = join(dir, 'vgg-up5k');
     const r = await fxpqAwait('implement', big, '--device', 'up5k', '--out', out);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fxpqAsync, tempDir } from './helpers/cli.js';
-import { ZOO, writeZooFxp } from '../src/calibration/zoo.js';
+import { ZOO, writeZooFxp, zooQGraph } from '../src/calibration/zoo.js';
 import { randomGraph } from './helpers/random-graph.js';
 import { generateDesign, synthesisFiles } from '../src/hw/generate.js';
 import { synthesize } from '../src/synth/yosys.js';
@@ -65,6 +65,26 @@ describe('the generated RTL synthesizes with Yosys', () => {
           expect(Math.abs(e.lut - s.lut) / s.lut, `LUT ${e.lut} vs ${s.lut}`).toBeLessThanOrEqual(0.15);
           expect(Math.abs(e.ff - s.ff) / s.ff, `FF ${e.ff} vs ${s.ff}`).toBeLessThanOrEqual(0.15);
         }
+      }
+    },
+  );
+  it(
+    'a weight store loaded after reset: SPRAM on the UltraPlus, block RAM elsewhere, as the estimator maps it',
+    { timeout: 300_000 },
+    async () => {
+      const q = zooQGraph('lenet5', 'mixed');
+      const d = generateDesign(q, { model: 'lenet5', source: 'zoo', macs: 8, weights: 'load', top: 'm', images: 1 });
+      const s = d.plan.weightStore!;
+      for (const target of ['ice40up', 'xc7', 'ecp5'] as const) {
+        const y = await synthesize({ files: synthesisFiles(d), sources: d.sources, top: 'm', target });
+        const e = estimatePlan(d.plan, target).total;
+        expect(e.bram, `${target} BRAM`).toBe(y.bram);
+        expect(e.lutram, `${target} LUTRAM/SPRAM`).toBe(y.lutram);
+        expect(e.dsp, `${target} DSP`).toBe(y.dsp);
+        expect(Math.abs(e.lut - y.lut) / y.lut, `${target} LUT ${e.lut} vs ${y.lut}`).toBeLessThanOrEqual(0.15);
+        expect(Math.abs(e.ff - y.ff) / y.ff, `${target} FF ${e.ff} vs ${y.ff}`).toBeLessThanOrEqual(0.15);
+        // SPRAM is 16 bits x 16K: the store's words side by side.
+        if (target === 'ice40up') expect(y.cells.SB_SPRAM256KA).toBe((s.wordBits / 16) * Math.ceil(s.depth / 16384));
       }
     },
   );

@@ -25,6 +25,12 @@ import { sweepCommand } from './commands/sweep.js';
 import { synthCommand } from './commands/synth.js';
 
 /** --force, the same on every command that writes an output folder. */
+const WEIGHTS_OPTION = {
+  type: 'string',
+  choices: ['rom', 'load'],
+  describe:
+    'Weights in ROMs of the bitstream (rom, the default), or in one memory loaded through s_axis after reset (load: SPRAM on an iCE40 UltraPlus); with --device, default: whichever fits',
+} as const;
 const FORCE_OPTION = {
   type: 'boolean',
   default: false,
@@ -254,6 +260,7 @@ await yargs(hideBin(process.argv))
         .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
         .option('out', { type: 'string', describe: 'Output folder (default rtl-out/<model>; written atomically)' })
         .option('macs', { type: 'number', describe: 'Multiplier budget spread over the layers (default 64)' })
+        .option('weights', WEIGHTS_OPTION)
         .option('device', {
           type: 'string',
           describe: 'FPGA part: refuse a design the estimator says does not fit; without --macs, the fastest budget that fits',
@@ -270,6 +277,7 @@ await yargs(hideBin(process.argv))
         model: a.model as string,
         out: a.out,
         macs: a.macs,
+        weights: a.weights,
         device: a.device,
         top: a.top,
         data: a.data,
@@ -292,6 +300,7 @@ await yargs(hideBin(process.argv))
         .option('limit', { type: 'number', describe: 'Images to simulate (default 100)' })
         .option('sim', { type: 'string', default: 'verilator', choices: ['icarus', 'verilator'], describe: 'RTL simulator' })
         .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+        .option('weights', WEIGHTS_OPTION)
         .option('vcd', { type: 'string', describe: 'Write a waveform to this file' })
         .option('stall', { type: 'boolean', default: false, describe: 'Random gaps on s_axis_tvalid and m_axis_tready' })
         .option('keep', { type: 'string', describe: 'Keep the generated design and logs in this folder' })
@@ -309,6 +318,7 @@ await yargs(hideBin(process.argv))
         limit: a.limit,
         sim: a.sim,
         macs: a.macs,
+        weights: a.weights,
         vcd: a.vcd,
         stall: a.stall,
         keep: a.keep,
@@ -327,6 +337,7 @@ await yargs(hideBin(process.argv))
         .option('scale', { type: 'string', describe: 'Scale for uint8 images' })
         .option('limit', { type: 'number', describe: 'Images to simulate (default: all)' })
         .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+        .option('weights', WEIGHTS_OPTION)
         .option('stall', {
           type: 'boolean',
           default: false,
@@ -346,6 +357,7 @@ await yargs(hideBin(process.argv))
         scale: a.scale,
         limit: a.limit,
         macs: a.macs,
+        weights: a.weights,
         stall: a.stall,
         clock: a.clock,
         workers: a.workers,
@@ -365,6 +377,7 @@ await yargs(hideBin(process.argv))
           describe: `FPGA part (${PARTS.map((p) => p.name).join(', ')}): its family's estimate, checked against the part; without --macs, the fastest budget that fits`,
         })
         .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+        .option('weights', WEIGHTS_OPTION)
         .option('synth', { type: 'boolean', default: false, describe: 'Also synthesize with Yosys and show both, with the error' })
         .option('json', {
           type: 'boolean',
@@ -372,7 +385,15 @@ await yargs(hideBin(process.argv))
           describe: 'Print {"target","lut","ff","dsp","bram","layers","synth"} (and "device" with --device)',
         }),
     run((a) =>
-      estimateCommand({ model: a.model as string, target: a.target, device: a.device, macs: a.macs, synth: a.synth, json: a.json }),
+      estimateCommand({
+        model: a.model as string,
+        target: a.target,
+        device: a.device,
+        macs: a.macs,
+        weights: a.weights,
+        synth: a.synth,
+        json: a.json,
+      }),
     ),
   )
   .command(
@@ -389,6 +410,7 @@ await yargs(hideBin(process.argv))
             .join(', ')})`,
         })
         .option('macs', { type: 'number', describe: 'Multiplier budget (default: the fastest design the estimator says fits)' })
+        .option('weights', WEIGHTS_OPTION)
         .option('freq', {
           type: 'number',
           default: 12,
@@ -412,6 +434,7 @@ await yargs(hideBin(process.argv))
         model: a.model as string,
         device: a.device,
         macs: a.macs,
+        weights: a.weights,
         freq: a.freq,
         seed: a.seed,
         gateSim: a['gate-sim'],
@@ -429,8 +452,9 @@ await yargs(hideBin(process.argv))
         .positional('model', { type: 'string', demandOption: true, describe: 'Quantized model (.fxp.json)' })
         .option('target', { type: 'string', default: 'xc7', choices: TARGETS, describe: 'FPGA family' })
         .option('macs', { type: 'number', describe: 'Multiplier budget (default 64)' })
+        .option('weights', WEIGHTS_OPTION)
         .option('json', { type: 'boolean', default: false, describe: 'Print {"target","lut","ff","dsp","bram",...}' }),
-    run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, json: a.json })),
+    run((a) => synthCommand({ model: a.model as string, target: a.target, macs: a.macs, weights: a.weights, json: a.json })),
   )
   .command(
     'sweep <model>',

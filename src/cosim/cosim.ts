@@ -8,13 +8,14 @@ import { type OutputOptions, placeFileAtomic, writeFolderAtomic } from '../io/at
 import { removeOnInterrupt } from '../util/cleanup.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { generateDesign } from '../hw/generate.js';
-import type { HwPlan } from '../hw/plan.js';
+import type { HwPlan, WeightPlacement } from '../hw/plan.js';
 import { wordChannel } from '../hw/plan-types.js';
 import { buildSim, type SimName } from './simulators.js';
 
 export interface CosimOptions {
   sim: SimName;
   macs?: number;
+  weights?: WeightPlacement;
   model: string;
   source: string;
   /** Quantized integer input words, [images x input elements]. */
@@ -81,7 +82,7 @@ function laneValue(word: bigint, lane: number, f: FxFormat): number {
  */
 export async function cosim(q: QGraph, o: CosimOptions): Promise<CosimResult> {
   const t0 = performance.now();
-  const d = generateDesign(q, { model: o.model, source: o.source, macs: o.macs, inputs: o.inputs, images: o.images });
+  const d = generateDesign(q, { model: o.model, source: o.source, macs: o.macs, weights: o.weights, inputs: o.inputs, images: o.images });
   const dir = o.keep ? resolve(o.keep) : mkdtempSync(join(tmpdir(), 'fxpq-cosim-'));
   const unregister = o.keep ? () => {} : removeOnInterrupt(dir);
   try {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { FxpqError } from '../errors.js';
+import { WEIGHT_STREAM_FILE } from '../hw/render.js';
 import { removeOnInterrupt } from '../util/cleanup.js';
 import { requireTool, runProcess } from './simulators.js';
 
@@ -42,6 +43,8 @@ export async function gateSim(files: Record<string, string>, gateVerilog: string
       if (files[f] === undefined) throw new FxpqError(`gate-level simulation needs the test bench file ${f}`);
       writeFileSync(join(dir, f), files[f]);
     }
+    // A design that loads its weights after reset: the test bench streams them from this file.
+    if (files[WEIGHT_STREAM_FILE] !== undefined) writeFileSync(join(dir, WEIGHT_STREAM_FILE), files[WEIGHT_STREAM_FILE]);
     writeFileSync(join(dir, 'gate.v'), gateVerilog);
     copyFileSync(ice40CellModels(), join(dir, 'cells_sim.v'));
     const b = await runProcess(

@@ -1,6 +1,6 @@
 import { FxpqError } from '../errors.js';
 import { calibrations, estimatePlan, type Resources } from '../estimate/estimate.js';
-import { buildPlan, type HwPlan, minimumMacs } from '../hw/plan.js';
+import { buildPlan, type HwPlan, minimumMacs, type WeightPlacement } from '../hw/plan.js';
 import { streamBits } from '../hw/render.js';
 import { counterBits } from '../hw/verilog.js';
 import type { QGraph } from '../quant/qgraph.js';
@@ -27,7 +27,12 @@ export interface FitReport {
   /** The multipliers the plan spent and the budget it was given. */
   macs: number;
   macBudget: number;
+  /** Where the plan keeps its weights. */
+  weights: WeightPlacement;
 }
+
+/** The weight placement of a plan, as --weights names it. */
+export const placementOf = (plan: HwPlan): WeightPlacement => (plan.weightStore ? 'load' : 'rom');
 
 /**
  * Logic cells per flip-flop beyond the LUTs: the least-squares fit of nextpnr-ice40 0.8's packed
@@ -78,22 +83,31 @@ export function fitPlan(plan: HwPlan, part: Part, o: { standalone?: boolean } = 
   }
   rows.push({ resource: 'DSP blocks', need: e.dsp, have: part.dsp });
   rows.push({ resource: `block RAMs (${part.bramKbit} kbit)`, need: e.bram, have: part.bram });
-  // The estimator counts iCE40 SPRAM under lutram; no template infers it yet.
+  // The estimator counts iCE40 SPRAM under lutram (the weight store, --weights load).
   if (part.family === 'ice40up') rows.push({ resource: 'SPRAM', need: e.lutram, have: part.spram });
   if (o.standalone) rows.push({ resource: `I/O (${part.package})`, need: portBits(plan), have: part.io });
-  return { part, fits: rows.every((r) => r.need <= r.have), rows, estimate: e, macs: plan.macs, macBudget: plan.macBudget };
+  return {
+    part,
+    fits: rows.every((r) => r.need <= r.have),
+    rows,
+    estimate: e,
+    macs: plan.macs,
+    macBudget: plan.macBudget,
+    weights: placementOf(plan),
+  };
 }
 
 /** One line: what does not fit and by how much. `model` comes from a model file: it is shown escaped. */
 export function fitMessage(f: FitReport, model: string): string {
   model = terminalText(model, 80);
   const over = f.rows.filter((r) => r.need > r.have);
-  if (over.length === 0) return `${model} fits ${f.part.name} at --macs ${f.macBudget}`;
+  const at = `--macs ${f.macBudget}${f.weights === 'load' ? ' --weights load' : ''}`;
+  if (over.length === 0) return `${model} fits ${f.part.name} at ${at}`;
   const what = over.map(
     (r) =>
       `${r.need.toLocaleString('en-US')} of ${r.have.toLocaleString('en-US')} ${r.resource} (${(r.need / Math.max(r.have, 1)).toFixed(1)}x)`,
   );
-  return `${model} at --macs ${f.macBudget} does not fit ${f.part.name} (${f.part.vendor}): it needs ${what.join(', ')}`;
+  return `${model} at ${at} does not fit ${f.part.name} (${f.part.vendor}): it needs ${what.join(', ')}`;
 }
 
 /** Budgets tried when the part chooses --macs: about two steps per octave. */
@@ -115,21 +129,52 @@ export function macsLadder(min: number, max: number): number[] {
 export function chooseMacs(
   q: QGraph,
   part: Part,
-  o: { model?: string; standalone?: boolean; maxMacs?: number } = {},
+  o: { model?: string; standalone?: boolean; maxMacs?: number; weights?: WeightPlacement } = {},
 ): { plan: HwPlan; fit: FitReport } {
   let best: { plan: HwPlan; fit: FitReport } | null = null;
-  let smallest: { plan: HwPlan; fit: FitReport } | null = null;
-  let lastMacs = -1;
-  for (const budget of macsLadder(minimumMacs(q), Math.max(minimumMacs(q), o.maxMacs ?? 4096))) {
-    const plan = buildPlan(q, { macs: budget, model: o.model });
-    // A larger budget that the plan cannot spend builds the same design.
-    if (plan.macs === lastMacs) continue;
-    lastMacs = plan.macs;
-    const fit = fitPlan(plan, part, o);
-    smallest ??= { plan, fit };
-    if (fit.fits && (!best || plan.interval < best.plan.interval)) best = { plan, fit };
+  // Per placement its smallest design; when nothing fits, the one that misses by the least.
+  const smallest: { plan: HwPlan; fit: FitReport }[] = [];
+  for (const weights of placementsFor(part, o.weights)) {
+    let lastMacs = -1;
+    let first: { plan: HwPlan; fit: FitReport } | null = null;
+    for (const budget of macsLadder(minimumMacs(q), Math.max(minimumMacs(q), o.maxMacs ?? 4096))) {
+      const plan = buildPlan(q, { macs: budget, model: o.model, weights });
+      // A larger budget that the plan cannot spend builds the same design.
+      if (plan.macs === lastMacs) continue;
+      lastMacs = plan.macs;
+      const fit = fitPlan(plan, part, o);
+      first ??= { plan, fit };
+      if (fit.fits && (!best || plan.interval < best.plan.interval)) best = { plan, fit };
+    }
+    if (first) smallest.push(first);
   }
-  return best ?? smallest!;
+  return best ?? smallest.reduce((a, b) => (overBy(b.fit) < overBy(a.fit) ? b : a));
+}
+
+/** How far a design misses its part: the largest need / have ratio. */
+const overBy = (f: FitReport): number => Math.max(...f.rows.map((r) => r.need / Math.max(r.have, 1)));
+
+/**
+ * Placements worth trying on a part: the one asked for; else ROMs, and where the part has SPRAM
+ * (which the bitstream cannot initialise) also the weight store loaded after reset. ROMs come
+ * first, so they win ties: a design that fits with its weights in the bitstream needs no load.
+ */
+function placementsFor(part: Part, asked: WeightPlacement | undefined): WeightPlacement[] {
+  if (asked) return [asked];
+  return part.spram > 0 ? ['rom', 'load'] : ['rom'];
+}
+
+/** At a given budget: the first placement that fits (ROMs first), else the report of the first. */
+export function fitAtBudget(
+  q: QGraph,
+  part: Part,
+  o: { macs: number; model?: string; standalone?: boolean; weights?: WeightPlacement },
+): { plan: HwPlan; fit: FitReport } {
+  const tries = placementsFor(part, o.weights).map((weights) => {
+    const plan = buildPlan(q, { macs: o.macs, model: o.model, weights });
+    return { plan, fit: fitPlan(plan, part, o) };
+  });
+  return tries.find((t) => t.fit.fits) ?? tries[0];
 }
 
 /**
@@ -139,17 +184,14 @@ export function chooseMacs(
 export function planForPart(
   q: QGraph,
   part: Part,
-  o: { macs?: number; model: string; standalone?: boolean },
+  o: { macs?: number; model: string; standalone?: boolean; weights?: WeightPlacement },
 ): { plan: HwPlan; fit: FitReport } {
-  let r: { plan: HwPlan; fit: FitReport };
-  if (o.macs !== undefined) {
-    const plan = buildPlan(q, { macs: o.macs, model: o.model });
-    r = { plan, fit: fitPlan(plan, part, o) };
-  } else {
-    r = chooseMacs(q, part, o);
-  }
+  const r = o.macs !== undefined ? fitAtBudget(q, part, { ...o, macs: o.macs }) : chooseMacs(q, part, o);
   if (!r.fit.fits) {
-    const hint = o.macs === undefined ? ' (the smallest design; no --macs budget fits)' : '';
+    const hint =
+      o.macs === undefined
+        ? ` (the smallest design; no --macs budget fits${part.spram > 0 && !o.weights ? ', with the weights in ROM or in SPRAM' : ''})`
+        : '';
     throw new FxpqError(fitMessage(r.fit, o.model) + hint);
   }
   return r;

@@ -6,13 +6,15 @@ import {
   type BlockFeatures,
   engineFeatures,
   FEATURES,
+  storeFeatures,
   type Feature,
   type FeatureVector,
   topFeatures,
   zeroFeatures,
 } from './features.js';
 import { FAMILIES, type Target } from './families.js';
-import { mapMemory, type MemoryRules } from './memory.js';
+import { mapMemory, type MemoryMapping, type MemoryRules } from './memory.js';
+import type { WeightStore } from '../hw/plan-types.js';
 
 /**
  * The analytical resource estimator: one estimate per hardware block (each engine with its ROMs,
@@ -87,6 +89,20 @@ export function estimatePlan(plan: HwPlan, target: Target, cal: Calibration | un
   const mems = bufferMemories(plan);
   plan.buffers.forEach((b, i) => push(`b${b.id}`, b.kind, b.tensor, { features: zeroFeatures(), dsp: 0, memories: [mems[i]] }));
   push('top', 'control', '', topFeatures(plan));
+  if (plan.weightStore) {
+    const m = storeMapping(plan.weightStore, target, cal.memory);
+    const f = storeFeatures(plan).features;
+    blocks.push({
+      block: 'wstore',
+      kind: 'weights',
+      layer: '',
+      lut: dot(f, cal.lut) + m.lut,
+      ff: dot(f, cal.ff) + m.ff,
+      dsp: 0,
+      bram: m.bram,
+      lutram: m.lutram,
+    });
+  }
   const total = zero();
   for (const b of blocks) for (const k of Object.keys(total) as (keyof Resources)[]) total[k] += b[k];
   total.lut = Math.round(total.lut);
@@ -96,4 +112,19 @@ export function estimatePlan(plan: HwPlan, target: Target, cal: Calibration | un
     b.ff = Math.round(b.ff);
   }
   return { target, total, blocks };
+}
+
+/**
+ * Where the weight store goes: as any RAM of its shape (block RAM), or, on a family with SPRAM,
+ * into SPRAM blocks side by side and stacked when memory_libmap's cost says they are cheaper
+ * (lutram counts them, as the synthesis report does).
+ */
+export function storeMapping(s: WeightStore, target: Target, rules: MemoryRules): MemoryMapping {
+  const fam = FAMILIES[target];
+  const ram = mapMemory('ram', s.depth, s.wordBits, fam, rules);
+  const sp = fam.spram;
+  if (!sp) return ram;
+  const units = Math.ceil(s.wordBits / sp.width) * Math.ceil(s.depth / 2 ** sp.abits);
+  if (ram.how === 'bram' && ram.bram * sp.bramCost < units * sp.cost) return ram;
+  return { how: 'lutram', bram: 0, lutram: units, lut: 0, ff: 0 };
 }

@@ -104,6 +104,12 @@ export interface Family {
   bramCell: string;
   lutInputs: number;
   libmapRom?: LibmapRom;
+  /**
+   * Single-port RAM blocks that memory_libmap may use for the weight store (templates/wstore.v.hbs):
+   * iCE40 UltraPlus SPRAM under `synth_ice40 -spram` (techlibs/ice40/spram.txt: 16K x 16, cost
+   * 2048 against the EBR's 64; the cheaper mapping wins).
+   */
+  spram?: { abits: number; width: number; cost: number; bramCost: number };
 }
 
 const ICE40UP: Family = {
@@ -134,6 +140,7 @@ const ICE40UP: Family = {
     // HAS_BE gives bit-wide write enables.
     rams: [{ name: 'RAM4K', abits: 11, widths: [2, 4, 8, 16], cost: 64, units: 1, emu: 0, ramEmu: 14, byte: 1 }],
   },
+  spram: { abits: 14, width: 16, cost: 2048, bramCost: 64 },
 };
 
 export const FAMILIES: Record<Target, Family> = {
@@ -192,7 +199,7 @@ export const FAMILIES: Record<Target, Family> = {
   ice40up: ICE40UP,
   // synth_ice40 without -dsp (LP/HX have no SB_MAC16): every product is logic. Otherwise the
   // UltraPlus's fabric: the same logic cells, EBR and memory_libmap rules.
-  ice40hx: { ...ICE40UP, name: 'Lattice iCE40 LP/HX', dsp: { aMax: 0, bMax: 0, minA: 99, minB: 99, minY: 999 } },
+  ice40hx: { ...ICE40UP, name: 'Lattice iCE40 LP/HX', dsp: { aMax: 0, bMax: 0, minA: 99, minB: 99, minY: 999 }, spram: undefined },
   ecp5: {
     name: 'Lattice ECP5',
     // synth_ecp5: MULT18X18D for every multiply.

@@ -118,6 +118,8 @@ export interface MemoryShape {
    * another bit of their lane (requantSharedBits).
    */
   sharedBits?: number;
+  /** An engine's weight ROM, which a plan with a weight store replaces by its region of the store. */
+  weights?: boolean;
 }
 
 /**

@@ -26,7 +26,25 @@ export {
 
 /** An engine's structural features, DSP blocks and ROMs. */
 export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): BlockFeatures {
-  return engineModule(e).features(e, plan.buffers, target);
+  const b = engineModule(e).features(e, plan.buffers, target);
+  if (!plan.weightStore?.regions.some((r) => r.engine === e.index)) return b;
+  return { ...b, memories: b.memories.filter((m) => !m.weights) };
+}
+
+/**
+ * The weight store's load logic (templates/top.v.hbs): the beat shift register, load and write
+ * addresses, beat counter and write enable, and the store's address multiplexer over its readers
+ * and the load. The store itself is mapped by the estimator (estimate.ts storeMapping).
+ */
+export function storeFeatures(plan: HwPlan): BlockFeatures {
+  const f = zeroFeatures();
+  const s = plan.weightStore;
+  if (!s) return { features: f, dsp: 0, memories: [] };
+  const beat = s.beatsPerWord > 1 ? counterBits(s.beatsPerWord) : 0;
+  f.ctlBits += s.addrBits + beat;
+  f.muxBits += s.addrBits * s.regions.length;
+  f.ffBits += s.beatsPerWord * s.beatBits + 2 * s.addrBits + beat + 1;
+  return { features: f, dsp: 0, memories: [] };
 }
 
 /** Controller, input loader, read-port multiplexers and the output streamer with its arg-max. */

@@ -6,7 +6,7 @@ import { FxpqError } from '../errors.js';
 import { estimatePlan, type DesignEstimate } from '../estimate/estimate.js';
 import { generateDesign, verilogName } from '../hw/generate.js';
 import type { HwPlan } from '../hw/plan.js';
-import { type FitReport, planForPart } from '../device/fit.js';
+import { type FitReport, placementOf, planForPart } from '../device/fit.js';
 import type { Part } from '../device/parts.js';
 import { type ImplementReport, type Implemented, implementPlan } from '../pnr/implement.js';
 import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../io/atomic.js';
@@ -130,6 +130,7 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
   // 2. RTL, at the budget the part allows when one is named (or one line on what does not fit).
   const chosen = o.device ? planForPart(q, o.device, { macs: o.macs, model: name, standalone: Boolean(o.device.nextpnr) }) : null;
   const macs = chosen?.plan.macBudget ?? o.macs ?? DEFAULT_RUN_MACS;
+  const weights = chosen ? placementOf(chosen.plan) : 'rom';
   const top = verilogName(`fxpq_${name}`);
   const inV = q.values[q.input];
   const test = data ? loadImages(data, inV.shape) : null;
@@ -141,6 +142,7 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
     model: name,
     source: basename(modelFile),
     macs,
+    weights,
     top,
     inputs: inputs?.subarray(0, vecImages * perImage),
     images: vecImages,
@@ -187,6 +189,7 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
     const r: CosimResult = await cosim(q, {
       sim,
       macs,
+      weights,
       model: name,
       source: basename(modelFile),
       inputs: inputs.subarray(0, n * perImage),

@@ -58,6 +58,11 @@ export interface EngineModule<E extends EngineBase> {
   budgetMultipliers(e: E): number;
   /** Bits of the engine's weight and bias ROMs. */
   romBits(e: E): number;
+  /**
+   * Its weight ROM's shape (one word per tap), for engines that can read their weights from the
+   * shared weight store instead (plan-types.ts WeightStore); absent for engines without weights.
+   */
+  weightWords?(e: E): { words: number; bits: number };
   /** Read-port name of each input buffer, in `inputs` order (templates/top.v.hbs wires them). */
   readPorts(e: E): string[];
   /** What `fxpq generate --json` shows beyond EngineBase: the lanes it computes, its accumulator. */

@@ -6,8 +6,8 @@ import { runQGraphInt } from '../intref/run.js';
 import { rng } from '../onnx/builder.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { engineModule } from './engines/index.js';
-import { buildPlan, type HwPlan, engineSummary } from './plan.js';
-import { renderDesign, renderTestbench, streamBits, type Vectors } from './render.js';
+import { buildPlan, type HwPlan, engineSummary, type WeightPlacement } from './plan.js';
+import { renderDesign, renderTestbench, streamBits, type Vectors, WEIGHT_STREAM_FILE } from './render.js';
 import { identifierProblem, MAX_IDENTIFIER, VERILOG_KEYWORDS } from './verilog.js';
 import { asciiJson, commentText, isPrintableAscii, terminalText } from '../util/text.js';
 
@@ -22,6 +22,8 @@ export interface GeneratedDesign {
 
 export interface GenerateOptions {
   macs?: number;
+  /** Weight ROMs (default) or the shared weight store loaded after reset. */
+  weights?: WeightPlacement;
   /** Top module name; default fxpq_<model>. */
   top?: string;
   /** Model name for headers and the README. */
@@ -78,14 +80,15 @@ export function referenceVectors(q: QGraph, inputs: Float64Array, images: number
 /** What synthesis reads of a design: its Verilog sources and ROM images, without the test bench and its vectors. */
 export function synthesisFiles(d: GeneratedDesign): Record<string, string> {
   const files: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.files)) if (!k.startsWith('tb') && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
+  for (const [k, v] of Object.entries(d.files))
+    if (!k.startsWith('tb') && k !== WEIGHT_STREAM_FILE && (k.endsWith('.v') || k.endsWith('.hex'))) files[k] = v;
   return files;
 }
 
 export function generateDesign(q: QGraph, opts: GenerateOptions): GeneratedDesign {
   if (opts.top !== undefined) checkTop(opts.top);
   const top = opts.top ?? verilogName(`fxpq_${opts.model}`);
-  const plan = buildPlan(q, { macs: opts.macs, model: opts.model });
+  const plan = buildPlan(q, { macs: opts.macs, model: opts.model, weights: opts.weights });
   const r = renderDesign(plan, { top, source: opts.source });
   const images = opts.images ?? (opts.inputs ? opts.inputs.length / plan.input.elements : 8);
   if (!Number.isInteger(images) || images < 1)
@@ -190,6 +193,7 @@ export function planJson(plan: HwPlan): unknown {
     latency: plan.latency,
     interval: plan.interval,
     memoryBits: plan.memoryBits,
+    weights: plan.weightStore ? { placement: 'load', stream: WEIGHT_STREAM_FILE, ...plan.weightStore } : { placement: 'rom' },
     input: { ...plan.input, format: fmtText(plan.input.format) },
     output: { ...plan.output, format: fmtText(plan.output.format) },
     buffers: plan.buffers.map((b) => ({ ...b, format: fmtText(b.format) })),
@@ -214,6 +218,20 @@ export function planJson(plan: HwPlan): unknown {
 }
 
 const kbit = (bits: number) => `${(bits / 1024).toFixed(1)} kbit`;
+
+/** The generated README's paragraph on the weight load, or nothing for a design whose weights are ROMs. */
+function weightLoadText(plan: HwPlan): string {
+  const s = plan.weightStore;
+  if (!s) return '';
+  return `
+**Weights are not in the bitstream.** After every reset, before the first image, s_axis takes the
+${s.beats} beats of \`${WEIGHT_STREAM_FILE}\` (one ${s.beatBits}-bit TDATA beat per line, in hex, in file order):
+${s.depth} words of ${s.wordBits} bits for the weight store (\`u_wstore\`, SPRAM on an iCE40
+UltraPlus), ${s.beatsPerWord} beats per word with the low bits first. s_axis_tready is high during the load as
+for images; the load takes ${s.beats} cycles without gaps. From a host, a DMA engine or an SPI flash
+reader, send the file once after reset, then images.
+`;
+}
 
 function readme(plan: HwPlan, top: string, opts: GenerateOptions, sources: string[], images: number): string {
   const rows = plan.engines.map((e) => `| ${e.id} | ${commentText(e.layer)} | ${engineSummary(e)} | ${e.cycles} |`);
@@ -241,10 +259,10 @@ Architecture: docs/architecture.md in the fxpq repository. Do not edit; regenera
 Cycles per image: **${plan.latency}** (input one word per cycle, output never stalled). One image is in
 flight at a time: the next image is accepted when the last logit has left, so the initiation interval
 is also ${plan.interval} cycles. Multipliers: ${plan.macs} (budget ${plan.macBudget}).
-
+${weightLoadText(plan)}
 ## On-chip memory
 - activation buffers: ${kbit(plan.memoryBits.activations)}
-- weight and bias ROMs: ${kbit(plan.memoryBits.weights)}
+- ${plan.weightStore ? `weight store (loaded after reset): ${kbit(plan.weightStore.depth * plan.weightStore.wordBits)}; bias ROMs and weights together` : 'weight and bias ROMs'}: ${kbit(plan.memoryBits.weights)}
 - total: **${kbit(plan.memoryBits.activations + plan.memoryBits.weights)}**
 
 | engine | layer | datapath | cycles |
@@ -258,7 +276,7 @@ ${bufRows.join('\n')}
 ## Files
 - \`files.f\`: the design sources in compile order (${sources.length} files); ROM images \`*_w.hex\`, \`*_b.hex\` are read by \`$readmemh\` from the working directory.
 - \`tb.v\` with \`tb_in.hex\`, \`tb_out.hex\`, \`tb_class.hex\`: a self-checking test bench over ${images} images whose expected outputs come from fxpq's integer reference. It ends with \`$fatal\` on any mismatch.
-- \`plan.json\`: the hardware plan (engines, lanes, buffers, cycles).
+- \`plan.json\`: the hardware plan (engines, lanes, buffers, cycles).${plan.weightStore ? `\n- \`${WEIGHT_STREAM_FILE}\`: the weight load stream (above); the test bench sends it before its first image.` : ''}
 
 Run the test bench alone, from this folder:
 

@@ -90,3 +90,33 @@ export const wholeWindow = (h: number, w: number): Window => ({
   ho: 1,
   wo: 1,
 });
+
+/**
+ * Weights that the bitstream does not hold (issue 29: an iCE40 UltraPlus's SPRAM cannot be
+ * initialised): every conv, dense and depthwise engine reads its weight words from one shared
+ * single-port memory, loaded through the input stream after reset, before the first image. The
+ * layers run one after another, so the engine that runs owns the read port. Words are
+ * `wordBits` wide (the widest engine's word, rounded up to the SPRAM's 16 bits); an engine uses
+ * the low bits of the words in its region. The load stream is `beats` TDATA beats: each word in
+ * `beatsPerWord` beats of `beatBits`, the low bits first, words in address order.
+ */
+export interface WeightStore {
+  wordBits: number;
+  depth: number;
+  addrBits: number;
+  beatBits: number;
+  beatsPerWord: number;
+  beats: number;
+  /** Each engine's words: at [base, base + words), `bits` low bits used. */
+  regions: WeightRegion[];
+}
+
+export interface WeightRegion {
+  engine: number;
+  base: number;
+  words: number;
+  bits: number;
+}
+
+/** SPRAM word width: the shared weight store's words are whole multiples of it. */
+export const WEIGHT_STORE_GRAIN = 16;

@@ -6,7 +6,7 @@ import { Budget, fmtShape, shortName } from '../util/limits.js';
 import { HANDOFF_CYCLES, LOAD_TO_START_CYCLES } from './cycles.js';
 import type { Chw, EngineModule } from './engine-module.js';
 import { engineCycles, engineFor, engineModule, type EnginePlan } from './engines/index.js';
-import type { BufferPlan } from './plan-types.js';
+import { type BufferPlan, WEIGHT_STORE_GRAIN, type WeightStore } from './plan-types.js';
 
 /**
  * The hardware plan: the one description of the accelerator that the Verilog generator renders and
@@ -15,7 +15,7 @@ import type { BufferPlan } from './plan-types.js';
  * in its own on-chip buffer whose words pack `lanes` channels side by side.
  */
 
-export type { BufferPlan, EngineBase, Window } from './plan-types.js';
+export type { BufferPlan, EngineBase, WeightRegion, WeightStore, Window } from './plan-types.js';
 export type { AddEngine, EnginePlan, LinearEngine, PoolEngine } from './engines/index.js';
 export { engineSummary } from './engines/index.js';
 
@@ -32,14 +32,22 @@ export interface HwPlan {
   latency: number;
   /** Layers do not overlap and one image is in flight, so a new image starts when the last one leaves. */
   interval: number;
-  /** Bits of on-chip storage: activation buffers and weight/bias ROMs. */
+  /** Bits of on-chip storage: activation buffers and weight/bias ROMs (or the weight store). */
   memoryBits: { activations: number; weights: number };
+  /** Present when the weights are loaded after reset instead of held in ROMs (PlanOptions.weights). */
+  weightStore?: WeightStore;
 }
+
+/** Where the weights live: ROMs in the bitstream, or a memory loaded through the input stream after reset. */
+export type WeightPlacement = 'rom' | 'load';
+export const WEIGHT_PLACEMENTS: readonly WeightPlacement[] = ['rom', 'load'];
 
 export interface PlanOptions {
   /** Total multipliers; default: DEFAULT_MACS. */
   macs?: number;
   model?: string;
+  /** Default 'rom'. */
+  weights?: WeightPlacement;
 }
 
 export const DEFAULT_MACS = 64;
@@ -330,6 +338,7 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
     outBuf = buffers[bufOf.get(outT)!];
   const inElems = size(q.values[q.input].shape),
     outElems = outBuf.c * outBuf.h * outBuf.w;
+  const weightStore = opts.weights === 'load' ? planWeightStore(engines, inBuf.format.wl) : undefined;
   const latency = inElems + LOAD_TO_START_CYCLES + engines.reduce((s, e) => s + e.cycles, 0) + HANDOFF_CYCLES * engines.length + outElems;
   const weightBits = engines.reduce((s, e) => s + engineModule(e).romBits(e), 0);
   return {
@@ -343,5 +352,29 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
     latency,
     interval: latency,
     memoryBits: { activations: buffers.reduce((s, b) => s + b.words * b.wordBits, 0), weights: weightBits },
+    ...(weightStore ? { weightStore } : {}),
   };
+}
+
+/** AXI4-Stream TDATA is a whole number of bytes. */
+export const streamBits = (wl: number): number => 8 * Math.ceil(wl / 8);
+
+/**
+ * The shared weight store (plan-types.ts WeightStore): the engines' weight ROMs laid end to end in
+ * engine order, loaded in beats as wide as the input stream's TDATA.
+ */
+function planWeightStore(engines: readonly EnginePlan[], inputBits: number): WeightStore {
+  const regions: WeightStore['regions'] = [];
+  let depth = 0;
+  for (const e of engines) {
+    const w = engineModule(e).weightWords?.(e);
+    if (!w) continue;
+    regions.push({ engine: e.index, base: depth, words: w.words, bits: w.bits });
+    depth += w.words;
+  }
+  if (regions.length === 0) throw new UnsupportedError('--weights load: the model has no layer with weights');
+  const wordBits = WEIGHT_STORE_GRAIN * Math.ceil(Math.max(...regions.map((r) => r.bits)) / WEIGHT_STORE_GRAIN);
+  const beatBits = streamBits(inputBits);
+  const beatsPerWord = Math.ceil(wordBits / beatBits);
+  return { wordBits, depth, addrBits: clog2(depth), beatBits, beatsPerWord, beats: depth * beatsPerWord, regions };
 }

@@ -3,8 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Handlebars from 'handlebars';
 import { type FxFormat, signedBitsForRange } from '../fixed/format.js';
-import type { BufferPlan, Window } from './plan-types.js';
-import { counterBits, ext, requantRtl, sdec, slit, ulit } from './verilog.js';
+import type { BufferPlan, WeightStore, Window } from './plan-types.js';
+import { clog2, counterBits, ext, requantRtl, sdec, slit, ulit } from './verilog.js';
 
 /**
  * What every engine's renderer shares: the handlebars templates of templates/, the file list being
@@ -42,6 +42,26 @@ export interface RenderCtx {
   files: Record<string, string>;
   sources: string[];
   top: string;
+  /** The shared weight store, when the plan has one: engines with a region write their words into `image`. */
+  weights?: { store: WeightStore; image: bigint[] };
+}
+
+/**
+ * An engine's weight words: into its ROM image file, or, when the plan has a weight store with a
+ * region for it, into the store's load image. Returns the template fields either way: `shared`,
+ * the address width and the address the engine's weight pointer starts from.
+ */
+export function placeWeights(ctx: RenderCtx, engine: number, file: string, words: readonly string[]) {
+  const region = ctx.weights?.store.regions.find((r) => r.engine === engine);
+  if (!region || !ctx.weights) {
+    ctx.files[file] = words.join('\n') + '\n';
+    const aw = clog2(words.length);
+    return { shared: false, wFile: file, wAW: aw, wBase: 0 };
+  }
+  if (words.length !== region.words)
+    throw new Error(`render: engine ${engine} has ${words.length} weight words, its region ${region.words}`);
+  words.forEach((w, i) => (ctx.weights!.image[region.base + i] = BigInt(`0x${w}`)));
+  return { shared: true, wFile: '', wAW: ctx.weights.store.addrBits, wBase: region.base };
 }
 
 /** Renders template `tpl` into `<name>.v` and adds it to the file list. */
@@ -128,4 +148,18 @@ export function requantParams(ctx: RenderCtx, accW: number, accFl: number, out: 
   if (!ctx.files[`${name}.v`]) emit(ctx, name, 'requant', {});
   const r = requantRtl(accW, accFl, out, lo, hi);
   return `.ACC_W(${accW}), .T_W(${r.width}), .SHIFT(${r.shift}), .Y_W(${out.wl}), .LO(${r.lo}), .HI(${r.hi})`;
+}
+
+/** Template fields of an engine's weight port: its start address and, when shared, the store's word width. */
+export function sharedWeightFields(ctx: RenderCtx, place: ReturnType<typeof placeWeights>, engine: number) {
+  const storeBits = ctx.weights?.store.wordBits ?? 0;
+  const bits = ctx.weights?.store.regions.find((r) => r.engine === engine)?.bits ?? 0;
+  return {
+    shared: place.shared,
+    wBaseLit: ulit(place.wBase, place.wAW),
+    storeWB1: storeBits - 1,
+    wBase: place.wBase,
+    // The store's word is wider than this engine's: its upper bits are read and not used.
+    storeUnused: place.shared && storeBits > bits,
+  };
 }

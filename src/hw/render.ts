@@ -2,8 +2,9 @@ import { fmtText } from '../fixed/format.js';
 import { TOOL_VERSION as VERSION } from '../version.js';
 import { commentText } from '../util/text.js';
 import { engineModule, engineSummary } from './engines/index.js';
-import type { HwPlan } from './plan.js';
-import { emit, greater, type RenderCtx, template } from './render-kit.js';
+import { type HwPlan, streamBits } from './plan.js';
+import type { WeightStore } from './plan-types.js';
+import { counter, emit, greater, type RenderCtx, template } from './render-kit.js';
 import { counterBits, ext, hexWord, identifierProblem, ulit } from './verilog.js';
 
 export { TEMPLATE_DIR } from './render-kit.js';
@@ -41,10 +42,56 @@ function checkedTop(top: string): string {
 export function renderDesign(plan: HwPlan, opts: RenderOptions): RenderedDesign {
   const top = checkedTop(opts.top);
   const ctx: RenderCtx = { base: { top, version: VERSION, source: commentText(opts.source) }, files: {}, sources: [], top };
-  for (const m of ['rom', 'ram', 'regfile']) emit(ctx, `${top}_${m}`, m, {});
+  const store = plan.weightStore;
+  if (store) ctx.weights = { store, image: new Array<bigint>(store.depth).fill(0n) };
+  for (const m of ['rom', 'ram', 'regfile', ...(store ? ['wstore'] : [])]) emit(ctx, `${top}_${m}`, m, {});
   for (const e of plan.engines) engineModule(e).render(ctx, plan.buffers, e);
   emit(ctx, top, 'top', topCtx(plan, top));
+  if (ctx.weights) ctx.files[WEIGHT_STREAM_FILE] = weightBeats(ctx.weights.store, ctx.weights.image).join('\n') + '\n';
   return { files: ctx.files, sources: ctx.sources };
+}
+
+/** The weight load stream as the design expects it after reset: one TDATA beat per line, in hex. */
+export const WEIGHT_STREAM_FILE = 'weights_stream.hex';
+
+/** Each store word as its beats, the low bits first. */
+function weightBeats(store: WeightStore, image: readonly bigint[]): string[] {
+  const beats: string[] = [];
+  const mask = (1n << BigInt(store.beatBits)) - 1n;
+  for (const word of image) {
+    for (let b = 0; b < store.beatsPerWord; b++) beats.push(hexWord(Number((word >> BigInt(b * store.beatBits)) & mask), store.beatBits));
+  }
+  return beats;
+}
+
+/** The top's fields for the weight store and its load (templates/top.v.hbs), or none without one. */
+function storeCtx(plan: HwPlan, curW: number): Record<string, unknown> {
+  const store = plan.weightStore;
+  if (!store) return { store: false, storeReaders: [] };
+  const srW = store.beatsPerWord * store.beatBits;
+  const readers = store.regions.map((r) => r.engine);
+  let mux = `e${readers[readers.length - 1]}_ws_ra`;
+  for (let j = readers.length - 2; j >= 0; j--) mux = `cur == ${ulit(readers[j], curW)} ? e${readers[j]}_ws_ra : ${mux}`;
+  const beat = counter(store.beatsPerWord);
+  return {
+    store,
+    storeFile: WEIGHT_STREAM_FILE,
+    storeReaders: readers,
+    storeMux: `(${mux})`,
+    wsAW1: store.addrBits - 1,
+    wsWB1: store.wordBits - 1,
+    wsAWzero: ulit(0, store.addrBits),
+    wsAWone: ulit(1 % 2 ** store.addrBits, store.addrBits),
+    ldAddrLast: ulit(store.depth - 1, store.addrBits),
+    ldSrW1: srW - 1,
+    ldSrUnused: srW > store.wordBits,
+    ldBeats: store.beatsPerWord > 1,
+    ldBeatW1: beat.w1,
+    ldBeatZero: beat.zero,
+    ldBeatOne: beat.one,
+    ldBeatLast: beat.last,
+    ldShift: store.beatsPerWord > 1 ? `{s_axis_tdata, ld_sr[${srW - 1}:${store.beatBits}]}` : 's_axis_tdata',
+  };
 }
 
 function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
@@ -68,7 +115,9 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
   }
   const outLaneW = counterBits(outB.lanes);
   const outF = plan.output.format;
+  const stored = new Set(plan.weightStore?.regions.map((r) => r.engine) ?? []);
   return {
+    ...storeCtx(plan, curW),
     model: commentText(plan.model),
     latency: plan.latency,
     inElems: plan.input.elements,
@@ -102,6 +151,7 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
       cycles: e.cycles,
       curLit: ulit(e.index, curW),
       out: e.output,
+      store: stored.has(e.index),
       ports: engineModule(e)
         .readPorts(e)
         .map((name, j) => ({ name, buf: e.inputs[j], aw1: plan.buffers[e.inputs[j]].addrBits - 1 })),
@@ -144,8 +194,7 @@ function topCtx(plan: HwPlan, top: string): Record<string, unknown> {
   };
 }
 
-/** AXI4-Stream TDATA is a whole number of bytes. */
-export const streamBits = (wl: number): number => 8 * Math.ceil(wl / 8);
+export { streamBits };
 
 /** Test vectors: quantized input words, expected logits and classes, one line per word. */
 export interface Vectors {
@@ -175,6 +224,10 @@ export function renderTestbench(plan: HwPlan, v: Vectors, opts: RenderOptions): 
     outWordExt: ext('out_data', outF.wl, streamBits(outF.wl), outF.signed),
     clsW1: clsW - 1,
     inZero: ulit(0, inF.wl),
+    inTW1: streamBits(inF.wl) - 1,
+    inTZero: ulit(0, streamBits(inF.wl)),
+    store: plan.weightStore ?? false,
+    storeFile: WEIGHT_STREAM_FILE,
     timeout: 2 * plan.latency + 1000,
     dumps: plan.buffers.filter((b) => b.producer >= 0).map((b) => b.id),
   });

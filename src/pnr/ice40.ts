@@ -43,6 +43,8 @@ export interface PnrResult {
   /** SB_LUT4s in the mapped netlist, before nextpnr's packing into logic cells. */
   lut: number;
   ram: number;
+  /** SB_SPRAM256KA blocks (UltraPlus; the weight store). */
+  spram: number;
   dsp: number;
   io: number;
   /** Highest clock the routed design meets on nextpnr's timing analysis. */
@@ -185,6 +187,7 @@ export async function placeAndRoute(inp: PnrInput): Promise<PnrResult> {
     ff: s.ff,
     lut: s.lut,
     ram: use('ICESTORM_RAM').used,
+    spram: use('ICESTORM_SPRAM').used,
     dsp: use('ICESTORM_DSP').used,
     io: use('SB_IO').used,
     fmaxMhz: clk[1].achieved,

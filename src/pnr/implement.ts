@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { gateSim } from '../cosim/gate-sim.js';
 import { FxpqError } from '../errors.js';
-import { type FitReport, portBits } from '../device/fit.js';
+import { type FitReport, placementOf, portBits } from '../device/fit.js';
 import type { Part } from '../device/parts.js';
 import { generateDesign, synthesisFiles } from '../hw/generate.js';
-import type { HwPlan } from '../hw/plan.js';
+import type { HwPlan, WeightPlacement } from '../hw/plan.js';
 import type { QGraph } from '../quant/qgraph.js';
 import { asciiJson, terminalText } from '../util/text.js';
 import { placeAndRoute } from './ice40.js';
@@ -27,8 +27,13 @@ export interface ImplementReport {
   dsp: number;
   bram: number;
   io: number;
-  available: { lut: number; ff: number; dsp: number; bram: number; io: number };
-  estimate: { lc: number; lut: number; ff: number; dsp: number; bram: number };
+  /** SPRAM blocks used (UltraPlus): the weight store. */
+  spram: number;
+  /** Where the weights are: in the bitstream (rom) or streamed in after reset (load, weight_load_beats beats). */
+  weights: WeightPlacement;
+  weight_load_beats: number;
+  available: { lut: number; ff: number; dsp: number; bram: number; spram: number; io: number };
+  estimate: { lc: number; lut: number; ff: number; dsp: number; bram: number; spram: number };
   fmax_mhz: number;
   cycles_per_image: number;
   images_per_second: number;
@@ -70,6 +75,7 @@ export async function implementPlan(
     model: o.model,
     source: o.source,
     macs: plan.macBudget,
+    weights: placementOf(plan),
     top: o.top,
     images: Math.max(o.gateImages, 1),
     seed: 0,
@@ -114,9 +120,19 @@ export async function implementPlan(
     ff: r.ff,
     dsp: r.dsp,
     bram: r.ram,
+    spram: r.spram,
     io: r.io,
-    available: { lut: part.lut, ff: part.ff, dsp: part.dsp, bram: part.bram, io: part.io },
-    estimate: { lc: f.rows[0].need, lut: f.estimate.lut, ff: f.estimate.ff, dsp: f.estimate.dsp, bram: f.estimate.bram },
+    weights: placementOf(plan),
+    weight_load_beats: plan.weightStore?.beats ?? 0,
+    available: { lut: part.lut, ff: part.ff, dsp: part.dsp, bram: part.bram, spram: part.spram, io: part.io },
+    estimate: {
+      lc: f.rows[0].need,
+      lut: f.estimate.lut,
+      ff: f.estimate.ff,
+      dsp: f.estimate.dsp,
+      bram: f.estimate.bram,
+      spram: f.part.family === 'ice40up' ? f.estimate.lutram : 0,
+    },
     fmax_mhz: fmax,
     cycles_per_image: plan.interval,
     images_per_second: Math.round((fmax * 1e6) / plan.interval),

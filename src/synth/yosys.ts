@@ -41,7 +41,8 @@ export interface Resources {
 const SYNTH: Record<Target, string> = {
   // -noiopad: the core is measured without IO buffers, as it will sit inside a larger design.
   xc7: 'synth_xilinx -family xc7 -noiopad -flatten',
-  ice40up: 'synth_ice40 -dsp -flatten',
+  // -spram: the weight store (templates/wstore.v.hbs) goes to SPRAM; no other memory is single-port.
+  ice40up: 'synth_ice40 -dsp -spram -flatten',
   ice40hx: 'synth_ice40 -flatten',
   ecp5: 'synth_ecp5 -flatten',
 };

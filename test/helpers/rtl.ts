@@ -8,6 +8,7 @@ import { cosim } from '../../src/cosim/cosim.js';
 import { generateDesign, type GeneratedDesign, type GenerateOptions, randomInputs } from '../../src/hw/generate.js';
 import type { FxFormat } from '../../src/fixed/format.js';
 import type { QGraph } from '../../src/quant/qgraph.js';
+import type { WeightPlacement } from '../../src/hw/plan.js';
 import { alwaysReady, type Handshake, TbStall } from '../../sim/handshake.js';
 import { Simulator } from '../../sim/simulator.js';
 
@@ -82,10 +83,10 @@ export async function expectRtlExact(
   q: QGraph,
   macs: number,
   seed: number,
-  opts: { images?: number; verilator?: boolean } = {},
+  opts: { images?: number; verilator?: boolean; weights?: WeightPlacement } = {},
 ): Promise<GeneratedDesign> {
   const images = opts.images ?? 3;
-  const { dir, d, cleanup } = writeDesign(q, { macs, images, seed });
+  const { dir, d, cleanup } = writeDesign(q, { macs, images, seed, weights: opts.weights });
   try {
     const l = await lint(dir, d.top);
     expect(l.out.trim(), 'verilator -Wall').toBe('');
@@ -114,6 +115,7 @@ export async function expectRtlExact(
       const v = await cosim(q, {
         sim: 'verilator',
         macs,
+        weights: opts.weights,
         model: 't',
         source: 'test',
         inputs: randomInputs(q, images, seed),

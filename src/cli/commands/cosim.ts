@@ -6,7 +6,7 @@ import type { SimName } from '../../cosim/simulators.js';
 import { checkOutputPath } from '../../io/atomic.js';
 import { readFxpFile } from '../../io/fxpjson.js';
 import { Progress } from '../progress.js';
-import { checkMacs, modelName, vectorInputs } from './generate.js';
+import { checkMacs, checkWeights, modelName, vectorInputs } from './generate.js';
 import { asciiJson, terminalText } from '../../util/text.js';
 
 export interface CosimArgs {
@@ -18,6 +18,7 @@ export interface CosimArgs {
   macs?: number;
   vcd?: string;
   stall: boolean;
+  weights?: string;
   keep?: string;
   force?: boolean;
   json: boolean;
@@ -34,6 +35,7 @@ export async function cosimCommand(a: CosimArgs): Promise<void> {
   const r = await cosim(f.q, {
     sim: a.sim as SimName,
     macs: a.macs,
+    weights: checkWeights(a.weights),
     model: modelName(a.model, f),
     source: basename(f.meta.source.file || a.model),
     inputs,

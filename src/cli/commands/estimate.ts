@@ -1,4 +1,4 @@
-import { chooseMacs, fitMessage, fitPlan } from '../../device/fit.js';
+import { chooseMacs, fitAtBudget, fitMessage, placementOf } from '../../device/fit.js';
 import { findPart } from '../../device/parts.js';
 import { FxpqError } from '../../errors.js';
 import { calibrations, estimatePlan } from '../../estimate/estimate.js';
@@ -7,7 +7,7 @@ import { buildPlan } from '../../hw/plan.js';
 import { readFxpFile } from '../../io/fxpjson.js';
 import { synthesize, TARGETS, type Target } from '../../synth/yosys.js';
 import { fmtInt, table } from '../table.js';
-import { checkMacs, modelName } from './generate.js';
+import { checkMacs, checkWeights, modelName } from './generate.js';
 import { asciiJson, terminalText } from '../../util/text.js';
 
 export interface EstimateArgs {
@@ -15,6 +15,7 @@ export interface EstimateArgs {
   target: string;
   device?: string;
   macs?: number;
+  weights?: string;
   synth: boolean;
   json: boolean;
 }
@@ -35,14 +36,19 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
   const f = readFxpFile(a.model);
   const name = modelName(a.model, f);
   // A part without --macs: the fastest budget that fits, or the smallest design, whose report says what does not fit.
-  const chosen = part && a.macs === undefined ? chooseMacs(f.q, part, { model: name }) : null;
-  const plan = chosen?.plan ?? buildPlan(f.q, { macs: a.macs, model: name });
+  const weights = checkWeights(a.weights);
+  const chosen = part
+    ? a.macs === undefined
+      ? chooseMacs(f.q, part, { model: name, weights })
+      : fitAtBudget(f.q, part, { macs: a.macs, model: name, weights })
+    : null;
+  const plan = chosen?.plan ?? buildPlan(f.q, { macs: a.macs, model: name, weights });
   const est = estimatePlan(plan, target);
-  const fit = part ? (chosen?.fit ?? fitPlan(plan, part)) : null;
+  const fit = chosen?.fit ?? null;
   let synth: { lut: number; ff: number; dsp: number; bram: number; lutram: number; seconds: number } | null = null;
   if (a.synth) {
     const top = verilogName(`fxpq_${name}`);
-    const d = generateDesign(f.q, { model: name, source: name, macs: plan.macBudget, top, images: 1 });
+    const d = generateDesign(f.q, { model: name, source: name, macs: plan.macBudget, weights: placementOf(plan), top, images: 1 });
     const s = await synthesize({ files: d.files, sources: d.sources, top, target });
     synth = { lut: s.lut, ff: s.ff, dsp: s.dsp, bram: s.bram, lutram: s.lutram, seconds: s.seconds };
   }

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { basename, join } from 'node:path';
-import { planForPart } from '../../device/fit.js';
+import { placementOf, planForPart } from '../../device/fit.js';
 import { findPart } from '../../device/parts.js';
 import { FxpqError } from '../../errors.js';
 import { fmtText } from '../../fixed/format.js';
@@ -9,8 +9,8 @@ import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../../io/ato
 import { loadImages, parseScale } from '../../io/dataset.js';
 import { type LoadedFxp, readFxpFile } from '../../io/fxpjson.js';
 import { checkTop, generateDesign, planJson, verilogName } from '../../hw/generate.js';
-import { engineSummary } from '../../hw/plan.js';
-import { asciiJson } from '../../util/text.js';
+import { engineSummary, WEIGHT_PLACEMENTS, type WeightPlacement } from '../../hw/plan.js';
+import { asciiJson, terminalText } from '../../util/text.js';
 import { table } from '../table.js';
 
 export interface GenerateArgs {
@@ -18,6 +18,7 @@ export interface GenerateArgs {
   out?: string;
   macs?: number;
   device?: string;
+  weights?: string;
   top?: string;
   data?: string;
   scale?: string;
@@ -37,6 +38,14 @@ export function checkMacs(macs: number | undefined): void {
   if (macs !== undefined && (!Number.isInteger(macs) || macs < 1)) throw new FxpqError(`--macs must be a positive integer, got ${macs}`);
 }
 
+/** --weights rom|load, or undefined when not given. */
+export function checkWeights(w: string | undefined): WeightPlacement | undefined {
+  if (w === undefined) return undefined;
+  if (!(WEIGHT_PLACEMENTS as readonly string[]).includes(w))
+    throw new FxpqError(`--weights must be rom or load, got ${terminalText(w, 20)}`);
+  return w as WeightPlacement;
+}
+
 /** Quantized input words of images from a .npy file, for test vectors. */
 export function vectorInputs(f: LoadedFxp, data: string, scale?: string, limit?: number): { inputs: Float64Array; images: number } {
   const inV = f.q.values[f.q.input];
@@ -46,6 +55,7 @@ export function vectorInputs(f: LoadedFxp, data: string, scale?: string, limit?:
 
 export function generateCommand(a: GenerateArgs): void {
   checkMacs(a.macs);
+  const weights = checkWeights(a.weights);
   if (!Number.isInteger(a.seed)) throw new FxpqError(`--seed must be an integer, got ${a.seed}`);
   if (a.top !== undefined) checkTop(a.top);
   const f = readFxpFile(a.model);
@@ -54,12 +64,13 @@ export function generateCommand(a: GenerateArgs): void {
   const guard = { force: a.force, protect: [a.model, a.data] };
   checkOutputPath(out, guard);
   // With a part named, the estimator decides the budget (or refuses) before anything is written.
-  const macs = a.device ? planForPart(f.q, findPart(a.device), { macs: a.macs, model: name }).plan.macBudget : a.macs;
+  const chosen = a.device ? planForPart(f.q, findPart(a.device), { macs: a.macs, model: name, weights }).plan : null;
   const vec = a.data ? vectorInputs(f, a.data, a.scale, a.limit ?? 16) : undefined;
   const d = generateDesign(f.q, {
     model: name,
     source: basename(f.meta.source.file || a.model),
-    macs,
+    macs: chosen?.macBudget ?? a.macs,
+    weights: chosen ? placementOf(chosen) : weights,
     top: a.top ?? verilogName(`fxpq_${name}`),
     inputs: vec?.inputs,
     images: vec?.images ?? a.limit ?? 8,

@@ -1,6 +1,6 @@
 import chalk from 'chalk';
 import { basename, join } from 'node:path';
-import { planForPart, portBits } from '../../device/fit.js';
+import { placementOf, planForPart, portBits } from '../../device/fit.js';
 import { findPart } from '../../device/parts.js';
 import { FxpqError } from '../../errors.js';
 import { generateDesign, verilogName } from '../../hw/generate.js';
@@ -9,13 +9,14 @@ import { readFxpFile } from '../../io/fxpjson.js';
 import { implementPlan } from '../../pnr/implement.js';
 import { hasTool } from '../../cosim/simulators.js';
 import { asciiJson } from '../../util/text.js';
-import { checkMacs, modelName } from './generate.js';
+import { checkMacs, checkWeights, modelName } from './generate.js';
 import { table } from '../table.js';
 
 export interface ImplementArgs {
   model: string;
   device: string;
   macs?: number;
+  weights?: string;
   out?: string;
   freq: number;
   seed: number;
@@ -46,7 +47,7 @@ export async function implementCommand(a: ImplementArgs): Promise<void> {
   const out = a.out ?? join('rtl-out', safeFolderName(`${verilogName(name)}_${part.name}`));
   const guard = { force: a.force, protect: [a.model] };
   checkOutputPath(out, guard);
-  const { plan, fit } = planForPart(f.q, part, { macs: a.macs, model: name, standalone: true });
+  const { plan, fit } = planForPart(f.q, part, { macs: a.macs, model: name, standalone: true, weights: checkWeights(a.weights) });
   if (!Number.isInteger(a.gateSim) || a.gateSim < 0 || a.gateSim > 10_000)
     throw new FxpqError(`--gate-sim must be a number of images from 0 to 10000, got ${a.gateSim}`);
   const gate = a.gateSim > 0 && hasTool('iverilog');
@@ -56,6 +57,7 @@ export async function implementCommand(a: ImplementArgs): Promise<void> {
     model: name,
     source: basename(f.meta.source.file || a.model),
     macs: plan.macBudget,
+    weights: placementOf(plan),
     top,
     images: 8,
     seed: 0,

@@ -7,7 +7,7 @@ import { simulateParallel } from '../../../sim/simulate.js';
 import { alwaysReady, TbStall } from '../../../sim/handshake.js';
 import { Progress } from '../progress.js';
 import { fmtInt, table } from '../table.js';
-import { checkMacs, modelName, vectorInputs } from './generate.js';
+import { checkMacs, checkWeights, modelName, vectorInputs } from './generate.js';
 import { asciiJson } from '../../util/text.js';
 
 export interface SimulateArgs {
@@ -16,6 +16,7 @@ export interface SimulateArgs {
   scale?: string;
   limit?: number;
   macs?: number;
+  weights?: string;
   stall: boolean;
   clock: number;
   workers?: number;
@@ -33,7 +34,7 @@ export async function simulateCommand(a: SimulateArgs): Promise<void> {
   if (a.workers !== undefined && (!Number.isInteger(a.workers) || a.workers < 1))
     throw new FxpqError(`--workers must be a positive integer, got ${a.workers}`);
   const f = readFxpFile(a.model);
-  const plan = buildPlan(f.q, { macs: a.macs, model: modelName(a.model, f) });
+  const plan = buildPlan(f.q, { macs: a.macs, model: modelName(a.model, f), weights: checkWeights(a.weights) });
   const { inputs, images } = vectorInputs(f, a.data, a.scale, a.limit);
   const bar = new Progress('simulate', images, 'images', !a.json);
   const t0 = performance.now();

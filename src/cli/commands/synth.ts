@@ -4,13 +4,14 @@ import { FxpqError } from '../../errors.js';
 import { generateDesign, synthesisFiles, verilogName } from '../../hw/generate.js';
 import { readFxpFile } from '../../io/fxpjson.js';
 import { synthesize, type Target, TARGETS } from '../../synth/yosys.js';
-import { checkMacs, modelName } from './generate.js';
+import { checkMacs, checkWeights, modelName } from './generate.js';
 import { asciiJson } from '../../util/text.js';
 
 export interface SynthArgs {
   model: string;
   target: string;
   macs?: number;
+  weights?: string;
   json: boolean;
 }
 
@@ -24,6 +25,7 @@ export async function synthCommand(a: SynthArgs): Promise<void> {
     model: name,
     source: basename(f.meta.source.file || a.model),
     macs: a.macs,
+    weights: checkWeights(a.weights),
     top: verilogName(`fxpq_${name}`),
     images: 1,
   });

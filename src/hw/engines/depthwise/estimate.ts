@@ -30,7 +30,7 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
   f.cmpBits += e.lanes * 2 * rq.width;
   f.regBits += inB.wordBits;
   const memories = [
-    romShape(w.wDepth, w.wWidth, e.lanes, e.weightFormat.wl, (word, lane) => depthwiseWeightAt(e, word, lane)),
+    { ...romShape(w.wDepth, w.wWidth, e.lanes, e.weightFormat.wl, (word, lane) => depthwiseWeightAt(e, word, lane)), weights: true },
     romShape(w.bDepth, w.bWidth, e.lanes, w.accW, (g, l) => e.alignedBias[g * e.lanes + l]),
   ];
   f.ffBits +=

@@ -35,6 +35,7 @@ export const depthwiseEngine: EngineModule<DepthwiseEngine> = {
   summary: depthwiseSummary,
   budgetMultipliers: (e) => e.multipliers,
   romBits: (e) => e.weights.length * e.weightFormat.wl + e.c * e.acc.bits,
+  weightWords: (e) => ({ words: depthwiseWidths(e).wDepth, bits: depthwiseWidths(e).wWidth }),
   readPorts: () => ['in'],
   json: (e) => ({ lanes: e.lanes, accumulator: { bits: e.acc.bits, fl: e.acc.fl } }),
   render: renderDepthwise,

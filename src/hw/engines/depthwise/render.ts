@@ -1,7 +1,7 @@
 import { fmtText } from '../../../fixed/format.js';
 import type { BufferPlan } from '../../plan-types.js';
-import { emit, type RenderCtx, requantParams, windowCtx } from '../../render-kit.js';
-import { clog2, counterBits, packHex, ulit } from '../../verilog.js';
+import { emit, placeWeights, type RenderCtx, requantParams, sharedWeightFields, windowCtx } from '../../render-kit.js';
+import { counterBits, packHex, ulit } from '../../verilog.js';
 import { type DepthwiseEngine, depthwiseTaps, depthwiseWeightAt, depthwiseWidths } from './plan.js';
 
 export function renderDepthwise(ctx: RenderCtx, buffers: readonly BufferPlan[], e: DepthwiseEngine): void {
@@ -12,7 +12,6 @@ export function renderDepthwise(ctx: RenderCtx, buffers: readonly BufferPlan[], 
     kk = e.win.kh * e.win.kw;
   const wW = e.weightFormat.wl;
   const { pW, accW, wDepth, wWidth, bDepth, bWidth } = depthwiseWidths(e);
-  const wAW = clog2(wDepth);
   const wFile = `${module}_w.hex`,
     bFile = `${module}_b.hex`;
   const lane = new Int32Array(e.lanes);
@@ -23,7 +22,8 @@ export function renderDepthwise(ctx: RenderCtx, buffers: readonly BufferPlan[], 
   }
   const bLines: string[] = [];
   for (let g = 0; g < groups; g++) bLines.push(packHex(e.alignedBias.slice(g * e.lanes, (g + 1) * e.lanes), accW));
-  ctx.files[wFile] = wLines.join('\n') + '\n';
+  const place = placeWeights(ctx, e.index, wFile, wLines);
+  const wAW = place.wAW;
   ctx.files[bFile] = bLines.join('\n') + '\n';
   emit(ctx, module, 'depthwise', {
     rqParams: requantParams(ctx, accW, e.acc.fl, e.outFormat, e.actLo, e.actHi),
@@ -43,13 +43,14 @@ export function renderDepthwise(ctx: RenderCtx, buffers: readonly BufferPlan[], 
     wAW,
     wAW1: wAW - 1,
     wAWzero: ulit(0, wAW),
+    ...sharedWeightFields(ctx, place, e.index),
     wAWone: ulit(1 % 2 ** wAW, wAW),
     // With one channel word the 'next word' branch is dead; 0 keeps its literal in range.
     kLit: ulit(groups > 1 ? kk : 0, wAW),
     wWB: wWidth,
     wWB1: wWidth - 1,
     wDepth,
-    wFile,
+    wFile: place.wFile,
     bWB: bWidth,
     bWB1: bWidth - 1,
     bDepth,

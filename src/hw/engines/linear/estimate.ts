@@ -56,7 +56,7 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
   // output g*pe+p, input channel cw*simd+s, kernel position; bias word g holds the pe biases.
   const weightAt = (word: number, lane: number) => linearWeightAt(e, word, Math.floor(lane / e.simd), lane % e.simd);
   memories.push(
-    romShape(w.wDepth, w.wWidth, e.pe * e.simd, e.weightFormat.wl, weightAt),
+    { ...romShape(w.wDepth, w.wWidth, e.pe * e.simd, e.weightFormat.wl, weightAt), weights: true },
     romShape(w.bDepth, w.bWidth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p]),
   );
   // Registers as templated: window counters and address registers, ROM address, stage B flags

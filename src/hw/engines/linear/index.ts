@@ -38,6 +38,7 @@ export const linearEngine: EngineModule<LinearEngine> = {
   summary: linearSummary,
   budgetMultipliers: (e) => e.multipliers,
   romBits: (e) => e.weights.length * e.weightFormat.wl + e.cout * e.acc.bits,
+  weightWords: (e) => ({ words: linearWidths(e).wDepth, bits: linearWidths(e).wWidth }),
   readPorts: () => ['in'],
   json: (e) => ({ lanes: e.pe, accumulator: { bits: e.acc.bits, fl: e.acc.fl } }),
   render: renderLinear,
