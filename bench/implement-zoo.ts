@@ -11,10 +11,10 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type ZooConfig, zooQGraph } from '../src/calibration/zoo.js';
-import { chooseMacs, fitMessage, fitPlan, type FitReport } from '../src/device/fit.js';
+import { chooseMacs, fitAtBudget, fitMessage, type FitReport, placementOf } from '../src/device/fit.js';
 import { findPart } from '../src/device/parts.js';
 import { generateDesign, synthesisFiles } from '../src/hw/generate.js';
-import { buildPlan, type HwPlan, minimumMacs } from '../src/hw/plan.js';
+import { type HwPlan, minimumMacs } from '../src/hw/plan.js';
 import { placeAndRoute, type PnrResult } from '../src/pnr/ice40.js';
 
 const arg = (name: string, dflt: string) => {
@@ -32,27 +32,28 @@ const n = (x: number) => Math.round(x).toLocaleString('en-US');
 
 console.log(`${part.vendor}, zoo ${config}; estimator fit decision${part.nextpnr ? ', then Yosys + nextpnr-ice40 0.8' : ''}`);
 console.log(
-  '| model | --macs | estimate: LC / DSP / BRAM | fits? | post-route: LC / DSP / BRAM / I/O | Fmax (MHz) | cycles/image | images/s | agree |',
+  '| model | --macs | weights | estimate: LC / DSP / BRAM / SPRAM | fits? | post-route: LC / DSP / BRAM / SPRAM / I/O | Fmax (MHz) | cycles/image | images/s | agree |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 for (const model of models) {
   const q = zooQGraph(model, config);
   for (const b of budgets) {
     let plan: HwPlan, fit: FitReport;
-    if (b === 'min') {
-      plan = buildPlan(q, { macs: minimumMacs(q), model });
-      fit = fitPlan(plan, part, { standalone: true });
-    } else if (b === 'chosen') {
-      ({ plan, fit } = chooseMacs(q, part, { model, standalone: true }));
-    } else {
-      plan = buildPlan(q, { macs: Number(b), model });
-      fit = fitPlan(plan, part, { standalone: true });
-    }
-    const est = fit.rows.slice(0, 3).map((r) => n(r.need));
+    // At a budget, the weight placement that fits (ROMs first; SPRAM where the part has it).
+    if (b === 'chosen') ({ plan, fit } = chooseMacs(q, part, { model, standalone: true }));
+    else ({ plan, fit } = fitAtBudget(q, part, { macs: b === 'min' ? minimumMacs(q) : Number(b), model, standalone: true }));
+    const est = [...fit.rows.slice(0, 3).map((r) => n(r.need)), String(part.spram > 0 ? fit.estimate.lutram : 0)];
     let pnr: PnrResult | null = null,
       error: string | null = null;
     if (part.nextpnr && (fit.fits || confirm)) {
-      const d = generateDesign(q, { model, source: model, macs: plan.macBudget, top: `fxpq_${model}`, images: 1 });
+      const d = generateDesign(q, {
+        model,
+        source: model,
+        macs: plan.macBudget,
+        weights: placementOf(plan),
+        top: `fxpq_${model}`,
+        images: 1,
+      });
       const files = synthesisFiles(d);
       try {
         pnr = await placeAndRoute({ files, sources: d.sources, top: d.top, part, freqMhz: 12, seed: 1 });
@@ -63,8 +64,8 @@ for (const model of models) {
     const tried = pnr !== null || error !== null;
     const agree = !tried ? 'not placed' : (pnr !== null) === fit.fits ? 'yes' : '**no**';
     console.log(
-      `| ${model} | ${plan.macBudget} | ${est.join(' / ')} | ${fit.fits ? 'yes' : 'no: ' + fitMessage(fit, model).replace(/^.*needs /, '')} | ` +
-        `${pnr ? `${n(pnr.lc)} / ${pnr.dsp} / ${pnr.ram} / ${pnr.io}` : error ? 'refused: ' + error.replace(/^.*?: /, '').slice(0, 90) : ''} | ` +
+      `| ${model} | ${plan.macBudget} | ${fit.weights} | ${est.join(' / ')} | ${fit.fits ? 'yes' : 'no: ' + fitMessage(fit, model).replace(/^.*needs /, '')} | ` +
+        `${pnr ? `${n(pnr.lc)} / ${pnr.dsp} / ${pnr.ram} / ${pnr.spram} / ${pnr.io}` : error ? 'refused: ' + error.replace(/^.*?: /, '').slice(0, 90) : ''} | ` +
         `${pnr ? pnr.fmaxMhz.toFixed(1) : ''} | ${n(plan.interval)} | ${pnr ? n((pnr.fmaxMhz * 1e6) / plan.interval) : ''} | ${agree} |`,
     );
     appendFileSync(
@@ -74,10 +75,21 @@ for (const model of models) {
         model,
         config,
         macs: plan.macBudget,
+        weights: fit.weights,
         estimate: fit.rows,
         fits: fit.fits,
         pnr: pnr
-          ? { lc: pnr.lc, lut: pnr.lut, ff: pnr.ff, dsp: pnr.dsp, ram: pnr.ram, io: pnr.io, fmax_mhz: pnr.fmaxMhz, seconds: pnr.seconds }
+          ? {
+              lc: pnr.lc,
+              lut: pnr.lut,
+              ff: pnr.ff,
+              dsp: pnr.dsp,
+              ram: pnr.ram,
+              spram: pnr.spram,
+              io: pnr.io,
+              fmax_mhz: pnr.fmaxMhz,
+              seconds: pnr.seconds,
+            }
           : null,
         error,
       }) + '\n',

@@ -66,6 +66,8 @@ export interface LibmapRom {
 
 export interface Family {
   name: string;
+  /** What the estimate's `lutram` counts on this family: distributed RAM, or on iCE40 (which has none) SPRAM blocks. */
+  lutramName: string;
   dsp: DspRule;
   dspCell: string;
   /**
@@ -114,6 +116,7 @@ export interface Family {
 
 const ICE40UP: Family = {
   name: 'Lattice iCE40 UltraPlus',
+  lutramName: 'SPRAM',
   // synth_ice40 -dsp: SB_MAC16, 16 x 16; products below 11 bits stay in LUTs.
   dsp: { aMax: 16, bMax: 16, minA: 2, minB: 2, minY: 11 },
   dspCell: 'SB_MAC16',
@@ -146,6 +149,7 @@ const ICE40UP: Family = {
 export const FAMILIES: Record<Target, Family> = {
   xc7: {
     name: 'Xilinx 7-series',
+    lutramName: 'LUTRAM',
     // synth_xilinx -family xc7: DSP48E1, 25 x 18 signed; narrower products stay in LUTs; wider A
     // operands are cut into 18-bit slices for the PCOUT >> 17 cascade.
     dsp: { aMax: 25, bMax: 18, minA: 2, minB: 2, minY: 9, aPartial: 18, signedOnly: true },
@@ -202,6 +206,7 @@ export const FAMILIES: Record<Target, Family> = {
   ice40hx: { ...ICE40UP, name: 'Lattice iCE40 LP/HX', dsp: { aMax: 0, bMax: 0, minA: 99, minB: 99, minY: 999 }, spram: undefined },
   ecp5: {
     name: 'Lattice ECP5',
+    lutramName: 'LUTRAM',
     // synth_ecp5: MULT18X18D for every multiply.
     dsp: { aMax: 18, bMax: 18, minA: 2, minB: 2, minY: 0 },
     dspCell: 'MULT18X18D',

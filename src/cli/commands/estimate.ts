@@ -6,6 +6,7 @@ import { generateDesign, verilogName } from '../../hw/generate.js';
 import { buildPlan } from '../../hw/plan.js';
 import { readFxpFile } from '../../io/fxpjson.js';
 import { synthesize, TARGETS, type Target } from '../../synth/yosys.js';
+import { FAMILIES } from '../../estimate/families.js';
 import { fmtInt, table } from '../table.js';
 import { checkMacs, checkWeights, modelName } from './generate.js';
 import { asciiJson, terminalText } from '../../util/text.js';
@@ -113,10 +114,10 @@ export async function estimateCommand(a: EstimateArgs): Promise<void> {
       pctErr(t.bram, synth.bram),
       pctErr(t.lutram, synth.lutram),
     ]);
-  console.log(table(['block', 'kind', 'layer', 'LUT', 'FF', 'DSP', 'BRAM', 'LUTRAM'], rows));
+  console.log(table(['block', 'kind', 'layer', 'LUT', 'FF', 'DSP', 'BRAM', FAMILIES[target].lutramName], rows));
   const cal = calibrations[target]!.fit;
   console.log(
-    `${terminalText(name, 80)} on ${target}, ${plan.macs} multipliers: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM (analytical; calibrated on ${cal.samples} designs against Yosys ${cal.yosys})`,
+    `${terminalText(name, 80)} on ${target}, ${plan.macs} multipliers: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM${t.lutram > 0 ? `, ${t.lutram} ${FAMILIES[target].lutramName}` : ''} (analytical; calibrated on ${cal.samples} designs against Yosys ${cal.yosys})`,
   );
   if (fit) {
     console.log(

@@ -5,6 +5,7 @@ import { FxpqError } from '../../errors.js';
 import { runFlow, runJson } from '../../flow/run.js';
 import { defaultWorkers } from '../../search/backend.js';
 import { TARGETS, type Target } from '../../synth/yosys.js';
+import { FAMILIES } from '../../estimate/families.js';
 import { stageBars } from '../progress.js';
 import { fmtInt } from '../table.js';
 import { checkMacs } from './generate.js';
@@ -94,7 +95,7 @@ export async function runCommand(a: RunArgs): Promise<void> {
       ],
       [
         'estimate',
-        `${r.sweep.target}: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM, ${t.lutram} LUTRAM (analytical)` +
+        `${r.sweep.target}: ${fmtInt(t.lut)} LUT, ${fmtInt(t.ff)} FF, ${t.dsp} DSP, ${t.bram} BRAM, ${t.lutram} ${FAMILIES[r.sweep.target as Target].lutramName} (analytical)` +
           (r.device
             ? `; fits ${r.device.fit.part.name} (${r.device.fit.rows.map((x) => `${fmtInt(x.need)}/${fmtInt(x.have)} ${x.resource}`).join(', ')})`
             : ''),
