@@ -79,6 +79,10 @@ describe('fxpq generate', () => {
     );
     r = await fxpqAsync('generate', lenet, '--out', out, '--macs', '0');
     expect(r.stderr.trim()).toMatch(/^fxpq: error: --macs must be a positive integer, got 0$/);
+    r = await fxpqAsync('generate', lenet, '--out', out, '--weights', 'flash');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/weights.*flash/);
     r = await fxpqAsync('generate', lenet, '--out', out, '--top', '9bad');
     expect(r.stderr.trim()).toMatch(/^fxpq: error: --top '9bad' is not a Verilog identifier$/);
     r = await fxpqAsync('generate', lenet, '--out', out, '--data', join(dir, 'wrong-shape.npy'));

@@ -82,5 +82,9 @@ describe('weights loaded through the input stream', () => {
     expect(s.wordBits - Math.max(...s.regions.map((r) => r.bits))).toBeLessThan(16);
     expect(s.beats).toBe(s.depth * Math.ceil(s.wordBits / s.beatBits));
     expect(buildPlan(q, { macs: 8 }).weightStore).toBeUndefined();
+    // A network without weights has nothing to load: one clear error.
+    const pools = [1, 2, 3, 4, 5, 6, 7, 8].map((seed) => randomGraph('maxpool', seed));
+    const pool = pools.find((g) => Object.values(g.values).every((v) => v.shape.every((d) => d > 0)))!;
+    expect(() => buildPlan(pool, { macs: 1, weights: 'load' })).toThrow(/no layer with weights/);
   });
 });

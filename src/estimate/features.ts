@@ -27,8 +27,14 @@ export {
 /** An engine's structural features, DSP blocks and ROMs. */
 export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): BlockFeatures {
   const b = engineModule(e).features(e, plan.buffers, target);
-  if (!plan.weightStore?.regions.some((r) => r.engine === e.index)) return b;
-  return { ...b, memories: b.memories.filter((m) => !m.weights) };
+  const store = plan.weightStore;
+  const region = store?.regions.find((r) => r.engine === e.index);
+  if (!store || !region) return b;
+  // Its weight pointers (wa, wgb: two registers with their adders) span the whole store, not just
+  // its own words.
+  const wider = 2 * (store.addrBits - counterBits(region.words));
+  const features = { ...b.features, ctlBits: b.features.ctlBits + wider, ffBits: b.features.ffBits + wider };
+  return { ...b, features, memories: b.memories.filter((m) => !m.weights) };
 }
 
 /**

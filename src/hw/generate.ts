@@ -262,7 +262,7 @@ is also ${plan.interval} cycles. Multipliers: ${plan.macs} (budget ${plan.macBud
 ${weightLoadText(plan)}
 ## On-chip memory
 - activation buffers: ${kbit(plan.memoryBits.activations)}
-- ${plan.weightStore ? `weight store (loaded after reset): ${kbit(plan.weightStore.depth * plan.weightStore.wordBits)}; bias ROMs and weights together` : 'weight and bias ROMs'}: ${kbit(plan.memoryBits.weights)}
+- weights and biases: ${kbit(plan.memoryBits.weights)}${plan.weightStore ? ` (biases in ROMs; the weights in a ${kbit(plan.weightStore.depth * plan.weightStore.wordBits)} weight store loaded after reset, its words as wide as the widest engine's)` : ' (ROMs)'}
 - total: **${kbit(plan.memoryBits.activations + plan.memoryBits.weights)}**
 
 | engine | layer | datapath | cycles |

@@ -3,9 +3,9 @@ import { basename } from 'node:path';
 import { FxpqError } from '../errors.js';
 import { calibrations, estimatePlan } from '../estimate/estimate.js';
 import { evaluate } from '../eval/evaluate.js';
-import { fitPlan } from '../device/fit.js';
+import { fitAtBudget, placementOf } from '../device/fit.js';
 import type { Part } from '../device/parts.js';
-import { buildPlan } from '../hw/plan.js';
+import { buildPlan, type WeightPlacement } from '../hw/plan.js';
 import { loadImages, loadLabels } from '../io/dataset.js';
 import { type FxpFile, parseFxp } from '../io/fxpjson.js';
 import { size } from '../ir/types.js';
@@ -103,6 +103,8 @@ export interface SweepPoint {
   pareto_lut: boolean;
   /** Whether the design fits SweepResult.device (null without a part). */
   fits: boolean | null;
+  /** Where its weights are: ROMs, or loaded after reset (a part with SPRAM, when only that fits). */
+  weights: WeightPlacement;
 }
 
 export interface SweepResult {
@@ -313,9 +315,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   o.configs.forEach((c, i) => {
     const q = parseFxp(results[i]!.file).q;
     for (const macs of o.macs) {
-      let plan;
+      let plan, fit;
       try {
-        plan = buildPlan(q, { macs, model: name });
+        // On a part, the weight placement that fits at this budget (ROMs first).
+        if (o.device) ({ plan, fit } = fitAtBudget(q, o.device, { macs, model: name }));
+        else plan = buildPlan(q, { macs, model: name });
       } catch (e) {
         if (!(e instanceof FxpqError)) throw e;
         skipped.push({ config: c.id, macs_budget: macs, reason: e.message });
@@ -344,7 +348,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
         interval_cycles: plan.interval,
         images_per_second: (o.clockMhz * 1e6) / plan.interval,
         pareto_lut: false,
-        fits: o.device ? fitPlan(plan, o.device).fits : null,
+        fits: fit ? fit.fits : null,
+        weights: placementOf(plan),
       });
     }
   });

@@ -79,7 +79,7 @@ export function printSweep(s: SweepResult): void {
         fmtInt(p.cycles_per_image),
         fmtInt(Math.round(p.images_per_second)),
         p.pareto_lut ? 'yes' : '',
-        ...(s.device ? [p.fits ? 'yes' : 'no'] : []),
+        ...(s.device ? [p.fits ? (p.weights === 'load' ? 'yes, weights loaded' : 'yes') : 'no'] : []),
       ]),
     ),
   );
