@@ -10,9 +10,10 @@
  * --redo synthesizes the recorded specs of the listed kinds again (after a template change) and
  * replaces their lines where they stand, so the order that --fit-count relies on is kept.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { generateDesign } from '../src/hw/generate.js';
 import { microGraph, microSets } from '../src/calibration/microbench.js';
+import { recordedSeeds } from '../src/calibration/micro-kit.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
 const arg = (name: string, dflt: string) => {
@@ -24,15 +25,7 @@ const count = Number(arg('count', '120'));
 const [shard, shards] = arg('shard', '0/1').split('/').map(Number);
 mkdirSync('src/calibration/data', { recursive: true });
 const file = `src/calibration/data/${target}.jsonl`;
-const done = new Set(
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => JSON.parse(l).spec.seed as number)
-    : [],
-);
+const done = recordedSeeds(file);
 
 const res = (s: Awaited<ReturnType<typeof synthesize>>) => ({
   lut: s.lut,

@@ -10,8 +10,9 @@
  * spread alone. nextpnr is stopped after --timeout seconds (recorded as not placed).
  * Usage: node dist/bench/pnr-collect.js [--part up5k] [--count 40] [--set spread] [--near] [--timeout 300] [--seeds a,b] [--shard 0/2]
  */
-import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { microGraph, microSets, type MicroSpec } from '../src/calibration/microbench.js';
+import { recordedSeeds } from '../src/calibration/micro-kit.js';
 import { fitPlan } from '../src/device/fit.js';
 import { buildPlan } from '../src/hw/plan.js';
 import { findPart } from '../src/device/parts.js';
@@ -31,15 +32,7 @@ const seeds = process.argv.includes('--seeds') ? new Set(arg('seeds', '').split(
 const set = arg('set', 'spread');
 const [shard, shards] = arg('shard', '0/1').split('/').map(Number);
 const file = `src/calibration/data/pnr-${part.name}.jsonl`;
-const done = new Set(
-  existsSync(file)
-    ? readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .filter(Boolean)
-        .map((l) => (JSON.parse(l) as { spec: { seed: number } }).spec.seed)
-    : [],
-);
+const done = recordedSeeds(file);
 const near = (s: MicroSpec) => {
   const f = fitPlan(buildPlan(microGraph(s), { macs: s.macs }), part, { standalone: true });
   const lc = f.rows[0];

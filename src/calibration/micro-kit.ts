@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { dict } from '../util/dict.js';
 import { type FxFormat, maxInt, minInt } from '../fixed/format.js';
 import { convOutHW } from '../ir/geometry.js';
@@ -99,4 +100,11 @@ export interface MicroBench {
 export function chooser(seed: number): { r: () => number; pick: <T>(xs: readonly T[]) => T } {
   const r = rng(seed);
   return { r, pick: <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] };
+}
+
+/** Seeds of the microbenchmarks a collector has already recorded in its JSON-lines file (none when absent), so a rerun resumes. */
+export function recordedSeeds(file: string): Set<number> {
+  if (!existsSync(file)) return new Set();
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  return new Set(lines.map((l) => (JSON.parse(l) as { spec: { seed: number } }).spec.seed));
 }

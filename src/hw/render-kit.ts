@@ -48,20 +48,33 @@ export interface RenderCtx {
 
 /**
  * An engine's weight words: into its ROM image file, or, when the plan has a weight store with a
- * region for it, into the store's load image. Returns the template fields either way: `shared`,
- * the address width and the address the engine's weight pointer starts from.
+ * region for it, into the store's load image. Returns the weight address width and the template
+ * fields of its weight port: whether it is shared, the ROM file, the address its weight pointer
+ * starts from, and the store's word width (whose bits above the engine's are read and not used).
  */
 export function placeWeights(ctx: RenderCtx, engine: number, file: string, words: readonly string[]) {
-  const region = ctx.weights?.store.regions.find((r) => r.engine === engine);
-  if (!region || !ctx.weights) {
+  const w = ctx.weights;
+  const region = w?.store.regions.find((r) => r.engine === engine);
+  if (!w || !region) {
     ctx.files[file] = words.join('\n') + '\n';
-    const aw = clog2(words.length);
-    return { shared: false, wFile: file, wAW: aw, wBase: 0 };
+    const wAW = clog2(words.length);
+    return { wAW, fields: { shared: false, wFile: file, wBase: 0, wBaseLit: ulit(0, wAW), storeWB1: -1, storeUnused: false } };
   }
   if (words.length !== region.words)
     throw new Error(`render: engine ${engine} has ${words.length} weight words, its region ${region.words}`);
-  words.forEach((w, i) => (ctx.weights!.image[region.base + i] = BigInt(`0x${w}`)));
-  return { shared: true, wFile: '', wAW: ctx.weights.store.addrBits, wBase: region.base };
+  words.forEach((x, i) => (w.image[region.base + i] = BigInt(`0x${x}`)));
+  const wAW = w.store.addrBits;
+  return {
+    wAW,
+    fields: {
+      shared: true,
+      wFile: '',
+      wBase: region.base,
+      wBaseLit: ulit(region.base, wAW),
+      storeWB1: w.store.wordBits - 1,
+      storeUnused: w.store.wordBits > region.bits,
+    },
+  };
 }
 
 /** Renders template `tpl` into `<name>.v` and adds it to the file list. */
@@ -148,18 +161,4 @@ export function requantParams(ctx: RenderCtx, accW: number, accFl: number, out: 
   if (!ctx.files[`${name}.v`]) emit(ctx, name, 'requant', {});
   const r = requantRtl(accW, accFl, out, lo, hi);
   return `.ACC_W(${accW}), .T_W(${r.width}), .SHIFT(${r.shift}), .Y_W(${out.wl}), .LO(${r.lo}), .HI(${r.hi})`;
-}
-
-/** Template fields of an engine's weight port: its start address and, when shared, the store's word width. */
-export function sharedWeightFields(ctx: RenderCtx, place: ReturnType<typeof placeWeights>, engine: number) {
-  const storeBits = ctx.weights?.store.wordBits ?? 0;
-  const bits = ctx.weights?.store.regions.find((r) => r.engine === engine)?.bits ?? 0;
-  return {
-    shared: place.shared,
-    wBaseLit: ulit(place.wBase, place.wAW),
-    storeWB1: storeBits - 1,
-    wBase: place.wBase,
-    // The store's word is wider than this engine's: its upper bits are read and not used.
-    storeUnused: place.shared && storeBits > bits,
-  };
 }

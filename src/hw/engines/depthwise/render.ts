@@ -1,6 +1,6 @@
 import { fmtText } from '../../../fixed/format.js';
 import type { BufferPlan } from '../../plan-types.js';
-import { emit, placeWeights, type RenderCtx, requantParams, sharedWeightFields, windowCtx } from '../../render-kit.js';
+import { emit, placeWeights, type RenderCtx, requantParams, windowCtx } from '../../render-kit.js';
 import { counterBits, packHex, ulit } from '../../verilog.js';
 import { type DepthwiseEngine, depthwiseTaps, depthwiseWeightAt, depthwiseWidths } from './plan.js';
 
@@ -22,8 +22,7 @@ export function renderDepthwise(ctx: RenderCtx, buffers: readonly BufferPlan[], 
   }
   const bLines: string[] = [];
   for (let g = 0; g < groups; g++) bLines.push(packHex(e.alignedBias.slice(g * e.lanes, (g + 1) * e.lanes), accW));
-  const place = placeWeights(ctx, e.index, wFile, wLines);
-  const wAW = place.wAW;
+  const { wAW, fields: weightPort } = placeWeights(ctx, e.index, wFile, wLines);
   ctx.files[bFile] = bLines.join('\n') + '\n';
   emit(ctx, module, 'depthwise', {
     rqParams: requantParams(ctx, accW, e.acc.fl, e.outFormat, e.actLo, e.actHi),
@@ -43,14 +42,13 @@ export function renderDepthwise(ctx: RenderCtx, buffers: readonly BufferPlan[], 
     wAW,
     wAW1: wAW - 1,
     wAWzero: ulit(0, wAW),
-    ...sharedWeightFields(ctx, place, e.index),
+    ...weightPort,
     wAWone: ulit(1 % 2 ** wAW, wAW),
     // With one channel word the 'next word' branch is dead; 0 keeps its literal in range.
     kLit: ulit(groups > 1 ? kk : 0, wAW),
     wWB: wWidth,
     wWB1: wWidth - 1,
     wDepth,
-    wFile: place.wFile,
     bWB: bWidth,
     bWB1: bWidth - 1,
     bDepth,

@@ -1,6 +1,6 @@
 import { fmtText } from '../../../fixed/format.js';
 import type { BufferPlan } from '../../plan-types.js';
-import { emit, placeWeights, type RenderCtx, requantParams, sharedWeightFields, windowCtx } from '../../render-kit.js';
+import { emit, placeWeights, type RenderCtx, requantParams, windowCtx } from '../../render-kit.js';
 import { counterBits, packHex, slit, ulit } from '../../verilog.js';
 import { type LinearEngine, linearTaps, linearWeightAt, linearWidths } from './plan.js';
 
@@ -23,8 +23,7 @@ export function renderLinear(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
   }
   const bLines: string[] = [];
   for (let g = 0; g < groups; g++) bLines.push(packHex(e.alignedBias.slice(g * e.pe, (g + 1) * e.pe), accW));
-  const place = placeWeights(ctx, e.index, wFile, wLines);
-  const wAW = place.wAW;
+  const { wAW, fields: weightPort } = placeWeights(ctx, e.index, wFile, wLines);
   ctx.files[bFile] = bLines.join('\n') + '\n';
   emit(ctx, module, 'linear', {
     rqParams: requantParams(ctx, accW, e.acc.fl, e.outFormat, e.actLo, e.actHi),
@@ -56,14 +55,13 @@ export function renderLinear(ctx: RenderCtx, buffers: readonly BufferPlan[], e: 
     wAW,
     wAW1: wAW - 1,
     wAWzero: ulit(0, wAW),
-    ...sharedWeightFields(ctx, place, e.index),
+    ...weightPort,
     wAWone: ulit(1 % 2 ** wAW, wAW),
     // With one group the 'next group' branch is dead; 0 keeps its literal in range.
     kLit: ulit(groups > 1 ? e.k : 0, wAW),
     wWB: e.pe * e.simd * wW,
     wWB1: e.pe * e.simd * wW - 1,
     wDepth,
-    wFile: place.wFile,
     bWB: e.pe * accW,
     bWB1: e.pe * accW - 1,
     bDepth: groups,
