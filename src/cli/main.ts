@@ -172,10 +172,20 @@ await yargs(hideBin(process.argv))
         .option('start-bits', { type: 'number', default: 16, describe: 'Word length every data structure starts at' })
         .option('objective', {
           type: 'string',
-          default: 'params',
-          choices: ['params', 'overall', 'bops'],
-          describe: 'What the search minimises',
+          choices: ['params', 'overall', 'bops', 'fps', 'lut'],
+          describe:
+            'What the search minimises: parameter bits (default), all memory bits, bit operations; with --device, the fastest design that fits the part (fps, the default there) or the share of the part used (lut)',
         })
+        .option('device', {
+          type: 'string',
+          describe: `FPGA part (${PARTS.map((p) => p.name).join(', ')}): the result must fit it, and the search ranks its steps by what they save there`,
+        })
+        .option('macs', {
+          type: 'number',
+          describe: 'With --device: a fixed multiplier budget (lut: the budget priced; fps: the largest tried)',
+        })
+        .option('weights', WEIGHTS_OPTION)
+        .option('clock', { type: 'number', default: 100, describe: "Clock in MHz for the device report's images/s" })
         .option('rounding', {
           type: 'string',
           default: 'gptq',
@@ -216,7 +226,11 @@ await yargs(hideBin(process.argv))
         referenceBits: a['reference-bits'],
         minBits: a['min-bits'],
         startBits: a['start-bits'],
-        objective: a.objective,
+        objective: a.objective ?? (a.device === undefined ? 'params' : 'fps'),
+        device: a.device,
+        macs: a.macs,
+        weights: a.weights,
+        clock: a.clock,
         rounding: a.rounding,
         schedule: a.schedule,
         sensitivityImages: a['sensitivity-images'],

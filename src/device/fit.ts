@@ -159,7 +159,7 @@ const overBy = (f: FitReport): number => Math.max(...f.rows.map((r) => r.need / 
  * (which the bitstream cannot initialise) also the weight store loaded after reset. ROMs come
  * first, so they win ties: a design that fits with its weights in the bitstream needs no load.
  */
-function placementsFor(part: Part, asked: WeightPlacement | undefined): WeightPlacement[] {
+export function placementsFor(part: Part, asked: WeightPlacement | undefined): WeightPlacement[] {
   if (asked) return [asked];
   return part.spram > 0 ? ['rom', 'load'] : ['rom'];
 }

@@ -135,35 +135,65 @@ export function romColumns(
   value: (word: number, lane: number) => number,
 ): { varying: number; distinct: number } {
   const seen = new Set<string>();
-  const col = new Uint8Array(depth);
+  // Each word's value is read once per lane (not once per bit), and a column is keyed by its bits
+  // packed eight to a byte.
+  const vals = new Float64Array(depth);
+  const packed = Buffer.alloc(Math.ceil(depth / 8));
   let varying = 0;
   for (let l = 0; l < lanes; l++) {
+    for (let d = 0; d < depth; d++) vals[d] = value(d, l);
     for (let b = 0; b < bits; b++) {
+      const scale = 2 ** b;
+      packed.fill(0);
       let ones = 0;
       for (let d = 0; d < depth; d++) {
-        col[d] = Math.floor(value(d, l) / 2 ** b) & 1;
-        ones += col[d];
+        if (Math.floor(vals[d] / scale) & 1) {
+          ones++;
+          packed[d >> 3] |= 1 << (d & 7);
+        }
       }
       if (ones === 0 || ones === depth) continue;
       varying++;
-      seen.add(col.join(''));
+      seen.add(packed.toString('latin1'));
     }
   }
   return { varying, distinct: seen.size };
 }
 
-/** A ROM shape whose column counts are computed once, on first use. */
+/** Column counts already found, per parameter tensor (see romShape). */
+const ROM_COLUMNS = new WeakMap<object, Map<string, { varying: number; distinct: number }>>();
+
+/**
+ * A ROM shape whose column counts are computed once, on first use. `memo`: the ROM's contents are
+ * a function of `source` (a quantized parameter tensor, one object per format in quant/build.ts's
+ * cache) and `key` (how the engine lays it out), so they are counted once for all the plans a
+ * device-aware search builds from the same tensor.
+ */
 export function romShape(
   depth: number,
   width: number,
   lanes: number,
   bits: number,
   value: (word: number, lane: number) => number,
+  memo?: { source: object; key: string },
 ): MemoryShape {
   let c: { varying: number; distinct: number } | null = null;
-  const get = () => (c ??= romColumns(depth, lanes, bits, value));
+  const count = () => {
+    if (!memo) return romColumns(depth, lanes, bits, value);
+    let m = ROM_COLUMNS.get(memo.source);
+    if (!m) ROM_COLUMNS.set(memo.source, (m = new Map()));
+    const key = `${depth},${lanes},${bits},${memo.key}`;
+    let r = m.get(key);
+    if (!r) m.set(key, (r = romColumns(depth, lanes, bits, value)));
+    return r;
+  };
+  const get = () => (c ??= count());
   return { kind: 'rom', depth, width, columns: () => get().distinct, varying: () => get().varying };
 }
+
+/** An engine plan's scalar fields (its layout), without its tensors: romShape's memo key. */
+export const layoutKey = (e: object): string =>
+  JSON.stringify(e, (_k, v: unknown) => (ArrayBuffer.isView(v) || Array.isArray(v) ? undefined : v));
 
 export interface BlockFeatures {
   features: FeatureVector;

@@ -127,6 +127,15 @@ export function minimumMacs(q: QGraph): number {
   return q.layers.filter((l) => l.op.kind !== 'flatten' && engineFor(l)?.fold).length;
 }
 
+/** Foldings already found (see buildPlan), least recently used first. */
+const FOLD_MEMO = new Map<string, number[]>();
+const FOLD_MEMO_SIZE = 256;
+function rememberFold(key: string, values: number[]): void {
+  FOLD_MEMO.delete(key);
+  FOLD_MEMO.set(key, values);
+  if (FOLD_MEMO.size > FOLD_MEMO_SIZE) FOLD_MEMO.delete(FOLD_MEMO.keys().next().value!);
+}
+
 export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   const budget = opts.macs ?? DEFAULT_MACS;
   if (!Number.isInteger(budget) || budget < 1) throw new FxpqError(`--macs must be a positive integer, got ${budget}`);
@@ -247,50 +256,66 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   // greedy steps to any larger value, best cycles saved per added multiplier first, then pairwise
   // exchanges (one variable down, another up) while they help, since costs are coupled.
   const keys = [...vars.keys()];
-  let now = cost();
-  for (;;) {
-    let best: { k: string; d: number; c: { mults: number; cycles: number }; gain: number } | null = null;
-    for (const k of keys) {
-      const cur = vars.get(k)!;
-      for (const d of varOpts.get(k)!) {
-        if (d <= cur) continue;
-        vars.set(k, d);
-        const c = cost();
-        vars.set(k, cur);
-        if (c.mults > budget || c.cycles >= now.cycles) continue;
-        const gain = (now.cycles - c.cycles) / Math.max(c.mults - now.mults, 0.5);
-        if (!best || gain > best.gain) best = { k, d, c, gain };
+  const foldVars = (): void => {
+    let now = cost();
+    for (;;) {
+      let best: { k: string; d: number; c: { mults: number; cycles: number }; gain: number } | null = null;
+      for (const k of keys) {
+        const cur = vars.get(k)!;
+        for (const d of varOpts.get(k)!) {
+          if (d <= cur) continue;
+          vars.set(k, d);
+          const c = cost();
+          vars.set(k, cur);
+          if (c.mults > budget || c.cycles >= now.cycles) continue;
+          const gain = (now.cycles - c.cycles) / Math.max(c.mults - now.mults, 0.5);
+          if (!best || gain > best.gain) best = { k, d, c, gain };
+        }
       }
+      if (!best) break;
+      vars.set(best.k, best.d);
+      now = best.c;
     }
-    if (!best) break;
-    vars.set(best.k, best.d);
-    now = best.c;
-  }
-  for (let improved = true, rounds = 0; improved && rounds < 20; rounds++) {
-    improved = false;
-    for (const k1 of keys) {
-      for (const d1 of varOpts.get(k1)!) {
-        for (const k2 of keys) {
-          if (k2 === k1) continue;
-          for (const d2 of varOpts.get(k2)!) {
-            const c1 = vars.get(k1)!,
-              c2 = vars.get(k2)!;
-            if (d1 === c1 && d2 === c2) continue;
-            vars.set(k1, d1);
-            vars.set(k2, d2);
-            const c = cost();
-            if (c.mults <= budget && (c.cycles < now.cycles || (c.cycles === now.cycles && c.mults < now.mults))) {
-              now = c;
-              improved = true;
-            } else {
-              vars.set(k1, c1);
-              vars.set(k2, c2);
+    for (let improved = true, rounds = 0; improved && rounds < 20; rounds++) {
+      improved = false;
+      for (const k1 of keys) {
+        for (const d1 of varOpts.get(k1)!) {
+          for (const k2 of keys) {
+            if (k2 === k1) continue;
+            for (const d2 of varOpts.get(k2)!) {
+              const c1 = vars.get(k1)!,
+                c2 = vars.get(k2)!;
+              if (d1 === c1 && d2 === c2) continue;
+              vars.set(k1, d1);
+              vars.set(k2, d2);
+              const c = cost();
+              if (c.mults <= budget && (c.cycles < now.cycles || (c.cycles === now.cycles && c.mults < now.mults))) {
+                now = c;
+                improved = true;
+              } else {
+                vars.set(k1, c1);
+                vars.set(k2, c2);
+              }
             }
           }
         }
       }
     }
-  }
+  };
+  // The folding sees shapes and the budget, never bit widths: a search that prices hundreds of
+  // configurations of one network (src/search/device-cost.ts) folds it once per budget.
+  const foldKey = JSON.stringify([
+    budget,
+    geo.map((g) => [g.name, g.m.kind, g.simd, g.inG, g.outG, g.g]),
+    keys.map((k) => [k, varOpts.get(k)]),
+  ]);
+  const memo = FOLD_MEMO.get(foldKey);
+  if (memo) memo.forEach((v, i) => vars.set(keys[i], v));
+  else foldVars();
+  rememberFold(
+    foldKey,
+    keys.map((k) => vars.get(k)!),
+  );
   for (const [g] of groups) lanes.set(g, lanesOf(g));
   const simdByLayer = new Map(geo.map((g) => [g.name, simdOf(g)]));
 

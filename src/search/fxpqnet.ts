@@ -8,6 +8,7 @@ import type { Backend, EvalJob } from './backend.js';
 import type { Score } from './evaluator.js';
 import { allocationPath } from './allocate.js';
 import { measureSensitivity } from './sensitivity.js';
+import type { DeviceObjective } from './device-cost.js';
 import { CostModel, type DataStructure, dataStructures, getFormat, isActivation, type Objective, withFormat } from './structures.js';
 
 export interface SearchOptions {
@@ -15,7 +16,9 @@ export interface SearchOptions {
   maxDrop: number;
   minBits: number;
   startBits: number;
-  objective: Objective;
+  objective: Objective | DeviceObjective;
+  /** The price of a configuration under a device objective (device-cost.ts); memory objectives price themselves. */
+  price?: (a: Assignment) => number;
   /**
    * Word length of the uniform network (every data structure at this many bits, max-rule fraction
    * lengths, the same weight rounding) that the result may be no less faithful than: a step must
@@ -30,6 +33,12 @@ export interface SearchOptions {
   /** Search images each sensitivity point is scored on (all when absent). */
   sensitivityImages?: number;
   onStep?: (info: { step: number; cost: number; startCost: number; drop: number; frozen: number; total: number }) => void;
+  /**
+   * Every configuration scored on the validation images as the search goes (what it started from,
+   * the fast start's levels, the bisection's probes, each step taken): `within` whether it kept
+   * the budget. The device report's trace of accuracy against speed and resources.
+   */
+  onConfig?: (a: Assignment, valid: Score, what: string, within: boolean) => void;
   /** Progress of the sensitivity schedule's phases. */
   onPhase?: (phase: 'sensitivity' | 'bisection' | 'refinement', done: number, total: number) => void;
 }
@@ -149,7 +158,8 @@ export async function fxpqnetSearch(
   o: SearchOptions,
 ): Promise<SearchResult> {
   const log: string[] = [];
-  const cost = new CostModel(fg);
+  const memory = new CostModel(fg);
+  const price = o.price ?? ((x: Assignment) => memory.cost(x, o.objective as Objective));
   const ds = dataStructures(fg);
   const nV = backend.validImages;
   const nS = backend.searchImages;
@@ -193,7 +203,8 @@ export async function fxpqnetSearch(
       `even --start-bits ${o.startBits} is less faithful than uniform ${o.referenceBits} bits (KL ${cur.valid.kl.toExponential(2)} against ${refKl.toExponential(2)} on the validation images); raise --start-bits or lower --reference-bits`,
     );
   }
-  const startCost = cost.cost(a, o.objective);
+  const startCost = price(a);
+  o.onConfig?.(a, cur.valid, `start: every data structure at ${o.startBits} bits`, true);
 
   // 2. Fast start. It lowers every data structure together, activations included, so under
   // `params` what it spends of the reference bound's KL the parameters cannot spend later: it stops
@@ -215,6 +226,7 @@ export async function fxpqnetSearch(
     await backend.promote();
     cur = { search: s, valid: v };
     log.push(`fast start: all data structures at ${wl} bits (KL ${s.kl.toExponential(2)})`);
+    o.onConfig?.(a, v, `fast start: every data structure at ${wl} bits`, true);
   }
 
   const ctx: Ctx = {
@@ -222,7 +234,7 @@ export async function fxpqnetSearch(
     refKl,
     fitsValid: (v) => fits(v.errors, baselineErrors, nV),
     ds,
-    cost,
+    price,
     backend,
     o,
     within,
@@ -267,6 +279,7 @@ export async function fxpqnetSearch(
     cur = await backend.commitStaged(a, d.from);
     subBase = null;
     log.push(`re-tune: ${d.key} ${what}`);
+    o.onConfig?.(a, cur.valid, `re-tune: ${d.key} ${what}`, true);
   };
   for (const d of ds) {
     const f = getFormat(a, d);
@@ -313,7 +326,7 @@ interface Ctx {
   /** The top-1 budget on the validation images alone. */
   fitsValid: (v: Score) => boolean;
   ds: DataStructure[];
-  cost: CostModel;
+  price: (a: Assignment) => number;
   backend: Backend;
   o: SearchOptions;
   within: (v: Score, s: Score) => boolean;
@@ -339,7 +352,7 @@ const floorOf = (c: Ctx, d: DataStructure, a: Assignment) => Math.max(c.o.minBit
  * memory saved to KL added. Its cost is about the network times the number of steps.
  */
 async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; valid: Score }): Promise<Adapted> {
-  const { ds, cost, backend, o, within, drops, log } = c;
+  const { ds, price, backend, o, within, drops, log } = c;
   let evaluations = 0;
   const frozen = new Set<string>();
   const lastScore = new Map<string, number>();
@@ -361,6 +374,7 @@ async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; val
     const order = open.sort((x, y) => (lastScore.get(y.key) ?? Infinity) - (lastScore.get(x.key) ?? Infinity));
     let chosen: Cand | null = null;
     let bestFresh = -Infinity;
+    const now = price(a);
     for (let i = 0; i < order.length; i += BATCH) {
       if (chosen && (lastScore.get(order[i].key) ?? Infinity) <= bestFresh) break; // no stale score can win
       const group = order.slice(i, i + BATCH);
@@ -381,7 +395,7 @@ async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; val
           lastScore.set(d.key, -Infinity);
           return;
         }
-        const saved = cost.cost(a, o.objective) - cost.cost(cand.a, o.objective);
+        const saved = now - price(cand.a);
         const ratio = saved / Math.max(cand.s.kl - cur.search.kl, 1e-9);
         lastScore.set(d.key, ratio);
         if (ratio > bestFresh) {
@@ -402,6 +416,7 @@ async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; val
     } else {
       a = ch.a;
       cur = await backend.commitStaged(a, ch.d.from);
+      o.onConfig?.(a, cur.valid, `step ${step}: ${ch.d.key} -> ${fmt(getFormat(a, ch.d))}`, true);
       log.push(
         `step ${step}: ${ch.d.key} -> ${fmt(getFormat(a, ch.d))} (KL ${cur.search.kl.toExponential(2)}, drop ${drops(cur.valid, cur.search)})`,
       );
@@ -409,7 +424,7 @@ async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; val
     step++;
     o.onStep?.({
       step,
-      cost: cost.cost(a, o.objective),
+      cost: price(a),
       startCost: c.startCost,
       drop: c.drop(cur.valid),
       frozen: frozen.size,
@@ -434,7 +449,7 @@ async function greedyAdaptation(c: Ctx, a: Assignment, cur: { search: Score; val
  *     frozen, as in the greedy schedule.
  */
 async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score; valid: Score }): Promise<Adapted> {
-  const { cost, backend, o, within, drops, log } = c;
+  const { price, backend, o, within, drops, log } = c;
   const fitsValid = c.fitsValid;
   let evaluations = 0;
   const cand = candidates(c).filter((d) => getFormat(a, d).wl > floorOf(c, d, a));
@@ -457,7 +472,7 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
   log.push(
     `sensitivity: ${cand.length} data structures, ${measured} word lengths kept, ${sens.evaluations} partial evaluations on ${o.sensitivityImages === undefined ? 'all' : Math.min(o.sensitivityImages, nS)} search images`,
   );
-  const path = allocationPath(a, sens.baseKl, sens.curves, (x) => cost.cost(x, o.objective));
+  const path = allocationPath(a, sens.baseKl, sens.curves, price);
   log.push(
     `allocation: ${path.length} one-bit steps, predicted search KL ${(path.at(-1)?.predictedKl ?? cur.search.kl).toExponential(2)} at the end`,
   );
@@ -492,6 +507,7 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
     log.push(
       `bisection: ${p} of ${path.length} steps ${r.ok ? 'within' : 'exceeds'} the budget (${r.s ? drops(r.v, r.s) : `validation ${c.drop(r.v).toFixed(2)} pp, validation KL ${r.v.kl.toExponential(2)}`})`,
     );
+    o.onConfig?.(path[p - 1].a, r.v, `bisection: ${p} of ${path.length} steps`, r.ok);
     if (r.ok) lo = p;
     else hi = p;
     probes++;
@@ -536,6 +552,7 @@ async function sensitivityAdaptation(c: Ctx, a: Assignment, cur: { search: Score
       a = next;
       await backend.promote();
       cur = { search: s, valid: v };
+      o.onConfig?.(a, v, `step ${steps}: ${d.key} -> ${fmt(getFormat(a, d))}`, true);
       log.push(
         `step ${steps}: ${d.key} -> ${fmt(getFormat(a, d))} (KL ${cur.search.kl.toExponential(2)}, drop ${drops(cur.valid, cur.search)})`,
       );

@@ -20,6 +20,11 @@ import { ristrettoSearch, uniformSearch } from './baselines.js';
 import { defaultWorkers, makeBackend, shardRanges } from './backend.js';
 import { fxpqnetSearch, SCHEDULES, type Schedule } from './fxpqnet.js';
 import type { Objective } from './structures.js';
+import { DEVICE_OBJECTIVES, DeviceCost, type DeviceObjective, type DevicePoint } from './device-cost.js';
+import { fitMessage } from '../device/fit.js';
+import type { Part } from '../device/parts.js';
+import type { WeightPlacement } from '../hw/plan.js';
+import { basename } from 'node:path';
 
 export type Method = 'fxpqnet' | 'uniform' | 'ristretto';
 export type Rounding = 'nearest' | 'gptq';
@@ -40,7 +45,17 @@ export interface QuantizeModelOptions {
   referenceBits?: number;
   minBits: number;
   startBits: number;
-  objective: Objective;
+  objective: Objective | DeviceObjective;
+  /**
+   * A named part: the result must fit it (the design `estimate --device` would choose), and under
+   * `--objective fps|lut` the search ranks its steps by what they save on it (device-cost.ts).
+   */
+  device?: Part;
+  /** With a device: a fixed multiplier budget (lut: the budget priced; fps: the largest tried). */
+  macs?: number;
+  weights?: WeightPlacement;
+  /** Clock in MHz for the device report's images/s. */
+  clockMhz?: number;
   seed: number;
   /** Weight rounding: to nearest, or error-compensating (quant/compensate.ts). Default gptq. */
   rounding?: Rounding;
@@ -77,8 +92,15 @@ export function checkOptions(o: QuantizeModelOptions): void {
     throw new FxpqError(`--sensitivity-images must be an integer of at least 2, got ${o.sensitivityImages}`);
   if (o.schedule !== undefined && !SCHEDULES.includes(o.schedule))
     throw new FxpqError(`--schedule must be ${SCHEDULES.join(' or ')}, got '${o.schedule}'`);
-  if (!['params', 'overall', 'bops'].includes(o.objective))
-    throw new FxpqError(`--objective must be params, overall or bops, got '${o.objective}'`);
+  if (![...MEMORY_OBJECTIVES, ...DEVICE_OBJECTIVES].includes(o.objective))
+    throw new FxpqError(`--objective must be ${[...MEMORY_OBJECTIVES, ...DEVICE_OBJECTIVES].join(', ')}, got '${o.objective}'`);
+  if (isDeviceObjective(o.objective) && !o.device)
+    throw new FxpqError(`--objective ${o.objective} prices designs on a part: name one with --device`);
+  if ((o.macs !== undefined || o.weights !== undefined) && !o.device) throw new FxpqError('--macs and --weights need --device');
+  if (o.macs !== undefined && (!Number.isInteger(o.macs) || o.macs < 1))
+    throw new FxpqError(`--macs must be a positive integer, got ${o.macs}`);
+  if (o.clockMhz !== undefined && !(o.clockMhz > 0 && Number.isFinite(o.clockMhz)))
+    throw new FxpqError(`--clock must be a positive number of MHz, got ${o.clockMhz}`);
   if (!(o.maxDrop >= 0) || !Number.isFinite(o.maxDrop))
     throw new FxpqError(`--max-drop must be a non-negative number of percentage points, got ${o.maxDrop}`);
   if (!Number.isInteger(o.startBits) || o.startBits < 2 || o.startBits > 32)
@@ -91,6 +113,22 @@ export function checkOptions(o: QuantizeModelOptions): void {
   if (o.workers !== undefined && (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64))
     throw new FxpqError(`--workers must be an integer in 1..64, got ${o.workers}`);
   if (!Number.isInteger(o.seed)) throw new FxpqError(`--seed must be an integer, got ${o.seed}`);
+}
+
+const MEMORY_OBJECTIVES: readonly Objective[] = ['params', 'overall', 'bops'];
+const isDeviceObjective = (x: string): x is DeviceObjective => (DEVICE_OBJECTIVES as readonly string[]).includes(x);
+
+/** The device report's figures of one design. */
+function devicePointJson(p: DevicePoint, clockMhz: number) {
+  return {
+    fits: p.fit.fits,
+    mac_budget: p.plan.macBudget,
+    multipliers: p.plan.macs,
+    weights: p.fit.weights,
+    interval_cycles: p.plan.interval,
+    images_per_second: Math.round((clockMhz * 1e6) / p.plan.interval),
+    resources: p.fit.rows.map((r) => ({ resource: r.resource, need: r.need, have: r.have })),
+  };
 }
 
 export function checkReferenceBits(n: number): void {
@@ -197,6 +235,19 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     fxpSearch ? workers : 1,
   );
 
+  // On a named part: the price of a configuration there, and the design the result maps to.
+  const modelName = basename(o.model).replace(/\.onnx$/i, '');
+  const clockMhz = o.clockMhz ?? 100;
+  const deviceCost = o.device
+    ? new DeviceCost(fg, o.device, {
+        objective: isDeviceObjective(o.objective) ? o.objective : 'fps',
+        macs: o.macs,
+        weights: o.weights,
+        standalone: Boolean(o.device.nextpnr),
+        model: modelName,
+      })
+    : null;
+  const trace: { what: string; within: boolean; validation_drop: number; point: ReturnType<typeof devicePointJson> }[] = [];
   let assignment!: Assignment;
   const extra: Record<string, unknown> = {};
   let log: string[] = [];
@@ -226,6 +277,16 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
         minBits: o.minBits,
         startBits: o.startBits,
         objective: o.objective,
+        price: deviceCost && isDeviceObjective(o.objective) ? (x) => deviceCost.cost(x) : undefined,
+        onConfig: deviceCost
+          ? (x, v, what, within) =>
+              trace.push({
+                what,
+                within,
+                validation_drop: (100 * (v.errors - baselineErrors)) / nV,
+                point: devicePointJson(deviceCost.point(x), clockMhz),
+              })
+          : undefined,
         schedule: o.schedule ?? 'sensitivity',
         sensitivityImages: o.sensitivityImages ?? DEFAULT_SENSITIVITY_IMAGES,
         onStep: (s) => o.onProgress?.('search', s.frozen, s.total),
@@ -250,6 +311,22 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     await backend.close();
   }
   lap('search');
+  let device: Record<string, unknown> | null = null;
+  if (deviceCost && o.device) {
+    const p = deviceCost.point(assignment);
+    if (!p.fit.fits) {
+      const how = o.uniformBits !== undefined ? `at ${o.uniformBits} bits` : `(${o.method}, --max-drop ${o.maxDrop})`;
+      throw new FxpqError(`${fitMessage(p.fit, modelName)}: the smallest network found ${how}; raise --max-drop or pick a larger part`);
+    }
+    device = {
+      part: o.device.name,
+      vendor: o.device.vendor,
+      objective: o.objective,
+      clock_mhz: clockMhz,
+      ...devicePointJson(p, clockMhz),
+      trace,
+    };
+  }
   const q = buildQGraph(fg, assignment);
   // Agreement with the teacher over all calibration images, with the network as written (the
   // search images were scored with cross-fitted weights).
@@ -272,6 +349,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
     min_bits: o.minBits,
     start_bits: o.startBits,
     objective: o.objective,
+    ...(o.device ? { device: o.device.name, macs: o.macs ?? null, weights: o.weights ?? null, clock_mhz: clockMhz } : {}),
     seed: o.seed,
     calib: { file: o.calib, sha256: sha256(o.calib), images: cal.count, scale: o.calibScale ?? null, labels: o.calibLabels ?? null },
   };
@@ -282,6 +360,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   });
   const report = buildReport(q, method, { images: cal.count, agreement: (100 * agree) / cal.count }, seconds, {
     ...extra,
+    ...(device ? { device } : {}),
     budget: {
       measure: labels ? 'top-1 accuracy vs labels' : 'top-1 agreement with the float model',
       max_drop: o.maxDrop,

@@ -5,6 +5,8 @@ import { size } from '../ir/types.js';
 import type { QuantReport } from '../quant/report.js';
 import { quantizeModel, type Rounding } from '../search/quantize.js';
 import type { Objective } from '../search/structures.js';
+import type { DeviceObjective } from '../search/device-cost.js';
+import { findPart } from '../device/parts.js';
 import type { QuantConfig } from './configs.js';
 
 export interface TestSet {
@@ -27,7 +29,9 @@ export interface QuantJob {
   seed: number;
   minBits: number;
   startBits: number;
-  objective: Objective;
+  objective: Objective | DeviceObjective;
+  /** The part a device objective prices designs on (its name: jobs cross to workers as plain data). */
+  device?: string;
   rounding?: Rounding;
   /** FxP-QNet's reference word length (quantizeModel's referenceBits; 0 = off). */
   referenceBits?: number;
@@ -64,6 +68,7 @@ export async function runQuantJob(j: QuantJob, onProgress?: (stage: string, done
     minBits: j.minBits,
     startBits: j.startBits,
     objective: j.objective,
+    device: j.device === undefined ? undefined : findPart(j.device),
     rounding: j.rounding,
     referenceBits: j.referenceBits,
     seed: j.seed,

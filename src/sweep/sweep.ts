@@ -11,6 +11,7 @@ import { type FxpFile, parseFxp } from '../io/fxpjson.js';
 import { size } from '../ir/types.js';
 import { importOnnxFile } from '../onnx/import.js';
 import type { Objective } from '../search/structures.js';
+import { DEVICE_OBJECTIVES, type DeviceObjective } from '../search/device-cost.js';
 import type { Target } from '../synth/yosys.js';
 import { runOnWorkers } from '../util/worker-pool.js';
 import { workerScript } from '../util/worker-script.js';
@@ -35,7 +36,8 @@ export interface SweepOptions {
   seed: number;
   minBits: number;
   startBits: number;
-  objective: Objective;
+  /** fps and lut (FxP-QNet configurations only) price designs on `device`, which must be given. */
+  objective: Objective | DeviceObjective;
   rounding?: Rounding;
   /** FxP-QNet's reference word length (quantizeModel's referenceBits; 0 = off; default 8). */
   referenceBits?: number;
@@ -175,6 +177,11 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
   if (o.calibLabels) loadLabels(o.calibLabels, calibImages, classes);
 
   const cache = new ResultCache(o.cacheDir);
+  // A device objective steers FxP-QNet's searches; the fixed-format configurations do not search.
+  const deviceObjective = (DEVICE_OBJECTIVES as readonly string[]).includes(o.objective);
+  if (deviceObjective && !o.device) throw new FxpqError(`--objective ${o.objective} prices designs on a part: name one with --device`);
+  const searchDevice = deviceObjective ? o.device!.name : undefined;
+  const searches = (c: QuantConfig) => c.method === 'fxpqnet' && c.uniformBits === undefined;
   const inputs = {
     tool: TOOL_VERSION,
     code: codeFingerprint(),
@@ -194,6 +201,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     minBits: o.minBits,
     startBits: o.startBits,
     objective: o.objective,
+    ...(searchDevice ? { searchDevice } : {}),
     rounding: o.rounding ?? 'gptq',
     referenceBits: o.referenceBits ?? DEFAULT_REFERENCE_BITS,
   };
@@ -224,7 +232,8 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     seed: o.seed,
     minBits: o.minBits,
     startBits: o.startBits,
-    objective: o.objective,
+    objective: deviceObjective && !searches(o.configs[i]) ? 'overall' : o.objective,
+    device: searchDevice && searches(o.configs[i]) ? searchDevice : undefined,
     rounding: o.rounding,
     referenceBits: o.referenceBits,
     // A lone search may use every thread itself; side by side, one each.

@@ -1,5 +1,5 @@
 import { FAMILIES, type Target } from '../../../estimate/families.js';
-import { type BlockFeatures, clampBits, dspFor, romShape, windowBits, zeroFeatures } from '../../../estimate/feature-kit.js';
+import { type BlockFeatures, clampBits, dspFor, layoutKey, romShape, windowBits, zeroFeatures } from '../../../estimate/feature-kit.js';
 import type { BufferPlan } from '../../plan-types.js';
 import { counterBits, requantRtl } from '../../verilog.js';
 import { type DepthwiseEngine, depthwiseWeightAt, depthwiseWidths } from './plan.js';
@@ -30,7 +30,13 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
   f.cmpBits += e.lanes * 2 * rq.width;
   f.regBits += inB.wordBits;
   const memories = [
-    { ...romShape(w.wDepth, w.wWidth, e.lanes, e.weightFormat.wl, (word, lane) => depthwiseWeightAt(e, word, lane)), weights: true },
+    {
+      ...romShape(w.wDepth, w.wWidth, e.lanes, e.weightFormat.wl, (word, lane) => depthwiseWeightAt(e, word, lane), {
+        source: e.weights,
+        key: layoutKey(e),
+      }),
+      weights: true,
+    },
     romShape(w.bDepth, w.bWidth, e.lanes, w.accW, (g, l) => e.alignedBias[g * e.lanes + l]),
   ];
   f.ffBits +=

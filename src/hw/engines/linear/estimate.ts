@@ -1,5 +1,14 @@
 import { FAMILIES, type Target } from '../../../estimate/families.js';
-import { type BlockFeatures, clampBits, csdDigits, dspFor, romShape, windowBits, zeroFeatures } from '../../../estimate/feature-kit.js';
+import {
+  type BlockFeatures,
+  clampBits,
+  csdDigits,
+  dspFor,
+  layoutKey,
+  romShape,
+  windowBits,
+  zeroFeatures,
+} from '../../../estimate/feature-kit.js';
 import type { BufferPlan } from '../../plan-types.js';
 import { counterBits, requantRtl } from '../../verilog.js';
 import { type LinearEngine, linearWeightAt, linearWidths } from './plan.js';
@@ -56,7 +65,10 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
   // output g*pe+p, input channel cw*simd+s, kernel position; bias word g holds the pe biases.
   const weightAt = (word: number, lane: number) => linearWeightAt(e, word, Math.floor(lane / e.simd), lane % e.simd);
   memories.push(
-    { ...romShape(w.wDepth, w.wWidth, e.pe * e.simd, e.weightFormat.wl, weightAt), weights: true },
+    {
+      ...romShape(w.wDepth, w.wWidth, e.pe * e.simd, e.weightFormat.wl, weightAt, { source: e.weights, key: layoutKey(e) }),
+      weights: true,
+    },
     romShape(w.bDepth, w.bWidth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p]),
   );
   // Registers as templated: window counters and address registers, ROM address, stage B flags

@@ -1,0 +1,99 @@
+/**
+ * What the search's objective buys on a named part (issue 29, item 5): the model quantized by
+ * FxP-QNet under each objective (params, overall, and the device objectives fps and lut), and the
+ * uniform 8-bit network, each mapped to the design `estimate --device` chooses on the part; top-1
+ * on the test images with the integer reference. With --implement (iCE40 parts), each design that
+ * fits is also synthesized, placed and routed (minutes each; no gate-level simulation).
+ * Usage: node dist/bench/device-objectives.js [--model models/lenet5.onnx] [--part up5k]
+ *        [--max-drop 1] [--seed 0] [--implement]
+ */
+import { basename } from 'node:path';
+import { chooseMacs } from '../src/device/fit.js';
+import { findPart } from '../src/device/parts.js';
+import { FxpqError } from '../src/errors.js';
+import { evaluateInt } from '../src/intref/evaluate.js';
+import { loadImages, loadLabels } from '../src/io/dataset.js';
+import { size } from '../src/ir/types.js';
+import { implementPlan } from '../src/pnr/implement.js';
+import { quantizeModel } from '../src/search/quantize.js';
+
+const arg = (name: string, dflt: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : dflt;
+};
+const model = arg('model', 'models/lenet5.onnx');
+const part = findPart(arg('part', 'up5k'));
+const maxDrop = Number(arg('max-drop', '1'));
+const seed = Number(arg('seed', '0'));
+const implement = process.argv.includes('--implement') && part.nextpnr !== null;
+const n = (x: number) => Math.round(x).toLocaleString('en-US');
+const name = basename(model).replace(/\.onnx$/, '');
+
+const runs: { label: string; objective: 'params' | 'overall' | 'fps' | 'lut'; uniform?: number }[] = [
+  { label: 'FxP-QNet, params (the paper)', objective: 'params' },
+  { label: 'FxP-QNet, overall', objective: 'overall' },
+  { label: 'FxP-QNet, fps', objective: 'fps' },
+  { label: 'FxP-QNet, lut', objective: 'lut' },
+  { label: 'uniform 8 bits', objective: 'overall', uniform: 8 },
+];
+
+console.log(`${name} on ${part.vendor}, --max-drop ${maxDrop}, seed ${seed}${implement ? '; Yosys + nextpnr-ice40' : ''}`);
+console.log('| network | search (s) | design | cycles/image | estimate | post-route | Fmax (MHz) | images/s at Fmax | top-1 |');
+console.log('|---|---|---|---|---|---|---|---|---|');
+for (const r of runs) {
+  const t0 = performance.now();
+  let res;
+  try {
+    res = await quantizeModel({
+      model,
+      calib: 'models/data/calib_x.npy',
+      method: 'fxpqnet',
+      uniformBits: r.uniform,
+      maxDrop,
+      minBits: 2,
+      startBits: 16,
+      objective: r.objective,
+      device: part,
+      seed,
+    });
+  } catch (e) {
+    if (!(e instanceof FxpqError)) throw e;
+    console.log(`| ${r.label} | ${((performance.now() - t0) / 1000).toFixed(1)} | ${e.message.replace(/\|/g, '/')} | | | | | | |`);
+    continue;
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const q = res.q;
+  const inV = q.values[q.input];
+  const imgs = loadImages('models/data/test_x.npy', inV.shape);
+  const labels = loadLabels('models/data/test_y.npy', imgs, size(q.values[q.output].shape));
+  const top1 = evaluateInt(q, imgs, { labels }).top1;
+  const { plan, fit } = chooseMacs(q, part, { model: name, standalone: Boolean(part.nextpnr) });
+  const est = fit.rows
+    .filter((x) => !x.resource.startsWith('I/O'))
+    .map((x) => `${n(x.need)} ${x.resource.replace(/ \(.*\)$/, '')}`)
+    .join(', ');
+  let post = '',
+    fmax = '',
+    ips = '';
+  if (implement) {
+    const impl = await implementPlan(q, {
+      part,
+      plan,
+      fit,
+      model: name,
+      source: basename(model),
+      top: `fxpq_${name.replace(/[^A-Za-z0-9_]/g, '_')}`,
+      out: 'bench-results/device-objectives',
+      freqMhz: 12,
+      seed: 1,
+      gateImages: 0,
+    });
+    const p = impl.report;
+    post = `${n(p.lut)} LC, ${p.dsp} DSP, ${p.bram} EBR, ${p.spram} SPRAM, ${p.io} I/O`;
+    fmax = p.fmax_mhz.toFixed(1);
+    ips = n(p.images_per_second);
+  }
+  console.log(
+    `| ${r.label} | ${secs.toFixed(1)} | --macs ${plan.macBudget}${fit.weights === 'load' ? ', weights load' : ''} | ${n(plan.interval)} | ${est} | ${post} | ${fmax} | ${ips} | ${top1 === null ? '' : `${(100 * top1).toFixed(1)} %`} |`,
+  );
+}
