@@ -1,14 +1,15 @@
 /**
  * What the search's objective buys on a named part (issue 29, item 5): the model quantized by
  * FxP-QNet under each objective (params, overall, and the device objectives fps and lut), and the
- * uniform 8-bit network, each mapped to the design `estimate --device` chooses on the part; top-1
+ * uniform 8-bit network, each mapped to the design quantize reports for the part; top-1
  * on the test images with the integer reference. With --implement (iCE40 parts), each design that
  * fits is also synthesized, placed and routed (minutes each; no gate-level simulation).
  * Usage: node dist/bench/device-objectives.js [--model models/lenet5.onnx] [--part up5k]
  *        [--max-drop 1] [--seed 0] [--implement]
  */
 import { basename } from 'node:path';
-import { chooseMacs } from '../src/device/fit.js';
+import { fitAtBudget } from '../src/device/fit.js';
+import type { WeightPlacement } from '../src/hw/plan.js';
 import { findPart } from '../src/device/parts.js';
 import { FxpqError } from '../src/errors.js';
 import { evaluateInt } from '../src/intref/evaluate.js';
@@ -67,7 +68,9 @@ for (const r of runs) {
   const imgs = loadImages('models/data/test_x.npy', inV.shape);
   const labels = loadLabels('models/data/test_y.npy', imgs, size(q.values[q.output].shape));
   const top1 = evaluateInt(q, imgs, { labels }).top1;
-  const { plan, fit } = chooseMacs(q, part, { model: name, standalone: Boolean(part.nextpnr) });
+  // The design quantize reports for the part (fps: the fastest that fits; lut: the priced budget).
+  const d = res.report.device as { mac_budget: number; weights: WeightPlacement };
+  const { plan, fit } = fitAtBudget(q, part, { macs: d.mac_budget, weights: d.weights, model: name, standalone: Boolean(part.nextpnr) });
   const est = fit.rows
     .filter((x) => !x.resource.startsWith('I/O'))
     .map((x) => `${n(x.need)} ${x.resource.replace(/ \(.*\)$/, '')}`)
@@ -94,6 +97,6 @@ for (const r of runs) {
     ips = n(p.images_per_second);
   }
   console.log(
-    `| ${r.label} | ${secs.toFixed(1)} | --macs ${plan.macBudget}${fit.weights === 'load' ? ', weights load' : ''} | ${n(plan.interval)} | ${est} | ${post} | ${fmax} | ${ips} | ${top1 === null ? '' : `${(100 * top1).toFixed(1)} %`} |`,
+    `| ${r.label} | ${secs.toFixed(1)} | --macs ${plan.macBudget}${fit.weights === 'load' ? ', weights load' : ''} | ${n(plan.interval)} | ${est} | ${post} | ${fmax} | ${ips} | ${top1 === null ? '' : `${top1.toFixed(1)} %`} |`,
   );
 }
