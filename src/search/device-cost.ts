@@ -76,19 +76,12 @@ export class DeviceCost {
       const f = this.atBudget(q, this.fixedBudget(q)).fit;
       return used(f) + excess(f);
     }
-    const rungs = this.ladder(q);
-    const at = new Map<number, DevicePoint>();
-    const fitAt = (r: number) => {
-      let p = at.get(r);
-      if (!p) at.set(r, (p = this.atBudget(q, rungs[r].budget)));
-      return p;
-    };
-    const R = this.fastestFitting(rungs.length, (r) => fitAt(r).fit.fits);
+    const { rungs, R, at } = this.fastest(q);
     const I = (r: number) => (r < 0 ? 2 * rungs[0].interval : rungs[r].interval);
-    const tie = TIE * rungs[rungs.length - 1].interval * (R >= 0 ? used(fitAt(R).fit) : used(fitAt(0).fit));
+    const tie = TIE * rungs[rungs.length - 1].interval * used(at(Math.max(R, 0)).fit);
     if (R === rungs.length - 1) return I(R) + tie;
     const N = R + 1;
-    return I(N) + (I(R) - I(N)) * squash(excess(fitAt(N).fit)) + tie;
+    return I(N) + (I(R) - I(N)) * squash(excess(at(N).fit)) + tie;
   }
 
   /**
@@ -98,15 +91,20 @@ export class DeviceCost {
   point(a: Assignment): DevicePoint {
     const q = buildQGraph(this.fg, a);
     if (this.o.objective === 'lut') return this.atBudget(q, this.fixedBudget(q));
+    const { R, at } = this.fastest(q);
+    return at(Math.max(R, 0));
+  }
+
+  /** The ladder, its highest rung R that fits (-1: none), and the design at any rung (each built once). */
+  private fastest(q: QGraph) {
     const rungs = this.ladder(q);
     const points = new Map<number, DevicePoint>();
-    const fitAt = (r: number) => {
+    const at = (r: number) => {
       let p = points.get(r);
       if (!p) points.set(r, (p = this.atBudget(q, rungs[r].budget)));
       return p;
     };
-    const R = this.fastestFitting(rungs.length, (r) => fitAt(r).fit.fits);
-    return fitAt(Math.max(R, 0));
+    return { rungs, R: this.fastestFitting(rungs.length, (r) => at(r).fit.fits), at };
   }
 
   private fixedBudget(q: QGraph): number {
