@@ -17,6 +17,7 @@ import { loadImages, loadLabels } from '../src/io/dataset.js';
 import { size } from '../src/ir/types.js';
 import { implementPlan } from '../src/pnr/implement.js';
 import { quantizeModel } from '../src/search/quantize.js';
+import { discordant, mcnemarP } from '../src/eval/paired.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -38,6 +39,7 @@ const runs: { label: string; objective: 'params' | 'overall' | 'fps' | 'lut'; un
   { label: 'uniform 8 bits', objective: 'overall', uniform: 8 },
 ];
 
+const predictions = new Map<string, { p: Int32Array; labels: Int32Array }>();
 console.log(`${name} on ${part.vendor}, --max-drop ${maxDrop}, seed ${seed}${implement ? '; Yosys + nextpnr-ice40' : ''}`);
 console.log('| network | search (s) | design | cycles/image | estimate | post-route | Fmax (MHz) | images/s at Fmax | top-1 |');
 console.log('|---|---|---|---|---|---|---|---|---|');
@@ -67,7 +69,9 @@ for (const r of runs) {
   const inV = q.values[q.input];
   const imgs = loadImages('models/data/test_x.npy', inV.shape);
   const labels = loadLabels('models/data/test_y.npy', imgs, size(q.values[q.output].shape));
-  const top1 = evaluateInt(q, imgs, { labels }).top1;
+  const ev = evaluateInt(q, imgs, { labels });
+  const top1 = ev.top1;
+  predictions.set(r.label, { p: ev.predictions, labels });
   // The design quantize reports for the part (fps: the fastest that fits; lut: the priced budget).
   const d = res.report.device as { mac_budget: number; weights: WeightPlacement };
   const { plan, fit } = fitAtBudget(q, part, { macs: d.mac_budget, weights: d.weights, model: name, standalone: Boolean(part.nextpnr) });
@@ -99,4 +103,16 @@ for (const r of runs) {
   console.log(
     `| ${r.label} | ${secs.toFixed(1)} | --macs ${plan.macBudget}${fit.weights === 'load' ? ', weights load' : ''} | ${n(plan.interval)} | ${est} | ${post} | ${fmax} | ${ips} | ${top1 === null ? '' : `${top1.toFixed(1)} %`} |`,
   );
+}
+
+// Paired: each network's top-1 against the uniform 8-bit one's on the same images (exact McNemar).
+const u8 = predictions.get('uniform 8 bits');
+if (u8) {
+  console.log('\n| network | right only it / right only uniform 8 | McNemar p |');
+  console.log('|---|---|---|');
+  for (const [label, x] of predictions) {
+    if (label === 'uniform 8 bits') continue;
+    const d = discordant(x.p, u8.p, u8.labels);
+    console.log(`| ${label} | ${d.onlyA} / ${d.onlyB} | ${mcnemarP(d.onlyA, d.onlyB).toFixed(3)} |`);
+  }
 }

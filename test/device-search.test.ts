@@ -171,6 +171,9 @@ describe('fxpq quantize --device', () => {
     const none = fxpq('quantize', 'models/lenet5.onnx', '--calib', calib, '--objective', 'fps', '--out', join(dir, 'x'));
     expect(none.code).not.toBe(0);
     expect(none.stderr.trim()).toMatch(/--objective fps prices designs on a part: name one with --device$/);
+    const sweep = fxpq('sweep', 'models/lenet5.onnx', '--calib', calib, '--objective', 'lut', '--out', join(dir, 's'));
+    expect(sweep.code).not.toBe(0);
+    expect(sweep.stderr.trim()).toMatch(/^[^\n]*--objective lut prices designs on a part: name one with --device$/);
     const macs = fxpq('quantize', 'models/lenet5.onnx', '--calib', calib, '--macs', '8', '--out', join(dir, 'y'));
     expect(macs.code).not.toBe(0);
     expect(macs.stderr.trim()).toMatch(/--macs and --weights need --device$/);

@@ -512,8 +512,8 @@ await yargs(hideBin(process.argv))
         .option('objective', {
           type: 'string',
           default: 'params',
-          choices: ['params', 'overall', 'bops'],
-          describe: 'What the FxP-QNet searches minimise',
+          choices: ['params', 'overall', 'bops', 'fps', 'lut'],
+          describe: 'What the FxP-QNet searches minimise (fps and lut: on the --device part, as quantize --device does)',
         })
         .option('reference-bits', {
           type: 'number',

@@ -54,6 +54,11 @@ export interface QuantizeModelOptions {
   /** With a device: a fixed multiplier budget (lut: the budget priced; fps: the largest tried). */
   macs?: number;
   weights?: WeightPlacement;
+  /**
+   * With a device: refuse a result that does not fit (default). A sweep records the fit of each
+   * point instead, and `run` refuses later, at the design it would generate.
+   */
+  requireFit?: boolean;
   /** Clock in MHz for the device report's images/s. */
   clockMhz?: number;
   seed: number;
@@ -314,7 +319,7 @@ export async function quantizeModel(o: QuantizeModelOptions): Promise<QuantizeMo
   let device: Record<string, unknown> | null = null;
   if (deviceCost && o.device) {
     const p = deviceCost.point(assignment);
-    if (!p.fit.fits) {
+    if (!p.fit.fits && (o.requireFit ?? true)) {
       const how = o.uniformBits !== undefined ? `at ${o.uniformBits} bits` : `(${o.method}, --max-drop ${o.maxDrop})`;
       throw new FxpqError(`${fitMessage(p.fit, modelName)}: the smallest network found ${how}; raise --max-drop or pick a larger part`);
     }

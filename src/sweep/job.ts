@@ -69,6 +69,7 @@ export async function runQuantJob(j: QuantJob, onProgress?: (stage: string, done
     startBits: j.startBits,
     objective: j.objective,
     device: j.device === undefined ? undefined : findPart(j.device),
+    requireFit: false,
     rounding: j.rounding,
     referenceBits: j.referenceBits,
     seed: j.seed,

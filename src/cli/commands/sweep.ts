@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import { basename, join } from 'node:path';
 import { findPart } from '../../device/parts.js';
+import type { DeviceObjective } from '../../search/device-cost.js';
 import { FxpqError } from '../../errors.js';
 import { checkOutputPath, safeFolderName, writeFolderAtomic } from '../../io/atomic.js';
 import { parseScale } from '../../io/dataset.js';
@@ -118,7 +119,7 @@ export async function sweepCommand(a: SweepArgs): Promise<void> {
     seed: a.seed,
     minBits: a.minBits,
     startBits: a.startBits,
-    objective: a.objective as Objective,
+    objective: a.objective as Objective | DeviceObjective,
     rounding: a.rounding as Rounding,
     referenceBits: a.referenceBits,
     workers: a.workers ?? defaultWorkers(),
