@@ -7,6 +7,7 @@ import { chooseMacs, fitPlan, macsLadder } from '../src/device/fit.js';
 import { findPart, PARTS } from '../src/device/parts.js';
 import { FxpqError } from '../src/errors.js';
 import { generateDesign } from '../src/hw/generate.js';
+import { untimedDspPaths } from '../src/pnr/ice40.js';
 import { buildPlan, minimumMacs } from '../src/hw/plan.js';
 import { fxpq, tempDir } from './helpers/cli.js';
 
@@ -149,4 +150,40 @@ describe("the estimator's fit decision agrees with nextpnr-ice40", () => {
       expect(recs.length - fitting).toBeGreaterThan(5);
     });
   }
+});
+
+describe("reading nextpnr-ice40's timing report", () => {
+  it('finds the worst paths into and out of unregistered DSP blocks, which its Fmax leaves out, in the routed report', () => {
+    // Shaped as nextpnr-ice40 0.8 prints them (implement.test.ts checks a real log has them); the
+    // placement-time report comes first and must be ignored.
+    const section = (from: string, to: string, steps: [string, number, number][]) => [
+      `Info: Critical path report for cross-domain path 'posedge ${from}' -> 'posedge ${to}':`,
+      'Info:       type curr  total name',
+      ...steps.flatMap(([t, c, tot]) => [
+        `Info: ${t.padStart(10)} ${c.toFixed(2)} ${tot.toFixed(2)} Source x`,
+        'Info:                          Sink y',
+      ]),
+      'Info: 1.00 ns logic, 2.00 ns routing',
+      '',
+    ];
+    const clk = 'clk$SB_IO_IN_$glb_clk',
+      gnd = '$PACKER_GND_NET_$glb_clk';
+    const log = [
+      ...section(clk, gnd, [['clk-to-q', 1.0, 1.0]]),
+      ...section(gnd, clk, [['clk-to-q', 0.1, 0.1]]),
+      'Info: Routing..',
+      ...section(clk, gnd, [
+        ['clk-to-q', 1.82, 1.82],
+        ['routing', 2.41, 4.23],
+        ['logic', 1.23, 5.46],
+        ['setup', 0.1, 20.28],
+      ]),
+      ...section(gnd, clk, [
+        ['clk-to-q', 0.1, 0.1],
+        ['setup', 0.82, 13.26],
+      ]),
+    ].join('\n');
+    expect(untimedDspPaths(log)).toEqual({ intoNs: 20.28, outOfNs: 13.26 });
+    expect(untimedDspPaths(log.replaceAll('PACKER_GND_NET', 'other'))).toBeNull();
+  });
 });

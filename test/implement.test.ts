@@ -122,6 +122,13 @@ describe('fxpq implement on iCE40', () => {
       // The placed netlist, with Yosys's SB_SPRAM256KA model, takes the load and computes the image exactly.
       expect(j.gate_sim).toEqual({ images: 1, mismatches: 0, cycles_match: true });
       expect(hasSyncWord(readFileSync(j.bitstream))).toBe(true);
+      // Its multipliers are SB_MAC16 blocks without registers: nextpnr cuts the paths through them
+      // (ice40.ts untimedDspPaths), and the report says so.
+      const log = readFileSync(join(out, 'nextpnr.log'), 'utf8');
+      expect(log).toMatch(/cross-domain path 'posedge clk[^']*' -> 'posedge \$PACKER_GND_NET/);
+      const u = (j as unknown as { untimed_dsp_paths: { into_ns: number; out_of_ns: number } }).untimed_dsp_paths;
+      expect(u.into_ns).toBeGreaterThan(0);
+      expect(u.out_of_ns).toBeGreaterThan(0);
     },
   );
 
@@ -131,6 +138,7 @@ describe('fxpq implement on iCE40', () => {
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout) as Implemented;
     expect(j.dsp).toBe(0);
+    expect((j as unknown as { untimed_dsp_paths: unknown }).untimed_dsp_paths).toBeNull();
     expect(j.bram).toBeGreaterThan(0);
     // The LP/HX estimator (its own calibration, products in logic) on the same design.
     expect(j.bram).toBe(j.estimate!.bram);

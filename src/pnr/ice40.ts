@@ -49,6 +49,8 @@ export interface PnrResult {
   io: number;
   /** Highest clock the routed design meets on nextpnr's timing analysis. */
   fmaxMhz: number;
+  /** Paths nextpnr reports but leaves out of fmaxMhz (untimedDspPaths), or null. */
+  untimedDsp: UntimedDsp | null;
   bitstream: Uint8Array;
   seconds: { synth: number; pnr: number; pack: number };
   /** nextpnr's log, for the report folder. */
@@ -122,6 +124,42 @@ function runWorker(
   });
 }
 
+/** The worst routed path into an unregistered SB_MAC16's inputs, and out of its outputs, in ns. */
+export interface UntimedDsp {
+  intoNs: number;
+  outOfNs: number;
+}
+
+/**
+ * nextpnr-ice40 0.8 times an SB_MAC16 whose input and output registers are off as if it were
+ * clocked by its clock pin, which Yosys ties low: a path from a register through the multiplier
+ * to a register is cut in two, reported as cross-domain paths into and out of the
+ * `$PACKER_GND_NET` clock, and neither counts in the clock's Fmax. The two worst halves, from the
+ * routed design's report (the last one in the log); null when the design has no such paths.
+ */
+export function untimedDspPaths(log: string): UntimedDsp | null {
+  const worst = (from: string, to: string): number | null => {
+    const lines = log.split('\n');
+    let start = -1;
+    const head = new RegExp(`Critical path report for cross-domain path 'posedge ${from}[^']*' -> 'posedge ${to}[^']*'`);
+    lines.forEach((l, i) => {
+      if (head.test(l)) start = i;
+    });
+    if (start < 0) return null;
+    // Each step of the path is "<type> <delay> <running total> <name>"; the last total is the path's.
+    let total: number | null = null;
+    for (let i = start + 1; i < lines.length && !/ ns logic, [\d.]+ ns routing/.test(lines[i]); i++) {
+      const m = /^Info:\s+[a-z-]+\s+[\d.]+\s+([\d.]+)\s/.exec(lines[i]);
+      if (m) total = Number(m[1]);
+    }
+    return total;
+  };
+  const gnd = '\\$PACKER_GND_NET';
+  const intoNs = worst('clk', gnd),
+    outOfNs = worst(gnd, 'clk');
+  return intoNs === null || outOfNs === null ? null : { intoNs, outOfNs };
+}
+
 export async function placeAndRoute(inp: PnrInput): Promise<PnrResult> {
   const p = inp.part;
   if (!p.nextpnr) throw new FxpqError(`no place-and-route tool for ${p.name} is reachable from npm (nextpnr-ice40 covers the iCE40 parts)`);
@@ -191,6 +229,7 @@ export async function placeAndRoute(inp: PnrInput): Promise<PnrResult> {
     dsp: use('ICESTORM_DSP').used,
     io: use('SB_IO').used,
     fmaxMhz: clk[1].achieved,
+    untimedDsp: untimedDspPaths(log),
     bitstream: bin,
     seconds: { synth: s.seconds, pnr: tPnr, pack: (performance.now() - t1) / 1000 },
     log,

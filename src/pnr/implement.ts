@@ -35,6 +35,12 @@ export interface ImplementReport {
   available: { lut: number; ff: number; dsp: number; bram: number; spram: number; io: number };
   estimate: { lc: number; lut: number; ff: number; dsp: number; bram: number; spram: number };
   fmax_mhz: number;
+  /**
+   * Paths through SB_MAC16 blocks used without registers, which nextpnr leaves out of fmax_mhz
+   * (ice40.ts untimedDspPaths): the worst routed path into one and out of one, in ns, the
+   * multiplier's own delay not included. Null when the design has none.
+   */
+  untimed_dsp_paths: { into_ns: number; out_of_ns: number } | null;
   cycles_per_image: number;
   images_per_second: number;
   /** Path of the bitstream in the output folder. */
@@ -134,6 +140,7 @@ export async function implementPlan(
       spram: f.part.family === 'ice40up' ? f.estimate.lutram : 0,
     },
     fmax_mhz: fmax,
+    untimed_dsp_paths: r.untimedDsp ? { into_ns: r.untimedDsp.intoNs, out_of_ns: r.untimedDsp.outOfNs } : null,
     cycles_per_image: plan.interval,
     images_per_second: Math.round((fmax * 1e6) / plan.interval),
     bitstream: join(o.out, bin),

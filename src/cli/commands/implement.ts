@@ -97,6 +97,13 @@ export async function implementCommand(a: ImplementArgs): Promise<void> {
     `${chalk.bold(top)} on ${part.vendor}: Fmax ${r.fmax_mhz.toFixed(1)} MHz, ${plan.interval.toLocaleString('en-US')} cycles per image, ` +
       `${report.images_per_second.toLocaleString('en-US')} images/s; bitstream ${report.bitstream}`,
   );
+  const u = r.untimed_dsp_paths;
+  if (u)
+    console.log(
+      chalk.yellow(
+        `caution: nextpnr does not time paths through DSP blocks used without their registers; the worst path into one takes ${u.into_ns} ns and out of one ${u.out_of_ns} ns, the multiplier between them not counted, so the design may not meet ${r.fmax_mhz.toFixed(1)} MHz`,
+      ),
+    );
   if (r.gate_sim)
     console.log(
       `gate-level netlist in Icarus: ${r.gate_sim.images} images, 0 mismatches, ${plan.latency.toLocaleString('en-US')} cycles each as in the RTL`,
