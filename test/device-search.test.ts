@@ -20,17 +20,29 @@ import { fxpq, tempDir } from './helpers/cli.js';
  * figures must be the estimator's.
  */
 const dir = tempDir();
-const g = importOnnxFile('models/lenet5.onnx');
-const stats = calibrate(g, loadImages('models/data/calib_x.npy', g.input.shape, { limit: 64 }));
-const fg = fuseGraph(g);
-const uniform = (bits: number) => uniformAssignment(fg, stats, bits);
+function network(model: string) {
+  const g = importOnnxFile(`models/${model}.onnx`);
+  const stats = calibrate(g, loadImages('models/data/calib_x.npy', g.input.shape, { limit: 64 }));
+  const fg = fuseGraph(g);
+  return { fg, uniform: (bits: number) => uniformAssignment(fg, stats, bits) };
+}
+const { fg, uniform } = network('lenet5');
 const BITS = [16, 12, 10, 8, 6, 5, 4];
 
 describe('pricing a configuration on a part', () => {
-  for (const name of ['up5k', 'ecp5-25f', 'xc7a35t']) {
-    it(`maps each configuration to the design estimate --device chooses for it (${name}), in any order of calls`, () => {
+  // mlp on the UP5K fits at --macs 4 and 8 but not at 3 or 6 (the weight store's shape changes with
+  // the folding): fitting is not monotone in the budget.
+  for (const [model, name] of [
+    ['lenet5', 'up5k'],
+    ['lenet5', 'ecp5-25f'],
+    ['lenet5', 'xc7a35t'],
+    ['mlp', 'up5k'],
+    ['mlp', 'up3k'],
+  ]) {
+    it(`maps each configuration to the design estimate --device chooses for it (${model} on ${name}), in any order of calls`, () => {
+      const { fg, uniform } = network(model);
       const part = findPart(name);
-      const o = { objective: 'fps' as const, standalone: Boolean(part.nextpnr), model: 'lenet5' };
+      const o = { objective: 'fps' as const, standalone: Boolean(part.nextpnr), model };
       const forward = new DeviceCost(fg, part, o);
       const backward = new DeviceCost(fg, part, o);
       const costs = BITS.map((b) => forward.cost(uniform(b)));

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
-import { csdDigits, dspFor, engineFeatures } from '../src/estimate/features.js';
+import { csdDigits, dspFor, engineFeatures, romColumns } from '../src/estimate/features.js';
 import { microGraph, microSets } from '../src/calibration/microbench.js';
 import { engineModules } from '../src/hw/engines/index.js';
 import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
@@ -357,5 +357,42 @@ describe('fxpq estimate', () => {
     const bad = fxpq('estimate', model, '--target', 'stratix');
     expect(bad.code).not.toBe(0);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe('ROM column counts', () => {
+  // The oracle: each column's bits spelled out, floor(v / 2^b) mod 2, and compared as strings.
+  function naive(depth: number, lanes: number, bits: number, value: (d: number, l: number) => number) {
+    const seen = new Set<string>();
+    let varying = 0;
+    for (let l = 0; l < lanes; l++)
+      for (let b = 0; b < bits; b++) {
+        const col = Array.from({ length: depth }, (_, d) => ((Math.floor(value(d, l) / 2 ** b) % 2) + 2) % 2);
+        const ones = col.reduce((s, x) => s + x, 0);
+        if (ones === 0 || ones === depth) continue;
+        varying++;
+        seen.add(col.join(''));
+      }
+    return { varying, distinct: seen.size };
+  }
+  it('counts varying and distinct bit columns as spelling them out does: negative values, beyond 32 bits, odd depths, repeated columns', () => {
+    let s = 12345;
+    const rnd = () => ((s = (s * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+    let checked = 0;
+    for (const [depth, lanes, bits, range] of [
+      [1, 3, 8, 2 ** 7],
+      [7, 2, 9, 2 ** 8],
+      [33, 4, 12, 2 ** 3],
+      [70, 3, 40, 2 ** 38],
+      [64, 2, 36, 2 ** 20],
+      [5, 8, 34, 2 ** 31],
+    ]) {
+      const vals = Array.from({ length: depth * lanes }, () => Math.round(rnd() * range));
+      // Lane 1 repeats lane 0 (equal columns count once), and one lane is constant.
+      const value = (d: number, l: number) => (l === 1 ? vals[d * lanes] : l === 2 ? -3 : vals[d * lanes + l]);
+      expect(romColumns(depth, lanes, bits, value), `${depth}x${lanes}x${bits}`).toEqual(naive(depth, lanes, bits, value));
+      checked++;
+    }
+    expect(checked).toBe(6);
   });
 });

@@ -152,7 +152,7 @@ export function chooseMacs(
 }
 
 /** How far a design misses its part: the largest need / have ratio. */
-const overBy = (f: FitReport): number => Math.max(...f.rows.map((r) => r.need / Math.max(r.have, 1)));
+export const overBy = (f: FitReport): number => Math.max(...f.rows.map((r) => r.need / Math.max(r.have, 1)));
 
 /**
  * Placements worth trying on a part: the one asked for; else ROMs, and where the part has SPRAM

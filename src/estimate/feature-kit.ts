@@ -134,30 +134,48 @@ export function romColumns(
   bits: number,
   value: (word: number, lane: number) => number,
 ): { varying: number; distinct: number } {
-  const seen = new Set<string>();
-  // Each word's value is read once per lane (not once per bit), and a column is keyed by its bits
-  // packed eight to a byte.
+  // Each word's value is read once per lane, a column's bits are packed 32 to an integer, and equal
+  // columns are found by a hash with an exact comparison on a hit (no string per column): a
+  // device-aware search counts the columns of thousands of candidate ROMs.
   const vals = new Float64Array(depth);
-  const packed = Buffer.alloc(Math.ceil(depth / 8));
-  let varying = 0;
+  const n = Math.ceil(depth / 32);
+  const col = new Int32Array(n);
+  const seen = new Map<number, Int32Array[]>();
+  let varying = 0,
+    distinct = 0;
   for (let l = 0; l < lanes; l++) {
-    for (let d = 0; d < depth; d++) vals[d] = value(d, l);
+    let int32 = true;
+    for (let d = 0; d < depth; d++) {
+      const v = value(d, l);
+      vals[d] = v;
+      if (!((v | 0) === v)) int32 = false;
+    }
     for (let b = 0; b < bits; b++) {
-      const scale = 2 ** b;
-      packed.fill(0);
+      col.fill(0);
       let ones = 0;
+      // Bit b of the two's complement value: floor(v / 2^b) mod 2, which for an int32 is its
+      // arithmetic shift (and its sign from bit 31 on).
+      const scale = 2 ** b;
       for (let d = 0; d < depth; d++) {
-        if (Math.floor(vals[d] / scale) & 1) {
+        const v = vals[d];
+        const bit = int32 ? (b < 31 ? (v >> b) & 1 : v < 0 ? 1 : 0) : Math.floor(v / scale) & 1;
+        if (bit) {
           ones++;
-          packed[d >> 3] |= 1 << (d & 7);
+          col[d >> 5] |= 1 << (d & 31);
         }
       }
       if (ones === 0 || ones === depth) continue;
       varying++;
-      seen.add(packed.toString('latin1'));
+      let h = 0x811c9dc5;
+      for (let w = 0; w < n; w++) h = Math.imul(h ^ col[w], 0x01000193);
+      const bucket = seen.get(h);
+      if (bucket?.some((c) => c.every((x, w) => x === col[w]))) continue;
+      distinct++;
+      if (bucket) bucket.push(col.slice());
+      else seen.set(h, [col.slice()]);
     }
   }
-  return { varying, distinct: seen.size };
+  return { varying, distinct };
 }
 
 /** Column counts already found, per parameter tensor (see romShape). */
@@ -189,6 +207,18 @@ export function romShape(
   };
   const get = () => (c ??= count());
   return { kind: 'rom', depth, width, columns: () => get().distinct, varying: () => get().varying };
+}
+
+/**
+ * romShape's memo for a ROM whose contents are small and rebuilt with every plan (an engine's
+ * aligned biases): keyed by the contents themselves, under one shared source, and bounded.
+ */
+const SMALL_ROMS = {};
+const SMALL_ROM_KEYS = 20_000;
+export function contentMemo(layout: string, values: readonly number[]): { source: object; key: string } {
+  const m = ROM_COLUMNS.get(SMALL_ROMS);
+  if (m && m.size > SMALL_ROM_KEYS) m.clear();
+  return { source: SMALL_ROMS, key: `${layout}|${values.join(',')}` };
 }
 
 /** An engine plan's scalar fields (its layout), without its tensors: romShape's memo key. */

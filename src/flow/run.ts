@@ -125,6 +125,8 @@ export async function runFlow(o: RunOptions): Promise<RunResult> {
     // needs 31 of the UP5K's 30 block RAMs and 43 of its 39 pins). Without a part, the weights
     // alone, as the paper reports.
     objective: o.device ? 'fps' : 'params',
+    // The design generated below is built at --macs when given: the search prices that budget's ladder.
+    searchMacs: o.device ? o.macs : undefined,
     workers: o.workers,
     cacheDir: o.cacheDir ? join(o.cacheDir, 'sweep') : null,
     chooseDrop: 100,

@@ -1,4 +1,4 @@
-import { type FitReport, fitPlan, macsLadder, placementsFor } from '../device/fit.js';
+import { type FitReport, fitPlan, macsLadder, overBy, placementsFor } from '../device/fit.js';
 import type { Part } from '../device/parts.js';
 import { buildPlan, type HwPlan, minimumMacs, type WeightPlacement } from '../hw/plan.js';
 import { type Assignment, buildQGraph } from '../quant/build.js';
@@ -47,22 +47,26 @@ const TIE = 1e-4;
 
 /**
  * The price of a configuration on a part, from the resource estimator and the plan's cycle
- * formulas (milliseconds per configuration: the plan's folding depends on shapes only and is
- * folded once per budget, and the estimator counts each quantized weight tensor's ROM columns
- * once). A bit fewer never costs cycles: the folding ignores bit widths. It buys speed by letting a
- * larger budget fit, so a step is worth what it brings the next faster design towards fitting.
+ * formulas (milliseconds per design: the plan's folding depends on shapes only and is folded once
+ * per budget, and the estimator counts each quantized weight tensor's ROM columns once). A bit
+ * fewer never costs cycles: the folding ignores bit widths. It buys speed by letting a faster
+ * design fit, so a step is worth what it brings the next faster design towards fitting.
  *
- * Under fps, with rungs r = 0..L-1 the budgets of the ladder (fit.ts, as `estimate --device`
- * chooses), I(r) their cycles per image (bit-independent), R the highest rung that fits and N = R+1:
- *   cost = I(N) + (I(R) - I(N)) * squash(excess at N) + TIE * I(L-1) * used(R)
- * (R = -1, nothing fits: I(-1) = 2 I(0); R = L-1: only the last two terms). The cost falls
- * continuously towards I(N) as the design at N comes within the part, and the search's ratio of
- * cost saved to error added ranks first the steps that free the resource the faster design lacks.
+ * Under fps, with the ladder's budgets (fit.ts, as `estimate --device` tries them) ordered fastest
+ * first (fewest cycles I, the smaller budget on ties), R the first that fits (chooseMacs's choice)
+ * and N the one just before it (the next faster design):
+ *   cost = I(N) + (I(R) - I(N)) * squash(excess at N) + TIE * I(fastest) * used(R)
+ * (nothing fits: R stands for twice the slowest design's cycles and N is the slowest; R the
+ * fastest: only the last two terms). The cost falls continuously towards I(N) as N's design comes
+ * within the part, and the search's ratio of cost saved to error added ranks first the steps that
+ * free the resource the faster design lacks. Fitting is not monotone in the budget (the ROMs' and
+ * the store's shapes change with the folding: mlp on an UP5K fits at --macs 4 and 8, not at 3 or
+ * 6), so every rung faster than R is priced.
  */
 export class DeviceCost {
   private rungs: { budget: number; interval: number }[] | null = null;
-  /** Where the last configuration's fastest fitting rung was: the walk starts there. */
-  private hint = -1;
+  /** Rung indices, fastest first. */
+  private order: number[] = [];
 
   constructor(
     private readonly fg: FusedGraph,
@@ -76,26 +80,26 @@ export class DeviceCost {
       const f = this.atBudget(q, this.fixedBudget(q)).fit;
       return used(f) + excess(f);
     }
-    const { rungs, R, at } = this.fastest(q);
-    const I = (r: number) => (r < 0 ? 2 * rungs[0].interval : rungs[r].interval);
-    const tie = TIE * rungs[rungs.length - 1].interval * used(at(Math.max(R, 0)).fit);
-    if (R === rungs.length - 1) return I(R) + tie;
-    const N = R + 1;
+    const { rungs, R, N, at } = this.fastest(q);
+    const slowest = this.order[this.order.length - 1];
+    const I = (r: number) => (r < 0 ? 2 * rungs[slowest].interval : rungs[r].interval);
+    const tie = TIE * rungs[this.order[0]].interval * used(at(R >= 0 ? R : slowest).fit);
+    if (N < 0) return I(R) + tie;
     return I(N) + (I(R) - I(N)) * squash(excess(at(N).fit)) + tie;
   }
 
   /**
-   * The design the configuration maps to: under fps the fastest that fits (the smallest design
+   * The design the configuration maps to: under fps the fastest that fits (the slowest design
    * when none does), under lut the one at the priced budget.
    */
   point(a: Assignment): DevicePoint {
     const q = buildQGraph(this.fg, a);
     if (this.o.objective === 'lut') return this.atBudget(q, this.fixedBudget(q));
     const { R, at } = this.fastest(q);
-    return at(Math.max(R, 0));
+    return at(R >= 0 ? R : this.order[this.order.length - 1]);
   }
 
-  /** The ladder, its highest rung R that fits (-1: none), and the design at any rung (each built once). */
+  /** R, N (-1 when there is none) and the design at any rung, each built once. */
   private fastest(q: QGraph) {
     const rungs = this.ladder(q);
     const points = new Map<number, DevicePoint>();
@@ -104,7 +108,10 @@ export class DeviceCost {
       if (!p) points.set(r, (p = this.atBudget(q, rungs[r].budget)));
       return p;
     };
-    return { rungs, R: this.fastestFitting(rungs.length, (r) => at(r).fit.fits), at };
+    const k = this.order.findIndex((r) => at(r).fit.fits);
+    const R = k < 0 ? -1 : this.order[k];
+    const N = k < 0 ? this.order[this.order.length - 1] : k > 0 ? this.order[k - 1] : -1;
+    return { rungs, R, N, at };
   }
 
   private fixedBudget(q: QGraph): number {
@@ -112,25 +119,16 @@ export class DeviceCost {
   }
 
   /**
-   * The highest rung whose design fits, walking from the last answer: a design that fits at a
-   * budget is taken to fit at every smaller one (fewer multipliers and registers, the same memories).
+   * At one budget: the first placement that fits (ROMs first), else the one that misses by least
+   * (its worst resource, as chooseMacs compares designs that do not fit).
    */
-  private fastestFitting(n: number, fits: (r: number) => boolean): number {
-    let r = Math.min(this.hint, n - 1);
-    if (r >= 0 && !fits(r)) while (r >= 0 && !fits(r)) r--;
-    else while (r + 1 < n && fits(r + 1)) r++;
-    this.hint = r;
-    return r;
-  }
-
-  /** At one budget: the first placement that fits (ROMs first), else the one that misses by least. */
   private atBudget(q: QGraph, budget: number): DevicePoint {
     let best: DevicePoint | null = null;
     for (const weights of placementsFor(this.part, this.o.weights)) {
       const plan = buildPlan(q, { macs: budget, model: this.o.model, weights });
       const fit = fitPlan(plan, this.part, { standalone: this.o.standalone });
       if (fit.fits) return { plan, fit };
-      if (!best || excess(fit) < excess(best.fit)) best = { plan, fit };
+      if (!best || overBy(fit) < overBy(best.fit)) best = { plan, fit };
     }
     return best!;
   }
@@ -147,6 +145,7 @@ export class DeviceCost {
       last = plan.macs;
       rungs.push({ budget, interval: plan.interval });
     }
+    this.order = rungs.map((_, r) => r).sort((x, y) => rungs[x].interval - rungs[y].interval || rungs[x].budget - rungs[y].budget);
     return (this.rungs = rungs);
   }
 }

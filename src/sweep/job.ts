@@ -32,6 +32,8 @@ export interface QuantJob {
   objective: Objective | DeviceObjective;
   /** The part a device objective prices designs on (its name: jobs cross to workers as plain data). */
   device?: string;
+  /** With `device`: quantizeModel's macs. */
+  macs?: number;
   rounding?: Rounding;
   /** FxP-QNet's reference word length (quantizeModel's referenceBits; 0 = off). */
   referenceBits?: number;
@@ -69,6 +71,7 @@ export async function runQuantJob(j: QuantJob, onProgress?: (stage: string, done
     startBits: j.startBits,
     objective: j.objective,
     device: j.device === undefined ? undefined : findPart(j.device),
+    macs: j.macs,
     requireFit: false,
     rounding: j.rounding,
     referenceBits: j.referenceBits,

@@ -36,6 +36,8 @@ export interface SweepOptions {
   seed: number;
   minBits: number;
   startBits: number;
+  /** With a device objective: the budget the searches price (lut) or the largest they try (fps). */
+  searchMacs?: number;
   /** fps and lut (FxP-QNet configurations only) price designs on `device`, which must be given. */
   objective: Objective | DeviceObjective;
   rounding?: Rounding;
@@ -201,7 +203,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     minBits: o.minBits,
     startBits: o.startBits,
     objective: o.objective,
-    ...(searchDevice ? { searchDevice } : {}),
+    ...(searchDevice ? { searchDevice, searchMacs: o.searchMacs ?? null } : {}),
     rounding: o.rounding ?? 'gptq',
     referenceBits: o.referenceBits ?? DEFAULT_REFERENCE_BITS,
   };
@@ -234,6 +236,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
     startBits: o.startBits,
     objective: deviceObjective && !searches(o.configs[i]) ? 'overall' : o.objective,
     device: searchDevice && searches(o.configs[i]) ? searchDevice : undefined,
+    macs: searchDevice && searches(o.configs[i]) ? o.searchMacs : undefined,
     rounding: o.rounding,
     referenceBits: o.referenceBits,
     // A lone search may use every thread itself; side by side, one each.

@@ -1,5 +1,14 @@
 import { FAMILIES, type Target } from '../../../estimate/families.js';
-import { type BlockFeatures, clampBits, dspFor, layoutKey, romShape, windowBits, zeroFeatures } from '../../../estimate/feature-kit.js';
+import {
+  type BlockFeatures,
+  clampBits,
+  dspFor,
+  contentMemo,
+  layoutKey,
+  romShape,
+  windowBits,
+  zeroFeatures,
+} from '../../../estimate/feature-kit.js';
 import type { BufferPlan } from '../../plan-types.js';
 import { counterBits, requantRtl } from '../../verilog.js';
 import { type DepthwiseEngine, depthwiseWeightAt, depthwiseWidths } from './plan.js';
@@ -37,7 +46,14 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
       }),
       weights: true,
     },
-    romShape(w.bDepth, w.bWidth, e.lanes, w.accW, (g, l) => e.alignedBias[g * e.lanes + l]),
+    romShape(
+      w.bDepth,
+      w.bWidth,
+      e.lanes,
+      w.accW,
+      (g, l) => e.alignedBias[g * e.lanes + l],
+      contentMemo(`${w.bDepth},${e.lanes}`, e.alignedBias),
+    ),
   ];
   f.ffBits +=
     windowBits(e.win, inB, outB, groups, false, fam.keepsDeadRegisters) +

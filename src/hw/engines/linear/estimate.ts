@@ -2,6 +2,7 @@ import { FAMILIES, type Target } from '../../../estimate/families.js';
 import {
   type BlockFeatures,
   clampBits,
+  contentMemo,
   csdDigits,
   dspFor,
   layoutKey,
@@ -69,7 +70,7 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
       ...romShape(w.wDepth, w.wWidth, e.pe * e.simd, e.weightFormat.wl, weightAt, { source: e.weights, key: layoutKey(e) }),
       weights: true,
     },
-    romShape(w.bDepth, w.bWidth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p]),
+    romShape(w.bDepth, w.bWidth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p], contentMemo(`${w.bDepth},${e.pe}`, e.alignedBias)),
   );
   // Registers as templated: window counters and address registers, ROM address, stage B flags
   // and output address, sub-word select, accumulators, write port.
