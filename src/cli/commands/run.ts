@@ -103,11 +103,13 @@ export async function runCommand(a: RunArgs): Promise<void> {
       ...((): [string, string][] => {
         const im = r.device?.implement;
         if (!im) return [];
+        // nextpnr leaves paths through DSP blocks without registers out of its Fmax (implement.ts).
+        const untimed = im.untimed_dsp_paths ? ' (paths through the DSP blocks not timed)' : '';
         const gate = im.gate_sim ? `; gate-level netlist ${ok(im.gate_sim.mismatches > 0)} ${im.gate_sim.images} images` : '';
         return [
           [
             'implement',
-            `${im.part}: ${fmtInt(im.lut)} logic cells, ${im.dsp} DSP, ${im.bram} BRAM after place and route, Fmax ${im.fmax_mhz} MHz, ${fmtInt(im.images_per_second)} images/s; ${im.bitstream}${gate}`,
+            `${im.part}: ${fmtInt(im.lut)} logic cells, ${im.dsp} DSP, ${im.bram} BRAM after place and route, Fmax ${im.fmax_mhz} MHz${untimed}, ${fmtInt(im.images_per_second)} images/s; ${im.bitstream}${gate}`,
           ],
         ];
       })(),
