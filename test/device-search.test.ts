@@ -11,7 +11,7 @@ import { calibrate } from '../src/quant/calibrate.js';
 import { fuseGraph } from '../src/quant/fuse.js';
 import { uniformAssignment } from '../src/quant/uniform.js';
 import { DeviceCost } from '../src/search/device-cost.js';
-import { fxpq, tempDir } from './helpers/cli.js';
+import { fxpqAwait, tempDir } from './helpers/cli.js';
 
 /**
  * The device-aware search (`fxpq quantize --device PART --objective fps|lut`). Its price of a
@@ -96,9 +96,9 @@ describe('pricing a configuration on a part', () => {
 
 describe('fxpq quantize --device', () => {
   const calib = 'models/data/calib_x.npy';
-  it('ranks steps by speed on the part: a design that fits, faster than the memory objective finds, within a point on the test set', () => {
+  it('ranks steps by speed on the part: a design that fits, faster than the memory objective finds, within a point on the test set', async () => {
     const out = join(dir, 'fps');
-    const r = fxpq('quantize', 'models/lenet5.onnx', '--calib', calib, '--device', 'up5k', '--out', out, '--json');
+    const r = await fxpqAwait('quantize', 'models/lenet5.onnx', '--calib', calib, '--device', 'up5k', '--out', out, '--json');
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as {
       device: {
@@ -120,7 +120,7 @@ describe('fxpq quantize --device', () => {
     for (const t of rep.device.trace.filter((x) => x.within)) expect(t.validation_drop).toBeLessThanOrEqual(1);
 
     // The same design, resources and cycles through the estimator's own command on the written model.
-    const est = fxpq('estimate', join(out, 'model.fxp.json'), '--device', 'up5k', '--json');
+    const est = await fxpqAwait('estimate', join(out, 'model.fxp.json'), '--device', 'up5k', '--json');
     expect(est.code, est.stderr).toBe(0);
     const e = JSON.parse(est.stdout) as { macs: number; device: { fits: boolean; resources: { resource: string; need: number }[] } };
     expect(e.device.fits).toBe(true);
@@ -128,7 +128,7 @@ describe('fxpq quantize --device', () => {
     // estimate prices the core inside a larger design (no pins); every other row must agree.
     for (const row of e.device.resources)
       expect(rep.device.resources.find((x) => x.resource === row.resource)?.need, row.resource).toBe(row.need);
-    const sim = fxpq(
+    const sim = await fxpqAwait(
       'simulate',
       join(out, 'model.fxp.json'),
       '--data',
@@ -146,7 +146,7 @@ describe('fxpq quantize --device', () => {
 
     // Against the memory objective on the same part: faster.
     const mem = join(dir, 'overall');
-    const m = fxpq(
+    const m = await fxpqAwait(
       'quantize',
       'models/lenet5.onnx',
       '--calib',
@@ -165,28 +165,28 @@ describe('fxpq quantize --device', () => {
     expect(rep.device.interval_cycles).toBeLessThan(memRep.device.interval_cycles);
 
     // Top-1 on the 1,000 bundled test images within a point of the float model's.
-    const acc = (model: string) => {
-      const x = fxpq('eval', model, '--data', 'models/data/test_x.npy', '--labels', 'models/data/test_y.npy');
+    const acc = async (model: string) => {
+      const x = await fxpqAwait('eval', model, '--data', 'models/data/test_x.npy', '--labels', 'models/data/test_y.npy');
       expect(x.code, x.stderr).toBe(0);
       return Number(/top-1 ([\d.]+) %/.exec(x.stdout)![1]);
     };
-    expect(acc(join(out, 'model.fxp.json'))).toBeGreaterThanOrEqual(acc('models/lenet5.onnx') - 1);
+    expect(await acc(join(out, 'model.fxp.json'))).toBeGreaterThanOrEqual((await acc('models/lenet5.onnx')) - 1);
   });
 
-  it('refuses in one line, writing nothing, when the result cannot fit or the objective needs a part', () => {
+  it('refuses in one line, writing nothing, when the result cannot fit or the objective needs a part', async () => {
     const small = join(dir, 'lp1k');
-    const r = fxpq('quantize', 'models/lenet5.onnx', '--calib', calib, '--device', 'lp1k', '--out', small);
+    const r = await fxpqAwait('quantize', 'models/lenet5.onnx', '--calib', calib, '--device', 'lp1k', '--out', small);
     expect(r.code).not.toBe(0);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/does not fit lp1k .*raise --max-drop or pick a larger part/);
     expect(existsSync(small)).toBe(false);
-    const none = fxpq('quantize', 'models/lenet5.onnx', '--calib', calib, '--objective', 'fps', '--out', join(dir, 'x'));
+    const none = await fxpqAwait('quantize', 'models/lenet5.onnx', '--calib', calib, '--objective', 'fps', '--out', join(dir, 'x'));
     expect(none.code).not.toBe(0);
     expect(none.stderr.trim()).toMatch(/--objective fps prices designs on a part: name one with --device$/);
-    const sweep = fxpq('sweep', 'models/lenet5.onnx', '--calib', calib, '--objective', 'lut', '--out', join(dir, 's'));
+    const sweep = await fxpqAwait('sweep', 'models/lenet5.onnx', '--calib', calib, '--objective', 'lut', '--out', join(dir, 's'));
     expect(sweep.code).not.toBe(0);
     expect(sweep.stderr.trim()).toMatch(/^[^\n]*--objective lut prices designs on a part: name one with --device$/);
-    const macs = fxpq('quantize', 'models/lenet5.onnx', '--calib', calib, '--macs', '8', '--out', join(dir, 'y'));
+    const macs = await fxpqAwait('quantize', 'models/lenet5.onnx', '--calib', calib, '--macs', '8', '--out', join(dir, 'y'));
     expect(macs.code).not.toBe(0);
     expect(macs.stderr.trim()).toMatch(/--macs and --weights need --device$/);
   });
