@@ -138,8 +138,8 @@ export interface UntimedDsp {
  * routed design's report (the last one in the log); null when the design has no such paths.
  */
 export function untimedDspPaths(log: string): UntimedDsp | null {
+  const lines = log.split('\n');
   const worst = (from: string, to: string): number | null => {
-    const lines = log.split('\n');
     let start = -1;
     const head = new RegExp(`Critical path report for cross-domain path 'posedge ${from}[^']*' -> 'posedge ${to}[^']*'`);
     lines.forEach((l, i) => {

@@ -7,13 +7,14 @@ import type { QGraph } from '../quant/qgraph.js';
 
 /**
  * What a device-aware search minimises (`fxpq quantize --device PART --objective ...`):
- * - fps: cycles per image of the fastest design that fits the part (the highest --macs budget
- *   whose design fits), with the way to the next faster design priced in between;
+ * - fps: cycles per image of the fastest design that fits the part, with the way to the next
+ *   faster design priced in between;
  * - lut: the share of the part the design takes at one budget (--macs, else the smallest design),
  *   each resource as a fraction of what the part has, summed.
  */
 export type DeviceObjective = 'fps' | 'lut';
 export const DEVICE_OBJECTIVES: readonly DeviceObjective[] = ['fps', 'lut'];
+export const isDeviceObjective = (x: string): x is DeviceObjective => (DEVICE_OBJECTIVES as readonly string[]).includes(x);
 
 export interface DeviceCostOptions {
   objective: DeviceObjective;

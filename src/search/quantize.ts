@@ -20,7 +20,7 @@ import { ristrettoSearch, uniformSearch } from './baselines.js';
 import { defaultWorkers, makeBackend, shardRanges } from './backend.js';
 import { fxpqnetSearch, SCHEDULES, type Schedule } from './fxpqnet.js';
 import type { Objective } from './structures.js';
-import { DEVICE_OBJECTIVES, DeviceCost, type DeviceObjective, type DevicePoint } from './device-cost.js';
+import { DEVICE_OBJECTIVES, DeviceCost, type DeviceObjective, type DevicePoint, isDeviceObjective } from './device-cost.js';
 import { fitMessage } from '../device/fit.js';
 import type { Part } from '../device/parts.js';
 import type { WeightPlacement } from '../hw/plan.js';
@@ -121,7 +121,6 @@ export function checkOptions(o: QuantizeModelOptions): void {
 }
 
 const MEMORY_OBJECTIVES: readonly Objective[] = ['params', 'overall', 'bops'];
-const isDeviceObjective = (x: string): x is DeviceObjective => (DEVICE_OBJECTIVES as readonly string[]).includes(x);
 
 /** The device report's figures of one design. */
 function devicePointJson(p: DevicePoint, clockMhz: number) {

@@ -11,7 +11,7 @@ import { type FxpFile, parseFxp } from '../io/fxpjson.js';
 import { size } from '../ir/types.js';
 import { importOnnxFile } from '../onnx/import.js';
 import type { Objective } from '../search/structures.js';
-import { DEVICE_OBJECTIVES, type DeviceObjective } from '../search/device-cost.js';
+import { type DeviceObjective, isDeviceObjective } from '../search/device-cost.js';
 import type { Target } from '../synth/yosys.js';
 import { runOnWorkers } from '../util/worker-pool.js';
 import { workerScript } from '../util/worker-script.js';
@@ -180,7 +180,7 @@ export async function runSweep(o: SweepOptions): Promise<SweepRun> {
 
   const cache = new ResultCache(o.cacheDir);
   // A device objective steers FxP-QNet's searches; the fixed-format configurations do not search.
-  const deviceObjective = (DEVICE_OBJECTIVES as readonly string[]).includes(o.objective);
+  const deviceObjective = isDeviceObjective(o.objective);
   if (deviceObjective && !o.device) throw new FxpqError(`--objective ${o.objective} prices designs on a part: name one with --device`);
   const searchDevice = deviceObjective ? o.device!.name : undefined;
   const searches = (c: QuantConfig) => c.method === 'fxpqnet' && c.uniformBits === undefined;
