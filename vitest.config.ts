@@ -55,6 +55,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     exclude: process.env.FXPQ_TEST_TIER === 'unit' ? NEEDS_SIMULATORS_OR_MINUTES : [],
+    setupFiles: ['test/setup-fast-check.ts'],
     testTimeout: 300_000,
     hookTimeout: 300_000,
     // onnxruntime-node is a native addon; forks isolate it more reliably than threads.

@@ -62,7 +62,7 @@ export const toReal = (q: number, f: FxFormat): number => q * 2 ** -f.fl;
  * (hardware: (q + 2^(s-1)) >>> s); s <= 0 multiplies by 2^-s exactly.
  */
 export function shiftRound(q: number, s: number): number {
-  if (s <= 0) return q * 2 ** -s;
+  if (s <= 0) return q * 2 ** -s + 0;
   return Math.floor((q + 2 ** (s - 1)) / 2 ** s);
 }
 
@@ -111,7 +111,8 @@ export function requantizer(accFl: number, out: FxFormat, lo = -Infinity, hi = I
     // Beyond [a, b] already before the shift: clamp first so no product reaches 2^53.
     const qa = a / k,
       qb = b / k;
-    return (q) => (q <= qa ? a : q >= qb ? b : q * k);
+    // `+ 0` turns -0 (a zero reciprocal times a negative sum) into the 0 the RTL sends.
+    return (q) => (q <= qa ? a : q >= qb ? b : q * k + 0);
   }
   const half = 2 ** (s - 1),
     inv = 2 ** -s;
@@ -157,7 +158,7 @@ export function requantizeArray(acc: Float64Array, accFl: number, out: FxFormat,
       qb = b / k;
     for (let i = 0; i < acc.length; i++) {
       const q = acc[i];
-      acc[i] = q <= qa ? a : q >= qb ? b : q * k;
+      acc[i] = q <= qa ? a : q >= qb ? b : q * k + 0;
     }
     return acc;
   }
@@ -195,7 +196,7 @@ export function requantizeSum(
       qb = u / k;
     for (let i = 0; i < y.length; i++) {
       const q = a[i] * ka + b[i] * kb;
-      y[i] = q <= qa ? l : q >= qb ? u : q * k;
+      y[i] = q <= qa ? l : q >= qb ? u : q * k + 0;
     }
     return y;
   }
