@@ -7,12 +7,13 @@
  * over processes (one per core).
  * Usage: node dist/bench/estimator-collect.js --target xc7 [--count 120] [--set spread|simd|depthwise|grouped|concat] [--shard 0/2]
  *        [--redo avgpool,gap]
- * --redo synthesizes the recorded specs of the listed kinds again (after a template change) and
- * replaces their lines where they stand, so the order that --fit-count relies on is kept.
+ * --redo synthesizes the recorded specs of the listed kinds (or `all`) again, whatever set wrote
+ * them (after a template change), and replaces their lines where they stand, so the order that
+ * --fit-count relies on is kept. Shards rewrite the file under a lock directory, one at a time.
  */
-import { appendFileSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { generateDesign } from '../src/hw/generate.js';
-import { microGraph, microSets } from '../src/calibration/microbench.js';
+import { microGraph, microSets, type MicroSpec } from '../src/calibration/microbench.js';
 import { recordedSeeds } from '../src/calibration/micro-kit.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
@@ -43,8 +44,13 @@ if (!sets[set]) {
   console.error(`--set ${set}: not one of ${Object.keys(sets).join(', ')}`);
   process.exit(2);
 }
-const specs = sets[set](count).filter(
-  (s, i) => i % shards === shard && (redo.size ? redo.has(s.kind) && done.has(s.seed) : !done.has(s.seed)),
+const recorded = (): MicroSpec[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => (JSON.parse(l) as { spec: MicroSpec }).spec);
+const specs = (redo.size ? recorded().filter((s) => redo.has('all') || redo.has(s.kind)) : sets[set](count).filter((s) => !done.has(s.seed))).filter(
+  (_s, i) => i % shards === shard,
 );
 console.log(`${target}: ${specs.length} specs to synthesize${redo.size ? ' again' : ''} (shard ${shard}/${shards})`);
 const record = (seed: number, line: string) => {
@@ -52,20 +58,31 @@ const record = (seed: number, line: string) => {
     appendFileSync(file, line + '\n');
     return;
   }
-  const lines = readFileSync(file, 'utf8').trim().split('\n');
-  const i = lines.findIndex((l) => JSON.parse(l).spec.seed === seed);
-  lines[i] = line;
-  writeFileSync(`${file}.tmp`, lines.join('\n') + '\n');
-  renameSync(`${file}.tmp`, file);
+  const lock = `${file}.lock`;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  try {
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    const i = lines.findIndex((l) => JSON.parse(l).spec.seed === seed);
+    lines[i] = line;
+    writeFileSync(`${file}.tmp${shard}`, lines.join('\n') + '\n');
+    renameSync(`${file}.tmp${shard}`, file);
+  } finally {
+    rmdirSync(lock);
+  }
 };
 for (const spec of specs) {
   const t0 = performance.now();
   try {
     const q = microGraph(spec);
     const d = generateDesign(q, { model: 'm', source: 'microbench', macs: spec.macs, top: 'm' });
-    // iCE40 flat: kept as a hierarchy, the output register file's read address register sits in
-    // another module, memory_libmap cannot pull it into an EBR port, and the file lands in
-    // flip-flops, unlike in the flattened synthesis that users run (and that the iCE40 data holds).
+    // iCE40 flat, as users synthesize it: the iCE40 data holds totals of the flattened design.
     const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: !target.startsWith('ice40') });
     const modules: Record<string, unknown> = {};
     for (const [name, m] of Object.entries(r.modules ?? {}))

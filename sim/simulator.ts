@@ -2,6 +2,7 @@ import type { HwPlan } from '../src/hw/plan.js';
 import { packedIndex } from '../src/hw/plan-types.js';
 import { type BufferData, engineModel, type EngineModel } from './engines.js';
 import { WasmArena } from './wasm.js';
+import { SEND_FETCH_CYCLES } from '../src/hw/cycles.js';
 import { alwaysReady, FIRST_DESIGN_CYCLE, FIRST_VALID_CYCLE, type Handshake } from './handshake.js';
 
 /**
@@ -134,7 +135,8 @@ export function schedule(plan: HwPlan, images: number, handshake: Handshake = al
       k += c;
       done.push(k - 1);
     }
-    // SEND: one logit per cycle with m_axis_tready high.
+    // SEND: the streamer's first fetch, then one logit per cycle with m_axis_tready high.
+    k += SEND_FETCH_CYCLES;
     let outputStalls = 0,
       firstOut = -1;
     for (let n = 0; n < no; k++) {

@@ -56,6 +56,6 @@ describe('grouped convolutions: generated RTL equals the integer reference and t
       kk = conv.weight.shape[2] * conv.weight.shape[3];
     expect(c).toBeGreaterThan(1);
     expect(e.multipliers).toBe(e.lanes);
-    expect(e.cycles).toBe((c / e.lanes) * ho * wo * kk + 2);
+    expect(e.cycles).toBe((c / e.lanes) * ho * wo * kk + 3);
   });
 });

@@ -9,3 +9,5 @@
 export const LOAD_TO_START_CYCLES = 0;
 /** Idle cycles between one engine's done and the next engine's start (beyond the next cycle). */
 export const HANDOFF_CYCLES = 0;
+/** Cycles between the last engine's done and the first logit offered (the streamer's fetch). */
+export const SEND_FETCH_CYCLES = 1;

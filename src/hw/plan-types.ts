@@ -19,8 +19,8 @@ export interface BufferPlan {
   words: number;
   wordBits: number;
   addrBits: number;
-  /** The network output is read combinationally by the output streamer; the rest are block RAMs. */
-  kind: 'ram' | 'regfile';
+  /** Every buffer reads synchronously, the network output too (its streamer holds the read address). */
+  kind: 'ram';
   /** Index of the engine that writes it; -1: the input loader. */
   producer: number;
   /** Engines that read it. */

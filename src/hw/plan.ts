@@ -3,7 +3,7 @@ import type { FxFormat } from '../fixed/format.js';
 import { size } from '../ir/types.js';
 import type { QGraph, QLayer } from '../quant/qgraph.js';
 import { Budget, fmtShape, shortName } from '../util/limits.js';
-import { HANDOFF_CYCLES, LOAD_TO_START_CYCLES } from './cycles.js';
+import { HANDOFF_CYCLES, LOAD_TO_START_CYCLES, SEND_FETCH_CYCLES } from './cycles.js';
 import type { Chw, EngineModule } from './engine-module.js';
 import { engineCycles, engineFor, engineModule, type EnginePlan } from './engines/index.js';
 import { type BufferPlan, WEIGHT_STORE_GRAIN, type WeightStore } from './plan-types.js';
@@ -339,7 +339,7 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
       words,
       wordBits: ln * f.wl,
       addrBits: clog2(words),
-      kind: t === outT ? 'regfile' : 'ram',
+      kind: 'ram',
       producer,
       consumers: [],
     });
@@ -364,7 +364,13 @@ export function buildPlan(q: QGraph, opts: PlanOptions = {}): HwPlan {
   const inElems = size(q.values[q.input].shape),
     outElems = outBuf.c * outBuf.h * outBuf.w;
   const weightStore = opts.weights === 'load' ? planWeightStore(engines, inBuf.format.wl) : undefined;
-  const latency = inElems + LOAD_TO_START_CYCLES + engines.reduce((s, e) => s + e.cycles, 0) + HANDOFF_CYCLES * engines.length + outElems;
+  const latency =
+    inElems +
+    LOAD_TO_START_CYCLES +
+    engines.reduce((s, e) => s + e.cycles, 0) +
+    HANDOFF_CYCLES * engines.length +
+    SEND_FETCH_CYCLES +
+    outElems;
   const weightBits = engines.reduce((s, e) => s + engineModule(e).romBits(e), 0);
   return {
     model: opts.model ?? 'model',

@@ -44,7 +44,7 @@ export function renderDesign(plan: HwPlan, opts: RenderOptions): RenderedDesign 
   const ctx: RenderCtx = { base: { top, version: VERSION, source: commentText(opts.source) }, files: {}, sources: [], top };
   const store = plan.weightStore;
   if (store) ctx.weights = { store, image: new Array<bigint>(store.depth).fill(0n) };
-  for (const m of ['rom', 'ram', 'regfile', ...(store ? ['wstore'] : [])]) emit(ctx, `${top}_${m}`, m, {});
+  for (const m of ['rom', 'ram', ...(store ? ['wstore'] : [])]) emit(ctx, `${top}_${m}`, m, {});
   for (const e of plan.engines) engineModule(e).render(ctx, plan.buffers, e);
   emit(ctx, top, 'top', topCtx(plan, top));
   if (ctx.weights) ctx.files[WEIGHT_STREAM_FILE] = weightBeats(ctx.weights.store, ctx.weights.image).join('\n') + '\n';

@@ -31,7 +31,7 @@ export const depthwiseEngine: EngineModule<DepthwiseEngine> = {
   },
   build: buildDepthwise,
   taps: depthwiseTaps,
-  pipelineDepth: 2,
+  pipelineDepth: 3,
   summary: depthwiseSummary,
   budgetMultipliers: (e) => e.multipliers,
   romBits: (e) => e.weights.length * e.weightFormat.wl + e.c * e.acc.bits,

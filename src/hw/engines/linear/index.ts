@@ -34,7 +34,7 @@ export const linearEngine: EngineModule<LinearEngine> = {
   },
   build: buildLinear,
   taps: linearTaps,
-  pipelineDepth: 2,
+  pipelineDepth: 3,
   summary: linearSummary,
   budgetMultipliers: (e) => e.multipliers,
   romBits: (e) => e.weights.length * e.weightFormat.wl + e.cout * e.acc.bits,
