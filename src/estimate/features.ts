@@ -93,7 +93,6 @@ export function bufferMemories(plan: HwPlan): BlockFeatures['memories'] {
     kind: b.kind,
     depth: b.words,
     width: b.wordBits,
-    regAddress: b.kind === 'regfile' && b.c === b.lanes && b.h * b.w > 1,
     sharedBits: sharedBitsOf(plan, b),
   }));
 }
