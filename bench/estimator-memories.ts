@@ -27,7 +27,7 @@ const body = (tpl: string) =>
   readFileSync(join(TEMPLATE_DIR, `${tpl}.v.hbs`), 'utf8')
     .replace(/\{\{> header\}\}\n?/, '')
     .replace(/`default_nettype wire\n?/, '');
-const kinds = { ram: body('ram'), rom: body('rom'), regfile: body('regfile') };
+const kinds = { ram: body('ram'), rom: body('rom') };
 const list = (name: string, dflt: string) => arg(name, dflt).split(',').map(Number);
 const depths = list('depths', '16,32,64,100,128,256,512,1024,2048,4096,8192');
 const widths = list('widths', '1,4,8,9,16,18,32,36,64,72,128');

@@ -201,15 +201,11 @@ describe('resource estimator rules', () => {
     expect(libmapRom(1024, 8, FAMILIES.xc7.libmapRom!)).toBeNull();
   });
 
-  it("iCE40 and ECP5 RAMs and register files: memory_libmap's cost model (hand-worked, as Yosys mapped them)", () => {
+  it("iCE40 and ECP5 RAMs: memory_libmap's cost model (hand-worked, as Yosys mapped them)", () => {
     const ice = FAMILIES.ice40up,
       ecp = FAMILIES.ecp5;
     const ri = calibrations.ice40up!.memory,
       re = calibrations.ecp5!.memory;
-    // 16 x 128 register file read at a bare address register: eight 256 x 16 EBRs cost 512 plus
-    // 2 per data bit of transparency, under 2,048 bits of logic; with a computed address: logic.
-    expect(mapMemory('regfile', 16, 128, ice, ri, undefined, true).bram).toBe(8);
-    expect(mapMemory('regfile', 16, 128, ice, ri, undefined, false).how).toBe('logic');
     // 16 x 4 RAM: one EBR (64) does not beat 64 bits of logic.
     expect(mapMemory('ram', 16, 4, ice, ri).how).toBe('logic');
     // ECP5 128 x 9 RAM: 8 regions x 3 DPR16X4 (96) plus a 7-step read mux per bit (31.5) is just

@@ -60,7 +60,7 @@ const dot = (f: FeatureVector, c: Partial<Record<Feature, number>>) => FEATURES.
 export function blockParts(b: BlockFeatures, target: Target, rules: MemoryRules): { features: FeatureVector; dsp: number; mem: Resources } {
   const mem = zero();
   for (const m of b.memories) {
-    const r = mapMemory(m.kind, m.depth, m.width, FAMILIES[target], rules, m.columns, m.regAddress, m.varying, m.sharedBits);
+    const r = mapMemory(m.kind, m.depth, m.width, FAMILIES[target], rules, m.columns, m.varying, m.sharedBits);
     mem.bram += r.bram;
     mem.lutram += r.lutram;
     mem.lut += r.lut;

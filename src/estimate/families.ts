@@ -95,6 +95,13 @@ export interface Family {
    */
   keepsDeadRegisters: boolean;
   /**
+   * Whether synthesis packs a multiplier's operand register into the DSP block's input register
+   * when the register feeds that multiplier only (a weight lane; an input lane only with one
+   * output channel per cycle): SB_MAC16's A_REG/B_REG and DSP48E1's AREG/BREG. synth_ecp5 leaves
+   * MULT18X18D's input registers unused.
+   */
+  dspOperandRegs: boolean;
+  /**
    * Whether the logic around a RAM in block RAM registers the write data (memory_libmap's
    * read-first emulation on iCE40: a write-data and a bypass register per data bit), so data bits
    * the writer always drives alike share those registers. On ECP5 the fabric register is the read
@@ -123,6 +130,7 @@ const ICE40UP: Family = {
   dspAccumulates: false,
   dspPacksPoolSum: false,
   keepsDeadRegisters: true,
+  dspOperandRegs: true,
   ramLogicOnWriteData: true,
   bram: {
     shapes: [
@@ -157,6 +165,7 @@ export const FAMILIES: Record<Target, Family> = {
     dspAccumulates: true,
     dspPacksPoolSum: true,
     keepsDeadRegisters: false,
+    dspOperandRegs: true,
     ramLogicOnWriteData: false,
     // RAMB18E1 counts 0.5 and RAMB36E1 1 (a RAMB36 site holds two RAMB18).
     bram: {
@@ -213,6 +222,7 @@ export const FAMILIES: Record<Target, Family> = {
     dspAccumulates: false,
     dspPacksPoolSum: false,
     keepsDeadRegisters: true,
+    dspOperandRegs: false,
     ramLogicOnWriteData: false,
     // synth_ecp5 runs memory_libmap with lattice/lutrams_trellis.txt and brams_16kd.txt at the default
     // logic costs: TRELLIS_DPR16X4 (16 x 4, cost 4, asynchronous read, not for ROMs), DP16KD
@@ -252,21 +262,18 @@ export function bramTiles(depth: number, width: number, rule: BramRule): number 
 }
 
 /**
- * Where memory_libmap puts a ROM (or, with `ram`, a RAM; `asyncRead`: a register file, which only
- * distributed RAM serves as is): block or distributed RAM instances and their read multiplexer,
- * or logic (null).
+ * Where memory_libmap puts a ROM (or, with `ram`, a RAM): block or distributed RAM instances and
+ * their read multiplexer, or logic (null).
  */
 export function libmapRom(
   depth: number,
   width: number,
   lib: LibmapRom,
   ram = false,
-  extra = 0,
-  asyncRead = false,
 ): { units: number; regions: number; distributed: boolean } | null {
   let best: { cost: number; units: number; regions: number; distributed: boolean } | null = null;
   for (const r of lib.rams) {
-    if (r.distributed ? !ram : asyncRead) continue;
+    if (r.distributed && !ram) continue;
     for (let b = 0; b < r.widths.length; b++) {
       const regions = Math.ceil(depth / 2 ** (r.abits - b));
       // Address regions are packed side by side; a RAM's word is first padded to whole write-enable
@@ -284,8 +291,7 @@ export function libmapRom(
         (ws * regions * width) / r.widths[b] +
         0.5 * (regions - 1) * width +
         (ram && regions > 1 ? 0.5 * regions : 0) +
-        (ram ? r.ramEmu : r.emu) +
-        (r.distributed ? 0 : extra);
+        (ram ? r.ramEmu : r.emu);
       if (!best || cost < best.cost) best = { cost, units: repl * r.units, regions, distributed: !!r.distributed };
     }
   }

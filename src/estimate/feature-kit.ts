@@ -102,17 +102,12 @@ export function windowBits(
 }
 
 export interface MemoryShape {
-  kind: 'rom' | 'ram' | 'regfile';
+  kind: 'rom' | 'ram';
   depth: number;
   width: number;
   columns?: () => number;
   /** Non-constant bit columns of a ROM (known contents). */
   varying?: () => number;
-  /**
-   * Register file (asynchronous read) whose read address is a bare register, which Yosys can pull
-   * into a synchronous block RAM port on families without distributed RAM.
-   */
-  regAddress?: boolean;
   /**
    * Data bits of every word that need no storage of their own: always zero, or the same signal as
    * another bit of their lane (requantSharedBits).

@@ -69,6 +69,9 @@ export function topFeatures(plan: HwPlan): BlockFeatures {
     counterBits(outB.lanes) +
     outB.addrBits +
     plan.output.format.wl;
+  // The streamer's fetch: the held read address (and lane), its valid flag, the address multiplexer.
+  f.ffBits += outB.addrBits + (outB.lanes > 1 ? counterBits(outB.lanes) : 0) + 1;
+  f.muxBits += outB.addrBits;
   for (const b of plan.buffers) if (b.consumers.length > 1) f.muxBits += b.addrBits * b.consumers.length;
   if (outB.lanes > 1) f.muxBits += outB.lanes * plan.output.format.wl;
   return { features: f, dsp: 0, memories: [] };
@@ -82,9 +85,6 @@ function sharedBitsOf(plan: HwPlan, b: BufferPlan): number {
 }
 
 export function bufferMemories(plan: HwPlan): BlockFeatures['memories'] {
-  // The output streamer reads at o_base + o_pix (templates/top.v.hbs): with every channel in one
-  // word o_base stays zero and the address is the o_pix register. With a single pixel it is o_base
-  // itself, which Yosys kept out of block RAM in every measured design.
   // Bits the producer always writes as zero, or as copies of one signal, need no flip-flops of
   // their own where the buffer is in logic (add 1008 on iCE40: its 512 x 16 output register file
   // of two s8 lanes keeps 7,168 of 8,192), nor in the write-data registers of iCE40's block RAM

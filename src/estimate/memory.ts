@@ -77,19 +77,18 @@ export function muxTreeLuts(depth: number, k: number): number {
 }
 
 export function mapMemory(
-  kind: 'rom' | 'ram' | 'regfile',
+  kind: 'rom' | 'ram',
   depth: number,
   width: number,
   fam: Family,
   r: MemoryRules,
   columns?: () => number,
-  regAddress = false,
   varying?: () => number,
   sharedBits = 0,
 ): MemoryMapping {
   const bits = depth * width;
-  // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM or
-  // register file is a plain register.
+  // One word: a ROM is a constant (its register holds the only value: no cells at all); a RAM is a
+  // plain register.
   if (depth <= 1) return { how: 'logic', bram: 0, lutram: 0, lut: 0, ff: kind === 'rom' ? 0 : width };
   if (kind === 'rom' && fam.libmapRom) {
     // Yosys's own cost model (families.ts): exact block RAM counts, regions muxed by registered
@@ -102,22 +101,16 @@ export function mapMemory(
       return { how: 'bram', bram: m.units, lutram: 0, lut: Math.round(w * muxLuts(m.regions, fam)), ff: Math.ceil(Math.log2(m.regions)) };
   }
   const lib = fam.libmapRom;
-  const hasDistributed = !!lib?.rams.some((x) => x.distributed);
-  if (kind !== 'rom' && lib?.logicCostRam !== undefined && (kind === 'ram' || regAddress || hasDistributed)) {
-    // memory_libmap decides RAMs too: a RAM, or a register file (asynchronous read)
-    // in distributed RAM or, when its read address register can move into the block RAM, there;
-    // else flip-flops (below). In block RAM the register file's read sees a write of the same cycle
-    // only through emulated transparency, which memory_libmap prices at FACTOR_EMU (2) per data bit
-    // (matches all 80 iCE40 microbenchmarks).
-    const rf = kind === 'regfile';
-    const m = libmapRom(depth, width, lib, true, rf ? 2 * width : 0, rf && !regAddress);
+  if (kind === 'ram' && lib?.logicCostRam !== undefined) {
+    // memory_libmap decides RAMs too: block or distributed RAM, else flip-flops (below).
+    const m = libmapRom(depth, width, lib, true);
     if (m?.distributed) {
       // Regions beyond one: a read multiplexer per bit (measured on ECP5; on 6-input LUTs MUXF7/F8
       // take the first levels) and a write enable each; a RAM's synchronous read keeps its output
       // register.
       const perBit = fam.lutInputs >= 6 ? Math.ceil((m.regions - 1) / 3) : lutramMuxLuts(m.regions);
       const mux = m.regions > 1 ? width * perBit + m.regions : 0;
-      return { how: 'lutram', bram: 0, lutram: m.units, lut: mux, ff: rf ? 0 : width };
+      return { how: 'lutram', bram: 0, lutram: m.units, lut: mux, ff: width };
     }
     if (m) {
       // Address regions beyond one add a read multiplexer per bit (select registered) and a write
@@ -129,7 +122,7 @@ export function mapMemory(
   }
   const tiles = bramTiles(depth, width, fam.bram);
   const eff = bits / (tiles * r.unitBits);
-  if (kind !== 'regfile' && depth > 1) {
+  if (depth > 1) {
     if (kind === 'ram' && r.lutram) {
       const l = lutramShape(depth, width);
       if (depth <= 64 || l.units <= r.lutram.maxUnits || eff < r.ramMinEfficiency) {
@@ -154,10 +147,8 @@ export function mapMemory(
       return { how: 'bram', bram: tiles, lutram: 0, ...around };
     }
   }
-  if (kind === 'regfile' && r.lutram && lib?.logicCostRam === undefined)
-    return { how: 'lutram', bram: 0, lutram: lutramShape(depth, width).units, lut: 0, ff: 0 };
   // Logic: a ROM is a LUT table per output bit (64 entries per 6-input LUT, wider tables through
-  // multiplexers) and its output register; a RAM or register file is flip-flops and read muxes.
+  // multiplexers) and its output register; a RAM is flip-flops and read muxes.
   // On 6-input LUTs MUXF7 and MUXF8 join the banks in pairs, so up to four banks a table takes a
   // power of two of them (a 144-word ROM takes four LUT6 per bit, as a 256-word one does).
   const needed = Math.ceil(depth / 2 ** fam.lutInputs);

@@ -55,11 +55,16 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
       contentMemo(`${w.bDepth},${e.lanes}`, e.alignedBias),
     ),
   ];
+  // Stage B and C flags, output addresses and group; operand registers (each lane's weight and
+  // input feed one multiplier: inside the DSP block where the family packs them).
+  const packs = perMul > 0 && fam.dspOperandRegs;
   f.ffBits +=
     windowBits(e.win, inB, outB, groups, false, fam.keepsDeadRegisters) +
     2 * counterBits(w.wDepth) +
-    6 +
-    2 * outB.addrBits +
+    10 +
+    3 * outB.addrBits +
+    counterBits(groups) +
+    (packs ? 0 : e.lanes * (e.weightFormat.wl + e.inFormat.wl)) +
     (inDsp ? 0 : e.lanes * w.accW);
   return { features: f, dsp, memories };
 }

@@ -72,13 +72,18 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
     },
     romShape(w.bDepth, w.bWidth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p], contentMemo(`${w.bDepth},${e.pe}`, e.alignedBias)),
   );
-  // Registers as templated: window counters and address registers, ROM address, stage B flags
-  // and output address, sub-word select, accumulators, write port.
+  // Registers as templated: window counters and address registers, ROM address, stage B and C
+  // flags, output addresses and group, operand registers outside the DSP blocks, sub-word select,
+  // accumulators, write port.
+  const packs = perMul > 0 && FAMILIES[target].dspOperandRegs;
   f.ffBits +=
     windowBits(e.win, inB, outB, groups, true, FAMILIES[target].keepsDeadRegisters, grouped) +
     2 * counterBits(w.wDepth) +
-    6 +
-    2 * outB.addrBits +
+    10 +
+    3 * outB.addrBits +
+    counterBits(groups) +
+    (packs ? 0 : mults * e.weightFormat.wl) +
+    (packs && e.pe === 1 ? 0 : e.simd * e.inFormat.wl) +
     (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) +
     (inDsp ? 0 : e.pe * w.accW);
   return { features: f, dsp, memories };
