@@ -49,9 +49,9 @@ const recorded = (): MicroSpec[] =>
     .split('\n')
     .filter(Boolean)
     .map((l) => (JSON.parse(l) as { spec: MicroSpec }).spec);
-const specs = (redo.size ? recorded().filter((s) => redo.has('all') || redo.has(s.kind)) : sets[set](count).filter((s) => !done.has(s.seed))).filter(
-  (_s, i) => i % shards === shard,
-);
+const specs = (
+  redo.size ? recorded().filter((s) => redo.has('all') || redo.has(s.kind)) : sets[set](count).filter((s) => !done.has(s.seed))
+).filter((_s, i) => i % shards === shard);
 console.log(`${target}: ${specs.length} specs to synthesize${redo.size ? ' again' : ''} (shard ${shard}/${shards})`);
 const record = (seed: number, line: string) => {
   if (!redo.size) {
