@@ -14,7 +14,7 @@
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmdirSync, writeFileSync } from 'node:fs';
 import { generateDesign } from '../src/hw/generate.js';
 import { microGraph, microSets, type MicroSpec } from '../src/calibration/microbench.js';
-import { recordedSeeds } from '../src/calibration/micro-kit.js';
+import { recordedSeeds, synthesizedHierarchically } from '../src/calibration/micro-kit.js';
 import { synthesize, type Target } from '../src/synth/yosys.js';
 
 const arg = (name: string, dflt: string) => {
@@ -83,7 +83,7 @@ for (const spec of specs) {
     const q = microGraph(spec);
     const d = generateDesign(q, { model: 'm', source: 'microbench', macs: spec.macs, top: 'm' });
     // iCE40 flat, as users synthesize it: the iCE40 data holds totals of the flattened design.
-    const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: !target.startsWith('ice40') });
+    const r = await synthesize({ files: d.files, sources: d.sources, top: 'm', target, hierarchical: synthesizedHierarchically(target) });
     const modules: Record<string, unknown> = {};
     for (const [name, m] of Object.entries(r.modules ?? {}))
       modules[name] = { lut: m.lut, ff: m.ff, dsp: m.dsp, bram: m.bram, lutram: m.lutram, cells: m.cells };

@@ -14,6 +14,7 @@ import { FAMILIES, type Target } from '../src/estimate/families.js';
 import { fitNonNegative, fitNonNegativeLp } from '../src/calibration/fit.js';
 import { mapMemory, type MemoryRules } from '../src/estimate/memory.js';
 import { microGraph, type MicroSpec } from '../src/calibration/microbench.js';
+import { synthesizedHierarchically } from '../src/calibration/micro-kit.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -21,6 +22,7 @@ const arg = (name: string, dflt: string) => {
 };
 const target = arg('target', 'xc7') as Target;
 const fam = FAMILIES[target];
+const hierarchical = synthesizedHierarchically(target);
 
 // ---- memory rules from the grid ----
 interface Shape {
@@ -117,7 +119,7 @@ const rows = recs.map((r) => {
     ...bufferMemories(plan).map((m) => ({ features: zeroFeatures(), dsp: 0, memories: [m] })),
   ];
   for (const b of blocks) {
-    const m = blockParts(b, target, rules);
+    const m = blockParts(b, target, rules, hierarchical);
     f = addFeatures(f, m.features);
     dsp += m.dsp;
     bram += m.mem.bram;
@@ -157,7 +159,7 @@ const cal: Calibration = {
 };
 const errs = rows
   .map((x) => {
-    const e = estimatePlan(x.plan, target, cal).total,
+    const e = estimatePlan(x.plan, target, cal, { hierarchical }).total,
       y = x.r.total!;
     return { lut: (e.lut - y.lut) / y.lut, ff: (e.ff - y.ff) / y.ff, dspOk: e.dsp === y.dsp, bramOk: e.bram === y.bram, x, e, y };
   })

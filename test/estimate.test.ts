@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { calibrations, estimatePlan } from '../src/estimate/estimate.js';
 import { csdDigits, dspFor, engineFeatures, romColumns } from '../src/estimate/features.js';
 import { microGraph, microSets } from '../src/calibration/microbench.js';
+import { synthesizedHierarchically } from '../src/calibration/micro-kit.js';
 import { engineModules } from '../src/hw/engines/index.js';
 import { bramTiles, libmapRom, FAMILIES } from '../src/estimate/families.js';
 import { fitNonNegative, fitNonNegativeLp } from '../src/calibration/fit.js';
@@ -266,7 +267,9 @@ describe('resource estimator rules', () => {
         .filter((r) => r.total && (r.spec.kind === 'depthwise' || r.spec.kind === 'concat' || (r.spec.group ?? 1) > 1));
       expect(recs.length, t).toBe(36);
       for (const r of recs) {
-        const e = estimatePlan(buildPlan(microGraph(r.spec), { macs: r.spec.macs }), t).total,
+        const e = estimatePlan(buildPlan(microGraph(r.spec), { macs: r.spec.macs }), t, undefined, {
+            hierarchical: synthesizedHierarchically(t),
+          }).total,
           y = r.total;
         const at = (k: string) => `${t} ${r.spec.seed} ${k}`;
         for (const k of ['dsp', 'bram', 'lutram'] as const) if (!exceptions[at(k)]) expect(e[k], at(k)).toBe(y[k]);

@@ -11,6 +11,13 @@ import type { Activation, QGraph, QLayer } from '../quant/qgraph.js';
  * measured layer. Each engine describes its own measured layers and spec sets next to its code
  * (src/hw/engines/<kind>/microbench.ts); src/calibration/microbench.ts puts them together.
  */
+/**
+ * Whether bench/estimator-collect.ts synthesizes a family's microbenchmarks with their hierarchy
+ * kept (per-module figures: xc7, ECP5) or flattened as users synthesize (iCE40, whose data holds
+ * totals only). The fit and the tests estimate those records the same way.
+ */
+export const synthesizedHierarchically = (target: string): boolean => !target.startsWith('ice40');
+
 export interface MicroSpec {
   /** The measured layer's kind: conv, dense, maxpool, avgpool, gap, add, depthwise, concat, ... */
   kind: string;

@@ -56,24 +56,44 @@ export interface DesignEstimate {
 const zero = (): Resources => ({ lut: 0, ff: 0, dsp: 0, bram: 0, lutram: 0 });
 const dot = (f: FeatureVector, c: Partial<Record<Feature, number>>) => FEATURES.reduce((s, k) => s + f[k] * (c[k] ?? 0), 0);
 
-/** A block's fitted logic and its memories mapped by rule: what the fit and the estimate both use. */
-export function blockParts(b: BlockFeatures, target: Target, rules: MemoryRules): { features: FeatureVector; dsp: number; mem: Resources } {
+/**
+ * A block's fitted logic and its memories mapped by rule: what the fit and the estimate both use.
+ * `hierarchical`: synthesis keeps the modules apart (the xc7 and ECP5 calibration records), so
+ * nothing known about a ROM's contents crosses into the engine that registers its words.
+ */
+export function blockParts(
+  b: BlockFeatures,
+  target: Target,
+  rules: MemoryRules,
+  hierarchical = false,
+): { features: FeatureVector; dsp: number; mem: Resources } {
   const mem = zero();
+  mem.ff += b.pipelineFf ?? 0;
   for (const m of b.memories) {
     const r = mapMemory(m.kind, m.depth, m.width, FAMILIES[target], rules, m.columns, m.varying, m.sharedBits);
     mem.bram += r.bram;
     mem.lutram += r.lutram;
     mem.lut += r.lut;
     mem.ff += r.ff;
+    // Constant bits of the operand register go away and equal ones merge (a ROM in logic); after a
+    // block RAM only the constant columns left out of it do.
+    if (m.operandRegister)
+      mem.ff += hierarchical ? m.width : r.how === 'logic' && m.columns ? m.columns() : m.varying ? m.varying() : m.width;
   }
   return { features: b.features, dsp: b.dsp, mem };
 }
 
-export function estimatePlan(plan: HwPlan, target: Target, cal: Calibration | undefined = calibrations[target]): DesignEstimate {
+/** `o.hierarchical`: as blockParts, for checking against the hierarchical calibration records. */
+export function estimatePlan(
+  plan: HwPlan,
+  target: Target,
+  cal: Calibration | undefined = calibrations[target],
+  o: { hierarchical?: boolean } = {},
+): DesignEstimate {
   if (!cal) throw new Error(`no calibration for ${target}`);
   const blocks: BlockEstimate[] = [];
   const push = (block: string, kind: string, layer: string, b: BlockFeatures) => {
-    const m = blockParts(b, target, cal.memory);
+    const m = blockParts(b, target, cal.memory, o.hierarchical);
     blocks.push({
       block,
       kind,

@@ -115,6 +115,11 @@ export interface MemoryShape {
   sharedBits?: number;
   /** An engine's weight ROM, which a plan with a weight store replaces by its region of the store. */
   weights?: boolean;
+  /**
+   * The multipliers register every word read once more (operand registers left in the fabric):
+   * one flip-flop per bit that varies, as the memory's own read register has.
+   */
+  operandRegister?: boolean;
 }
 
 /**
@@ -225,6 +230,12 @@ export interface BlockFeatures {
   dsp: number;
   /** Memories of the block; a ROM can count its distinct non-constant bit columns (what a LUT table needs). */
   memories: MemoryShape[];
+  /**
+   * Plain pipeline registers (a memory's or register's word, registered again with no enable or
+   * reset: the multipliers' input operand registers left in the fabric): one flip-flop per bit and
+   * no LUT, counted as is rather than fitted, like the memories' own registers.
+   */
+  pipelineFf?: number;
 }
 
 /** The requantizer's clamp compares the bits left after the rounding shift. */

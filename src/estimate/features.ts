@@ -33,8 +33,10 @@ export function engineFeatures(plan: HwPlan, e: EnginePlan, target: Target): Blo
   // Its weight pointers (wa, wgb: two registers with their adders) span the whole store, not just
   // its own words.
   const wider = 2 * (store.addrBits - counterBits(region.words));
+  // Operand registers behind the store hold whole words: nothing in them is known constant.
+  const operand = b.memories.filter((m) => m.weights && m.operandRegister).reduce((s, m) => s + m.width, 0);
   const features = { ...b.features, ctlBits: b.features.ctlBits + wider, ffBits: b.features.ffBits + wider };
-  return { ...b, features, memories: b.memories.filter((m) => !m.weights) };
+  return { ...b, features, memories: b.memories.filter((m) => !m.weights), pipelineFf: (b.pipelineFf ?? 0) + operand };
 }
 
 /**

@@ -45,6 +45,7 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
         key: layoutKey(e),
       }),
       weights: true,
+      operandRegister: !(perMul > 0 && fam.dspOperandRegs !== 'none'),
     },
     romShape(
       w.bDepth,
@@ -55,16 +56,16 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
       contentMemo(`${w.bDepth},${e.lanes}`, e.alignedBias),
     ),
   ];
-  // Stage B and C flags, output addresses and group; operand registers (each lane's weight and
-  // input feed one multiplier: inside the DSP block where the family packs them).
-  const packs = perMul > 0 && fam.dspOperandRegs;
+  // Stage B and C flags, output addresses and group. The operand registers (each lane's input and
+  // weight feed one multiplier: inside the DSP block where the family packs them) are counted apart,
+  // the weights' with the weight ROM.
+  const packs = perMul > 0 && fam.dspOperandRegs !== 'none';
   f.ffBits +=
     windowBits(e.win, inB, outB, groups, false, fam.keepsDeadRegisters) +
     2 * counterBits(w.wDepth) +
     10 +
     3 * outB.addrBits +
     counterBits(groups) +
-    (packs ? 0 : e.lanes * (e.weightFormat.wl + e.inFormat.wl)) +
     (inDsp ? 0 : e.lanes * w.accW);
-  return { features: f, dsp, memories };
+  return { features: f, dsp, memories, pipelineFf: packs ? 0 : e.lanes * e.inFormat.wl };
 }

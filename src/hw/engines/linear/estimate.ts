@@ -28,6 +28,10 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
     b = e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
   const perMul = dspFor(a, b, rule);
   const mults = e.pe * e.simd;
+  // Operand registers inside the DSP blocks (a weight lane feeds one multiplier; an input lane
+  // feeds PE of them).
+  const packs = perMul > 0 && FAMILIES[target].dspOperandRegs !== 'none';
+  const packsInput = packs && (e.pe === 1 || FAMILIES[target].dspOperandRegs === 'all');
   if (perMul > 0) dsp += perMul * mults;
   // In LUTs an unsigned input's zero sign bit makes no partial products: the multiplier is
   // a x wl, not a x (wl + 1) as on a DSP port (synth_ice40: 4-bit signed times a zero-extended
@@ -69,22 +73,20 @@ export function linearFeatures(e: LinearEngine, buffers: readonly BufferPlan[], 
     {
       ...romShape(w.wDepth, w.wWidth, e.pe * e.simd, e.weightFormat.wl, weightAt, { source: e.weights, key: layoutKey(e) }),
       weights: true,
+      operandRegister: !packs,
     },
     romShape(w.bDepth, w.bWidth, e.pe, w.accW, (g, p) => e.alignedBias[g * e.pe + p], contentMemo(`${w.bDepth},${e.pe}`, e.alignedBias)),
   );
   // Registers as templated: window counters and address registers, ROM address, stage B and C
-  // flags, output addresses and group, operand registers outside the DSP blocks, sub-word select,
-  // accumulators, write port.
-  const packs = perMul > 0 && FAMILIES[target].dspOperandRegs;
+  // flags, output addresses and group, sub-word select, accumulators, write port. The operand
+  // registers outside the DSP blocks are counted apart (the weights' with the weight ROM).
   f.ffBits +=
     windowBits(e.win, inB, outB, groups, true, FAMILIES[target].keepsDeadRegisters, grouped) +
     2 * counterBits(w.wDepth) +
     10 +
     3 * outB.addrBits +
     counterBits(groups) +
-    (packs ? 0 : mults * e.weightFormat.wl) +
-    (packs && e.pe === 1 ? 0 : e.simd * e.inFormat.wl) +
     (inB.lanes > e.simd ? counterBits(inB.lanes / e.simd) : 0) +
     (inDsp ? 0 : e.pe * w.accW);
-  return { features: f, dsp, memories };
+  return { features: f, dsp, memories, pipelineFf: packsInput ? 0 : e.simd * e.inFormat.wl };
 }
