@@ -37,7 +37,7 @@ const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.js');
 const CALIB = 'models/data/calib_x.npy';
 
 const test = fashionMnistTest();
-if (!test) throw new Error('the Fashion-MNIST IDX files are not on this machine (scripts/setup.sh installs dataset-fashion-mnist)');
+if (!test) throw new Error('the Fashion-MNIST IDX files are not on this machine (apt-get install dataset-fashion-mnist)');
 const dir = mkdtempSync(join(tmpdir(), 'fxpq-big-tier-'));
 const testX = join(dir, 'test_x.npy'),
   testY = join(dir, 'test_y.npy');

@@ -16,9 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { writeSection } from './readme-section.js';
 import { evaluate } from '../src/eval/evaluate.js';
-import { loadImages, loadLabels } from '../src/io/dataset.js';
 import { type QuantizeModelOptions, quantizeModel } from '../src/search/quantize.js';
-import { fashionMnistTest } from './fashion-mnist.js';
+import { benchTestSet } from './fashion-mnist.js';
 import { discordant, logits, mcnemarP, noisyTop1, rmsDiff, scoreLogits } from '../src/eval/paired.js';
 
 const arg = (name: string) => {
@@ -29,19 +28,9 @@ const zoo: { name: string; file: string; ops: string[] }[] = JSON.parse(readFile
 const only = arg('--models')?.split(',');
 const cnns = zoo.filter((z) => z.ops.includes('Conv') && (!only || only.includes(z.name)));
 const seeds = (arg('--seeds') ?? '0,1,2,3,4').split(',').map(Number);
-const full = arg('--test') === 'full' ? fashionMnistTest() : null;
-if (arg('--test') === 'full' && !full) throw new Error('--test full: the Fashion-MNIST IDX files are not on this machine');
-if (full) {
-  // The bundled test images must be the split's first 1,000, scaled the same way, or the two
-  // columns below would not be comparable.
-  const b = loadImages('models/data/test_x.npy', [1, 28, 28]);
-  const bl = loadLabels('models/data/test_y.npy', b, 10);
-  if (b.data.some((v, i) => v !== full.images.data[i]) || bl.some((v, i) => v !== full.labels[i]))
-    throw new Error('--test full: data/test_x.npy is not the first 1,000 images of the IDX test split');
-}
+const full = arg('--test') === 'full';
 // Every zoo model reads 1x28x28 images.
-const test = full?.images ?? loadImages('models/data/test_x.npy', [1, 28, 28]);
-const labels = full?.labels ?? loadLabels('models/data/test_y.npy', test, 10);
+const { images: test, labels } = benchTestSet(full);
 const maxDrop = Number(arg('--max-drop') ?? 1);
 const schedule = arg('--schedule') as QuantizeModelOptions['schedule'];
 const sensitivityImages = arg('--sensitivity-images') === undefined ? undefined : Number(arg('--sensitivity-images'));

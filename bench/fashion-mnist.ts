@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
-import type { Images } from '../src/io/dataset.js';
+import { type Images, loadImages, loadLabels } from '../src/io/dataset.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
 
@@ -36,4 +36,20 @@ export function fashionMnistTest(dir = FASHION_MNIST_DIR): { images: Images; lab
   const data = new Float64Array(n * h * w);
   for (let i = 0; i < data.length; i++) data[i] = Math.fround(Math.fround(x.data[i]) / Math.fround(255));
   return { images: { count: n, total: n, data, shape: [1, h, w] }, labels: Int32Array.from(y.data) };
+}
+
+/**
+ * The test images a bench reports on: the 1,000 bundled ones (models/data/test_x.npy), or with
+ * `full` the whole 10,000-image split, checked to begin with the bundled 1,000 so the two agree.
+ */
+export function benchTestSet(full: boolean): { images: Images; labels: Int32Array; name: string } {
+  const b = loadImages('models/data/test_x.npy', [1, 28, 28]);
+  const bl = loadLabels('models/data/test_y.npy', b, 10);
+  if (!full) return { images: b, labels: bl, name: 'the 1,000 bundled test images' };
+  const t = fashionMnistTest();
+  if (!t)
+    throw new Error(`--test full: the Fashion-MNIST IDX files are not in ${FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)`);
+  if (b.data.some((v, i) => v !== t.images.data[i]) || bl.some((v, i) => v !== t.labels[i]))
+    throw new Error('--test full: data/test_x.npy is not the first 1,000 images of the IDX test split');
+  return { ...t, name: 'the 10,000 Fashion-MNIST test images' };
 }
