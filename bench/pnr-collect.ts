@@ -54,7 +54,17 @@ for (const spec of specs) {
       spec,
       estimate: est,
       fits: true,
-      pnr: { lc: r.lc, lut: r.lut, ff: r.ff, ram: r.ram, dsp: r.dsp, io: r.io, fmax_mhz: Number(r.fmaxMhz.toFixed(2)) },
+      pnr: {
+        lc: r.lc,
+        lut: r.lut,
+        ff: r.ff,
+        ram: r.ram,
+        dsp: r.dsp,
+        io: r.io,
+        fmax_mhz: Number(r.fmaxMhz.toFixed(2)),
+        // Paths nextpnr reports but leaves out of the Fmax (unregistered DSP blocks), or null.
+        untimed_dsp: r.untimedDsp,
+      },
       seconds: Number((r.seconds.synth + r.seconds.pnr).toFixed(1)),
     };
   } catch (e) {
