@@ -36,7 +36,7 @@ export interface BramRule {
  */
 export interface LibmapRom {
   logicCostPerBit: number;
-  /** Logic cost per RAM bit, where this model also decides RAMs and register files. */
+  /** Logic cost per RAM bit, where this model also decides RAMs. */
   logicCostRam?: number;
   /**
    * `distributed`: LUT RAM (counted as LUTRAM, not block RAM), with an asynchronous read port and
@@ -146,7 +146,7 @@ const ICE40UP: Family = {
   lutInputs: 4,
   // synth_ice40 runs memory_libmap with its defaults (logic cost 1/16 per ROM bit, 1 per RAM
   // bit) and $__ICE40_RAM4K_: 2048 x 2 to 256 x 16, cost 64, a dedicated read port. With no
-  // distributed RAM, RAMs and register files are decided by the same model.
+  // distributed RAM, RAMs are decided by the same model.
   libmapRom: {
     logicCostPerBit: 1 / 16,
     logicCostRam: 1,
@@ -196,7 +196,7 @@ export const FAMILIES: Record<Target, Family> = {
       logicCostRam: 1,
       rams: [
         // lutrams_xc5v.txt's LUT RAMs with one write and one asynchronous read port, as the
-        // activation buffers and register files have: simple dual-port RAM64M as 64 x 3 or RAM32M
+        // activation buffers have: simple dual-port RAM64M as 64 x 3 or RAM32M
         // as 32 x 6 (cost 8 of which 7 scale with the data bits used), and dual-port RAM128X1D
         // (cost 8, all of it per data bit), which wins only for one-bit words deeper than 64. The
         // dual port kind's 64 x 2 and 32 x 4 options never win and the quad-port kind costs more.

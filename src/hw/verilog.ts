@@ -90,7 +90,7 @@ export function requantRtl(accBits: number, accFl: number, out: FxFormat, lo = -
 /**
  * Whether the requantizer's top output bit is zero in a way synthesis sees from the structure
  * alone, so that flip-flops storing it are removed (Yosys on iCE40: an add engine's output
- * register file keeps 7 of 8 bits per lane). With the lower bound 0, `t < 0` is the sign of t;
+ * buffer in flip-flops keeps 7 of 8 bits per lane). With the lower bound 0, `t < 0` is the sign of t;
  * when the top output bit t[wl-1] is a copy of that sign (the shifted value is at most wl bits
  * wide) and neither clamp value has its top bit set, the bit is `sign ? 0 : sign`. A top bit that
  * is zero only because of the upper clamp needs a proof Yosys does not make, and is kept.

@@ -23,8 +23,8 @@ function concatSpecs(count: number, seed = 5): MicroSpec[] {
 
 /**
  * The first layer's output joined with a 1x1 convolution of it (cout channels in its own format);
- * a global average pooling reads the result, so that it sits in a RAM as a concatenation inside a
- * network does (the network output is a register file).
+ * a global average pooling reads the result, so that it sits in a buffer that an engine reads, as a
+ * concatenation inside a network does.
  */
 export const concatMicrobench: MicroBench = {
   kinds: ['concat'],
