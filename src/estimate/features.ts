@@ -89,8 +89,9 @@ function sharedBitsOf(plan: HwPlan, b: BufferPlan): number {
 export function bufferMemories(plan: HwPlan): BlockFeatures['memories'] {
   // Bits the producer always writes as zero, or as copies of one signal, need no flip-flops of
   // their own where the buffer is in logic (add 1008 on iCE40, measured when its 512 x 16 output
-  // buffer of two s8 lanes sat in flip-flops: 7,168 of 8,192 kept), nor in the write-data registers of iCE40's block RAM
-  // emulation (maxpool 1068: 16-bit lanes shifted left by 9 keep 8 registers each).
+  // buffer of two s8 lanes sat in flip-flops: 7,168 of 8,192 kept), nor in the write-data
+  // registers of iCE40's block RAM emulation (maxpool 1068: 16-bit lanes shifted left by 9 keep 8
+  // registers each).
   return plan.buffers.map((b) => ({
     kind: b.kind,
     depth: b.words,

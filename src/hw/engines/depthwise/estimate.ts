@@ -30,6 +30,10 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
     b = e.inFormat.wl + (e.inFormat.signed ? 0 : 1);
   const perMul = dspFor(a, b, fam.dsp);
   const dsp = perMul * e.lanes;
+  // Each lane's input and weight feed one multiplier: their operand registers sit inside the DSP
+  // block where the family packs them, else in the fabric, counted apart (the weights' with the
+  // weight ROM).
+  const packs = perMul > 0 && fam.dspOperandRegs !== 'none';
   if (perMul === 0) f.mulLut += e.lanes * a * e.inFormat.wl;
   f.ctlBits += windowBits(e.win, inB, outB, groups, false) + 2 * counterBits(w.wDepth);
   const inDsp = perMul > 0 && fam.dspAccumulates;
@@ -45,7 +49,7 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
         key: layoutKey(e),
       }),
       weights: true,
-      operandRegister: !(perMul > 0 && fam.dspOperandRegs !== 'none'),
+      operandRegister: !packs,
     },
     romShape(
       w.bDepth,
@@ -56,10 +60,7 @@ export function depthwiseFeatures(e: DepthwiseEngine, buffers: readonly BufferPl
       contentMemo(`${w.bDepth},${e.lanes}`, e.alignedBias),
     ),
   ];
-  // Stage B and C flags, output addresses and group. The operand registers (each lane's input and
-  // weight feed one multiplier: inside the DSP block where the family packs them) are counted apart,
-  // the weights' with the weight ROM.
-  const packs = perMul > 0 && fam.dspOperandRegs !== 'none';
+  // Stage B and C flags, output addresses and group.
   f.ffBits +=
     windowBits(e.win, inB, outB, groups, false, fam.keepsDeadRegisters) +
     2 * counterBits(w.wDepth) +
